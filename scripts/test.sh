@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs the npm packages (and, once
+# the WebGPU backend lands, the software GPU), then runs every vitest suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x node_modules/.bin/vitest ]; then
+  npm ci --no-audit --no-fund
+fi
+if [ -f scripts/setup-software-gpu.sh ]; then
+  bash scripts/setup-software-gpu.sh
+fi
+exec node_modules/.bin/vitest run "$@"

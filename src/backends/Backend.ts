@@ -1,0 +1,64 @@
+/**
+ * Backend: where tensor data lives and kernels run. A backend allocates
+ * (uploads), reads, runs one primitive application and frees. The CPU backend
+ * is the reference oracle; the WebGPU backend runs WGSL kernels.
+ */
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { Shape } from '../tensor/shape.js';
+
+export type BackendName = 'cpu' | 'webgpu';
+
+/** An opaque buffer handle owned by one backend. */
+export interface Storage {
+  readonly backend: BackendName;
+  readonly bytes: number;
+}
+
+export interface Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export interface KernelInput extends Aval {
+  readonly storage: Storage;
+}
+
+/** Everything a backend needs to run one primitive application. */
+export interface KernelCall {
+  /** The primitive's name (built-in or user-defined). */
+  readonly name: string;
+  readonly params: any;
+  readonly inputs: readonly KernelInput[];
+  readonly out: Aval;
+  /** CPU kernel from the primitive record (used by the CPU backend). */
+  readonly cpu: CpuKernel<any>;
+  /** WGSL kernel from the primitive record, when it has one (user primitives). */
+  readonly wgsl?: unknown;
+}
+
+/** A CPU kernel: typed arrays in, a fresh typed array (row-major, out.dtype) out. */
+export type CpuKernel<P> = (inputs: readonly CpuInput[], params: P, out: Aval) => TypedArray;
+
+export interface CpuInput extends Aval {
+  readonly data: TypedArray;
+}
+
+export interface BackendStats {
+  readonly buffers: number;
+  readonly bytes: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Which dtypes this backend can hold. */
+  supports(dtype: DType): boolean;
+  upload(data: TypedArray, dtype: DType): Storage;
+  read(storage: Storage, dtype: DType, size: number): Promise<TypedArray>;
+  /** Synchronous read; throws on backends that cannot (WebGPU). */
+  readSync(storage: Storage, dtype: DType, size: number): TypedArray;
+  run(call: KernelCall): Storage;
+  free(storage: Storage): void;
+  stats(): BackendStats;
+  /** A human description (adapter name on WebGPU). */
+  describe(): string;
+}

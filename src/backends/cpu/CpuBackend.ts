@@ -1,0 +1,42 @@
+/**
+ * The CPU backend: the reference oracle. Data lives in typed arrays (f32, f64,
+ * i32); every kernel is the primitive record's own CPU function.
+ */
+import type { Backend, KernelCall, Storage } from '../Backend.js';
+import { bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
+
+export interface CpuStorage extends Storage {
+  readonly backend: 'cpu';
+  readonly data: TypedArray;
+}
+
+let liveBuffers = 0;
+let liveBytes = 0;
+
+const make = (data: TypedArray): CpuStorage => {
+  liveBuffers++;
+  liveBytes += data.byteLength;
+  return { backend: 'cpu', bytes: data.byteLength, data };
+};
+
+export const cpuBackend: Backend = {
+  name: 'cpu',
+  supports: (_dtype: DType) => true,
+  upload: (data: TypedArray) => make(data),
+  read: async (s: Storage) => (s as CpuStorage).data.slice(),
+  readSync: (s: Storage) => (s as CpuStorage).data.slice(),
+  run(call: KernelCall): Storage {
+    const inputs = call.inputs.map((i) => ({ shape: i.shape, dtype: i.dtype, data: (i.storage as CpuStorage).data }));
+    const out = call.cpu(inputs, call.params, call.out);
+    if (out.length !== call.out.shape.reduce((a, b) => a * b, 1) || out.BYTES_PER_ELEMENT !== bytesPerElement(call.out.dtype)) {
+      throw new Error(`${call.name}: CPU kernel returned ${out.length} elements of ${out.BYTES_PER_ELEMENT} bytes for ${call.out.dtype}[${call.out.shape.join(',')}]`);
+    }
+    return make(out);
+  },
+  free(s: Storage): void {
+    liveBuffers--;
+    liveBytes -= s.bytes;
+  },
+  stats: () => ({ buffers: liveBuffers, bytes: liveBytes }),
+  describe: () => 'CPU (typed arrays, reference oracle)',
+};

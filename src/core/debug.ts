@@ -1,0 +1,28 @@
+/**
+ * Debug options. `checkNumerics`: after every primitive evaluated on the CPU
+ * backend, look for NaN/Inf in an output whose inputs were finite and throw a
+ * NumericsError naming that first op (NaN/Inf are otherwise not errors).
+ */
+export interface DebugOptions {
+  checkNumerics: boolean;
+}
+
+const options: DebugOptions = { checkNumerics: false };
+
+export function setDebug(o: Partial<DebugOptions>): void {
+  Object.assign(options, o);
+}
+
+export function debugOptions(): Readonly<DebugOptions> {
+  return options;
+}
+
+export class NumericsError extends Error {
+  constructor(
+    readonly op: string,
+    detail: string,
+  ) {
+    super(`${op}: ${detail}`);
+    this.name = 'NumericsError';
+  }
+}

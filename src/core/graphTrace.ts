@@ -1,0 +1,100 @@
+/**
+ * Graph building. A GraphTrace records every primitive application as an
+ * equation on named variables, using only shape rules (abstract evaluation):
+ * no data is computed. The result is the computation DAG as plain data.
+ */
+import type { Aval } from '../backends/Backend.js';
+import type { Tensor } from '../tensor/Tensor.js';
+import type { Primitive } from './Primitive.js';
+import { avalOf, Trace, Tracer } from './trace.js';
+
+export interface GraphVar {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+export interface GraphEqn {
+  readonly prim: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly inputs: readonly GraphVar[];
+  readonly output: GraphVar;
+}
+
+export interface GraphConst {
+  readonly var: GraphVar;
+  /** The constant's value (the tensor captured by the function). */
+  readonly value: Tensor;
+}
+
+/** The DAG of primitive applications of a function, as plain data. */
+export interface Graph {
+  readonly inputs: readonly GraphVar[];
+  readonly consts: readonly GraphConst[];
+  readonly eqns: readonly GraphEqn[];
+  readonly outputs: readonly GraphVar[];
+}
+
+export class GraphTracer extends Tracer {
+  constructor(
+    readonly trace: GraphTrace,
+    readonly aval: Aval,
+    readonly v: GraphVar,
+  ) {
+    super();
+  }
+  get shape() {
+    return this.aval.shape;
+  }
+  get dtype() {
+    return this.aval.dtype;
+  }
+  primalValue(): undefined {
+    return undefined;
+  }
+}
+
+const varName = (i: number): string => {
+  let s = '';
+  let n = i;
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return s;
+};
+
+export class GraphTrace extends Trace {
+  readonly kind = 'graph';
+  readonly eqns: GraphEqn[] = [];
+  readonly consts: GraphConst[] = [];
+  private readonly constVars = new Map<Tensor, GraphVar>();
+  private count = 0;
+
+  fresh(aval: Aval): GraphVar {
+    return { name: varName(this.count++), shape: [...aval.shape], dtype: aval.dtype };
+  }
+
+  input(aval: Aval): GraphTracer {
+    return new GraphTracer(this, aval, this.fresh(aval));
+  }
+
+  varOf(x: Tensor): GraphVar {
+    if (x instanceof GraphTracer && x.trace === this) return x.v;
+    let v = this.constVars.get(x);
+    if (!v) {
+      v = this.fresh(avalOf(x));
+      this.constVars.set(x, v);
+      this.consts.push({ var: v, value: x });
+    }
+    return v;
+  }
+
+  process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
+    const vars = inputs.map((x) => this.varOf(x));
+    const aval = prim.shape(inputs.map(avalOf), params);
+    const output = this.fresh(aval);
+    this.eqns.push({ prim: prim.name, params: { ...(params as object) }, inputs: vars, output });
+    return new GraphTracer(this, aval, output);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The interpreter stack. Every op calls `bind(prim, inputs, params)`. When an
+ * input is a Tracer, the trace with the highest level among the inputs
+ * processes the application (JVP, VJP recording, graph building); values of
+ * lower levels are constants to it. Levels come from a global counter, so a
+ * nested transformation never confuses its perturbation with an outer one.
+ * With only concrete inputs the primitive is evaluated on its backend.
+ */
+import type { Aval } from '../backends/Backend.js';
+import type { TypedArray } from '../tensor/dtype.js';
+import { describe } from '../tensor/format.js';
+import { ValueError } from '../tensor/ShapeError.js';
+import { Tensor } from '../tensor/Tensor.js';
+import { ConcreteTensor } from './ConcreteTensor.js';
+import { debugOptions, NumericsError } from './debug.js';
+import type { Primitive } from './Primitive.js';
+
+let levelCounter = 0;
+
+export abstract class Trace {
+  readonly level = ++levelCounter;
+  active = true;
+  abstract readonly kind: string;
+  abstract process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor;
+}
+
+export abstract class Tracer extends Tensor {
+  abstract readonly trace: Trace;
+  /** The value one level down (what `data()` reads); undefined for abstract graph values. */
+  abstract primalValue(): Tensor | undefined;
+
+  get backendName(): string | undefined {
+    return undefined;
+  }
+
+  data(): Promise<TypedArray> {
+    const p = this.primalValue();
+    if (!p) return Promise.reject(new ValueError('data', `cannot read the abstract value ${describe(this.dtype, this.shape)} while building a graph`));
+    return p.data();
+  }
+
+  dataSync(): TypedArray {
+    const p = this.primalValue();
+    if (!p) throw new ValueError('dataSync', `cannot read the abstract value ${describe(this.dtype, this.shape)} while building a graph`);
+    return p.dataSync();
+  }
+
+  dispose(): void {
+    /* tracers own no buffer */
+  }
+
+  /** Values a scope must keep alive when this tracer is returned from it. */
+  retained(): unknown[] {
+    return [this.primalValue()];
+  }
+
+  override toString(): string {
+    const p = this.primalValue();
+    return `Tracer<${this.trace.kind}@${this.trace.level}>(${describe(this.dtype, this.shape)}${p ? ', primal ' + p.toString() : ''})`;
+  }
+}
+
+export const avalOf = (t: Tensor): Aval => ({ shape: t.shape, dtype: t.dtype });
+
+/** Apply a primitive to inputs: dispatch to the top trace, or evaluate. */
+export function bind(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
+  let top: Trace | null = null;
+  for (const x of inputs) {
+    if (x instanceof Tracer) {
+      if (!x.trace.active) {
+        throw new ValueError(prim.name, `a ${x.trace.kind} tracer escaped its transformation (a value from inside jvp/grad/... was used after that transformation returned)`);
+      }
+      if (!top || x.trace.level > top.level) top = x.trace;
+    }
+  }
+  if (top) return top.process(prim, inputs, params);
+  return evaluate(prim, inputs as ConcreteTensor[], params);
+}
+
+/** Evaluate a primitive on concrete tensors with their backend. */
+export function evaluate(prim: Primitive, inputs: readonly ConcreteTensor[], params: unknown): ConcreteTensor {
+  const out = prim.shape(inputs.map(avalOf), params);
+  if (inputs.length === 0) throw new ValueError(prim.name, 'a primitive needs at least one input');
+  const backend = inputs[0]!.backend;
+  for (const x of inputs) {
+    if (x.backend !== backend) {
+      throw new ValueError(prim.name, `inputs live on different backends (${inputs.map((i) => i.backendName).join(', ')}); move them with toBackend()`);
+    }
+  }
+  if (!backend.supports(out.dtype)) throw new ValueError(prim.name, `the ${backend.name} backend does not support dtype ${out.dtype}`);
+  const storage = backend.run({
+    name: prim.name,
+    params,
+    inputs: inputs.map((x) => ({ shape: x.shape, dtype: x.dtype, storage: x.storageFor(prim.name) })),
+    out,
+    cpu: prim.cpu,
+    wgsl: prim.wgsl,
+  });
+  const result = new ConcreteTensor(backend, storage, out.shape, out.dtype);
+  if (debugOptions().checkNumerics && backend.name === 'cpu' && out.dtype !== 'i32') checkNumerics(prim, inputs, result);
+  return result;
+}
+
+function finite(a: TypedArray): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}
+
+function checkNumerics(prim: Primitive, inputs: readonly ConcreteTensor[], out: ConcreteTensor): void {
+  if (finite(out.dataSync())) return;
+  if (inputs.every((x) => finite(x.dataSync()))) {
+    throw new NumericsError(prim.name, `produced a non-finite value from finite inputs ${inputs.map((x) => describe(x.dtype, x.shape)).join(', ')} (checkNumerics)`);
+  }
+}

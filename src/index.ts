@@ -1,0 +1,90 @@
+/**
+ * cotangent: a functional, immutable automatic-differentiation DSL.
+ * Everything public is exported from here: `import * as ct from 'cotangent'`.
+ */
+export { Tensor } from './tensor/Tensor.js';
+export type { Shape } from './tensor/shape.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export type { Nested } from './tensor/format.js';
+export { ShapeError, ValueError } from './tensor/ShapeError.js';
+
+export type { Backend, BackendName, Storage, Aval, CpuKernel, CpuInput } from './backends/Backend.js';
+export { init, getBackend, type InitOptions } from './backends/init.js';
+
+export { scope, scopeAsync, keep, type MemoryStats } from './core/memory.js';
+export { memoryStats } from './core/stats.js';
+export { setDebug, NumericsError, type DebugOptions } from './core/debug.js';
+export { Zero, isZero, type MaybeZero } from './core/Zero.js';
+export type { Primitive } from './core/Primitive.js';
+export { flatten as treeFlatten, unflatten as treeUnflatten, mapLeaves as treeMap, treeLeaves, type TreeDef } from './core/pytree.js';
+
+export {
+  tensor,
+  scalar,
+  zeros,
+  ones,
+  full,
+  arange,
+  linspace,
+  eye,
+  zerosLike,
+  onesLike,
+  fullLike,
+  fromTypedArray,
+  type TensorLike,
+  type CreateOptions,
+} from './ops/creation.js';
+export {
+  neg,
+  exp,
+  log,
+  sin,
+  cos,
+  tanh,
+  sigmoid,
+  relu,
+  sqrt,
+  square,
+  abs,
+  reciprocal,
+  sign,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  equal,
+  notEqual,
+  where,
+} from './ops/elementwise.js';
+export {
+  reshape,
+  transpose,
+  matrixTranspose,
+  broadcastTo,
+  unbroadcast,
+  expandDims,
+  squeeze,
+  slice,
+  pad,
+  concat,
+  stack,
+  cast,
+  stopGradient,
+  flatten,
+} from './ops/structural.js';
+export { sum, max, argmax, type ReduceOptions } from './ops/reduce.js';
+export { matmul } from './ops/matmul.js';
+export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy, oneHot } from './ops/composite.js';
+export { toBackend } from './ops/transfer.js';
+export { primitives, primNames, lookupPrimitive, type PrimName, type PrimParams } from './ops/primitives.js';
+
+export { jvp, jacfwd, type JacOptions } from './transforms/jvp.js';
+export { vjp, grad, valueAndGrad, jacrev, hessian, type GradOptions } from './transforms/vjp.js';
+export { makeGraph, trace, graphToText, graphToDot, evalGraph, type Graph, type GraphVar, type GraphEqn, type GraphConst } from './transforms/graph.js';

@@ -1,0 +1,148 @@
+/**
+ * Creation functions: tensors from JS data (nested arrays, flat arrays or
+ * typed arrays plus a shape) and the usual constants. New tensors go to the
+ * default backend (see `init`) unless `backend` is given.
+ */
+import type { Backend, BackendName } from '../backends/Backend.js';
+import { defaultBackend, getBackendByName } from '../backends/registry.js';
+import { ConcreteTensor } from '../core/ConcreteTensor.js';
+import { Tracer } from '../core/trace.js';
+import { DTYPES, dtypeOfArray, toTypedArray, type DType, type TypedArray } from '../tensor/dtype.js';
+import type { Nested } from '../tensor/format.js';
+import { checkShape, fmt, sizeOf, type Shape } from '../tensor/shape.js';
+import { ShapeError, ValueError } from '../tensor/ShapeError.js';
+import type { Tensor } from '../tensor/Tensor.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  shape?: Shape;
+  backend?: BackendName;
+}
+
+export type TensorLike = Tensor | number;
+
+const isTyped = (x: unknown): x is TypedArray => x instanceof Float32Array || x instanceof Float64Array || x instanceof Int32Array;
+
+function checkDtype(op: string, d: DType): DType {
+  if (!DTYPES.includes(d)) throw new ValueError(op, `unknown dtype '${String(d)}' (expected one of ${DTYPES.join(', ')})`);
+  return d;
+}
+
+function inferShape(op: string, v: unknown): number[] {
+  if (typeof v === 'number' || typeof v === 'boolean') return [];
+  if (Array.isArray(v)) {
+    if (v.length === 0) return [0];
+    const inner = inferShape(op, v[0]);
+    return [v.length, ...inner];
+  }
+  if (isTyped(v)) return [v.length];
+  throw new ValueError(op, `cannot make a tensor from ${typeof v}`);
+}
+
+function flatten(op: string, v: unknown, shape: Shape, dim: number, out: number[]): void {
+  if (dim === shape.length) {
+    if (typeof v === 'boolean') out.push(v ? 1 : 0);
+    else if (typeof v === 'number') out.push(v);
+    else throw new ValueError(op, `ragged nested array: expected a number at depth ${dim} for shape ${fmt(shape)}`);
+    return;
+  }
+  if (!Array.isArray(v) && !isTyped(v)) throw new ValueError(op, `ragged nested array: expected an array at depth ${dim} for shape ${fmt(shape)}`);
+  if (v.length !== shape[dim]) throw new ValueError(op, `ragged nested array: length ${v.length} at depth ${dim}, expected ${shape[dim]} for shape ${fmt(shape)}`);
+  for (const e of Array.from(v as ArrayLike<unknown>)) flatten(op, e, shape, dim + 1, out);
+}
+
+export function backendFor(opts?: { backend?: BackendName }): Backend {
+  return opts?.backend ? getBackendByName(opts.backend) : defaultBackend();
+}
+
+/** Make a concrete tensor from a typed array already in the right dtype (no copy). */
+export function fromTypedArray(data: TypedArray, shape: Shape, dtype: DType, backend: Backend = defaultBackend()): ConcreteTensor {
+  if (data.length !== sizeOf(shape)) throw new ValueError('tensor', `data has ${data.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
+  if (!backend.supports(dtype)) throw new ValueError('tensor', `the ${backend.name} backend does not support dtype ${dtype}${dtype === 'f64' ? ' (f64 is CPU-only)' : ''}`);
+  return new ConcreteTensor(backend, backend.upload(data, dtype), [...shape], dtype);
+}
+
+/**
+ * `tensor([[1, 2], [3, 4]])`, `tensor(new Float64Array(6), { shape: [2, 3] })`,
+ * `tensor([1, 2, 3, 4], { shape: [2, 2], dtype: 'i32' })`.
+ */
+export function tensor(values: Nested | boolean | readonly Nested[] | TypedArray | readonly number[], opts: CreateOptions = {}): Tensor {
+  const op = 'tensor';
+  const dtype = checkDtype(op, opts.dtype ?? (isTyped(values) ? dtypeOfArray(values) : 'f32'));
+  let flat: ArrayLike<number>;
+  let shape: Shape;
+  if (isTyped(values)) {
+    flat = values;
+    shape = opts.shape ? checkShape(op, opts.shape) : [values.length];
+  } else {
+    const inferred = inferShape(op, values);
+    const out: number[] = [];
+    flatten(op, values, inferred, 0, out);
+    flat = out;
+    shape = opts.shape ? checkShape(op, opts.shape) : inferred;
+  }
+  if (flat.length !== sizeOf(shape)) {
+    throw new ShapeError(op, `data has ${flat.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
+  }
+  return fromTypedArray(toTypedArray(dtype, flat), shape, dtype, backendFor(opts));
+}
+
+export function scalar(value: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
+  return tensor(value, opts);
+}
+
+export function full(shape: Shape, value: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
+  checkShape('full', shape);
+  const dtype = checkDtype('full', opts.dtype ?? 'f32');
+  const data = toTypedArray(dtype, [] as number[]);
+  const arr = data.constructor as { new (n: number): TypedArray };
+  const a = new arr(sizeOf(shape));
+  a.fill(value);
+  return fromTypedArray(a, shape, dtype, backendFor(opts));
+}
+
+export const zeros = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => full(shape, 0, opts);
+export const ones = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => full(shape, 1, opts);
+
+/** The concrete backend a value ultimately lives on (a tracer's innermost primal). */
+export function backendOf(t: Tensor): Backend {
+  let v: Tensor | undefined = t;
+  while (v instanceof Tracer) v = v.primalValue();
+  return v instanceof ConcreteTensor ? v.backend : defaultBackend();
+}
+
+export const zerosLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor =>
+  fromTypedArray(toTypedArray(opts.dtype ?? t.dtype, new Array<number>(t.size).fill(0)), t.shape, opts.dtype ?? t.dtype, backendOf(t));
+export const onesLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor =>
+  fromTypedArray(toTypedArray(opts.dtype ?? t.dtype, new Array<number>(t.size).fill(1)), t.shape, opts.dtype ?? t.dtype, backendOf(t));
+export const fullLike = (t: Tensor, value: number): Tensor =>
+  fromTypedArray(toTypedArray(t.dtype, new Array<number>(t.size).fill(value)), t.shape, t.dtype, backendOf(t));
+
+/** `arange(stop)`, `arange(start, stop, step?)`; f32 unless dtype says otherwise. */
+export function arange(a: number, b?: number, step = 1, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
+  const [start, stop] = b === undefined ? [0, a] : [a, b];
+  if (step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be a non-zero finite number, got ${step}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const vals = Array.from({ length: n }, (_, i) => start + i * step);
+  return tensor(vals, { ...opts, shape: [n] });
+}
+
+export function linspace(start: number, stop: number, num: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
+  if (!Number.isInteger(num) || num < 0) throw new ValueError('linspace', `num must be a non-negative integer, got ${num}`);
+  const vals = Array.from({ length: num }, (_, i) => (num === 1 ? start : start + ((stop - start) * i) / (num - 1)));
+  return tensor(vals, { ...opts, shape: [num] });
+}
+
+export function eye(n: number, m: number = n, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
+  checkShape('eye', [n, m]);
+  const vals = new Array<number>(n * m).fill(0);
+  for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
+  return tensor(vals, { ...opts, shape: [n, m] });
+}
+
+/** Numbers become scalars of `like`'s dtype on `like`'s backend; tensors pass through. */
+export function asTensor(x: TensorLike, like?: Tensor): Tensor {
+  if (typeof x !== 'number') return x;
+  if (!like) return fromTypedArray(toTypedArray('f32', [x]), [], 'f32');
+  return fromTypedArray(toTypedArray(like.dtype, [x]), [], like.dtype, backendOf(like));
+}

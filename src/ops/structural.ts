@@ -1,0 +1,330 @@
+/**
+ * Structural primitives: reshape, transpose, broadcastTo, slice, pad, concat,
+ * cast and stopGradient, plus the derived ops built on them (expandDims,
+ * squeeze, stack, unbroadcast). All are linear, so their JVP applies the same
+ * op to the tangent and their VJP applies the transposed op.
+ */
+import { broadcastStrides, gather, scatter } from '../backends/cpu/kernels.js';
+import type { Primitive } from '../core/Primitive.js';
+import { bind } from '../core/trace.js';
+import { isZero, lin, Zero } from '../core/Zero.js';
+import { allocArray, DTYPES, isFloat, toTypedArray, type DType } from '../tensor/dtype.js';
+import { describe } from '../tensor/format.js';
+import { broadcastsTo, checkShape, fmt, normalizeAxes, normalizeAxis, shapesEqual, sizeOf, stridesOf, type Shape } from '../tensor/shape.js';
+import { ShapeError } from '../tensor/ShapeError.js';
+import type { Tensor } from '../tensor/Tensor.js';
+import { asTensor, zerosLike, type TensorLike } from './creation.js';
+import { sameDtype } from './util.js';
+import { sum } from './reduce.js';
+
+export interface ReshapeParams {
+  readonly shape: Shape;
+}
+export interface TransposeParams {
+  readonly perm: readonly number[];
+}
+export interface SliceParams {
+  readonly starts: readonly number[];
+  readonly sizes: readonly number[];
+}
+export interface PadParams {
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+}
+export interface ConcatParams {
+  readonly axis: number;
+}
+export interface CastParams {
+  readonly dtype: DType;
+}
+
+const inversePerm = (perm: readonly number[]): number[] => {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
+};
+
+export const reshapePrim: Primitive<ReshapeParams> = {
+  name: 'reshape',
+  shape: ([x], { shape }) => {
+    if (sizeOf(shape) !== sizeOf(x!.shape)) throw new ShapeError('reshape', `cannot reshape ${fmt(x!.shape)} (${sizeOf(x!.shape)} elements) to ${fmt(shape)} (${sizeOf(shape)} elements)`);
+    return { shape, dtype: x!.dtype };
+  },
+  cpu: ([x]) => x!.data,
+  // reshape is linear: d reshape(x) = reshape(dx)
+  jvp: (_, [t], { shape }) => lin(t!, (t) => reshape(t, shape)),
+  // transpose of reshape: reshape back to the input's shape
+  vjp: (ct, [x]) => [reshape(ct, x!.shape)],
+};
+
+export const transposePrim: Primitive<TransposeParams> = {
+  name: 'transpose',
+  shape: ([x], { perm }) => {
+    const r = x!.shape.length;
+    if (perm.length !== r || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
+      throw new ShapeError('transpose', `perm [${perm.join(',')}] is not a permutation of the axes of ${fmt(x!.shape)}`);
+    }
+    return { shape: perm.map((p) => x!.shape[p]!), dtype: x!.dtype };
+  },
+  cpu: ([x], { perm }, out) => {
+    const st = stridesOf(x!.shape);
+    return gather(x!.data, out.shape, perm.map((p) => st[p]!), 0, out.dtype);
+  },
+  // linear: d transpose(x) = transpose(dx)
+  jvp: (_, [t], { perm }) => lin(t!, (t) => transpose(t, perm)),
+  // adjoint of a permutation is the inverse permutation
+  vjp: (ct, _, { perm }) => [transpose(ct, inversePerm(perm))],
+};
+
+export const broadcastToPrim: Primitive<ReshapeParams> = {
+  name: 'broadcastTo',
+  shape: ([x], { shape }) => {
+    if (!broadcastsTo(x!.shape, shape)) throw new ShapeError('broadcastTo', `cannot broadcast ${fmt(x!.shape)} to ${fmt(shape)}`);
+    return { shape, dtype: x!.dtype };
+  },
+  cpu: ([x], _p, out) => gather(x!.data, out.shape, broadcastStrides(x!.shape, out.shape), 0, out.dtype),
+  // linear: d broadcast(x) = broadcast(dx)
+  jvp: (_, [t], { shape }) => lin(t!, (t) => broadcastTo(t, shape)),
+  // adjoint of broadcasting is summing over the broadcast axes
+  vjp: (ct, [x]) => [unbroadcast(ct, x!.shape)],
+};
+
+export const slicePrim: Primitive<SliceParams> = {
+  name: 'slice',
+  shape: ([x], { starts, sizes }) => {
+    const s = x!.shape;
+    if (starts.length !== s.length || sizes.length !== s.length) throw new ShapeError('slice', `starts [${starts.join(',')}] and sizes [${sizes.join(',')}] must have one entry per axis of ${fmt(s)}`);
+    s.forEach((d, i) => {
+      const a = starts[i]!;
+      const n = sizes[i]!;
+      if (!Number.isInteger(a) || !Number.isInteger(n) || a < 0 || n < 0 || a + n > d) {
+        throw new ShapeError('slice', `slice [${starts.join(',')}] + [${sizes.join(',')}] is out of bounds for ${fmt(s)} (axis ${i})`);
+      }
+    });
+    return { shape: [...sizes], dtype: x!.dtype };
+  },
+  cpu: ([x], { starts }, out) => {
+    const st = stridesOf(x!.shape);
+    const off = starts.reduce((acc, a, i) => acc + a * st[i]!, 0);
+    return gather(x!.data, out.shape, st, off, out.dtype);
+  },
+  // linear: d slice(x) = slice(dx)
+  jvp: (_, [t], p) => lin(t!, (t) => bind(slicePrim, [t], p)),
+  // adjoint of slicing is zero-padding back to the input's shape
+  vjp: (ct, [x], { starts, sizes }) => [bind(padPrim, [ct], { lo: starts, hi: x!.shape.map((d, i) => d - starts[i]! - sizes[i]!) })],
+};
+
+export const padPrim: Primitive<PadParams> = {
+  name: 'pad',
+  shape: ([x], { lo, hi }) => {
+    const s = x!.shape;
+    if (lo.length !== s.length || hi.length !== s.length) throw new ShapeError('pad', `padding needs one (lo, hi) pair per axis of ${fmt(s)}`);
+    if ([...lo, ...hi].some((v) => !Number.isInteger(v) || v < 0)) throw new ShapeError('pad', `padding must be non-negative integers, got lo [${lo.join(',')}] hi [${hi.join(',')}]`);
+    return { shape: s.map((d, i) => d + lo[i]! + hi[i]!), dtype: x!.dtype };
+  },
+  cpu: ([x], { lo }, out) => {
+    const r = allocArray(out.dtype, sizeOf(out.shape));
+    const st = stridesOf(out.shape);
+    scatter(x!.data, x!.shape, r, st, lo.reduce((acc, a, i) => acc + a * st[i]!, 0));
+    return r;
+  },
+  // linear: d pad(x) = pad(dx)
+  jvp: (_, [t], p) => lin(t!, (t) => bind(padPrim, [t], p)),
+  // adjoint of zero-padding is slicing out the interior
+  vjp: (ct, [x], { lo }) => [bind(slicePrim, [ct], { starts: lo, sizes: x!.shape })],
+};
+
+export const concatPrim: Primitive<ConcatParams> = {
+  name: 'concat',
+  shape: (xs, { axis }) => {
+    if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
+    sameDtype('concat', ...xs);
+    const s0 = xs[0]!.shape;
+    for (const x of xs) {
+      if (x.shape.length !== s0.length || x.shape.some((d, i) => i !== axis && d !== s0[i])) {
+        throw new ShapeError('concat', `shapes ${xs.map((x) => fmt(x.shape)).join(', ')} differ outside axis ${axis}`);
+      }
+    }
+    const out = [...s0];
+    out[axis] = xs.reduce((acc, x) => acc + x.shape[axis]!, 0);
+    return { shape: out, dtype: s0.length >= 0 ? xs[0]!.dtype : xs[0]!.dtype };
+  },
+  cpu: (xs, { axis }, out) => {
+    const r = allocArray(out.dtype, sizeOf(out.shape));
+    const st = stridesOf(out.shape);
+    let off = 0;
+    for (const x of xs) {
+      scatter(x.data, x.shape, r, st, off * st[axis]!);
+      off += x.shape[axis]!;
+    }
+    return r;
+  },
+  // linear: d concat(xs) = concat(dxs)   (zero tangents materialised as zeros)
+  jvp: (xs, ts, p) => (ts.every(isZero) ? Zero : bind(concatPrim, ts.map((t, i) => (isZero(t) ? zerosLike(xs[i]!) : t)), p)),
+  // adjoint: slice the cotangent back into the pieces
+  vjp: (ct, xs, { axis }, _y, needed) => {
+    let off = 0;
+    return xs.map((x, i) => {
+      const start = off;
+      off += x.shape[axis]!;
+      if (!needed[i]) return Zero;
+      const starts = ct.shape.map((_, k) => (k === axis ? start : 0));
+      return bind(slicePrim, [ct], { starts, sizes: x.shape });
+    });
+  },
+};
+
+export const castPrim: Primitive<CastParams> = {
+  name: 'cast',
+  shape: ([x], { dtype }) => {
+    if (!DTYPES.includes(dtype)) throw new ShapeError('cast', `unknown dtype '${String(dtype)}'`);
+    return { shape: x!.shape, dtype };
+  },
+  cpu: ([x], { dtype }) => toTypedArray(dtype, x!.data),
+  // d cast(x) = cast(dx) between float types; casts to or from integers carry no derivative
+  jvp: ([x], [t], { dtype }) => (isFloat(x!.dtype) && isFloat(dtype) ? lin(t!, (t) => cast(t, dtype)) : Zero),
+  vjp: (ct, [x], { dtype }) => [isFloat(x!.dtype) && isFloat(dtype) ? cast(ct, x!.dtype) : Zero],
+};
+
+export const stopGradientPrim: Primitive<Record<string, never>> = {
+  name: 'stopGradient',
+  shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
+  cpu: ([x]) => x!.data,
+  // treated as a constant: no derivative flows through
+  jvp: () => Zero,
+  vjp: () => [Zero],
+};
+
+// ---- public op functions ----
+
+/** Reshape; one dimension may be -1 (inferred). */
+export function reshape(x: TensorLike, shape: Shape): Tensor {
+  const t = asTensor(x);
+  const n = t.size;
+  const unknown = shape.filter((d) => d === -1).length;
+  if (unknown > 1) throw new ShapeError('reshape', `only one dimension may be -1, got ${fmt(shape)}`);
+  let target = [...shape];
+  if (unknown === 1) {
+    const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    if (known === 0 || n % known !== 0) throw new ShapeError('reshape', `cannot reshape ${fmt(t.shape)} to ${fmt(shape)}`);
+    target = shape.map((d) => (d === -1 ? n / known : d));
+  }
+  checkShape('reshape', target);
+  if (shapesEqual(target, t.shape)) return t;
+  return bind(reshapePrim, [t], { shape: target });
+}
+
+/** Permute axes (default: reverse them). */
+export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
+  const t = asTensor(x);
+  const p = perm ? perm.map((a) => normalizeAxis('transpose', a, t.ndim)) : t.shape.map((_, i) => t.ndim - 1 - i);
+  if (p.every((a, i) => a === i) && p.length === t.ndim) return t;
+  return bind(transposePrim, [t], { perm: p });
+}
+
+/** Swap the last two axes. */
+export function matrixTranspose(x: Tensor): Tensor {
+  const r = x.ndim;
+  if (r < 2) throw new ShapeError('matrixTranspose', `needs rank ≥ 2, got ${describe(x.dtype, x.shape)}`);
+  return transpose(x, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2]);
+}
+
+export function broadcastTo(x: TensorLike, shape: Shape): Tensor {
+  const t = asTensor(x);
+  checkShape('broadcastTo', shape);
+  if (shapesEqual(t.shape, shape)) return t;
+  return bind(broadcastToPrim, [t], { shape: [...shape] });
+}
+
+/** Sum `ct` down to `shape` (the adjoint of broadcasting `shape` up to ct.shape). */
+export function unbroadcast(ct: Tensor, shape: Shape): Tensor {
+  if (shapesEqual(ct.shape, shape)) return ct;
+  if (!broadcastsTo(shape, ct.shape)) throw new ShapeError('unbroadcast', `${fmt(shape)} does not broadcast to ${fmt(ct.shape)}`);
+  const lead = ct.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < ct.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && ct.shape[i] !== 1)) axes.push(i);
+  }
+  return reshape(sum(ct, axes), shape);
+}
+
+export function expandDims(x: TensorLike, axis: number): Tensor {
+  const t = asTensor(x);
+  const a = normalizeAxis('expandDims', axis, t.ndim + 1);
+  const s = [...t.shape];
+  s.splice(a, 0, 1);
+  return reshape(t, s);
+}
+
+/** Remove size-1 axes (all of them, or those listed). */
+export function squeeze(x: TensorLike, axes?: number | readonly number[]): Tensor {
+  const t = asTensor(x);
+  const ax = axes === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axes, t.ndim);
+  for (const a of ax) if (t.shape[a] !== 1) throw new ShapeError('squeeze', `axis ${a} of ${fmt(t.shape)} has size ${t.shape[a]}, not 1`);
+  return reshape(t, t.shape.filter((_, i) => !ax.includes(i)));
+}
+
+/**
+ * slice(x, begin, size): `size[i] = -1` (or omitted) takes everything to the end;
+ * negative begins count from the end.
+ */
+export function slice(x: TensorLike, begin: readonly number[], size?: readonly number[]): Tensor {
+  const t = asTensor(x);
+  if (begin.length > t.ndim) throw new ShapeError('slice', `begin [${begin.join(',')}] has more entries than the rank of ${fmt(t.shape)}`);
+  const starts = t.shape.map((d, i) => {
+    const b = begin[i] ?? 0;
+    return b < 0 ? d + b : b;
+  });
+  const sizes = t.shape.map((d, i) => {
+    const s = size?.[i];
+    return s === undefined || s === -1 ? d - starts[i]! : s;
+  });
+  if (sizes.every((s, i) => s === t.shape[i])) return t;
+  return bind(slicePrim, [t], { starts, sizes });
+}
+
+/** Zero-pad: one [before, after] pair per axis. */
+export function pad(x: TensorLike, widths: readonly (readonly [number, number])[]): Tensor {
+  const t = asTensor(x);
+  if (widths.length !== t.ndim) throw new ShapeError('pad', `needs ${t.ndim} (before, after) pairs for ${fmt(t.shape)}, got ${widths.length}`);
+  return bind(padPrim, [t], { lo: widths.map((w) => w[0]), hi: widths.map((w) => w[1]) });
+}
+
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
+  const a = normalizeAxis('concat', axis, xs[0]!.ndim);
+  for (const x of xs) {
+    if (x.ndim !== xs[0]!.ndim) throw new ShapeError('concat', `ranks differ: ${xs.map((x) => fmt(x.shape)).join(', ')}`);
+  }
+  if (xs.length === 1) return xs[0]!;
+  return bind(concatPrim, xs, { axis: a });
+}
+
+export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw new ShapeError('stack', 'needs at least one tensor');
+  const s0 = xs[0]!.shape;
+  for (const x of xs) if (!shapesEqual(x.shape, s0)) throw new ShapeError('stack', `shapes differ: ${xs.map((x) => fmt(x.shape)).join(', ')}`);
+  const a = normalizeAxis('stack', axis, s0.length + 1);
+  return concat(
+    xs.map((x) => expandDims(x, a)),
+    a,
+  );
+}
+
+export function cast(x: TensorLike, dtype: DType): Tensor {
+  const t = asTensor(x);
+  if (t.dtype === dtype) return t;
+  return bind(castPrim, [t], { dtype });
+}
+
+/** The identity whose derivative is zero. */
+export function stopGradient(x: TensorLike): Tensor {
+  return bind(stopGradientPrim, [asTensor(x)], {});
+}
+
+/** Flatten all axes from `startAxis` on into one. */
+export function flatten(x: TensorLike, startAxis = 0): Tensor {
+  const t = asTensor(x);
+  const a = normalizeAxis('flatten', startAxis, Math.max(t.ndim, 1));
+  return reshape(t, [...t.shape.slice(0, a), -1]);
+}

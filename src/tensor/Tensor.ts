@@ -1,0 +1,45 @@
+/**
+ * Tensor: the immutable handle every op takes and returns. Concrete tensors
+ * (backed by a backend buffer) and tracers (values seen by a transformation)
+ * are both Tensors, so user functions are written once and transformed freely.
+ * No method mutates a tensor.
+ */
+import type { DType, TypedArray } from './dtype.js';
+import { toNested, type Nested } from './format.js';
+import type { Shape } from './shape.js';
+
+export abstract class Tensor {
+  abstract readonly shape: Shape;
+  abstract readonly dtype: DType;
+
+  get size(): number {
+    let n = 1;
+    for (const d of this.shape) n *= d;
+    return n;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Row-major copy of the values (waits for the backend; for tracers, the primal's values). */
+  abstract data(): Promise<TypedArray>;
+
+  /** Synchronous read where the backend allows it (the CPU backend). */
+  abstract dataSync(): TypedArray;
+
+  /** Values as nested JS arrays (a number for a scalar). */
+  async array(): Promise<Nested> {
+    return toNested(await this.data(), this.shape);
+  }
+
+  arraySync(): Nested {
+    return toNested(this.dataSync(), this.shape);
+  }
+
+  /** Release the backing buffer now instead of at the end of the enclosing scope. */
+  abstract dispose(): void;
+
+  /** The backend holding the data ('cpu' | 'webgpu'), undefined for a tracer. */
+  abstract readonly backendName: string | undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * Shapes: immutable arrays of non-negative integer dimensions, numpy-style
+ * broadcasting, axis normalisation and row-major strides.
+ */
+import { ShapeError } from './ShapeError.js';
+
+export type Shape = readonly number[];
+
+export const fmt = (s: Shape): string => `[${s.join(',')}]`;
+
+export const sizeOf = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+
+export const shapesEqual = (a: Shape, b: Shape): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+export function stridesOf(s: Shape): number[] {
+  const st = new Array<number>(s.length);
+  let acc = 1;
+  for (let i = s.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= s[i]!;
+  }
+  return st;
+}
+
+export function checkShape(op: string, s: Shape): Shape {
+  for (const d of s) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmt(s)}: dimensions must be non-negative integers`);
+  }
+  return s;
+}
+
+/** numpy broadcasting of any number of shapes; throws naming the op and all shapes. */
+export function broadcastShapes(op: string, ...shapes: Shape[]): Shape {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = rank - s.length + i;
+      const d = s[i]!;
+      if (out[j] === 1) out[j] = d;
+      else if (d !== 1 && d !== out[j]) {
+        throw new ShapeError(op, `shapes cannot be broadcast together: ${shapes.map(fmt).join(' and ')}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** True when `from` broadcasts to `to` without changing `to`. */
+export function broadcastsTo(from: Shape, to: Shape): boolean {
+  if (from.length > to.length) return false;
+  for (let i = 0; i < from.length; i++) {
+    const d = from[i]!;
+    const t = to[to.length - from.length + i]!;
+    if (d !== 1 && d !== t) return false;
+  }
+  return true;
+}
+
+export function normalizeAxis(op: string, axis: number, rank: number): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1) || (rank === 0 && axis !== 0 && axis !== -1)) {
+    throw new ShapeError(op, `axis ${axis} is out of bounds for a tensor of rank ${rank}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** Normalise a list of axes (undefined means all axes), sorted, without duplicates. */
+export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
+  if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axes === 'number' ? [axes] : axes;
+  const out = list.map((a) => {
+    if (!Number.isInteger(a) || a < -rank || a >= rank) {
+      throw new ShapeError(op, `axis ${a} is out of bounds for a tensor of rank ${rank}`);
+    }
+    return a < 0 ? a + rank : a;
+  });
+  if (new Set(out).size !== out.length) throw new ShapeError(op, `repeated axis in [${list.join(',')}]`);
+  return out.sort((a, b) => a - b);
+}

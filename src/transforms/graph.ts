@@ -1,0 +1,93 @@
+/**
+ * `makeGraph(f, ...exampleArgs)`: the DAG of primitive applications of `f`
+ * as plain data, its jaxpr-like text form, its Graphviz DOT export, and
+ * `evalGraph` to run a graph again on new inputs.
+ */
+import { GraphTrace, type Graph, type GraphVar } from '../core/graphTrace.js';
+import { flatten, unflatten } from '../core/pytree.js';
+import { bind } from '../core/trace.js';
+import { ValueError } from '../tensor/ShapeError.js';
+import { Tensor } from '../tensor/Tensor.js';
+import { asTensor } from '../ops/creation.js';
+import { lookupPrimitive } from '../ops/primitives.js';
+
+export type { Graph, GraphVar, GraphEqn, GraphConst } from '../core/graphTrace.js';
+
+/** Trace `f` on example arguments (tensors or numbers; only shapes and dtypes matter). */
+export function makeGraph(f: (...args: any[]) => unknown, ...exampleArgs: unknown[]): Graph {
+  const trace = new GraphTrace();
+  try {
+    const { leaves, def } = flatten(exampleArgs);
+    const inputs = leaves.map((l) => trace.input(typeof l === 'number' ? { shape: [], dtype: 'f32' } : { shape: l.shape, dtype: l.dtype }));
+    const out = f(...unflatten<unknown[]>(def, inputs));
+    const outputs = flatten(out).leaves.map((y) => trace.varOf(typeof y === 'number' ? asTensor(y) : y));
+    return { inputs: inputs.map((i) => i.v), consts: [...trace.consts], eqns: [...trace.eqns], outputs };
+  } finally {
+    trace.active = false;
+  }
+}
+
+export const trace = makeGraph;
+
+const typeOf = (v: GraphVar): string => `${v.dtype}[${v.shape.join(',')}]`;
+
+const fmtParams = (p: Readonly<Record<string, unknown>>): string => {
+  const keys = Object.keys(p);
+  if (keys.length === 0) return '';
+  return '[' + keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ') + ']';
+};
+
+/** One line per equation, like a jaxpr. */
+export function graphToText(g: Graph): string {
+  const head = g.inputs.map((v) => `${v.name}:${typeOf(v)}`).join(' ');
+  const consts = g.consts.map((c) => `${c.var.name}:${typeOf(c.var)}`).join(' ');
+  const lines = [`{ lambda ${consts}; ${head}. let`];
+  for (const e of g.eqns) {
+    lines.push(`    ${e.output.name}:${typeOf(e.output)} = ${e.prim}${fmtParams(e.params)} ${e.inputs.map((v) => v.name).join(' ')}`);
+  }
+  lines.push(`  in (${g.outputs.map((v) => v.name).join(', ')}) }`);
+  return lines.join('\n');
+}
+
+const SYMBOL: Record<string, string> = { add: '+', sub: '−', mul: '×', div: '÷', neg: '−', matmul: '@', log: 'ln' };
+
+/** Graphviz DOT: inputs and constants as boxes, one ellipse per equation. */
+export function graphToDot(g: Graph, name = 'cotangent'): string {
+  const lines = [`digraph ${JSON.stringify(name)} {`, '  rankdir=LR;', '  node [fontname="Helvetica"];'];
+  const producer = new Map<string, string>();
+  g.inputs.forEach((v, i) => {
+    lines.push(`  ${v.name} [shape=box, style=filled, fillcolor="#dbeafe", label="${v.name} (x${i + 1})\\n${typeOf(v)}"];`);
+    producer.set(v.name, v.name);
+  });
+  for (const c of g.consts) {
+    lines.push(`  ${c.var.name} [shape=box, style=dashed, label="const ${c.var.name}\\n${typeOf(c.var)}"];`);
+    producer.set(c.var.name, c.var.name);
+  }
+  for (const e of g.eqns) {
+    const label = SYMBOL[e.prim] ? `${e.prim} (${SYMBOL[e.prim]})` : e.prim;
+    lines.push(`  ${e.output.name} [shape=ellipse, label="${e.output.name} = ${label}\\n${typeOf(e.output)}"];`);
+    for (const v of e.inputs) lines.push(`  ${producer.get(v.name) ?? v.name} -> ${e.output.name};`);
+    producer.set(e.output.name, e.output.name);
+  }
+  g.outputs.forEach((v, i) => {
+    lines.push(`  out${i} [shape=doublecircle, label="y${g.outputs.length > 1 ? i + 1 : ''}"];`);
+    lines.push(`  ${v.name} -> out${i};`);
+  });
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** Run a graph on new inputs (tensors matching the graph's input shapes). */
+export function evalGraph(g: Graph, ...inputs: Tensor[]): Tensor[] {
+  if (inputs.length !== g.inputs.length) throw new ValueError('evalGraph', `the graph takes ${g.inputs.length} inputs, got ${inputs.length}`);
+  const env = new Map<string, Tensor>();
+  g.inputs.forEach((v, i) => env.set(v.name, inputs[i]!));
+  for (const c of g.consts) env.set(c.var.name, c.value);
+  for (const e of g.eqns) {
+    const prim = lookupPrimitive(e.prim);
+    if (!prim) throw new ValueError('evalGraph', `unknown primitive '${e.prim}'`);
+    env.set(e.output.name, bind(prim, e.inputs.map((v) => env.get(v.name)!), e.params));
+  }
+  return g.outputs.map((v) => env.get(v.name)!);
+}
+
