@@ -13,7 +13,7 @@ export { init, getBackend, type InitOptions } from './backends/init.js';
 
 export { scope, scopeAsync, keep, type MemoryStats } from './core/memory.js';
 export { memoryStats } from './core/stats.js';
-export { setDebug, NumericsError, type DebugOptions } from './core/debug.js';
+export { setDebug, debugCounters, NumericsError, type DebugOptions } from './core/debug.js';
 export { Zero, isZero, type MaybeZero } from './core/Zero.js';
 export type { Primitive } from './core/Primitive.js';
 export { flatten as treeFlatten, unflatten as treeUnflatten, mapLeaves as treeMap, treeLeaves, type TreeDef } from './core/pytree.js';

@@ -26,3 +26,14 @@ export class NumericsError extends Error {
     this.name = 'NumericsError';
   }
 }
+
+const counters = { kernelCalls: 0 };
+
+/** Counters for tests and profiling: kernels run by `evaluate` since start-up. */
+export function debugCounters(): Readonly<typeof counters> {
+  return { ...counters };
+}
+
+export function countKernelCall(): void {
+  counters.kernelCalls++;
+}

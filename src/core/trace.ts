@@ -12,7 +12,7 @@ import { describe } from '../tensor/format.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { ConcreteTensor } from './ConcreteTensor.js';
-import { debugOptions, NumericsError } from './debug.js';
+import { countKernelCall, debugOptions, NumericsError } from './debug.js';
 import type { Primitive } from './Primitive.js';
 
 let levelCounter = 0;
@@ -88,6 +88,7 @@ export function evaluate(prim: Primitive, inputs: readonly ConcreteTensor[], par
     }
   }
   if (!backend.supports(out.dtype)) throw new ValueError(prim.name, `the ${backend.name} backend does not support dtype ${out.dtype}`);
+  countKernelCall();
   const storage = backend.run({
     name: prim.name,
     params,
