@@ -144,10 +144,12 @@ export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {})
 /** `grad(f, { argnums })(...args)`: the gradient of a scalar function. */
 export function grad(f: (...args: any[]) => any, opts: GradOptions = {}) {
   const vg = valueAndGrad(f, opts);
-  return (...args: unknown[]) => {
-    const [v, g] = vg(...args);
-    return opts.hasAux ? [g, v[1]] : g;
-  };
+  // the scope frees the value, which grad does not return
+  return (...args: unknown[]) =>
+    scope(() => {
+      const [v, g] = vg(...args);
+      return opts.hasAux ? [g, v[1]] : g;
+    });
 }
 
 /**
