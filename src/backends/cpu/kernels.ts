@@ -202,6 +202,77 @@ export function argmaxAlong(x: CpuInput, axis: number): Int32Array {
   return r;
 }
 
+/**
+ * One [m, k] x [k, n] product: A rows at `ao` (row-major), Bᵀ rows at `bo`
+ * ([n, k] row-major, so both operands are read contiguously), C at `ro`.
+ * Register-blocked 4 x 2 dot products accumulated in doubles.
+ */
+function gemmBt(ad: TypedArray, ao: number, bt: TypedArray, bo: number, r: TypedArray, ro: number, m: number, k: number, n: number): void {
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = ao + i * k;
+    const a1 = a0 + k;
+    const a2 = a1 + k;
+    const a3 = a2 + k;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const b0 = bo + j * k;
+      const b1 = b0 + k;
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      for (let p = 0; p < k; p++) {
+        const y0 = bt[b0 + p]!;
+        const y1 = bt[b1 + p]!;
+        const x0 = ad[a0 + p]!;
+        const x1 = ad[a1 + p]!;
+        const x2 = ad[a2 + p]!;
+        const x3 = ad[a3 + p]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s20 += x2 * y0;
+        s21 += x2 * y1;
+        s30 += x3 * y0;
+        s31 += x3 * y1;
+      }
+      const c = ro + i * n + j;
+      r[c] = s00;
+      r[c + 1] = s01;
+      r[c + n] = s10;
+      r[c + n + 1] = s11;
+      r[c + 2 * n] = s20;
+      r[c + 2 * n + 1] = s21;
+      r[c + 3 * n] = s30;
+      r[c + 3 * n + 1] = s31;
+    }
+    for (; j < n; j++) {
+      const b0 = bo + j * k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let p = 0; p < k; p++) {
+        const y = bt[b0 + p]!;
+        s0 += ad[a0 + p]! * y;
+        s1 += ad[a1 + p]! * y;
+        s2 += ad[a2 + p]! * y;
+        s3 += ad[a3 + p]! * y;
+      }
+      const c = ro + i * n + j;
+      r[c] = s0;
+      r[c + n] = s1;
+      r[c + 2 * n] = s2;
+      r[c + 3 * n] = s3;
+    }
+  }
+  for (; i < m; i++) {
+    const a0 = ao + i * k;
+    for (let j = 0; j < n; j++) {
+      const b0 = bo + j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += ad[a0 + p]! * bt[b0 + p]!;
+      r[ro + i * n + j] = s;
+    }
+  }
+}
+
 /** Batched matmul with broadcast batch dims: a [..., m, k] x b [..., k, n]. */
 export function matmulKernel(a: CpuInput, b: CpuInput, out: Aval): TypedArray {
   const ar = a.shape.length;
@@ -214,9 +285,13 @@ export function matmulKernel(a: CpuInput, b: CpuInput, out: Aval): TypedArray {
   const aBatch = broadcastStrides(a.shape.slice(0, -2), batchShape);
   const bBatch = broadcastStrides(b.shape.slice(0, -2), batchShape);
   const r = allocArray(out.dtype, batch * m * n);
-  const acc = new Float64Array(n);
-  const ad = a.data;
-  const bd = b.data;
+  // Bᵀ for every batch of b: [..., n, k], so the inner loops read both operands contiguously
+  const bBatchCount = sizeOf(b.shape.slice(0, -2));
+  const bt = allocArray(b.dtype, b.data.length);
+  for (let t = 0; t < bBatchCount; t++) {
+    const o = t * k * n;
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[o + j * k + p] = b.data[o + p * n + j]!;
+  }
   const bs = batchShape.length;
   const idx = new Array<number>(bs).fill(0);
   for (let t = 0; t < batch; t++) {
@@ -226,19 +301,7 @@ export function matmulKernel(a: CpuInput, b: CpuInput, out: Aval): TypedArray {
       ao += idx[q]! * aBatch[q]!;
       bo += idx[q]! * bBatch[q]!;
     }
-    ao *= m * k;
-    bo *= k * n;
-    for (let i = 0; i < m; i++) {
-      acc.fill(0);
-      const arow = ao + i * k;
-      for (let p = 0; p < k; p++) {
-        const av = ad[arow + p]!;
-        const brow = bo + p * n;
-        for (let j = 0; j < n; j++) acc[j]! += av * bd[brow + j]!;
-      }
-      const orow = (t * m + i) * n;
-      for (let j = 0; j < n; j++) r[orow + j] = acc[j]!;
-    }
+    gemmBt(a.data, ao * m * k, bt, bo * k * n, r, t * m * n, m, k, n);
     for (let q = bs - 1; q >= 0; q--) {
       idx[q]!++;
       if (idx[q]! < batchShape[q]!) break;
