@@ -16,6 +16,7 @@ export { memoryStats } from './core/stats.js';
 export { setDebug, debugCounters, NumericsError, type DebugOptions } from './core/debug.js';
 export { Zero, isZero, type MaybeZero } from './core/Zero.js';
 export type { Primitive } from './core/Primitive.js';
+export { bind } from './core/trace.js';
 export { flatten as treeFlatten, unflatten as treeUnflatten, mapLeaves as treeMap, treeLeaves, type TreeDef } from './core/pytree.js';
 
 export {
