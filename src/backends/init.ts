@@ -1,13 +1,44 @@
 /**
  * Backend selection: `await init({ backend: 'cpu' | 'webgpu' })` makes that
  * backend the default for new tensors; `getBackend()` names it. Nothing ever
- * falls back silently: a missing WebGPU adapter is an error that says why.
+ * falls back silently: a missing WebGPU adapter is an error that says why and
+ * how to get a software one. `shutdown()` releases the WebGPU device so a
+ * Node process can exit.
  */
 import type { BackendName } from './Backend.js';
-import { defaultBackend, setDefaultBackend } from './registry.js';
+import { defaultBackend, getBackendByName, hasBackend, registerBackend, setDefaultBackend } from './registry.js';
+import { acquireDevice, type WebGpuOptions } from './webgpu/device.js';
+import { WebGpuBackend } from './webgpu/WebGpuBackend.js';
 
 export interface InitOptions {
   backend?: BackendName;
+  /** WebGPU adapter choice and options (used when backend is 'webgpu'). */
+  webgpu?: WebGpuOptions;
+}
+
+let pending: Promise<WebGpuBackend> | null = null;
+
+function liveWebGpu(): WebGpuBackend | null {
+  if (!hasBackend('webgpu')) return null;
+  const b = getBackendByName('webgpu');
+  return b instanceof WebGpuBackend && !b.isDestroyed ? b : null;
+}
+
+async function webgpuBackend(opts: WebGpuOptions | undefined): Promise<WebGpuBackend> {
+  const live = liveWebGpu();
+  if (live) return live;
+  if (!pending) {
+    pending = acquireDevice(opts).then((acq) => {
+      const b = new WebGpuBackend(acq);
+      registerBackend(b);
+      return b;
+    });
+    pending.then(
+      () => (pending = null),
+      () => (pending = null),
+    );
+  }
+  return pending;
 }
 
 export async function init(opts: InitOptions = {}): Promise<BackendName> {
@@ -17,11 +48,39 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
     return name;
   }
   if (name === 'webgpu') {
-    throw new Error("init: the 'webgpu' backend is not available in this build");
+    await webgpuBackend(opts.webgpu);
+    setDefaultBackend('webgpu');
+    return name;
   }
   throw new Error(`init: unknown backend '${String(name)}' (expected 'cpu' or 'webgpu')`);
 }
 
 export function getBackend(): BackendName {
   return defaultBackend().name;
+}
+
+/** A description of a backend (WebGPU: the adapter in use). */
+export function backendInfo(name: BackendName = getBackend()): string {
+  return getBackendByName(name).describe();
+}
+
+/**
+ * Release the WebGPU device and every buffer it holds (tensors on it become
+ * unusable); the default backend goes back to 'cpu'. Lets a Node process exit.
+ */
+export async function shutdown(): Promise<void> {
+  const b = liveWebGpu();
+  if (!b) return;
+  if (defaultBackend() === b) setDefaultBackend('cpu');
+  try {
+    await b.sync();
+  } catch {
+    /* a lost device cannot be synchronised; destroy it anyway */
+  }
+  b.destroy();
+}
+
+/** Submit queued WebGPU work and wait for it to finish (benchmarks; reads do this themselves). */
+export async function syncBackend(): Promise<void> {
+  await liveWebGpu()?.sync();
 }

@@ -1,0 +1,25 @@
+// Shared by every kernel family: the per-dispatch parameter block (a uniform
+// slot of 128 u32 written by the host: sizes, shapes, strides, offsets) and
+// its accessor. Included at the top of each family.
+struct Meta {
+  v: array<vec4<u32>, 32>,
+}
+@group(0) @binding(0) var<uniform> params: Meta;
+
+fn m(i: u32) -> u32 {
+  return params.v[i >> 2u][i & 3u];
+}
+
+// IEEE special values (WGSL has no literals for them, and rejects them in
+// constant expressions, so they are built at run time from a variable).
+fn f32_inf() -> f32 {
+  var bits = 0x7f800000u;
+  return bitcast<f32>(bits);
+}
+fn f32_nan() -> f32 {
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}

@@ -1,0 +1,81 @@
+// The reduction family: sum and max over any set of axes. Each output cell
+// folds the input elements of its reduced sub-block with COMBINE from INIT.
+// Entry `rows`: one workgroup per output cell, a strided partial fold per
+// thread, then a tree reduction in workgroup memory. Entry `serial`: one
+// thread per output cell (used when the reduced block is small).
+// Placeholders: T, INIT, COMBINE (an expression in `a` and `b`), KR / RR
+// (kept / reduced rank after collapsing).
+// Meta layout: [0] n_out, [1] n_red, then kept shape[KR], kept strides[KR],
+// reduced shape[RR], reduced strides[RR] (strides in input elements).
+@group(0) @binding(1) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> out: array<{{T}}>;
+
+const KR: u32 = {{KR}}u;
+const RR: u32 = {{RR}}u;
+
+fn combine(a: {{T}}, b: {{T}}) -> {{T}} {
+  return {{COMBINE}};
+}
+
+fn base_of(cell: u32) -> u32 {
+  var rem = cell;
+  var off = 0u;
+  for (var d = KR; d > 0u; d--) {
+    let dim = m(1u + d);
+    off += (rem % dim) * m(1u + KR + d);
+    rem = rem / dim;
+  }
+  return off;
+}
+
+fn red_off(j: u32) -> u32 {
+  var rem = j;
+  var off = 0u;
+  for (var d = RR; d > 0u; d--) {
+    let dim = m(1u + 2u * KR + d);
+    off += (rem % dim) * m(1u + 2u * KR + RR + d);
+    rem = rem / dim;
+  }
+  return off;
+}
+
+var<workgroup> partial: array<{{T}}, 256>;
+
+@compute @workgroup_size(256)
+fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let cell = wid.y * nwg.x + wid.x;
+  let n_red = m(1u);
+  var acc: {{T}} = {{INIT}};
+  if (cell < m(0u)) {
+    let base = base_of(cell);
+    for (var j = lid; j < n_red; j += 256u) {
+      acc = combine(acc, x[base + red_off(j)]);
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      partial[lid] = combine(partial[lid], partial[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && cell < m(0u)) {
+    out[cell] = partial[0];
+  }
+}
+
+@compute @workgroup_size(256)
+fn serial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let cell = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (cell >= m(0u)) {
+    return;
+  }
+  let base = base_of(cell);
+  var acc: {{T}} = {{INIT}};
+  let n_red = m(1u);
+  for (var j = 0u; j < n_red; j++) {
+    acc = combine(acc, x[base + red_off(j)]);
+  }
+  out[cell] = acc;
+}

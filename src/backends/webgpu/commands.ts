@@ -1,0 +1,131 @@
+/**
+ * Command batching: kernels are recorded into one command encoder (one
+ * compute pass between encoder-level copies and clears) and submitted
+ * together, only when a read needs the results or the batch is full. Each
+ * dispatch's parameters go to a slot of one uniform arena, written once per
+ * submission. A validation error scope spans each batch; its outcome is
+ * checked on the next op or read.
+ */
+import type { BufferPool } from './bufferPool.js';
+import { META_BYTES } from './gpuConstants.js';
+import { BufferUsage } from './gpuConstants.js';
+import type { PipelineCache } from './pipelines.js';
+
+const SLOTS = 512;
+
+export class CommandBatcher {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly metaGpu: GPUBuffer;
+  private readonly metaCpu: Uint32Array;
+  private readonly slotU32: number;
+  private slots = 0;
+  /** Submissions made so far (for stats and tests of batching). */
+  submissions = 0;
+  dispatches = 0;
+  private readonly errorChecks = new Set<Promise<void>>();
+  /** First error seen by an error scope and not yet reported. */
+  pendingError: string | null = null;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly pipelines: PipelineCache,
+    private readonly pools: readonly BufferPool[],
+  ) {
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    const slotBytes = Math.ceil(META_BYTES / align) * align;
+    this.slotU32 = slotBytes / 4;
+    this.metaGpu = device.createBuffer({ size: slotBytes * SLOTS, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'cotangent meta arena' });
+    this.metaCpu = new Uint32Array(this.slotU32 * SLOTS);
+  }
+
+  private open(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.device.pushErrorScope('validation');
+      this.device.pushErrorScope('out-of-memory');
+      this.encoder = this.device.createCommandEncoder();
+    }
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.open().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    const enc = this.open();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return enc;
+  }
+
+  /** Record one dispatch of `pipeline` over `inputs` -> `output` with parameters `meta` (u32s). */
+  dispatch(pipeline: GPUComputePipeline, inputs: readonly GPUBuffer[], output: GPUBuffer, meta: readonly number[], groups: readonly [number, number, number]): void {
+    if (meta.length > META_BYTES / 4) throw new Error(`webgpu: ${meta.length} kernel parameters exceed the ${META_BYTES / 4}-word slot`);
+    if (this.slots === SLOTS) this.flush();
+    const pass = this.computePass();
+    const slot = this.slots++;
+    const base = slot * this.slotU32;
+    for (let i = 0; i < meta.length; i++) this.metaCpu[base + i] = meta[i]!;
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.metaGpu, offset: base * 4, size: META_BYTES } }];
+    inputs.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+    entries.push({ binding: inputs.length + 1, resource: { buffer: output } });
+    const group = this.device.createBindGroup({ layout: this.pipelines.layout(inputs.length).group, entries });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    this.dispatches++;
+  }
+
+  clear(buffer: GPUBuffer, bytes: number): void {
+    const n = Math.ceil(bytes / 4) * 4;
+    if (n > 0) this.endPass().clearBuffer(buffer, 0, n);
+  }
+
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    if (bytes > 0) this.endPass().copyBufferToBuffer(src, 0, dst, 0, Math.ceil(bytes / 4) * 4);
+  }
+
+  get pending(): boolean {
+    return this.encoder !== null;
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    const enc = this.endPass();
+    if (this.slots > 0) this.device.queue.writeBuffer(this.metaGpu, 0, this.metaCpu.buffer, 0, this.slots * this.slotU32 * 4);
+    this.device.queue.submit([enc.finish()]);
+    this.encoder = null;
+    this.slots = 0;
+    this.submissions++;
+    for (const p of this.pools) p.afterSubmit();
+    const oom = this.device.popErrorScope();
+    const validation = this.device.popErrorScope();
+    const check: Promise<void> = Promise.all([oom, validation]).then(
+      ([o, v]) => {
+        this.errorChecks.delete(check);
+        const e = v ?? o;
+        if (e && !this.pendingError) this.pendingError = `${v ? 'validation error' : 'out of memory'}: ${e.message}`;
+      },
+      () => {
+        this.errorChecks.delete(check);
+      },
+    );
+    this.errorChecks.add(check);
+  }
+
+  /** Wait for the error scopes of every submission so far (after a read). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.errorChecks]);
+  }
+
+  destroy(): void {
+    this.encoder = null;
+    this.pass = null;
+    this.metaGpu.destroy();
+  }
+}
