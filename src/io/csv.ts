@@ -1,0 +1,62 @@
+/**
+ * CSV reader for classification data: one example per line, numeric feature
+ * columns and an integer class label (last column by default). Optional
+ * header line; `.gz` content is decompressed. Errors name the file, the line
+ * and the problem.
+ */
+import type { Dataset } from '../nn/dataset.js';
+import { DataError } from './errors.js';
+import { readMaybeGzip } from './files.js';
+
+export interface CsvOptions {
+  /** Column holding the label (default: the last one; negative counts from the end). */
+  readonly labelColumn?: number;
+  /** Skip the first line (default: detected — skipped when it is not numeric). */
+  readonly header?: boolean;
+  /** Multiply every feature by this (e.g. 1/16 for the digits pixels). */
+  readonly scale?: number;
+  /** The shape of one example (default [features]). */
+  readonly exampleShape?: readonly number[];
+  readonly name?: string;
+}
+
+export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dataset {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) throw new DataError(file, 'empty CSV file');
+  const isNumericLine = (l: string) => l.split(',').every((c) => c.trim() !== '' && Number.isFinite(Number(c)));
+  const skip = opts.header ?? !isNumericLine(lines[0]!);
+  const rows = skip ? lines.slice(1) : lines;
+  if (rows.length === 0) throw new DataError(file, 'no data rows');
+  const cols = rows[0]!.split(',').length;
+  if (cols < 2) throw new DataError(file, `needs at least one feature column and a label column, line ${skip ? 2 : 1} has ${cols}`);
+  const lc = opts.labelColumn === undefined ? cols - 1 : opts.labelColumn < 0 ? cols + opts.labelColumn : opts.labelColumn;
+  if (lc < 0 || lc >= cols) throw new DataError(file, `label column ${opts.labelColumn} is out of range for ${cols} columns`);
+  const f = cols - 1;
+  const x = new Float32Array(rows.length * f);
+  const y = new Int32Array(rows.length);
+  const scale = opts.scale ?? 1;
+  let maxLabel = 0;
+  rows.forEach((row, r) => {
+    const lineNo = r + 1 + (skip ? 1 : 0);
+    const cells = row.split(',');
+    if (cells.length !== cols) throw new DataError(file, `line ${lineNo} has ${cells.length} columns, expected ${cols}`);
+    let k = 0;
+    cells.forEach((c, j) => {
+      const v = Number(c);
+      if (c.trim() === '' || !Number.isFinite(v)) throw new DataError(file, `line ${lineNo}, column ${j + 1}: '${c}' is not a number`);
+      if (j === lc) {
+        if (!Number.isInteger(v) || v < 0) throw new DataError(file, `line ${lineNo}: label '${c}' is not a non-negative integer`);
+        y[r] = v;
+        maxLabel = Math.max(maxLabel, v);
+      } else x[r * f + k++] = v * scale;
+    });
+  });
+  const exampleShape = opts.exampleShape ?? [f];
+  if (exampleShape.reduce((a, b) => a * b, 1) !== f) throw new DataError(file, `example shape [${exampleShape.join(',')}] does not hold ${f} features`);
+  return { name: opts.name ?? file, x, exampleShape: [...exampleShape], y, numClasses: maxLabel + 1 };
+}
+
+/** Read a CSV (or gzipped CSV) classification file. */
+export function readCsv(file: string, opts: CsvOptions = {}): Dataset {
+  return parseCsv(readMaybeGzip(file).toString('utf8'), file, opts);
+}

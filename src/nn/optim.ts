@@ -1,0 +1,160 @@
+/**
+ * Optimisers: pure `{ init(params), update(grads, state, params) -> { params,
+ * state } }` over whole parameter trees. The state is a plain record (the step
+ * count as a number plus trees of tensors), so it can be checkpointed and
+ * returned from a scope. `sgd` descends (w ← w − lr·∇); `momentum` (heavy
+ * ball or Nesterov), `adam` and `adamw` (decoupled weight decay). Learning
+ * rates are numbers or schedules `step -> lr`; any optimiser can clip the
+ * gradients by their global norm first.
+ */
+import type { Tensor } from '../tensor/Tensor.js';
+import { ValueError } from '../tensor/ShapeError.js';
+import { add, div, minimum, mul, sqrt, sub } from '../ops/elementwise.js';
+import { zerosLike } from '../ops/creation.js';
+import { mapLeaves } from '../core/pytree.js';
+import { globalNorm, zipMap } from './tree.js';
+
+/** A learning-rate schedule: the rate to use at a (0-based) step. */
+export type Schedule = (step: number) => number;
+export type LearningRate = number | Schedule;
+
+export interface OptState {
+  /** Number of updates done so far. */
+  readonly step: number;
+  /** Per-parameter slots (trees with the parameters' structure), e.g. { m, v }. */
+  readonly slots: Readonly<Record<string, unknown>>;
+}
+
+export interface Optimizer {
+  readonly name: string;
+  /** Hyper-parameters as JSON (saved in checkpoints; schedules are described by name). */
+  readonly config: Readonly<Record<string, unknown>>;
+  init<P>(params: P): OptState;
+  update<P>(grads: P, state: OptState, params: P): { params: P; state: OptState };
+}
+
+export interface CommonOptions {
+  /** Rescale the gradients so their global norm is at most this. */
+  readonly clipNorm?: number;
+}
+
+// ---- schedules ----
+
+export const constant = (lr: number): Schedule => Object.assign(() => lr, { describe: `constant(${lr})` });
+/** lr · factor^floor(step / every) */
+export const stepDecay = (lr: number, every: number, factor: number): Schedule => Object.assign((s: number) => lr * factor ** Math.floor(s / every), { describe: `stepDecay(${lr}, ${every}, ${factor})` });
+/** Cosine decay from lr to `min` over `steps` steps, then constant at `min`. */
+export const cosineDecay = (lr: number, steps: number, min = 0): Schedule =>
+  Object.assign((s: number) => min + ((lr - min) * (1 + Math.cos((Math.PI * Math.min(s, steps)) / steps))) / 2, { describe: `cosineDecay(${lr}, ${steps}, ${min})` });
+/** Linear warm-up from 0 over `steps` steps, then the wrapped schedule (shifted so it starts at 0). */
+export const warmup = (steps: number, after: LearningRate): Schedule => {
+  const f = asSchedule(after);
+  return Object.assign((s: number) => (s < steps ? (f(0) * (s + 1)) / steps : f(s - steps)), { describe: `warmup(${steps}, ${describeLr(after)})` });
+};
+
+const asSchedule = (lr: LearningRate): Schedule => (typeof lr === 'number' ? constant(lr) : lr);
+export const describeLr = (lr: LearningRate): string | number => (typeof lr === 'number' ? lr : ((lr as { describe?: string }).describe ?? 'custom schedule'));
+
+function checkLr(op: string, lr: LearningRate): void {
+  if (typeof lr === 'number' && !(lr >= 0 && Number.isFinite(lr))) throw new ValueError(op, `learning rate must be a finite number ≥ 0, got ${lr}`);
+}
+
+/** Scale a gradient tree so its global norm is at most `maxNorm` (unchanged when already smaller). */
+export function clipByGlobalNorm<P>(grads: P, maxNorm: number): P {
+  if (!(maxNorm > 0)) throw new ValueError('clipByGlobalNorm', `maxNorm must be > 0, got ${maxNorm}`);
+  const norm = globalNorm(grads);
+  const scale = minimum(div(maxNorm, add(norm, 1e-12)), 1);
+  return mapLeaves(grads, (g) => mul(g as Tensor, scale));
+}
+
+const zerosTree = <P>(p: P): P => mapLeaves(p, (l) => zerosLike(l as Tensor));
+
+/** Build an optimiser from a per-step update rule. */
+function optimizer(
+  name: string,
+  config: Record<string, unknown>,
+  common: CommonOptions,
+  slotNames: readonly string[],
+  rule: (lr: number, t: number, g: Tensor, p: Tensor, slots: Tensor[]) => [Tensor, ...Tensor[]],
+  lr: LearningRate,
+): Optimizer {
+  checkLr(name, lr);
+  const sched = asSchedule(lr);
+  return Object.freeze({
+    name,
+    config: Object.freeze({ name, lr: describeLr(lr), ...config, ...(common.clipNorm ? { clipNorm: common.clipNorm } : {}) }),
+    init: <P>(params: P): OptState => Object.freeze({ step: 0, slots: Object.freeze(Object.fromEntries(slotNames.map((s) => [s, zerosTree(params)]))) }),
+    update: <P>(grads: P, state: OptState, params: P) => {
+      const g = common.clipNorm ? clipByGlobalNorm(grads, common.clipNorm) : grads;
+      const rate = sched(state.step);
+      const t = state.step + 1;
+      const slotTrees = slotNames.map((s) => state.slots[s]);
+      const outs: Tensor[][] = [];
+      // one pass over the leaves; results split into params and slots afterwards
+      const newParams = zipMap<P>(name, [g, params, ...slotTrees], (gl, pl, ...sl) => {
+        const r = rule(rate, t, gl, pl, sl);
+        outs.push(r.slice(1));
+        return r[0];
+      });
+      const newSlots = slotNames.map((s, k) => {
+        let i = 0;
+        return [s, mapLeaves(params, () => outs[i++]![k]!)] as const;
+      });
+      return { params: newParams, state: Object.freeze({ step: t, slots: Object.freeze(Object.fromEntries(newSlots)) }) };
+    },
+  });
+}
+
+/** Plain gradient descent: w ← w − lr·∇. */
+export const sgd = (lr: LearningRate, common: CommonOptions = {}): Optimizer => optimizer('sgd', {}, common, [], (r, _t, g, p) => [sub(p, mul(g, r))], lr);
+
+export interface MomentumOptions extends CommonOptions {
+  readonly momentum?: number;
+  readonly nesterov?: boolean;
+}
+
+/** v ← μv + ∇; w ← w − lr·v (Nesterov: w ← w − lr·(∇ + μv)). */
+export const momentum = (lr: LearningRate, opts: MomentumOptions = {}): Optimizer => {
+  const mu = opts.momentum ?? 0.9;
+  const nesterov = opts.nesterov ?? false;
+  return optimizer('momentum', { momentum: mu, nesterov }, opts, ['v'], (r, _t, g, p, [v]) => {
+    const v2 = add(mul(v!, mu), g);
+    const dir = nesterov ? add(g, mul(v2, mu)) : v2;
+    return [sub(p, mul(dir, r)), v2];
+  }, lr);
+};
+
+export interface AdamOptions extends CommonOptions {
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+}
+
+function adamRule(b1: number, b2: number, eps: number, wd: number) {
+  return (r: number, t: number, g: Tensor, p: Tensor, [m, v]: Tensor[]): [Tensor, Tensor, Tensor] => {
+    const m2 = add(mul(m!, b1), mul(g, 1 - b1));
+    const v2 = add(mul(v!, b2), mul(mul(g, g), 1 - b2));
+    const mhat = div(m2, 1 - b1 ** t);
+    const vhat = div(v2, 1 - b2 ** t);
+    let upd = div(mhat, add(sqrt(vhat), eps));
+    if (wd > 0) upd = add(upd, mul(p, wd));
+    return [sub(p, mul(upd, r)), m2, v2];
+  };
+}
+
+/** Adam (Kingma & Ba) with bias correction. */
+export const adam = (lr: LearningRate, opts: AdamOptions = {}): Optimizer => {
+  const b1 = opts.beta1 ?? 0.9;
+  const b2 = opts.beta2 ?? 0.999;
+  const eps = opts.eps ?? 1e-8;
+  return optimizer('adam', { beta1: b1, beta2: b2, eps }, opts, ['m', 'v'], adamRule(b1, b2, eps, 0), lr);
+};
+
+/** AdamW: Adam with decoupled weight decay w ← w − lr·(m̂/(√v̂+ε) + wd·w). */
+export const adamw = (lr: LearningRate, opts: AdamOptions & { weightDecay?: number } = {}): Optimizer => {
+  const b1 = opts.beta1 ?? 0.9;
+  const b2 = opts.beta2 ?? 0.999;
+  const eps = opts.eps ?? 1e-8;
+  const wd = opts.weightDecay ?? 0.01;
+  return optimizer('adamw', { beta1: b1, beta2: b2, eps, weightDecay: wd }, opts, ['m', 'v'], adamRule(b1, b2, eps, wd), lr);
+};

@@ -1,0 +1,196 @@
+/**
+ * Randomness: splittable, counter-based PRNG keys (Threefry-2x32, 20 rounds).
+ *
+ * A key is an immutable value `{ k0, k1 }` (two unsigned 32-bit words,
+ * frozen). Every random number is a pure function of a key and a counter,
+ * computed on the host with Uint32 arithmetic and then uploaded to the current
+ * default backend, so the same key gives the same numbers on every backend and
+ * every run. Counter domains keep the uses of one key apart: random bits use
+ * counters (0, i), `split` uses (1, i) and `foldIn` uses (2, data).
+ */
+import type { DType } from '../tensor/dtype.js';
+import { fmt, sizeOf, type Shape } from '../tensor/shape.js';
+import { ValueError } from '../tensor/ShapeError.js';
+import type { Tensor } from '../tensor/Tensor.js';
+import { fromTypedArray } from '../ops/creation.js';
+import { add } from '../ops/elementwise.js';
+import { argmax } from '../ops/reduce.js';
+
+/** An immutable PRNG key: two unsigned 32-bit words. */
+export interface Key {
+  readonly kind: 'prng-key';
+  readonly k0: number;
+  readonly k1: number;
+}
+
+const makeKey = (k0: number, k1: number): Key => Object.freeze({ kind: 'prng-key' as const, k0: k0 >>> 0, k1: k1 >>> 0 });
+
+export const isKey = (x: unknown): x is Key => typeof x === 'object' && x !== null && (x as Key).kind === 'prng-key';
+
+const rotl = (x: number, r: number): number => ((x << r) | (x >>> (32 - r))) >>> 0;
+const ROT = [13, 15, 26, 6, 17, 29, 16, 24] as const;
+
+/** Threefry-2x32 with 20 rounds: encrypts the counter (c0, c1) under the key (k0, k1). */
+export function threefry2x32(k0: number, k1: number, c0: number, c1: number): [number, number] {
+  const ks = [k0 >>> 0, k1 >>> 0, (0x1bd11bda ^ k0 ^ k1) >>> 0];
+  let x0 = (c0 + ks[0]!) >>> 0;
+  let x1 = (c1 + ks[1]!) >>> 0;
+  for (let block = 0; block < 5; block++) {
+    for (let r = 0; r < 4; r++) {
+      x0 = (x0 + x1) >>> 0;
+      x1 = rotl(x1, ROT[(block % 2) * 4 + r]!) ^ x0;
+    }
+    const s = block + 1;
+    x0 = (x0 + ks[s % 3]!) >>> 0;
+    x1 = (x1 + ks[(s + 1) % 3]! + s) >>> 0;
+  }
+  return [x0, x1];
+}
+
+/** A key from an integer seed (any safe integer; the high and low 32-bit words both count). */
+export function key(seed: number): Key {
+  if (!Number.isSafeInteger(seed)) throw new ValueError('random.key', `seed must be a safe integer, got ${seed}`);
+  const hi = Math.floor(seed / 2 ** 32) >>> 0;
+  return makeKey(hi, seed >>> 0);
+}
+
+function checkKey(op: string, k: unknown): asserts k is Key {
+  if (!isKey(k)) throw new ValueError(op, `expected a PRNG key (from random.key(seed)), got ${typeof k}`);
+}
+
+/** `n` new independent keys derived from `k` (default 2). */
+export function split(k: Key, n = 2): Key[] {
+  checkKey('random.split', k);
+  if (!Number.isInteger(n) || n < 0) throw new ValueError('random.split', `n must be a non-negative integer, got ${n}`);
+  return Array.from({ length: n }, (_, i) => {
+    const [a, b] = threefry2x32(k.k0, k.k1, 1, i);
+    return makeKey(a, b);
+  });
+}
+
+/** A new key mixing `data` (a non-negative 32-bit integer, e.g. a step number) into `k`. */
+export function foldIn(k: Key, data: number): Key {
+  checkKey('random.foldIn', k);
+  if (!Number.isInteger(data) || data < 0 || data > 0xffffffff) throw new ValueError('random.foldIn', `data must be an integer in [0, 2^32), got ${data}`);
+  const [a, b] = threefry2x32(k.k0, k.k1, 2, data);
+  return makeKey(a, b);
+}
+
+/** `n` random 32-bit words (host-side). */
+export function randomBits(k: Key, n: number): Uint32Array {
+  checkKey('random.bits', k);
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const [a, b] = threefry2x32(k.k0, k.k1, 0, i >>> 1);
+    out[i] = a;
+    if (i + 1 < n) out[i + 1] = b;
+  }
+  return out;
+}
+
+/** `n` uniform doubles in [0, 1) with 32 random bits each (host-side). */
+export function uniformArray(k: Key, n: number): Float64Array {
+  const bits = randomBits(k, n);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = bits[i]! / 4294967296;
+  return out;
+}
+
+/** `n` standard normal doubles by Box–Muller (host-side). */
+export function normalArray(k: Key, n: number): Float64Array {
+  const u = uniformArray(k, n + (n % 2));
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - u[i]!)); // 1 - u in (0, 1]
+    const th = 2 * Math.PI * u[i + 1]!;
+    out[i] = r * Math.cos(th);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(th);
+  }
+  return out;
+}
+
+/** A uniformly random permutation of 0..n-1 (Fisher–Yates, host-side). */
+export function permutationArray(k: Key, n: number): Int32Array {
+  if (!Number.isInteger(n) || n < 0) throw new ValueError('random.permutation', `n must be a non-negative integer, got ${n}`);
+  const u = uniformArray(k, n);
+  const p = new Int32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.min(i, Math.floor(u[i]! * (i + 1)));
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p;
+}
+
+export interface RandomOptions {
+  dtype?: DType;
+}
+
+function floatDtype(op: string, d: DType | undefined): 'f32' | 'f64' {
+  const dt = d ?? 'f32';
+  if (dt !== 'f32' && dt !== 'f64') throw new ValueError(op, `dtype must be f32 or f64, got ${dt}`);
+  return dt;
+}
+
+const upload = (vals: Float64Array, shape: Shape, dtype: 'f32' | 'f64'): Tensor =>
+  fromTypedArray(dtype === 'f32' ? Float32Array.from(vals) : vals, shape, dtype);
+
+/** Uniform numbers in [minval, maxval) of the given shape. */
+export function uniform(k: Key, shape: Shape, opts: RandomOptions & { minval?: number; maxval?: number } = {}): Tensor {
+  checkKey('random.uniform', k);
+  const dt = floatDtype('random.uniform', opts.dtype);
+  const lo = opts.minval ?? 0;
+  const hi = opts.maxval ?? 1;
+  const u = uniformArray(k, sizeOf(shape));
+  for (let i = 0; i < u.length; i++) u[i] = lo + (hi - lo) * u[i]!;
+  if (dt === 'f32') for (let i = 0; i < u.length; i++) if (Math.fround(u[i]!) >= hi && hi > lo) u[i] = lo; // keep [lo, hi) after rounding
+  return upload(u, shape, dt);
+}
+
+/** Normal numbers with the given mean and standard deviation (default 0, 1). */
+export function normal(k: Key, shape: Shape, opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkKey('random.normal', k);
+  const dt = floatDtype('random.normal', opts.dtype);
+  const m = opts.mean ?? 0;
+  const s = opts.std ?? 1;
+  const z = normalArray(k, sizeOf(shape));
+  for (let i = 0; i < z.length; i++) z[i] = m + s * z[i]!;
+  return upload(z, shape, dt);
+}
+
+/** 1 with probability p, else 0, as a float tensor (f32 default). */
+export function bernoulli(k: Key, p: number, shape: Shape, opts: RandomOptions = {}): Tensor {
+  checkKey('random.bernoulli', k);
+  if (!(p >= 0 && p <= 1)) throw new ValueError('random.bernoulli', `p must be in [0, 1], got ${p}`);
+  const dt = floatDtype('random.bernoulli', opts.dtype);
+  const u = uniformArray(k, sizeOf(shape));
+  for (let i = 0; i < u.length; i++) u[i] = u[i]! < p ? 1 : 0;
+  return upload(u, shape, dt);
+}
+
+/** A random permutation of 0..n-1 as an i32 tensor. */
+export function permutation(k: Key, n: number): Tensor {
+  checkKey('random.permutation', k);
+  return fromTypedArray(permutationArray(k, n), [n], 'i32');
+}
+
+/**
+ * Samples class indices (i32) from unnormalised log-probabilities `logits`
+ * [..., C] by the Gumbel-max trick: argmax(logits + Gumbel noise). The noise
+ * is made on the host, the argmax runs on the logits' backend.
+ */
+export function categorical(k: Key, logits: Tensor): Tensor {
+  checkKey('random.categorical', k);
+  if (logits.ndim < 1) throw new ValueError('random.categorical', `logits need a class axis, got ${fmt(logits.shape)}`);
+  if (logits.dtype !== 'f32' && logits.dtype !== 'f64') throw new ValueError('random.categorical', `logits must be float, got ${logits.dtype}`);
+  const u = uniformArray(k, logits.size);
+  const g = new Float64Array(u.length);
+  for (let i = 0; i < u.length; i++) g[i] = -Math.log(-Math.log(u[i]! * (1 - 2 ** -32) + 2 ** -33));
+  return argmax(add(logits, upload(g, logits.shape, logits.dtype)), -1);
+}
+
+/** The two words of a key as an i32-free plain array (for printing and checkpoints). */
+export const keyData = (k: Key): [number, number] => [k.k0, k.k1];
+export const keyFromData = (d: readonly [number, number]): Key => makeKey(d[0], d[1]);

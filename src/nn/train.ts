@@ -1,0 +1,217 @@
+/**
+ * Training: `trainStep(model, loss, optimizer)` is a pure step built from
+ * `valueAndGrad` and run inside a scope (only the new parameters, optimiser
+ * state and metrics survive); `fit` loops over shuffled mini-batches with
+ * per-epoch metrics, callbacks, early stopping and held-out evaluation;
+ * `evaluate` gives loss, accuracy and predictions. Everything random comes
+ * from the key, so the same seed gives the same trained weights.
+ */
+import type { Tensor } from '../tensor/Tensor.js';
+import { ValueError } from '../tensor/ShapeError.js';
+import { keep, scope } from '../core/memory.js';
+import { treeLeaves } from '../core/pytree.js';
+import { valueAndGrad } from '../transforms/vjp.js';
+import { equal } from '../ops/elementwise.js';
+import { argmax, sum } from '../ops/reduce.js';
+import { cast } from '../ops/structural.js';
+import type { Layer } from './layer.js';
+import type { Loss } from './losses.js';
+import type { Optimizer, OptState } from './optim.js';
+import { foldIn, permutationArray, type Key } from './random.js';
+import { batchTensors, checkDataset, datasetSize, type Dataset } from './dataset.js';
+
+/** A model whose apply maps one tensor to one tensor of logits. */
+export type Model<P> = Layer<any, any, P>;
+
+export interface StepResult<P> {
+  readonly params: P;
+  readonly state: OptState;
+  /** The mini-batch loss (scalar) before the update. */
+  readonly loss: Tensor;
+  /** Number of correctly classified examples in the batch (scalar, f32). */
+  readonly correct: Tensor;
+}
+
+/** Number of rows whose argmax equals the label (f32 scalar; no derivative). */
+export const countCorrect = (logits: Tensor, labels: Tensor): Tensor => sum(cast(equal(argmax(logits, -1), labels), 'f32'));
+
+/**
+ * A pure training step: loss and gradients of the mini-batch at `params`, then
+ * one optimiser update. Runs in a scope: everything but the returned tensors
+ * is freed. `key` drives dropout (training mode).
+ */
+export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer) {
+  return (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key): StepResult<P> =>
+    scope(() => {
+      const ctx = key ? { key, training: true } : { training: true };
+      const objective = (p: P): [Tensor, Tensor] => {
+        const logits = model.apply(p, x as never, ctx) as Tensor;
+        return [loss(logits, y), countCorrect(logits, y)];
+      };
+      const [[value, correct], grads] = valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, Tensor], P];
+      const u = optimizer.update(grads, state, params);
+      return { params: u.params, state: u.state, loss: value, correct };
+    });
+}
+
+export interface Metrics {
+  readonly loss: number;
+  readonly accuracy: number;
+}
+
+export interface EvalResult extends Metrics {
+  /** Predicted class of every example, in order. */
+  readonly predictions: Int32Array;
+}
+
+/** Loss, accuracy and predictions of `params` on a data set (inference mode, in batches). */
+export async function evaluate<P>(model: Model<P>, params: P, data: Dataset, opts: { loss: Loss; batchSize?: number }): Promise<EvalResult> {
+  const n = datasetSize(data);
+  if (n === 0) throw new ValueError('evaluate', `data set ${data.name} is empty`);
+  const bs = opts.batchSize ?? 500;
+  const predictions = new Int32Array(n);
+  let lossSum = 0;
+  let correct = 0;
+  for (let s = 0; s < n; s += bs) {
+    const c = Math.min(bs, n - s);
+    const [l, pred] = scope(() => {
+      const [x, y] = batchTensors(data, s, c);
+      const logits = model.apply(params, x as never, { training: false }) as Tensor;
+      return [opts.loss(logits, y), argmax(logits, -1)] as const;
+    });
+    const [lv, pv] = await Promise.all([l.data(), pred.data()]);
+    l.dispose();
+    pred.dispose();
+    lossSum += lv[0]! * c;
+    predictions.set(pv as Int32Array, s);
+    for (let i = 0; i < c; i++) if (pv[i] === data.y[s + i]) correct++;
+  }
+  return { loss: lossSum / n, accuracy: correct / n, predictions };
+}
+
+/** counts[true][predicted] */
+export function confusionMatrix(labels: Int32Array, predictions: Int32Array, numClasses: number): number[][] {
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  labels.forEach((t, i) => m[t]![predictions[i]!]!++);
+  return m;
+}
+
+export interface StepInfo {
+  readonly epoch: number;
+  readonly step: number;
+  readonly stepsPerEpoch: number;
+  readonly loss: number;
+  /** Milliseconds since the epoch began. */
+  readonly epochMs: number;
+}
+
+export interface EpochInfo {
+  readonly epoch: number;
+  readonly train: Metrics;
+  readonly validation?: Metrics;
+  readonly epochMs: number;
+}
+
+export interface FitOptions<P> {
+  readonly loss: Loss;
+  readonly optimizer: Optimizer;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Drives shuffling and dropout. */
+  readonly key: Key;
+  /** Held-out data evaluated after every epoch. */
+  readonly validation?: Dataset;
+  /** Continue from this optimiser state (default: optimizer.init(params)). */
+  readonly optState?: OptState;
+  readonly onStep?: (info: StepInfo) => void;
+  /** Return 'stop' to end training after this epoch. */
+  readonly onEpoch?: (info: EpochInfo, params: P) => void | 'stop' | Promise<void | 'stop'>;
+  /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs; the best parameters are returned. */
+  readonly earlyStopping?: { readonly patience: number; readonly minDelta?: number };
+}
+
+export interface FitResult<P> {
+  readonly params: P;
+  readonly optState: OptState;
+  readonly history: readonly EpochInfo[];
+  readonly stoppedEarly: boolean;
+  /** The epoch whose parameters were returned (the best one with early stopping). */
+  readonly bestEpoch: number;
+}
+
+/** Free the leaves of `old` that are not part of `now`. */
+function release(old: unknown, now: unknown): void {
+  const alive = new Set(treeLeaves(now));
+  for (const l of treeLeaves(old)) if (typeof l !== 'number' && !alive.has(l)) l.dispose();
+}
+
+/**
+ * Train with mini-batch gradient descent. Parameters passed in are left
+ * untouched (they are not freed); intermediate parameters are freed as
+ * training goes, so memory stays flat.
+ */
+export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: FitOptions<P>): Promise<FitResult<P>> {
+  checkDataset(train);
+  const n = datasetSize(train);
+  if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ValueError('fit', `epochs must be a positive integer, got ${opts.epochs}`);
+  if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new ValueError('fit', `batchSize must be a positive integer, got ${opts.batchSize}`);
+  if (n === 0) throw new ValueError('fit', `training set ${train.name} is empty`);
+  const step = trainStep(model, opts.loss, opts.optimizer);
+  const stepsPerEpoch = Math.ceil(n / opts.batchSize);
+  const initial = params;
+  let p = params;
+  let state = opts.optState ?? keep(opts.optimizer.init(params));
+  const history: EpochInfo[] = [];
+  let best = { loss: Infinity, epoch: 0, params: p };
+  let waited = 0;
+  let stoppedEarly = false;
+  const isMine = (x: P): boolean => x !== initial && x !== best.params;
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    const t0 = performance.now();
+    const ekey = foldIn(opts.key, epoch);
+    const order = permutationArray(foldIn(ekey, 0), n);
+    let lossSum = 0;
+    let correct = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      const start = s * opts.batchSize;
+      const count = Math.min(opts.batchSize, n - start);
+      const [x, y] = batchTensors(train, start, count, order);
+      const r = step(p, state, x, y, foldIn(ekey, s + 1));
+      x.dispose();
+      y.dispose();
+      if (isMine(p)) release(p, r.params);
+      release(state, r.state);
+      p = keep(r.params);
+      state = keep(r.state);
+      const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
+      r.loss.dispose();
+      r.correct.dispose();
+      lossSum += lv[0]! * count;
+      correct += cv[0]!;
+      opts.onStep?.({ epoch, step: s, stepsPerEpoch, loss: lv[0]!, epochMs: performance.now() - t0 });
+    }
+    const trainM: Metrics = { loss: lossSum / n, accuracy: correct / n };
+    const validation = opts.validation ? await evaluate(model, p, opts.validation, { loss: opts.loss }) : undefined;
+    const info: EpochInfo = { epoch, train: trainM, ...(validation ? { validation: { loss: validation.loss, accuracy: validation.accuracy } } : {}), epochMs: performance.now() - t0 };
+    history.push(info);
+    const verdict = await opts.onEpoch?.(info, p);
+    if (opts.earlyStopping && validation) {
+      if (validation.loss < best.loss - (opts.earlyStopping.minDelta ?? 0)) {
+        if (best.params !== initial && best.params !== p) release(best.params, p);
+        best = { loss: validation.loss, epoch, params: p };
+        waited = 0;
+      } else if (++waited >= opts.earlyStopping.patience) {
+        stoppedEarly = true;
+      }
+    } else best = { ...best, loss: validation?.loss ?? trainM.loss, epoch };
+    if (stoppedEarly || verdict === 'stop') {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  if (opts.earlyStopping && best.params !== p) {
+    if (p !== initial) release(p, best.params);
+    p = best.params;
+  }
+  return { params: p, optState: state, history, stoppedEarly, bestEpoch: best.epoch };
+}
