@@ -42,22 +42,22 @@ function shrinkTo(s: readonly number[], drop: number, ones: readonly boolean[]):
 
 /**
  * Two shapes that broadcast together (numpy rules), with the broadcast result.
- * Roughly half the pairs are equal shapes.
+ * A quarter of the pairs are equal shapes; otherwise a, b or both are reduced.
  */
 export function broadcastPair(opts: ShapeOptions = {}): fc.Arbitrary<{ a: number[]; b: number[]; out: number[] }> {
   return fc
     .record({
       s: shape(opts),
-      same: fc.boolean(),
+      mode: fc.constantFrom('same', 'a', 'b', 'both'),
       dropA: fc.nat({ max: 4 }),
       dropB: fc.nat({ max: 4 }),
       onesA: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
       onesB: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
     })
-    .map(({ s, same, dropA, dropB, onesA, onesB }) => {
-      if (same) return { a: [...s], b: [...s], out: [...s] };
-      const a = shrinkTo(s, dropA, onesA);
-      const b = shrinkTo(s, dropB, onesB);
+    .map(({ s, mode, dropA, dropB, onesA, onesB }) => {
+      if (mode === 'same') return { a: [...s], b: [...s], out: [...s] };
+      const a = mode === 'b' ? [...s] : shrinkTo(s, dropA, onesA);
+      const b = mode === 'a' ? [...s] : shrinkTo(s, dropB, onesB);
       return { a, b, out: broadcastShapes(a, b) };
     });
 }

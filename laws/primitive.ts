@@ -60,7 +60,12 @@ export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], param
     const out = ct.bind(prim, inputs, params);
     const tangents = inputs.map((x) => (isFloatDtype(x.dtype) ? randomLike(x, rand) : ct.Zero));
     if (tangents.some((t) => !ct.isZero(t))) {
-      const t = prim.jvp(inputs, tangents, params, out);
+      let t: ct.MaybeZero;
+      try {
+        t = prim.jvp(inputs, tangents, params, out);
+      } catch (e) {
+        return { ok: false, law, suspect: 'jvp', message: `the JVP rule threw ${(e as Error).name}: ${(e as Error).message}` };
+      }
       if (!ct.isZero(t)) {
         const bcast = t.shape.length <= out.shape.length && t.shape.every((d, i) => d === 1 || d === out.shape[out.shape.length - t.shape.length + i]);
         if (!bcast || t.dtype !== out.dtype) {
@@ -69,7 +74,12 @@ export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], param
       }
     }
     if (isFloatDtype(out.dtype)) {
-      const cts = prim.vjp(randomLike(out, rand), inputs, params, out, inputs.map(() => true));
+      let cts: readonly ct.MaybeZero[];
+      try {
+        cts = prim.vjp(randomLike(out, rand), inputs, params, out, inputs.map(() => true));
+      } catch (e) {
+        return { ok: false, law, suspect: 'vjp', message: `the VJP rule threw ${(e as Error).name}: ${(e as Error).message}` };
+      }
       if (cts.length !== inputs.length) return { ok: false, law, suspect: 'vjp', message: `the VJP rule returned ${cts.length} cotangents for ${inputs.length} inputs` };
       for (let k = 0; k < cts.length; k++) {
         const c = cts[k]!;
