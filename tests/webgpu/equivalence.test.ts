@@ -1,0 +1,357 @@
+/**
+ * Law: backend equivalence. Every built-in primitive computed on WebGPU in f32
+ * equals the CPU reference in f64 on the same (f32-rounded) inputs, within a
+ * per-op tolerance, on random shapes (odd and prime sizes, scalars, size-1
+ * and broadcast dims) drawn by fast-check with the suite's fixed seed.
+ * Tolerances: exact for data movement, comparisons and integer ops;
+ * rtol 1e-6 for + − × ÷ and max; 2e-5 for transcendental functions (the
+ * software GPU's exp/log/...); sin/cos atol 2^-11 (the WGSL spec's bound); sums and matmul: atol grows with the
+ * number of terms (f32 accumulation).
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as ct from '../../src/index.js';
+import { acquireGpu, closeMessage, onCpu, values, type Domain, type Tol } from './gpu.js';
+
+const ok = await acquireGpu();
+
+interface InputSpec {
+  readonly shape: number[];
+  readonly domain: Domain;
+  readonly dtype?: 'f32' | 'i32';
+  readonly seed: number;
+}
+
+interface Instance {
+  readonly inputs: InputSpec[];
+  readonly run: (xs: ct.Tensor[]) => ct.Tensor;
+  readonly tol: Tol;
+  readonly note?: string;
+}
+
+const EXACT: Tol = { rtol: 0, atol: 0 };
+const ARITH: Tol = { rtol: 1e-6, atol: 1e-6 };
+const TRANS: Tol = { rtol: 2e-5, atol: 2e-6 };
+// WGSL allows sin/cos an absolute error of 2^-11 on [-π, π] (SwiftShader uses it)
+const TRIG: Tol = { rtol: 0, atol: 2 ** -11 };
+
+const dim = fc.constantFrom(1, 2, 3, 5, 7, 8, 13);
+const shapeArb = (maxRank = 4, minRank = 0) => fc.array(dim, { minLength: minRank, maxLength: maxRank });
+const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
+
+/** Shapes of n inputs that broadcast together: each drops some leading dims and sets some dims to 1. */
+const broadcastShapes = (n: number) =>
+  fc.tuple(shapeArb(4), fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n })).map(([out, specs]) =>
+    specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))),
+  );
+
+const values32 = (s: InputSpec): number[] => {
+  const n = s.shape.reduce((a, b) => a * b, 1);
+  const v = values(n, s.seed, s.domain);
+  return s.dtype === 'i32' ? v.map(Math.trunc) : v.map(Math.fround);
+};
+
+async function check(inst: Instance): Promise<boolean> {
+  const data = inst.inputs.map(values32);
+  const gpuIn = inst.inputs.map((s, i) => ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype ?? 'f32', backend: 'webgpu' }));
+  const gpuOut = inst.run(gpuIn);
+  const got = await gpuOut.data();
+  const expected = await onCpu(() => {
+    const cpuIn = inst.inputs.map((s, i) => ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype === 'i32' ? 'i32' : 'f64', backend: 'cpu' }));
+    const y = inst.run(cpuIn);
+    return { shape: y.shape, dtype: y.dtype, data: y.dataSync() };
+  });
+  expect(gpuOut.shape).toEqual(expected.shape);
+  expect(gpuOut.dtype).toBe(expected.dtype === 'f64' ? 'f32' : expected.dtype);
+  const msg = closeMessage(`${inst.note ?? ''} shapes ${inst.inputs.map((s) => `[${s.shape}]`).join(' ')}`, got, expected.data, inst.tol);
+  if (msg) throw new Error(msg);
+  return true;
+}
+
+const RUNS = 10;
+const prop = (arb: fc.Arbitrary<Instance>, runs = RUNS) => fc.assert(fc.asyncProperty(arb, check), { numRuns: runs });
+
+const unaryDomains: Record<string, Domain> = {
+  neg: 'any', exp: 'any', log: 'pos', sin: 'any', cos: 'any', tanh: 'any', sigmoid: 'any', relu: 'any',
+  sqrt: 'pos', square: 'any', abs: 'any', reciprocal: 'nonzero', sign: 'ints',
+};
+const exactUnary = new Set(['neg', 'relu', 'abs', 'sign']);
+const intUnary = ['neg', 'relu', 'square', 'abs', 'sign'];
+
+const binaryDomains: Record<string, [Domain, Domain, Tol]> = {
+  add: ['any', 'any', ARITH], sub: ['any', 'any', ARITH], mul: ['any', 'any', ARITH], div: ['any', 'nonzero', ARITH],
+  pow: ['pos', 'small', TRANS], maximum: ['ints', 'any', EXACT], minimum: ['ints', 'any', EXACT],
+  greater: ['ints', 'ints', EXACT], greaterEqual: ['ints', 'ints', EXACT], less: ['ints', 'ints', EXACT],
+  lessEqual: ['ints', 'ints', EXACT], equal: ['ints', 'ints', EXACT], notEqual: ['ints', 'ints', EXACT],
+};
+
+const covered = new Set<string>();
+const op = (name: string) => (ct as unknown as Record<string, (...a: unknown[]) => ct.Tensor>)[name]!;
+
+describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
+  afterAll(() => ct.shutdown());
+
+  for (const [name, domain] of Object.entries(unaryDomains)) {
+    covered.add(name);
+    it(`${name} (f32)`, async () => {
+      await prop(
+        fc.record({ shape: shapeArb(4), seed: seedArb }).map(({ shape, seed }) => ({
+          inputs: [{ shape, domain, seed }],
+          run: ([x]) => op(name)(x),
+          tol: exactUnary.has(name) ? EXACT : name === 'square' ? ARITH : name === 'sin' || name === 'cos' ? TRIG : TRANS,
+        })),
+      );
+    });
+  }
+
+  it('integer unary ops (i32): neg relu square abs sign', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(3), seed: seedArb, k: fc.constantFrom(...intUnary) }).map(({ shape, seed, k }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, dtype: 'i32' as const, seed }],
+        run: ([x]) => op(k)(x),
+        tol: EXACT,
+        note: k,
+      })),
+    );
+  });
+
+  for (const [name, [da, db, tol]] of Object.entries(binaryDomains)) {
+    covered.add(name);
+    it(`${name} (broadcasting)`, async () => {
+      await prop(
+        fc.record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb }).map(({ shapes, sa, sb }) => ({
+          inputs: [
+            { shape: shapes[0]!, domain: da, seed: sa },
+            { shape: shapes[1]!, domain: db, seed: sb },
+          ],
+          run: ([a, b]) => op(name)(a, b),
+          tol,
+        })),
+      );
+    });
+  }
+
+  it('pow with negative bases and integer exponents, zero exponents', async () => {
+    const a = ct.tensor([-2, -2, -3, 0, 0, 2, -1.5], { backend: 'webgpu' });
+    const b = ct.tensor([3, 2, -1, 2, 0, 0, 0.5], { backend: 'webgpu' });
+    const got = Array.from(await ct.pow(a, b).data());
+    expect(got.slice(0, 6).map((v) => Number(v.toFixed(5)))).toEqual([-8, 4, -0.33333, 0, 1, 1]);
+    expect(Number.isNaN(got[6])).toBe(true);
+  });
+
+  it('comparisons and equal on i32 (labels)', async () => {
+    await prop(
+      fc.record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb, k: fc.constantFrom('equal', 'notEqual', 'greater', 'lessEqual', 'add', 'mul', 'maximum') }).map(({ shapes, sa, sb, k }) => ({
+        inputs: [
+          { shape: shapes[0]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
+          { shape: shapes[1]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
+        ],
+        run: ([a, b]) => op(k)(a, b),
+        tol: EXACT,
+        note: k,
+      })),
+    );
+  });
+
+  covered.add('where');
+  it('where (3-way broadcasting)', async () => {
+    await prop(
+      fc.record({ shapes: broadcastShapes(3), s: fc.tuple(seedArb, seedArb, seedArb) }).map(({ shapes, s }) => ({
+        inputs: [
+          { shape: shapes[0]!, domain: 'bits' as Domain, seed: s[0] },
+          { shape: shapes[1]!, domain: 'any' as Domain, seed: s[1] },
+          { shape: shapes[2]!, domain: 'any' as Domain, seed: s[2] },
+        ],
+        run: ([c, a, b]) => ct.where(c!, a!, b!),
+        tol: EXACT,
+      })),
+    );
+  });
+
+  covered.add('matmul');
+  it('matmul: batched, broadcast batch dims, odd / prime / tile-crossing sizes', async () => {
+    const size = fc.constantFrom(1, 2, 3, 7, 13, 31, 63, 64, 65, 67, 97, 130);
+    await prop(
+      fc.record({ m: size, k: size, n: size, batch: shapeArb(2), bcast: fc.tuple(fc.boolean(), fc.boolean()), sa: seedArb, sb: seedArb }).map(({ m, k, n, batch, bcast, sa, sb }) => ({
+        inputs: [
+          { shape: [...(bcast[0] ? batch.map(() => 1) : batch), m, k], domain: 'small' as Domain, seed: sa },
+          { shape: [...(bcast[1] ? batch.slice(1) : batch), k, n], domain: 'small' as Domain, seed: sb },
+        ],
+        run: ([a, b]) => ct.matmul(a!, b!),
+        tol: { rtol: 1e-5, atol: 2e-6 * k },
+      })),
+      16,
+    );
+  });
+
+  it('matmul on i32', async () => {
+    await prop(
+      fc.record({ m: fc.integer({ min: 1, max: 70 }), k: fc.integer({ min: 1, max: 20 }), n: fc.integer({ min: 1, max: 70 }), sa: seedArb, sb: seedArb }).map(({ m, k, n, sa, sb }) => ({
+        inputs: [
+          { shape: [m, k], domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
+          { shape: [k, n], domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
+        ],
+        run: ([a, b]) => ct.matmul(a!, b!),
+        tol: EXACT,
+      })),
+      4,
+    );
+  });
+
+  covered.add('reshape');
+  covered.add('stopGradient');
+  it('reshape and stopGradient (zero-copy views)', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(4), seed: seedArb }).map(({ shape, seed }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, seed }],
+        run: ([x]) => ct.add(ct.reshape(ct.stopGradient(x!), [-1]), 1),
+        tol: ARITH,
+      })),
+    );
+  });
+
+  covered.add('transpose');
+  it('transpose (random permutations)', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(5, 1), seed: seedArb, keys: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }) }).map(({ shape, seed, keys }) => {
+        const perm = shape.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
+        return { inputs: [{ shape, domain: 'any' as Domain, seed }], run: ([x]) => ct.transpose(x!, perm), tol: EXACT, note: `perm [${perm}]` };
+      }),
+    );
+  });
+
+  covered.add('broadcastTo');
+  it('broadcastTo', async () => {
+    await prop(
+      fc.record({ shapes: broadcastShapes(1), target: shapeArb(4), seed: seedArb }).map(({ target, seed, shapes }) => {
+        const src = shapes[0]!.length <= target.length ? target.slice(target.length - shapes[0]!.length).map((d, i) => (shapes[0]![i] === 1 ? 1 : d)) : [];
+        return { inputs: [{ shape: src, domain: 'any' as Domain, seed }], run: ([x]) => ct.broadcastTo(x!, target), tol: EXACT };
+      }),
+    );
+  });
+
+  covered.add('slice');
+  covered.add('pad');
+  it('slice and pad', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(4, 1), seed: seedArb, u: fc.array(fc.tuple(fc.nat(100), fc.nat(100), fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }) }).map(({ shape, seed, u }) => {
+        const begin = shape.map((d, i) => u[i]![0] % d);
+        const size = shape.map((d, i) => 1 + (u[i]![1] % (d - begin[i]!)));
+        const widths = shape.map((_, i) => [u[i]![2], u[i]![3]] as [number, number]);
+        return {
+          inputs: [{ shape, domain: 'any' as Domain, seed }],
+          run: ([x]) => ct.pad(ct.slice(x!, begin, size), widths),
+          tol: EXACT,
+          note: `begin [${begin}] size [${size}]`,
+        };
+      }),
+    );
+  });
+
+  covered.add('concat');
+  it('concat (2 to 4 inputs, any axis)', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(4, 1), axisU: fc.nat(10), extra: fc.array(fc.constantFrom(1, 2, 3, 5), { minLength: 2, maxLength: 4 }), seed: seedArb }).map(({ shape, axisU, extra, seed }) => {
+        const axis = axisU % shape.length;
+        const inputs = extra.map((d, i) => ({ shape: shape.map((s, j) => (j === axis ? d : s)), domain: 'any' as Domain, seed: seed + i }));
+        return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
+      }),
+    );
+  });
+
+  covered.add('cast');
+  it('cast f32 -> i32 (truncation) and i32 -> f32', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(3), seed: seedArb }).map(({ shape, seed }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, seed }],
+        run: ([x]) => ct.cast(ct.add(ct.cast(x!, 'i32'), ct.cast(ct.cast(x!, 'i32'), 'i32')), x!.dtype),
+        tol: EXACT,
+      })),
+    );
+  });
+
+  covered.add('sum');
+  covered.add('max');
+  for (const name of ['sum', 'max'] as const) {
+    it(`${name} over any set of axes`, async () => {
+      await prop(
+        fc.record({ shape: shapeArb(4, 1), seed: seedArb, mask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) }).map(({ shape, seed, mask }) => {
+          let axes = shape.map((_, i) => i).filter((i) => mask[i]);
+          if (axes.length === 0) axes = [shape.length - 1];
+          const n = axes.reduce((a, i) => a * shape[i]!, 1);
+          return {
+            inputs: [{ shape, domain: name === 'max' ? ('ints' as Domain) : ('any' as Domain), seed }],
+            run: ([x]) => (name === 'sum' ? ct.sum(x!, axes) : ct.max(x!, axes)),
+            tol: name === 'sum' ? { rtol: 1e-5, atol: 1e-6 * n } : EXACT,
+            note: `axes [${axes}]`,
+          };
+        }),
+        14,
+      );
+    });
+  }
+
+  it('sum and max over long axes (workgroup tree reduction)', async () => {
+    await prop(
+      fc.record({ rows: fc.constantFrom(1, 3, 17), len: fc.constantFrom(65, 257, 1000, 4099), seed: seedArb, axis: fc.constantFrom(0, 1) }).map(({ rows, len, seed, axis }) => ({
+        inputs: [{ shape: axis === 1 ? [rows, len] : [len, rows], domain: 'any' as Domain, seed }],
+        run: ([x]) => ct.concat([ct.sum(x!, axis), ct.max(x!, axis)], 0),
+        tol: { rtol: 1e-5, atol: 3e-6 * len },
+      })),
+      8,
+    );
+  });
+
+  covered.add('argmax');
+  it('argmax along any axis (first maximum on ties)', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(4, 1), seed: seedArb, axisU: fc.nat(10), dtype: fc.constantFrom('f32' as const, 'i32' as const) }).map(({ shape, seed, axisU, dtype }) => {
+        const axis = axisU % shape.length;
+        return { inputs: [{ shape, domain: 'ints' as Domain, dtype, seed }], run: ([x]) => ct.argmax(x!, axis), tol: EXACT, note: `axis ${axis}` };
+      }),
+      14,
+    );
+  });
+
+  it('argmax over a long axis', async () => {
+    await prop(
+      fc.record({ len: fc.constantFrom(300, 1031, 5000), seed: seedArb }).map(({ len, seed }) => ({
+        inputs: [{ shape: [2, len], domain: 'ints' as Domain, seed }],
+        run: ([x]) => ct.argmax(x!, 1),
+        tol: EXACT,
+      })),
+      4,
+    );
+  });
+
+  it('softmax, logSoftmax and logsumexp (stable for large logits)', async () => {
+    await prop(
+      fc.record({ shape: shapeArb(3, 1), seed: seedArb, scale: fc.constantFrom(1, 100, 1000) }).map(({ shape, seed, scale }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, seed }],
+        run: ([x]) => {
+          const s = ct.mul(x!, scale);
+          return ct.concat([ct.reshape(ct.softmax(s, -1), [-1]), ct.reshape(ct.logSoftmax(s, -1), [-1]), ct.reshape(ct.logsumexp(s, -1), [-1])], 0);
+        },
+        tol: { rtol: 2e-5, atol: 2e-5 * scale },
+        note: `scale ${scale}`,
+      })),
+    );
+  });
+
+  it('scalars and empty tensors', async () => {
+    const s = ct.scalar(2.5, { backend: 'webgpu' });
+    expect(Array.from(await ct.mul(ct.exp(s), s).data())[0]).toBeCloseTo(2.5 * Math.exp(2.5), 4);
+    const e = ct.zeros([0, 3], { backend: 'webgpu' });
+    expect((await ct.add(e, 1).data()).length).toBe(0);
+    expect(Array.from(await ct.sum(e, 0).data())).toEqual([0, 0, 0]);
+    expect((await ct.matmul(ct.zeros([2, 0], { backend: 'webgpu' }), ct.zeros([0, 3], { backend: 'webgpu' })).array())).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    expect(await ct.concat([e, ct.ones([1, 3], { backend: 'webgpu' })], 0).array()).toEqual([[1, 1, 1]]);
+  });
+
+  it('covers every built-in primitive', () => {
+    expect(ct.primNames.filter((p) => !covered.has(p))).toEqual([]);
+  });
+});
