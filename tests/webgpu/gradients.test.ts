@@ -1,0 +1,144 @@
+/**
+ * Derivatives on WebGPU. The JVP and VJP rules are written with ops, so they
+ * run unchanged on the GPU; these laws check that they do, in f32:
+ * - transpose law <c, J·t> = <Jᵀ·c, t> for every differentiable primitive and
+ *   a few composites (rtol 1e-5 of |c|·|J t| + Σ|Jᵀc|·|t|);
+ * - jacfwd(f) = jacrev(f);
+ * - grad / jvp / hessian on WebGPU equal the CPU f64 results (f32 tolerance).
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as ct from '../../src/index.js';
+import { acquireGpu, closeMessage, onCpu, values, type Domain } from './gpu.js';
+
+const ok = await acquireGpu();
+
+type Fn = (...xs: ct.Tensor[]) => ct.Tensor;
+interface Subject {
+  readonly name: string;
+  readonly f: Fn;
+  readonly args: readonly (readonly [number[], Domain])[];
+}
+
+const u = (name: string, domain: Domain = 'any'): Subject => ({ name, f: (x) => (ct as unknown as Record<string, Fn>)[name]!(x), args: [[[3, 5], domain]] });
+const b = (name: string, da: Domain = 'any', db: Domain = 'any'): Subject => ({ name, f: (x, y) => (ct as unknown as Record<string, Fn>)[name]!(x, y), args: [[[3, 1, 5], da], [[4, 5], db]] });
+
+const subjects: Subject[] = [
+  ...['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign'].map((n) => u(n)),
+  u('log', 'pos'),
+  u('sqrt', 'pos'),
+  u('reciprocal', 'nonzero'),
+  ...['add', 'sub', 'mul', 'maximum', 'minimum'].map((n) => b(n)),
+  b('div', 'any', 'nonzero'),
+  b('pow', 'pos', 'small'),
+  { name: 'where', f: (x, y) => ct.where(ct.greater(x, 0), x, y), args: [[[4, 3], 'any'], [[3], 'any']] },
+  { name: 'matmul', f: (x, y) => ct.matmul(x, y), args: [[[3, 4], 'any'], [[4, 5], 'any']] },
+  { name: 'batched matmul', f: (x, y) => ct.matmul(x, y), args: [[[2, 3, 4], 'any'], [[4, 5], 'any']] },
+  { name: 'sum', f: (x) => ct.sum(x, [0, 2]), args: [[[3, 4, 5], 'any']] },
+  { name: 'max', f: (x) => ct.max(x, [1]), args: [[[3, 7], 'any']] },
+  { name: 'transpose', f: (x) => ct.transpose(x, [2, 0, 1]), args: [[[2, 3, 4], 'any']] },
+  { name: 'reshape/broadcastTo', f: (x) => ct.broadcastTo(ct.reshape(x, [3, 1, 2]), [3, 4, 2]), args: [[[6], 'any']] },
+  { name: 'slice/pad', f: (x) => ct.pad(ct.slice(x, [1, 0], [2, 3]), [[1, 0], [2, 1]]), args: [[[4, 5], 'any']] },
+  { name: 'concat', f: (x, y) => ct.concat([x, y, x], 1), args: [[[2, 3], 'any'], [[2, 2], 'any']] },
+  { name: 'logSoftmax', f: (x) => ct.logSoftmax(x, -1), args: [[[3, 6], 'any']] },
+  { name: 'softmax', f: (x) => ct.softmax(x, 0), args: [[[4, 3], 'any']] },
+  { name: 'mlp', f: (w, x) => ct.tanh(ct.matmul(ct.relu(ct.matmul(x, w)), ct.transpose(w))), args: [[[5, 7], 'small'], [[3, 5], 'any']] },
+];
+
+const makeArgs = (s: Subject, seed: number, backend: 'webgpu' | 'cpu', dtype: 'f32' | 'f64') =>
+  s.args.map(([shape, domain], i) => ct.tensor(values(shape.reduce((a, c) => a * c, 1), seed + 7 * i, domain).map(Math.fround), { shape, dtype, backend }));
+
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+const norm = (a: ArrayLike<number>): number => Math.sqrt(dot(a, a));
+
+describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
+  afterAll(() => ct.shutdown());
+
+  for (const s of subjects) {
+    it(`transpose law <c, J t> = <Jᵀ c, t>: ${s.name}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 1 << 30 }), async (seed) => {
+          const args = makeArgs(s, seed, 'webgpu', 'f32');
+          const ts = args.map((a, i) => ct.tensor(values(a.size, seed + 101 + i, 'small').map(Math.fround), { shape: [...a.shape], backend: 'webgpu' }));
+          const [y, jt] = ct.jvp(s.f, args, ts);
+          const c = ct.tensor(values(y.size, seed + 999, 'small').map(Math.fround), { shape: [...y.shape], backend: 'webgpu' });
+          const [, pb] = ct.vjp(s.f, ...args);
+          const gs = pb(c) as ct.Tensor[];
+          const jtv = await jt.data();
+          const cv = await c.data();
+          let rhs = 0;
+          let bound = norm(cv) * norm(jtv);
+          for (let i = 0; i < gs.length; i++) {
+            const gv = await gs[i]!.data();
+            const tv = await ts[i]!.data();
+            rhs += dot(gv, tv);
+            bound += norm(gv) * norm(tv);
+          }
+          const lhs = dot(cv, jtv);
+          expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-5 * bound + 1e-6);
+        }),
+        { numRuns: 3 },
+      );
+    });
+  }
+
+  it('jacfwd = jacrev on WebGPU', async () => {
+    const fs: Subject[] = [subjects.find((s) => s.name === 'logSoftmax')!, subjects.find((s) => s.name === 'matmul')!, u('tanh'), { name: 'max', f: (x) => ct.max(x, 1), args: [[[3, 4], 'any']] }];
+    for (const s of fs) {
+      const args = makeArgs(s, 42, 'webgpu', 'f32');
+      const jf = ct.jacfwd((x: ct.Tensor) => s.f(x, ...args.slice(1)))(args[0]!);
+      const jr = ct.jacrev((x: ct.Tensor) => s.f(x, ...args.slice(1)))(args[0]!);
+      expect(jf.shape).toEqual(jr.shape);
+      expect(closeMessage(`${s.name} jacfwd vs jacrev`, await jf.data(), await jr.data(), { rtol: 1e-5, atol: 1e-6 })).toBeNull();
+    }
+  });
+
+  it('grad on WebGPU equals grad on the CPU in f64 (every subject, summed output)', async () => {
+    for (const s of subjects) {
+      const loss = (...xs: ct.Tensor[]) => ct.sum(ct.mul(s.f(...xs), s.f(...xs)));
+      const argnums = s.args.map((_, i) => i);
+      const g = ct.grad(loss, { argnums })(...makeArgs(s, 5, 'webgpu', 'f32')) as ct.Tensor[];
+      const got = await Promise.all(g.map((t) => t.data()));
+      const want = await onCpu(() => (ct.grad(loss, { argnums })(...makeArgs(s, 5, 'cpu', 'f64')) as ct.Tensor[]).map((t) => t.dataSync()));
+      got.forEach((v, i) => {
+        const scale = Math.max(1, ...Array.from(want[i]!, Math.abs));
+        expect(closeMessage(`${s.name} d/dx${i}`, v, want[i]!, { rtol: 1e-4, atol: 1e-5 * scale })).toBeNull();
+      });
+    }
+  });
+
+  it('jvp and hessian on WebGPU equal the CPU f64 results', async () => {
+    const f = (x: ct.Tensor) => ct.add(ct.logsumexp(x), ct.sum(ct.mul(ct.tanh(x), ct.square(x))));
+    const x0 = values(5, 11, 'small').map(Math.fround);
+    const h = ct.hessian(f)(ct.tensor(x0, { backend: 'webgpu' }));
+    const [, jt] = ct.jvp(f, [ct.tensor(x0, { backend: 'webgpu' })], [ct.ones([5], { backend: 'webgpu' })]);
+    const hv = await h.data();
+    const jv = await jt.data();
+    const [hw, jw] = await onCpu(() => {
+      const xc = ct.tensor(x0, { dtype: 'f64', backend: 'cpu' });
+      return [ct.hessian(f)(xc).dataSync(), ct.jvp(f, [xc], [ct.ones([5], { dtype: 'f64', backend: 'cpu' })])[1].dataSync()];
+    });
+    expect(h.shape).toEqual([5, 5]);
+    expect(closeMessage('hessian', hv, hw!, { rtol: 1e-4, atol: 1e-5 })).toBeNull();
+    expect(closeMessage('jvp', jv, jw!, { rtol: 1e-5, atol: 1e-6 })).toBeNull();
+    // symmetric
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) expect(Math.abs(hv[i * 5 + j]! - hv[j * 5 + i]!)).toBeLessThan(1e-5);
+  });
+
+  it('softmax cross-entropy training gradient with i32 labels (oneHot on the GPU)', async () => {
+    const logits = ct.tensor(values(4 * 10, 3, 'any').map(Math.fround), { shape: [4, 10], backend: 'webgpu' });
+    const labels = ct.tensor([1, 9, 0, 3], { dtype: 'i32', backend: 'webgpu' });
+    const g = ct.grad((l: ct.Tensor) => ct.softmaxCrossEntropy(l, labels))(logits);
+    const gv = await g.data();
+    const want = await onCpu(() => {
+      const lc = ct.tensor(values(4 * 10, 3, 'any').map(Math.fround), { shape: [4, 10], dtype: 'f64', backend: 'cpu' });
+      const yc = ct.tensor([1, 9, 0, 3], { dtype: 'i32', backend: 'cpu' });
+      return ct.grad((l: ct.Tensor) => ct.softmaxCrossEntropy(l, yc))(lc).dataSync();
+    });
+    expect(closeMessage('d CE / d logits', gv, want, { rtol: 1e-5, atol: 1e-7 })).toBeNull();
+  });
+});
