@@ -29,7 +29,7 @@ export function assertLaw(r: LawResult, subject?: string, inputs?: string): true
 }
 
 /** Something `checkPrimitive` accepts: a primitive record or an op from `definePrimitive`. */
-export type PrimitiveLike = ct.Primitive | { readonly primitive: ct.Primitive; readonly domain?: PrimDomain };
+export type PrimitiveLike = ct.Primitive | { readonly primitive: ct.Primitive<any>; readonly domain?: PrimDomain | unknown };
 
 export interface CheckPrimitiveOptions {
   /** Cases to check (default: generated from `domain`, or from the op's declared domain). */
@@ -39,7 +39,7 @@ export interface CheckPrimitiveOptions {
   readonly laws?: readonly PrimitiveLaw[];
 }
 
-const recordOf = (p: PrimitiveLike): ct.Primitive => ('primitive' in p ? p.primitive : p);
+const recordOf = (p: PrimitiveLike): ct.Primitive => ('primitive' in p ? (p.primitive as ct.Primitive) : p);
 
 /**
  * A property checking the laws of a primitive on random cases inside its
@@ -47,7 +47,7 @@ const recordOf = (p: PrimitiveLike): ct.Primitive => ('primitive' in p ? p.primi
  */
 export function checkPrimitive(prim: PrimitiveLike, opts: CheckPrimitiveOptions = {}): fc.IPropertyWithHooks<[PrimCase, number]> {
   const record = recordOf(prim);
-  const domain = opts.domain ?? ('primitive' in prim ? prim.domain : undefined);
+  const domain = opts.domain ?? ('primitive' in prim ? (prim.domain as PrimDomain | undefined) : undefined);
   const cases = opts.cases ?? casesFromDomain(domain ?? {});
   const laws = opts.laws ?? PRIMITIVE_LAWS;
   return fc.property(cases, fc.integer(), (c, seed) => {

@@ -89,4 +89,6 @@ export { primitives, primNames, lookupPrimitive, type PrimName, type PrimParams 
 
 export { jvp, jacfwd, type JacOptions } from './transforms/jvp.js';
 export { vjp, grad, valueAndGrad, jacrev, hessian, type GradOptions } from './transforms/vjp.js';
+export { definePrimitive, type PrimitiveDefinition, type DefinedPrimitive } from './ops/define.js';
+export { customJvp, customVjp, type CustomJvpRule } from './transforms/custom.js';
 export { makeGraph, trace, graphToText, graphToDot, evalGraph, type Graph, type GraphVar, type GraphEqn, type GraphConst } from './transforms/graph.js';

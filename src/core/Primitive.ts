@@ -26,4 +26,10 @@ export interface Primitive<P = any> {
    * `needed[i]` is false). Cotangents have the input's shape (unbroadcast).
    */
   readonly vjp: (cotangent: Tensor, primals: readonly Tensor[], params: P, out: Tensor, needed: readonly boolean[]) => readonly MaybeZero[];
+  /**
+   * Custom calls only (customJvp / customVjp, see core/custom.ts): evaluate by
+   * running ops instead of a kernel. `bind` calls it on values no trace claims;
+   * a graph trace inlines it.
+   */
+  readonly impl?: (inputs: readonly Tensor[], params: P) => Tensor;
 }

@@ -91,6 +91,7 @@ export class GraphTrace extends Trace {
   }
 
   process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
+    if (prim.impl) return prim.impl(inputs, params); // custom calls are inlined into the graph
     const vars = inputs.map((x) => this.varOf(x));
     const aval = prim.shape(inputs.map(avalOf), params);
     const output = this.fresh(aval);

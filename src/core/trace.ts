@@ -74,6 +74,7 @@ export function bind(prim: Primitive, inputs: readonly Tensor[], params: unknown
     }
   }
   if (top) return top.process(prim, inputs, params);
+  if (prim.impl) return prim.impl(inputs, params); // a custom call: run its ops (core/custom.ts)
   return evaluate(prim, inputs as ConcreteTensor[], params);
 }
 
