@@ -1,0 +1,58 @@
+/** The `--help` texts. */
+export const MAIN_HELP = `cotangent — train, evaluate and inspect models built with cotangent
+
+usage: cotangent <command> [flags]        (npm start = cotangent train)
+
+commands:
+  train   train a model, save a checkpoint and a training plot
+  eval    accuracy and confusion matrix of a checkpoint on a data set
+  graph   print or write the computation graph of a built-in example
+
+Run 'cotangent <command> --help' for the flags of a command.
+`;
+
+export const TRAIN_HELP = `usage: cotangent train [flags]
+
+  --data digits|fashion-mnist|PATH  data set (default digits: the embedded 8x8 digits,
+                                    1,797 images, fixed 80/20 split). fashion-mnist reads
+                                    /usr/share/datasets/fashion-mnist. PATH: a CSV file
+                                    (features..., label; split 80/20) or a folder of
+                                    MNIST-style IDX files (train-images-idx3-ubyte[.gz], ...)
+  --model mlp|cnn|SIZES             mlp (default): 64-128-10 on digits, 784-256-128-10
+                                    otherwise; cnn: 2 x (conv 3x3 'same' + relu + maxpool 2x2)
+                                    + dense; SIZES like 784-256-10 (relu between layers)
+  --epochs N                        passes over the training set (default 20 digits, 10 otherwise)
+  --batch N                         mini-batch size (default 32 digits, 64 otherwise)
+  --lr X                            learning rate (default adam 0.003, momentum 0.05, sgd 0.1),
+                                    cosine-decayed to 0 over the run
+  --optimizer sgd|momentum|adam     (default adam)
+  --backend cpu|webgpu              (default cpu)
+  --seed N                          initialisation and shuffling seed (default 0)
+  --out DIR                         output folder (default out/run): model.safetensors,
+                                    training.svg, history.json
+
+Prints a progress bar per epoch (steps/s, loss), the test accuracy after each epoch,
+the final test accuracy and the time taken.
+`;
+
+export const EVAL_HELP = `usage: cotangent eval --checkpoint PATH [flags]
+
+  --checkpoint PATH                 a checkpoint folder (with model.safetensors) or file
+  --data digits|fashion-mnist|PATH  evaluation data (default digits): the test split of
+                                    digits / fashion-mnist, the test files of an IDX folder,
+                                    or every row of a CSV file
+  --backend cpu|webgpu              (default cpu)
+  --batch N                         evaluation batch size (default 500)
+
+Prints the accuracy and the confusion matrix (rows: true class, columns: predicted).
+`;
+
+export const GRAPH_HELP = `usage: cotangent graph [flags]
+
+  --example seed|mlp                seed (default): f(x1, x2) = ln(x1) + x1*x2 - sin(x2)
+                                    at (2, 5); mlp: one dense + relu + dense layer with
+                                    its softmax cross-entropy loss
+  --format dot|text                 what to print (default dot)
+  --out FILE                        write the DOT to FILE instead of printing it; when
+                                    Graphviz's 'dot' is installed, also FILE with .svg
+`;

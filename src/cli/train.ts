@@ -1,0 +1,114 @@
+/**
+ * `cotangent train`: load data, build the model, fit with a progress bar,
+ * evaluate on the test split after every epoch, then save the checkpoint,
+ * the history and an SVG plot of the loss/accuracy curves.
+ */
+import { join } from 'node:path';
+import { init, shutdown } from '../backends/init.js';
+import { adam, cosineDecay, momentum, sgd, type Optimizer } from '../nn/optim.js';
+import { softmaxCrossEntropy } from '../nn/losses.js';
+import { key } from '../nn/random.js';
+import { evaluate, fit } from '../nn/train.js';
+import { paramCount } from '../nn/tree.js';
+import { saveCheckpoint } from '../io/checkpoint.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag } from './args.js';
+import { loadData } from './data.js';
+import { buildModel } from './models.js';
+import type { CliIO } from './io.js';
+import { ProgressBar, progressLine } from './progress.js';
+import { trainingPlot } from './plot.js';
+
+export const trainFlags = {
+  data: stringFlag('data'),
+  model: stringFlag('model'),
+  epochs: intFlag('epochs', 1),
+  batch: intFlag('batch', 1),
+  lr: positiveFlag('lr'),
+  optimizer: enumFlag('optimizer', ['sgd', 'momentum', 'adam'] as const),
+  backend: enumFlag('backend', ['cpu', 'webgpu'] as const),
+  seed: intFlag('seed', 0),
+  out: stringFlag('out'),
+};
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+export async function trainCommand(flags: Readonly<Record<string, string | true>>, io: CliIO): Promise<number> {
+  const f = decodeFlags('train', trainFlags, flags);
+  const backend = f.backend ?? 'cpu';
+  const t0 = performance.now();
+  const data = loadData(f.data ?? 'digits');
+  const small = data.name === 'digits';
+  const { name: modelName, model, inputShape } = buildModel(f.model ?? 'mlp', data);
+  const epochs = f.epochs ?? (small ? 20 : 10);
+  const batch = f.batch ?? (small ? 32 : 64);
+  const optName = f.optimizer ?? 'adam';
+  const lr = f.lr ?? { adam: 3e-3, momentum: 0.05, sgd: 0.1 }[optName];
+  const seed = f.seed ?? 0;
+  const outDir = f.out ?? join('out', 'run');
+  const totalSteps = epochs * Math.ceil(data.train.y.length / batch);
+  const schedule = cosineDecay(lr, totalSteps);
+  const optimizer: Optimizer = optName === 'adam' ? adam(schedule) : optName === 'momentum' ? momentum(schedule, { momentum: 0.9 }) : sgd(schedule);
+  await init({ backend });
+  try {
+    const root = key(seed);
+    const { params } = model.init(root, inputShape);
+    io.err(`data ${data.name}: ${data.train.y.length} train / ${data.test.y.length} test examples, ${data.classes.length} classes\n`);
+    io.err(`model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} epochs, backend ${backend}, seed ${seed}\n`);
+    const bar = new ProgressBar({ isTTY: io.errIsTTY, write: io.err });
+    const tFit = performance.now();
+    let lastLoss = 0;
+    const result = await fit(model, params, data.train, {
+      loss: softmaxCrossEntropy,
+      optimizer,
+      epochs,
+      batchSize: batch,
+      key: root,
+      validation: data.test,
+      onStep: (s) => {
+        lastLoss = s.loss;
+        bar.update(s.epoch + 1, epochs, s.step + 1, s.stepsPerEpoch, s.epochMs, s.loss);
+      },
+      onEpoch: (e) => {
+        const steps = Math.ceil(data.train.y.length / batch);
+        bar.done(
+          progressLine(e.epoch + 1, epochs, steps, steps, e.epochMs, lastLoss),
+          `  train loss ${e.train.loss.toFixed(4)} acc ${pct(e.train.accuracy)} | test loss ${e.validation!.loss.toFixed(4)} acc ${pct(e.validation!.accuracy)} | ${(e.epochMs / 1000).toFixed(2)} s`,
+        );
+      },
+    });
+    const trainSeconds = (performance.now() - tFit) / 1000;
+    const final = await evaluate(model, result.params, data.test, { loss: softmaxCrossEntropy });
+    const correct = Math.round(final.accuracy * data.test.y.length);
+    const file = await saveCheckpoint(outDir, {
+      params: result.params,
+      model,
+      inputShape,
+      optimizer,
+      optState: result.optState,
+      classes: data.classes,
+      info: { data: data.name, model: modelName, epochs, batch, lr, optimizer: optName, seed, backend, testAccuracy: final.accuracy, trainSeconds },
+    });
+    const h = result.history;
+    writeFileAtomic(join(outDir, 'history.json'), JSON.stringify({ data: data.name, model: modelName, epochs: h }, null, 2) + '\n');
+    writeFileAtomic(
+      join(outDir, 'training.svg'),
+      trainingPlot(
+        `${modelName} on ${data.name} (${optName}, batch ${batch}, seed ${seed})`,
+        [
+          { name: 'train', color: '#1f77b4', values: h.map((e) => e.train.loss) },
+          { name: 'test', color: '#d62728', values: h.map((e) => e.validation!.loss) },
+        ],
+        [
+          { name: 'train', color: '#1f77b4', values: h.map((e) => 100 * e.train.accuracy) },
+          { name: 'test', color: '#d62728', values: h.map((e) => 100 * e.validation!.accuracy) },
+        ],
+      ),
+    );
+    io.out(`test accuracy ${pct(final.accuracy)} (${correct}/${data.test.y.length}) after ${h.length} epochs; training ${trainSeconds.toFixed(1)} s, total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    io.out(`checkpoint ${file}\nplot ${join(outDir, 'training.svg')}\n`);
+    return 0;
+  } finally {
+    if (backend === 'webgpu') await shutdown();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * io-ts codecs for everything cotangent reads back: the safetensors header
+ * entries, the checkpoint metadata (architecture, input shape, optimiser),
+ * and JSON carried inside metadata strings. `formatErrors` turns io-ts
+ * validation errors into one readable line per problem.
+ */
+import * as t from 'io-ts';
+import type { LayerSpec } from '../nn/layer.js';
+
+export interface NonNegIntBrand {
+  readonly NonNegInt: unique symbol;
+}
+export const NonNegInt = t.brand(t.number, (n): n is t.Branded<number, NonNegIntBrand> => Number.isInteger(n) && n >= 0, 'NonNegInt');
+
+export const SafetensorsDType = t.keyof({ F32: null, F64: null, I32: null });
+export type SafetensorsDType = t.TypeOf<typeof SafetensorsDType>;
+
+export const TensorEntry = t.strict({
+  dtype: SafetensorsDType,
+  shape: t.array(NonNegInt),
+  data_offsets: t.tuple([NonNegInt, NonNegInt]),
+});
+export type TensorEntry = t.TypeOf<typeof TensorEntry>;
+
+export const StringMap = t.record(t.string, t.string);
+
+/** A string holding JSON that must decode with `inner`. */
+export function jsonString<A, O>(inner: t.Type<A, O>, name = `JSON<${inner.name}>`): t.Type<A, string> {
+  return new t.Type<A, string>(
+    name,
+    (u): u is A => inner.is(u),
+    (u, c) => {
+      if (typeof u !== 'string') return t.failure(u, c, 'expected a JSON string');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(u);
+      } catch (e) {
+        return t.failure(u, c, `invalid JSON (${(e as Error).message})`);
+      }
+      return inner.validate(parsed, c);
+    },
+    (a) => JSON.stringify(inner.encode(a)),
+  );
+}
+
+/** A layer description: `{ type, ...args }`, with nested `layers` / `layer` checked recursively. */
+export const LayerSpecCodec: t.Type<LayerSpec> = t.recursion<LayerSpec>(
+  'LayerSpec',
+  () => t.intersection([t.type({ type: t.string }), t.partial({ layers: t.array(LayerSpecCodec), layer: LayerSpecCodec })]) as unknown as t.Type<LayerSpec>,
+);
+
+export const ShapeCodec = t.array(t.union([NonNegInt, t.literal(-1)]));
+
+export const OptimizerMeta = t.type({
+  config: t.record(t.string, t.unknown),
+  step: NonNegInt,
+  slots: t.array(t.string),
+});
+export type OptimizerMeta = t.TypeOf<typeof OptimizerMeta>;
+
+/** The `__metadata__` of a cotangent checkpoint (all values are strings, as safetensors requires). */
+export const CheckpointMeta = t.intersection([
+  t.type({ format: t.literal('cotangent'), version: t.literal('1') }),
+  t.partial({
+    architecture: jsonString(LayerSpecCodec),
+    inputShape: jsonString(ShapeCodec),
+    optimizer: jsonString(OptimizerMeta),
+    classes: jsonString(t.array(t.string)),
+    info: jsonString(t.record(t.string, t.unknown)),
+  }),
+]);
+export type CheckpointMeta = t.TypeOf<typeof CheckpointMeta>;
+
+export function formatErrors(errors: t.Errors): string {
+  return errors
+    .slice(0, 5)
+    .map((e) => {
+      const path = e.context
+        .map((c) => c.key)
+        .filter((k) => k !== '')
+        .join('.');
+      const v = JSON.stringify(e.value);
+      return e.message ?? `${path || '(root)'}: invalid value ${v && v.length > 60 ? v.slice(0, 60) + '…' : v} (expected ${e.context[e.context.length - 1]?.type.name ?? '?'})`;
+    })
+    .join('; ');
+}
