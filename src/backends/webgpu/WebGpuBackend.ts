@@ -61,7 +61,7 @@ export class WebGpuBackend implements Backend {
     });
     d.addEventListener?.('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      if (!this.batch.pendingError) this.batch.pendingError = `WebGPU error: ${e.message}`;
+      this.batch.record(`WebGPU error: ${e.message}`);
     });
     const self = this;
     this.ctx = {
@@ -72,7 +72,10 @@ export class WebGpuBackend implements Backend {
         return buf;
       },
       bufferOf: (s) => (s as GpuStorage).buf.buffer,
-      pipeline: (key, source, entry, inputs, label) => self.pipelines.get(key, source, entry, inputs, label),
+      pipeline: (key, source, entry, inputs, label) => {
+        self.batch.open();
+        return self.pipelines.get(key, source, entry, inputs, label);
+      },
       dispatch: (p, ins, out, meta, groups) => self.batch.dispatch(p, ins, out, meta, groups),
       clear: (buffer, bytes) => self.batch.clear(buffer, bytes),
     };
@@ -86,9 +89,8 @@ export class WebGpuBackend implements Backend {
   private check(op: string): void {
     if (this.destroyed) throw new Error(`${op}: the WebGPU backend was shut down; call await init({ backend: 'webgpu' }) again`);
     if (this.lost) throw new Error(`${op}: ${this.lost}; call await init({ backend: 'webgpu' }) to get a new device`);
-    const e = this.batch.pendingError;
+    const e = this.batch.takeError();
     if (e) {
-      this.batch.pendingError = null;
       throw new Error(`${op}: an earlier WebGPU command failed: ${e}`);
     }
   }

@@ -26,6 +26,8 @@ export class CommandBatcher {
   private readonly errorChecks = new Set<Promise<void>>();
   /** First error seen by an error scope and not yet reported. */
   pendingError: string | null = null;
+  /** Errors from batches up to this number were already reported (one error per failed batch). */
+  private reportedThrough = -1;
 
   constructor(
     private readonly device: GPUDevice,
@@ -39,7 +41,8 @@ export class CommandBatcher {
     this.metaCpu = new Uint32Array(this.slotU32 * SLOTS);
   }
 
-  private open(): GPUCommandEncoder {
+  /** Open a batch (and its error scopes) now, so pipeline creation errors land in it too. */
+  open(): GPUCommandEncoder {
     if (!this.encoder) {
       this.device.pushErrorScope('validation');
       this.device.pushErrorScope('out-of-memory');
@@ -105,17 +108,34 @@ export class CommandBatcher {
     for (const p of this.pools) p.afterSubmit();
     const oom = this.device.popErrorScope();
     const validation = this.device.popErrorScope();
+    const batchNo = this.submissions - 1;
     const check: Promise<void> = Promise.all([oom, validation]).then(
       ([o, v]) => {
         this.errorChecks.delete(check);
         const e = v ?? o;
-        if (e && !this.pendingError) this.pendingError = `${v ? 'validation error' : 'out of memory'}: ${e.message}`;
+        if (e) this.record(`${v ? 'validation error' : 'out of memory'}: ${e.message}`, batchNo);
       },
       () => {
         this.errorChecks.delete(check);
       },
     );
     this.errorChecks.add(check);
+  }
+
+  /** Note an error from batch `batchNo` (default: the one being recorded) unless that batch already reported one. */
+  record(message: string, batchNo: number = this.submissions): void {
+    if (batchNo <= this.reportedThrough || this.pendingError) return;
+    this.pendingError = message;
+  }
+
+  /** Take the pending error (reported once); later errors from the batches so far are dropped. */
+  takeError(): string | null {
+    const e = this.pendingError;
+    if (e) {
+      this.pendingError = null;
+      this.reportedThrough = this.submissions;
+    }
+    return e;
   }
 
   /** Wait for the error scopes of every submission so far (after a read). */

@@ -1,0 +1,2 @@
+/** Types for scripts/embed-shaders.mjs. */
+export function renderShaderModule(): string;
