@@ -6,6 +6,7 @@
  * are written with ops; zero tangents reach the JVP rule as zero tensors.
  */
 import type { Aval, CpuKernel } from '../backends/Backend.js';
+import type { WgslKernel } from '../backends/webgpu/userKernel.js';
 import type { Primitive } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
@@ -21,7 +22,7 @@ export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
   /** CPU kernel: typed arrays in, a fresh row-major typed array of the output dtype out. */
   readonly cpu: CpuKernel<P>;
   /** WGSL kernel for the WebGPU backend (without it, running on WebGPU is an error). */
-  readonly wgsl?: unknown;
+  readonly wgsl?: WgslKernel;
   /** d out = jvp(primals, tangents, params, out); tangents of inputs that do not vary are zero tensors. */
   readonly jvp: (primals: readonly Tensor[], tangents: readonly Tensor[], params: P, out: Tensor) => Tensor | MaybeZero;
   /** One cotangent per input (input-shaped: unbroadcast yourself), or Zero / null for none. */
