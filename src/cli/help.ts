@@ -21,9 +21,10 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
   --model mlp|cnn|SIZES             mlp (default): 64-128-10 on digits, 784-256-128-10
                                     otherwise; cnn: 2 x (conv 3x3 'same' + relu + maxpool 2x2)
                                     + dense; SIZES like 784-256-10 (relu between layers)
-  --epochs N                        passes over the training set (default 20 digits, 10 otherwise)
-  --batch N                         mini-batch size (default 32 digits, 64 otherwise)
-  --lr X                            learning rate (default adam 0.003, momentum 0.05, sgd 0.1),
+  --epochs N                        passes over the training set (default 30 digits, 10 otherwise)
+  --batch N                         mini-batch size (default 64)
+  --lr X                            learning rate (default adam 0.004 on digits, 0.001
+                                    otherwise; momentum 0.05; sgd 0.1),
                                     cosine-decayed to 0 over the run
   --optimizer sgd|momentum|adam     (default adam)
   --backend cpu|webgpu              (default cpu)

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { init, shutdown } from '../backends/init.js';
 import { adam, cosineDecay, momentum, sgd, type Optimizer } from '../nn/optim.js';
 import { softmaxCrossEntropy } from '../nn/losses.js';
-import { key } from '../nn/random.js';
+import { key, split, type Key } from '../nn/random.js';
 import { evaluate, fit } from '../nn/train.js';
 import { paramCount } from '../nn/tree.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
@@ -40,10 +40,10 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
   const data = loadData(f.data ?? 'digits');
   const small = data.name === 'digits';
   const { name: modelName, model, inputShape } = buildModel(f.model ?? 'mlp', data);
-  const epochs = f.epochs ?? (small ? 20 : 10);
-  const batch = f.batch ?? (small ? 32 : 64);
+  const epochs = f.epochs ?? (small ? 30 : 10);
+  const batch = f.batch ?? 64;
   const optName = f.optimizer ?? 'adam';
-  const lr = f.lr ?? { adam: 3e-3, momentum: 0.05, sgd: 0.1 }[optName];
+  const lr = f.lr ?? { adam: small ? 4e-3 : 1e-3, momentum: 0.05, sgd: 0.1 }[optName];
   const seed = f.seed ?? 0;
   const outDir = f.out ?? join('out', 'run');
   const totalSteps = epochs * Math.ceil(data.train.y.length / batch);
@@ -51,8 +51,8 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
   const optimizer: Optimizer = optName === 'adam' ? adam(schedule) : optName === 'momentum' ? momentum(schedule, { momentum: 0.9 }) : sgd(schedule);
   await init({ backend });
   try {
-    const root = key(seed);
-    const { params } = model.init(root, inputShape);
+    const [initKey, fitKey] = split(key(seed), 2) as [Key, Key];
+    const { params } = model.init(initKey, inputShape);
     io.err(`data ${data.name}: ${data.train.y.length} train / ${data.test.y.length} test examples, ${data.classes.length} classes\n`);
     io.err(`model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} epochs, backend ${backend}, seed ${seed}\n`);
     const bar = new ProgressBar({ isTTY: io.errIsTTY, write: io.err });
@@ -63,7 +63,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
       optimizer,
       epochs,
       batchSize: batch,
-      key: root,
+      key: fitKey,
       validation: data.test,
       onStep: (s) => {
         lastLoss = s.loss;

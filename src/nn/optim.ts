@@ -9,7 +9,7 @@
  */
 import type { Tensor } from '../tensor/Tensor.js';
 import { ValueError } from '../tensor/ShapeError.js';
-import { add, div, minimum, mul, sqrt, sub } from '../ops/elementwise.js';
+import { add, div, minimum, mul, sqrt, square, sub } from '../ops/elementwise.js';
 import { zerosLike } from '../ops/creation.js';
 import { mapLeaves } from '../core/pytree.js';
 import { globalNorm, zipMap } from './tree.js';
@@ -131,14 +131,14 @@ export interface AdamOptions extends CommonOptions {
 }
 
 function adamRule(b1: number, b2: number, eps: number, wd: number) {
+  // m̂/(√v̂ + ε) = m / (√v + ε·√(1−β₂ᵗ)) · √(1−β₂ᵗ)/(1−β₁ᵗ): the bias corrections fold into two scalars
   return (r: number, t: number, g: Tensor, p: Tensor, [m, v]: Tensor[]): [Tensor, Tensor, Tensor] => {
+    const c2 = Math.sqrt(1 - b2 ** t);
+    const stepSize = (r * c2) / (1 - b1 ** t);
     const m2 = add(mul(m!, b1), mul(g, 1 - b1));
-    const v2 = add(mul(v!, b2), mul(mul(g, g), 1 - b2));
-    const mhat = div(m2, 1 - b1 ** t);
-    const vhat = div(v2, 1 - b2 ** t);
-    let upd = div(mhat, add(sqrt(vhat), eps));
-    if (wd > 0) upd = add(upd, mul(p, wd));
-    return [sub(p, mul(upd, r)), m2, v2];
+    const v2 = add(mul(v!, b2), mul(square(g), 1 - b2));
+    const upd = mul(div(m2, add(sqrt(v2), eps * c2)), stepSize);
+    return [wd > 0 ? sub(p, add(upd, mul(p, r * wd))) : sub(p, upd), m2, v2];
   };
 }
 
