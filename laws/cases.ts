@@ -31,7 +31,7 @@ export interface PrimCase<P = unknown> {
 
 export const specTensor = (s: TensorSpec): ct.Tensor => ct.tensor(Float64Array.from(s.values), { shape: [...s.shape], dtype: s.dtype ?? 'f64' });
 
-const fmtNum = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(4));
+const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
 
 /** `f64[2,3] [0.1, …]`: a one-line description of a tensor spec. */
 export function describeSpec(s: TensorSpec, limit = 8): string {

@@ -37,7 +37,7 @@ export const pass = (law: string): LawResult => ({ ok: true, law });
 
 export type LawFailure = Extract<LawResult, { ok: false }>;
 
-const fmtNum = (v: number): string => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
+const fmtNum = (v: number): string => String(Number(v.toPrecision(6)));
 
 export const fmtValues = (xs: ArrayLike<number>, limit = 12): string => {
   const a = Array.from(xs).slice(0, limit).map(fmtNum);

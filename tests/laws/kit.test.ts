@@ -16,6 +16,9 @@ import {
   randomLike,
   resultsAgree,
   transposeLaw,
+  builtinCases,
+  PRIMITIVE_LAWS,
+  primitiveLaw,
   type LawFailure,
   type TensorFn,
 } from '../../laws/index.js';
@@ -121,6 +124,18 @@ describe('reports', () => {
     expect(r.failed).toBe(true);
     expect(r.seed).toBe(42);
     expect(String((r.errorInstance as Error).message)).toMatch(/inputs: f64\[3\]/);
+  });
+});
+
+describe('no leaks', () => {
+  it('running every law on every built-in primitive leaves no live tensor behind', () => {
+    const before = ct.memoryStats().liveTensors;
+    for (const name of ct.primNames) {
+      for (const c of fc.sample(builtinCases[name], { numRuns: 2, seed: 1 })) {
+        for (const law of PRIMITIVE_LAWS) expect(primitiveLaw(ct.primitives[name], c, law, 1).ok).toBe(true);
+      }
+    }
+    expect(ct.memoryStats().liveTensors).toBe(before);
   });
 });
 
