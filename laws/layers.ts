@@ -22,7 +22,7 @@ export interface LayerLike<P = any> {
 
 /** `serial` and `identity` of a layer library, for the combinator laws. */
 export interface Combinators {
-  serial(...layers: LayerLike[]): LayerLike;
+  readonly serial: (...layers: any[]) => LayerLike;
   readonly identity: LayerLike;
 }
 
