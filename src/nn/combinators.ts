@@ -45,7 +45,10 @@ function atPosition(where: string, i: number, l: AnyLayer, shape: RShape, e: unk
 
 // ---- type-level chain checking ----
 
-type Fits<Cur, I> = I extends Same ? true : Cur extends Same ? true : [Cur] extends [I] ? true : false;
+/** One shape fits an input: `Same` fits anything, a shape of unknown rank (ShapeT) fits anything. */
+type FitsOne<C, I> = I extends Same ? true : C extends Same ? true : [C] extends [I] ? true : readonly number[] extends C ? true : false;
+type FitsAll<C, I> = C extends readonly [infer c, ...infer cr] ? (I extends readonly [infer i, ...infer ir] ? (FitsOne<c, i> extends true ? FitsAll<cr, ir> : false) : true) : true;
+type Fits<C, I> = C extends readonly (readonly number[])[] ? (I extends readonly (readonly number[])[] ? FitsAll<C, I> : FitsOne<C, I>) : FitsOne<C, I>;
 type After<Cur, L> = InOf<L> extends Same ? (OutOf<L> extends Same ? Cur : OutOf<L>) : OutOf<L>;
 
 /** `unknown` when the chain fits, otherwise an object type describing the first mismatch. */

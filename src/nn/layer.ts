@@ -67,7 +67,7 @@ export type InOf<L> = L extends Layer<infer I, any, any> ? I : never;
 export type OutOf<L> = L extends Layer<any, infer O, any> ? O : never;
 
 /** Parameters of a layer with none. */
-export type NoParams = Readonly<Record<string, never>>;
+export type NoParams = Readonly<Record<never, never>>;
 export const noParams: NoParams = Object.freeze({});
 
 export const isMultiShape = (s: RShape): s is readonly RShape[] => s.length > 0 && Array.isArray(s[0]);
