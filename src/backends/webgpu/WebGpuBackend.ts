@@ -35,6 +35,7 @@ export class WebGpuBackend implements Backend {
   readonly device: GPUDevice;
   readonly adapterName: string;
   readonly featureLevel: string;
+  readonly adapterKind: AcquiredDevice['kind'];
   private keepAlive: unknown;
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
@@ -50,6 +51,7 @@ export class WebGpuBackend implements Backend {
     this.device = acquired.device;
     this.adapterName = acquired.adapterName;
     this.featureLevel = acquired.featureLevel;
+    this.adapterKind = acquired.kind;
     this.keepAlive = acquired.keepAlive;
     const d = this.device;
     this.pool = new BufferPool(d, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, POOL_LIMIT);
@@ -189,7 +191,7 @@ export class WebGpuBackend implements Backend {
   }
 
   describe(): string {
-    return `WebGPU (${this.adapterName}; ${this.featureLevel})`;
+    return `WebGPU (${this.adapterName}; ${this.adapterKind}, ${this.featureLevel})`;
   }
 
   get isDestroyed(): boolean {

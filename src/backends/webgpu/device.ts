@@ -20,6 +20,8 @@ export interface WebGpuOptions {
 
 export interface AcquiredDevice {
   readonly device: GPUDevice;
+  /** Which kind of adapter was taken (what 'auto' resolved to). */
+  readonly kind: Exclude<AdapterChoice, 'auto'>;
   readonly adapterName: string;
   readonly featureLevel: string;
   /** Kept reachable for the device's life (Dawn's `gpu` object in Node). */
@@ -136,7 +138,7 @@ export async function acquireDevice(o: WebGpuOptions = {}): Promise<AcquiredDevi
     }
     const device = await adapter.requestDevice({ requiredLimits });
     const featureLevel = (adapter as { featureLevel?: string }).featureLevel ?? (c === 'llvmpipe' ? 'compatibility' : 'core');
-    return { device, adapterName: describeAdapter(adapter), featureLevel, keepAlive: gpu };
+    return { device, kind: c, adapterName: describeAdapter(adapter), featureLevel, keepAlive: gpu };
   }
   throw new Error(`init: no WebGPU adapter is available (tried ${tried.join('; ')}).\n${NO_ADAPTER_HELP}`);
 }

@@ -14,6 +14,9 @@ import { broadcastStrides, checkRank, collapse, stridesOf } from './layout.js';
 import { runMap, type MapOperand } from './mapKernel.js';
 import { instantiate } from './shaderTemplate.js';
 
+/** Matmul workgroup: WG×WG/2 threads, each computing 8×4 outputs, a (4·WG)² tile per workgroup. */
+const MATMUL_WG = 16;
+
 export type WebGpuKernel<P> = (ctx: KernelContext, call: Omit<KernelCall, 'params'> & { readonly params: P }) => SharedBuffer;
 
 const outBytes = (call: KernelCall): number => sizeOf(call.out.shape) * bytesPerElement(call.out.dtype);
@@ -133,10 +136,12 @@ function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
   const t = T(call);
-  const pipeline = ctx.pipeline(`matmul|${t}|${BR}`, () => instantiate('matmul', { BR, T: t }), 'main', 2, 'matmul');
-  const colTiles = Math.ceil(N / 64);
-  const rowTiles = Math.ceil(M / 64);
-  if (colTiles > MAX_GROUPS_PER_DIM) throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * 64})`);
+  const WG = MATMUL_WG;
+  const tile = 4 * WG;
+  const pipeline = ctx.pipeline(`matmul|${t}|${BR}|${WG}`, () => instantiate('matmul', { BR, T: t, WG }), 'main', 2, 'matmul');
+  const colTiles = Math.ceil(N / tile);
+  const rowTiles = Math.ceil(M / tile);
+  if (colTiles > MAX_GROUPS_PER_DIM) throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * tile})`);
   const inputs = [ctx.bufferOf(a.storage), ctx.bufferOf(b.storage)];
   for (let b0 = 0; b0 < batch; b0 += MAX_GROUPS_PER_DIM) {
     for (let r0 = 0; r0 < rowTiles; r0 += MAX_GROUPS_PER_DIM) {

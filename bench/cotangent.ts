@@ -1,0 +1,61 @@
+/**
+ * cotangent's side of the benchmark: matmul and the MLP SGD step on the CPU
+ * or WebGPU backend.
+ */
+import * as ct from '../src/index.js';
+import { gflops, MATMUL_SIZES, mlpData, MLP, time, uniform, type PeerResult } from './data.js';
+
+export async function runCotangent(backend: 'cpu' | 'webgpu'): Promise<PeerResult & { adapterKind?: string }> {
+  await ct.init({ backend });
+  const device = ct.backendInfo();
+  const matmul: PeerResult['matmul'] = [];
+  for (const n of MATMUL_SIZES) {
+    const a = ct.keep(ct.tensor(uniform(n * n, 1), { shape: [n, n] }));
+    const b = ct.keep(ct.tensor(uniform(n * n, 2), { shape: [n, n] }));
+    const t = await time(
+      async () => {
+        const c = ct.matmul(a, b);
+        await c.data();
+        c.dispose();
+      },
+      { maxReps: n >= 1024 ? 3 : 20 },
+    );
+    matmul.push({ n, ms: t.ms, gflops: gflops(n, t.ms) });
+    a.dispose();
+    b.dispose();
+  }
+  const d = mlpData();
+  let params = ct.keep(d.params.map((p) => ct.tensor(p.data, { shape: p.shape })));
+  const x = ct.keep(ct.tensor(d.x, { shape: [MLP.batch, MLP.sizes[0]] }));
+  const y = ct.keep(ct.tensor(d.labels, { dtype: 'i32' }));
+  const loss = (p: ct.Tensor[]) => {
+    let h = x;
+    for (let i = 0; i < p.length; i += 2) {
+      h = ct.add(ct.matmul(h, p[i]!), p[i + 1]!);
+      if (i + 2 < p.length) h = ct.relu(h);
+    }
+    return ct.softmaxCrossEntropy(h, y);
+  };
+  let firstLoss = NaN;
+  const step = async () => {
+    const out = ct.scope(() => {
+      const [l, g] = ct.valueAndGrad(loss)(params);
+      return { l, p: params.map((w, i) => ct.sub(w, ct.mul((g as ct.Tensor[])[i]!, MLP.lr))) };
+    });
+    params.forEach((w) => w.dispose());
+    params = ct.keep(out.p);
+    const l = (await out.l.data())[0]!;
+    if (Number.isNaN(firstLoss)) firstLoss = l;
+    out.l.dispose();
+  };
+  const t = await time(step, { warmup: 2, minReps: 5, maxReps: 50, minMs: 3000 });
+  const kind = backend === 'webgpu' ? (device.match(/; (\w+),/)?.[1] ?? undefined) : undefined;
+  await ct.shutdown();
+  return {
+    peer: `cotangent (${backend})`,
+    device,
+    matmul,
+    mlp: { msPerStep: t.ms, stepsPerSec: 1000 / t.ms, firstLoss, reps: t.reps },
+    ...(kind ? { adapterKind: kind } : {}),
+  };
+}
