@@ -34,6 +34,7 @@ export async function installDawnNavigator(kind: string): Promise<void> {
       requestAdapter: (o: object = {}) => request(kind === 'llvmpipe' ? { ...o, featureLevel: 'compatibility' } : o),
       getPreferredCanvasFormat: () => 'rgba8unorm',
     },
+    userAgent: `Node.js/${process.versions.node}`,
   };
   Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true, writable: true });
 }
