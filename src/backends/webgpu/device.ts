@@ -138,7 +138,9 @@ export async function acquireDevice(o: WebGpuOptions = {}): Promise<AcquiredDevi
     }
     const device = await adapter.requestDevice({ requiredLimits });
     const featureLevel = (adapter as { featureLevel?: string }).featureLevel ?? (c === 'llvmpipe' ? 'compatibility' : 'core');
-    return { device, kind: c, adapterName: describeAdapter(adapter), featureLevel, keepAlive: gpu };
+    const name = describeAdapter(adapter);
+    const kind = /swiftshader/i.test(name) ? 'swiftshader' : /llvmpipe/i.test(name) ? 'llvmpipe' : c;
+    return { device, kind, adapterName: name, featureLevel, keepAlive: gpu };
   }
   throw new Error(`init: no WebGPU adapter is available (tried ${tried.join('; ')}).\n${NO_ADAPTER_HELP}`);
 }
