@@ -20,6 +20,9 @@ export class CommandBatcher {
   private readonly metaCpu: Uint32Array;
   private readonly slotU32: number;
   private slots = 0;
+  private readonly groups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
   /** Submissions made so far (for stats and tests of batching). */
   submissions = 0;
   dispatches = 0;
@@ -73,14 +76,38 @@ export class CommandBatcher {
     const slot = this.slots++;
     const base = slot * this.slotU32;
     for (let i = 0; i < meta.length; i++) this.metaCpu[base + i] = meta[i]!;
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.metaGpu, offset: base * 4, size: META_BYTES } }];
-    inputs.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
-    entries.push({ binding: inputs.length + 1, resource: { buffer: output } });
-    const group = this.device.createBindGroup({ layout: this.pipelines.layout(inputs.length).group, entries });
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
+    pass.setBindGroup(0, this.bindGroup(inputs, output), [base * 4]);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.dispatches++;
+  }
+
+  /**
+   * Bind groups are cached by the buffers they bind (the parameter slot is a
+   * dynamic offset), so a training loop, whose pooled buffers recur step after
+   * step, stops creating them. Keys use per-buffer ids that are never reused,
+   * so a destroyed buffer's groups are simply never hit again.
+   */
+  private bindGroup(inputs: readonly GPUBuffer[], output: GPUBuffer): GPUBindGroup {
+    let key = String(inputs.length);
+    for (const b of inputs) key += ',' + this.idOf(b);
+    key += ',' + this.idOf(output);
+    let g = this.groups.get(key);
+    if (!g) {
+      if (this.groups.size >= 8192) this.groups.clear();
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.metaGpu, offset: 0, size: META_BYTES } }];
+      inputs.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+      entries.push({ binding: inputs.length + 1, resource: { buffer: output } });
+      g = this.device.createBindGroup({ layout: this.pipelines.layout(inputs.length).group, entries });
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  private idOf(b: GPUBuffer): number {
+    let id = this.ids.get(b);
+    if (id === undefined) this.ids.set(b, (id = this.nextId++));
+    return id;
   }
 
   clear(buffer: GPUBuffer, bytes: number): void {
@@ -144,6 +171,7 @@ export class CommandBatcher {
   }
 
   destroy(): void {
+    this.groups.clear();
     this.encoder = null;
     this.pass = null;
     this.metaGpu.destroy();

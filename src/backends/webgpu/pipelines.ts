@@ -2,7 +2,7 @@
  * The compute pipeline cache, keyed by kernel family, specialisation
  * (types, rank, expression) and entry point. Every kernel uses one binding convention, so one explicit bind group
  * layout per input count serves them all:
- *   binding 0: uniform parameter slot (`Meta`), bindings 1..n: the n inputs
+ *   binding 0: uniform parameter slot (`Meta`, at a dynamic offset), bindings 1..n: the n inputs
  *   (read-only storage), binding n+1: the output (read-write storage).
  */
 export class PipelineCache {
@@ -18,7 +18,7 @@ export class PipelineCache {
   layout(inputs: number): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
     let l = this.layouts.get(inputs);
     if (!l) {
-      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } }];
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform', hasDynamicOffset: true } }];
       for (let i = 0; i < inputs; i++) entries.push({ binding: i + 1, visibility: 4, buffer: { type: 'read-only-storage' } });
       entries.push({ binding: inputs + 1, visibility: 4, buffer: { type: 'storage' } });
       const group = this.device.createBindGroupLayout({ entries });
