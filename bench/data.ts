@@ -4,6 +4,8 @@
  * 784-256-128-10 (ReLU, softmax cross-entropy, batch 128, learning rate 0.1).
  */
 export const MATMUL_SIZES = (process.env['BENCH_SIZES'] ?? '256,512,1024').split(',').map(Number);
+/** Matmuls per timed repetition (then one wait): amortises the read-back on fast GPUs. */
+export const MM_BATCH = Number(process.env['BENCH_MM_BATCH'] ?? 1);
 export const MLP = { sizes: [784, 256, 128, 10], batch: 128, lr: 0.1 } as const;
 
 /** mulberry32: a small deterministic PRNG. */

@@ -5,7 +5,9 @@
  * (peer time / cotangent time on the same kind of device: > 1 means
  * cotangent is faster). First-step losses are printed so the runs can be
  * cross-checked. Options (environment): BENCH_SIZES=256,512,1024,
- * BENCH_PEERS=comma list, COTANGENT_WEBGPU_ADAPTER=auto|hardware|llvmpipe|swiftshader.
+ * BENCH_PEERS=comma list, COTANGENT_WEBGPU_ADAPTER=auto|hardware|llvmpipe|swiftshader,
+ * BENCH_MM_BATCH=matmuls per timed repetition (default 1; 10 on a real GPU),
+ * BENCH_WORKER=a prebuilt worker script (to run without tsx).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -20,7 +22,8 @@ const peers = process.env['BENCH_PEERS'] ? process.env['BENCH_PEERS'].split(',')
 
 function runWorker(peer: string, kind: string): PeerResult & { adapterKind?: string } {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'worker.ts'), peer, kind], { encoding: 'utf8', env: process.env, maxBuffer: 1 << 26, timeout: 20 * 60_000 });
+  const worker = process.env['BENCH_WORKER'] ? [process.env['BENCH_WORKER']] : ['--import', 'tsx', join(here, 'worker.ts')];
+  const r = spawnSync(process.execPath, [...worker, peer, kind], { encoding: 'utf8', env: process.env, maxBuffer: 1 << 26, timeout: 20 * 60_000 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   process.stderr.write(`  ${peer}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   if (!line) return { peer, device: '', matmul: [], mlp: null, error: `no result (exit ${r.status}): ${(r.stderr ?? '').split('\n').filter((l) => l && !l.startsWith('Warning')).slice(-3).join(' | ')}` };
