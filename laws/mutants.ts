@@ -2,7 +2,8 @@
  * Mutation testing: deliberately broken copies of a primitive's rules (sign
  * flipped, a factor of 2, one input's tangent or cotangent dropped or
  * negated, a missing or wrong unbroadcast, a wrong axis / permutation /
- * offset, a non-zero derivative where it must be zero), JVP and VJP broken
+ * offset, a non-zero derivative where it must be zero, a rule that is right
+ * to first order but not differentiable itself), JVP and VJP broken
  * separately. Each mutant is a new record (the registry is untouched), applied
  * with `bind(mutant, ...)` by the laws; `killMutant` runs the laws on it and
  * says whether they caught it.
@@ -34,6 +35,8 @@ export interface MutantInfo {
   readonly zeroDerivative?: boolean;
   /** Inputs broadcast against each other (elementwise binary ops, where, matmul batch dims). */
   readonly broadcasting?: boolean;
+  /** Some input has a non-zero second derivative of its own (d²f/dxᵢ² ≠ 0): rules must be differentiable. */
+  readonly curved?: boolean;
 }
 
 const lin = (t: MZ, f: (t: ct.Tensor) => ct.Tensor): MZ => (ct.isZero(t) ? t : f(t));
@@ -196,20 +199,34 @@ function specificMutants(p: ct.Primitive): Mutant[] {
   }
 }
 
+/**
+ * Rules that give the right first derivative but are not differentiable
+ * themselves: the primals (and output) reach the rule behind stopGradient, so
+ * second derivatives through the rule are lost.
+ */
+function nonDifferentiableRuleMutants(p: ct.Primitive): Mutant[] {
+  const sg = (xs: readonly ct.Tensor[]) => xs.map((x) => ct.stopGradient(x));
+  return [
+    withJvp(p, 'not differentiable (primals behind stopGradient)', (xs, ts, pr, out) => p.jvp(sg(xs), ts, pr, ct.stopGradient(out))),
+    withVjp(p, 'not differentiable (primals behind stopGradient)', (c, xs, pr, out, needed) => p.vjp(c, sg(xs), pr, ct.stopGradient(out), needed)),
+  ];
+}
+
 /** Every mutant of a primitive. */
 export function mutantsOf(p: ct.Primitive, info: MutantInfo): Mutant[] {
-  return [...genericMutants(p, info), ...(info.zeroDerivative ? [] : specificMutants(p))];
+  return [...genericMutants(p, info), ...(info.zeroDerivative ? [] : specificMutants(p)), ...(info.curved ? nonDifferentiableRuleMutants(p) : [])];
 }
 
 const UNARY = new Set(['neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sqrt', 'square', 'abs', 'reciprocal']);
 const BINARY = new Set(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']);
+const CURVED = new Set(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'sqrt', 'square', 'reciprocal', 'div', 'pow']);
 const ZERO = new Set(['sign', 'greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual', 'argmax', 'stopGradient']);
 
 /** What the mutation generator needs to know about each built-in primitive. */
 export function builtinMutantInfo(name: ct.PrimName): MutantInfo {
   if (ZERO.has(name)) return { arity: ['sign', 'argmax', 'stopGradient'].includes(name) ? 1 : 2, zeroDerivative: true };
-  if (UNARY.has(name)) return { arity: 1 };
-  if (BINARY.has(name)) return { arity: 2, broadcasting: true };
+  if (UNARY.has(name)) return { arity: 1, curved: CURVED.has(name) };
+  if (BINARY.has(name)) return { arity: 2, broadcasting: true, curved: CURVED.has(name) };
   if (name === 'where') return { arity: 3, diffInputs: [1, 2], broadcasting: true };
   if (name === 'matmul') return { arity: 2, broadcasting: true };
   if (name === 'concat') return { arity: 2 };

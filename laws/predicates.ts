@@ -8,8 +8,9 @@
  * - `transposeLaw`: <ct, J·t> = <Jᵀ·ct, t> between the JVP and the VJP;
  * - `jvpIsLinear` / `vjpIsLinear`: J(a·t₁ + b·t₂) = a·J t₁ + b·J t₂, same for Jᵀ;
  * - `jacfwdEqualsJacrev`;
- * - `secondOrder`: grad∘grad (forward-over-reverse and reverse-over-reverse
- *   Hessian-vector products) equals finite differences of grad;
+ * - `secondOrder`: grad∘grad (forward-over-reverse, reverse-over-reverse and
+ *   reverse-over-forward Hessian-vector products) equals finite differences
+ *   of grad, so the rules are themselves differentiable;
  * - `hessianIsSymmetric`;
  * - `zeroDerivative`: piecewise-constant functions have zero JVP and VJP.
  *
@@ -200,8 +201,9 @@ export function jacfwdEqualsJacrev(f: TensorFn, args: readonly ct.Tensor[], k: n
 
 /**
  * Law (second order), for a scalar-valued f: the Hessian-vector product by
- * forward-over-reverse (jvp of grad) and by reverse-over-reverse (grad of
- * <grad f, v>) both equal central differences of grad f along v.
+ * forward-over-reverse (jvp of grad), reverse-over-reverse (grad of
+ * <grad f, v>) and reverse-over-forward (grad of jvp(f)(x; v)) all equal
+ * central differences of grad f along v.
  */
 export function secondOrder(f: TensorFn, args: readonly ct.Tensor[], k: number, v: ct.Tensor, opts: LawOptions = {}): LawResult {
   const law = 'grad∘grad = finite differences of grad';
@@ -217,6 +219,12 @@ export function secondOrder(f: TensorFn, args: readonly ct.Tensor[], k: number, 
     const rev = valuesOf(ct.grad((...xs: ct.Tensor[]) => ct.sum(ct.mul(g(...xs), v)), { argnums: k })(...args) as ct.Tensor);
     worst = compare(fd, rev, x.shape, scaled);
     if (worst) return { ok: false, law, suspect: 'second-order rules', message: `reverse-over-reverse Hᵀ·v (grad of <grad f, v>, argument ${k}) differs from finite differences of grad`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(<grad f, v>)', expected: fd, actual: rev, worst };
+    // reverse-over-forward: grad of the directional derivative (differentiates the JVP rules themselves)
+    const rof = valuesOf(
+      ct.grad((...xs: ct.Tensor[]) => ct.jvp((xk: ct.Tensor) => f(...xs.map((a, i) => (i === k ? xk : a))), [xs[k]!], [v])[1], { argnums: k })(...args) as ct.Tensor,
+    );
+    worst = compare(fd, rof, x.shape, scaled);
+    if (worst) return { ok: false, law, suspect: 'second-order rules', message: `reverse-over-forward H·v (grad of jvp(f)(x; v), argument ${k}) differs from finite differences of grad: a JVP rule is not differentiable`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(jvp f · v)', expected: fd, actual: rof, worst };
     return pass(law);
   });
 }
