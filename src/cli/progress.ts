@@ -1,7 +1,7 @@
 /**
  * The per-epoch progress bar: `epoch 3/20 [######------] 23/45  412 steps/s
- * loss 0.1234`, redrawn in place on a terminal and printed once per epoch
- * otherwise.
+ * loss 0.1234`, redrawn in place on a terminal; otherwise (logs) printed at
+ * each quarter of an epoch.
  */
 export interface ProgressSink {
   readonly isTTY: boolean;
@@ -20,7 +20,11 @@ export class ProgressBar {
   constructor(private readonly sink: ProgressSink) {}
 
   update(epoch: number, epochs: number, step: number, steps: number, ms: number, loss: number): void {
-    if (!this.sink.isTTY) return;
+    if (!this.sink.isTTY) {
+      const q = Math.floor((4 * step) / steps);
+      if (step < steps && q > Math.floor((4 * (step - 1)) / steps)) this.sink.write(`${progressLine(epoch, epochs, step, steps, ms, loss)}\n`);
+      return;
+    }
     const now = Date.now();
     if (step < steps && now - this.last < 80) return;
     this.last = now;

@@ -15,9 +15,9 @@ import { DataError } from './errors.js';
 /** The seed of the fixed train/test split. */
 export const DIGITS_SPLIT_SEED = 0;
 
-/** Where the embedded file lives (works from src/ under tsx and from dist/src/ once built). */
+/** Where the embedded file lives (works from src/ under tsx, from dist/src/ once built, and from a one-file bundle one folder down). */
 export function digitsPath(): string {
-  for (const rel of ['../../data/digits.csv.gz', '../../../data/digits.csv.gz']) {
+  for (const rel of ['../../data/digits.csv.gz', '../../../data/digits.csv.gz', '../data/digits.csv.gz']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
   }
