@@ -25,7 +25,7 @@ function runWorker(peer: string, kind: string): PeerResult & { adapterKind?: str
   const worker = process.env['BENCH_WORKER'] ? [process.env['BENCH_WORKER']] : ['--import', 'tsx', join(here, 'worker.ts')];
   const r = spawnSync(process.execPath, [...worker, peer, kind], { encoding: 'utf8', env: process.env, maxBuffer: 1 << 26, timeout: 20 * 60_000 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
-  process.stderr.write(`  ${peer}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(`  ${peer}: ${((Date.now() - t0) / 1000).toFixed(0)} s ${line ?? ''}\n`);
   if (!line) return { peer, device: '', matmul: [], mlp: null, error: `no result (exit ${r.status}): ${(r.stderr ?? '').split('\n').filter((l) => l && !l.startsWith('Warning')).slice(-3).join(' | ')}` };
   return JSON.parse(line.slice(7)) as PeerResult & { adapterKind?: string };
 }
