@@ -106,7 +106,9 @@ describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
       const want = await onCpu(() => (ct.grad(loss, { argnums })(...makeArgs(s, 5, 'cpu', 'f64')) as ct.Tensor[]).map((t) => t.dataSync()));
       got.forEach((v, i) => {
         const scale = Math.max(1, ...Array.from(want[i]!, Math.abs));
-        expect(closeMessage(`${s.name} d/dx${i}`, v, want[i]!, { rtol: 1e-4, atol: 1e-5 * scale })).toBeNull();
+        // sin/cos: WGSL allows them an absolute error of 2^-11 (SwiftShader uses it); the loss squares them
+        const atol = (s.name === 'sin' || s.name === 'cos' ? 4 * 2 ** -11 : 1e-5) * scale;
+        expect(closeMessage(`${s.name} d/dx${i}`, v, want[i]!, { rtol: 1e-4, atol })).toBeNull();
       });
     }
   });
