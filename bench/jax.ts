@@ -20,9 +20,8 @@ export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string): Pr
     const b = np.array(uniform(n * n, 2)).reshape([n, n]);
     const t = await time(
       async () => {
-        for (let i = 1; i < MM_BATCH; i++) np.matmul(a.ref, b.ref).dispose();
-        const c = await np.matmul(a.ref, b.ref).blockUntilReady();
-        c.dispose();
+        // jax-js arrays are lazy: each product must be realised, or it is never computed
+        for (let i = 0; i < MM_BATCH; i++) (await np.matmul(a.ref, b.ref).blockUntilReady()).dispose();
       },
       { maxReps: n >= 1024 ? 3 : 20 },
     );
