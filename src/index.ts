@@ -92,3 +92,7 @@ export { vjp, grad, valueAndGrad, jacrev, hessian, type GradOptions } from './tr
 export { definePrimitive, type PrimitiveDefinition, type DefinedPrimitive } from './ops/define.js';
 export { customJvp, customVjp, type CustomJvpRule } from './transforms/custom.js';
 export { makeGraph, trace, graphToText, graphToDot, evalGraph, type Graph, type GraphVar, type GraphEqn, type GraphConst } from './transforms/graph.js';
+
+// networks (also importable as 'cotangent/nn'; data sets and checkpoints are in 'cotangent/io', Node only)
+export * as nn from './nn/index.js';
+export * as random from './nn/random.js';
