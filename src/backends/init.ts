@@ -21,7 +21,13 @@ let pending: Promise<WebGpuBackend> | null = null;
 function liveWebGpu(): WebGpuBackend | null {
   if (!hasBackend('webgpu')) return null;
   const b = getBackendByName('webgpu');
-  return b instanceof WebGpuBackend && !b.isDestroyed ? b : null;
+  if (!(b instanceof WebGpuBackend) || b.isDestroyed) return null;
+  if (b.isLost) {
+    // a lost device cannot come back: release what is left, init makes a new one
+    b.destroy();
+    return null;
+  }
+  return b;
 }
 
 async function webgpuBackend(opts: WebGpuOptions | undefined): Promise<WebGpuBackend> {
@@ -70,7 +76,10 @@ export function backendInfo(name: BackendName = getBackend()): string {
  */
 export async function shutdown(): Promise<void> {
   const b = liveWebGpu();
-  if (!b) return;
+  if (!b) {
+    if (defaultBackend().name === 'webgpu') setDefaultBackend('cpu');
+    return;
+  }
   if (defaultBackend() === b) setDefaultBackend('cpu');
   try {
     await b.sync();

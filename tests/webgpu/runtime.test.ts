@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import type { Primitive } from '../../src/core/Primitive.js';
 import { bind } from '../../src/core/trace.js';
+import { getBackendByName } from '../../src/backends/registry.js';
 import { renderShaderModule } from '../../scripts/embed-shaders.mjs';
 import { acquireGpu, ADAPTER, closeMessage, values } from './gpu.js';
 
@@ -180,6 +181,19 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     const back = await ct.toBackend(ct.mul(g, 2), 'cpu');
     expect(back.dataSync()).toEqual(Float32Array.from([3, -4, 6]));
     expect(() => ct.add(c, g)).toThrow(/different backends/);
+  });
+
+  it('a lost device is a clear error on the next op and read, not a hang; init recovers', async () => {
+    const t = ct.ones([3]);
+    await t.data();
+    const backend = getBackendByName('webgpu') as unknown as { device: GPUDevice };
+    backend.device.destroy(); // as if the GPU went away
+    await backend.device.lost;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(() => ct.add(t, t)).toThrow(/device was lost/);
+    await expect(t.data()).rejects.toThrow(/device was lost/);
+    await ct.init({ backend: 'webgpu', webgpu: { adapter: ADAPTER } });
+    expect(Array.from(await ct.add(ct.ones([2]), 2).data())).toEqual([3, 3]);
   });
 
   it('after shutdown, ops on old tensors say so; init gives a fresh device', async () => {

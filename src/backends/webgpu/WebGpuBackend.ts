@@ -198,6 +198,11 @@ export class WebGpuBackend implements Backend {
     return this.destroyed;
   }
 
+  /** The device was lost (the backend can only be replaced, by init). */
+  get isLost(): boolean {
+    return this.lost !== null;
+  }
+
   /** Release every buffer and the device (lets a Node process exit). */
   destroy(): void {
     if (this.destroyed) return;
