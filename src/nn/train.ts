@@ -146,9 +146,9 @@ function release(old: unknown, now: unknown): void {
 }
 
 /**
- * Train with mini-batch gradient descent. Parameters passed in are left
- * untouched (they are not freed); intermediate parameters are freed as
- * training goes, so memory stays flat.
+ * Train with mini-batch gradient descent. Parameters (and an optimiser
+ * state) passed in are left untouched (they are not freed); intermediate
+ * parameters and states are freed as training goes, so memory stays flat.
  */
 export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: FitOptions<P>): Promise<FitResult<P>> {
   checkDataset(train);
@@ -160,6 +160,7 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
   const stepsPerEpoch = Math.ceil(n / opts.batchSize);
   const initial = params;
   let p = params;
+  const initialState = opts.optState;
   let state = opts.optState ?? keep(opts.optimizer.init(params));
   const history: EpochInfo[] = [];
   let best = { loss: Infinity, epoch: 0, params: p };
@@ -180,7 +181,7 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
       x.dispose();
       y.dispose();
       if (isMine(p)) release(p, r.params);
-      release(state, r.state);
+      if (state !== initialState) release(state, r.state);
       p = keep(r.params);
       state = keep(r.state);
       const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/run.js';
+import { hasGraphviz } from '../../src/cli/graph.js';
 import type { CliIO } from '../../src/cli/io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cotangent-cli-'));
@@ -63,6 +64,9 @@ describe('cotangent command line', () => {
     const w = await cli('graph', '--out', join(dir, 'g.dot'));
     expect(w.code).toBe(0);
     expect(readFileSync(join(dir, 'g.dot'), 'utf8')).toMatch(/^digraph/);
+    // an SVG where Graphviz is installed, a note otherwise
+    if (hasGraphviz()) expect(readFileSync(join(dir, 'g.svg'), 'utf8')).toMatch(/<svg/);
+    else expect(w.err).toMatch(/Graphviz 'dot' is not installed; no SVG written/);
   });
 
   it('help documents every command and flag', async () => {

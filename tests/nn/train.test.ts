@@ -47,6 +47,11 @@ describe('training', () => {
     expect(w(a)).toEqual(w(b));
     expect(w(a)).not.toEqual(w(c));
     expect(a.history.map((h) => h.train.loss)).toEqual(b.history.map((h) => h.train.loss));
+    // continuing from a result: the given parameters and optimiser state stay alive
+    const more = await nn.fit(model, a.params, small, { loss: nn.softmaxCrossEntropy, optimizer: nn.adam(0.01), epochs: 1, batchSize: 32, key: nn.random.key(9), optState: a.optState });
+    expect(more.optState.step).toBe(a.optState.step + 10);
+    expect(w(a)).toEqual(w(b));
+    expect(ct.treeLeaves(a.optState).every((l) => typeof l === 'number' || l.dataSync().length > 0)).toBe(true);
   });
 
   it('fit learns, reports per-epoch metrics and callbacks, keeps memory flat across epochs', async () => {
