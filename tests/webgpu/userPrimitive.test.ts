@@ -25,7 +25,7 @@ const fmaSin = ct.definePrimitive({
 });
 
 // reverse a vector, as a raw WGSL module
-const reverse = ct.definePrimitive({
+const reverse: ct.DefinedPrimitive<Record<string, never>, unknown> = ct.definePrimitive({
   name: 'webgpuTestReverse',
   shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
   cpu: ([x]) => x!.data.slice().reverse(),
@@ -42,8 +42,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     workgroups: ({ out }) => [Math.ceil(out.shape[0]! / 64)],
   },
   // linear: the derivative reverses the tangent; the adjoint reverses the cotangent
-  jvp: (_, [t]) => reverse(t!),
-  vjp: (c) => [reverse(c)],
+  jvp: (_, [t]): ct.Tensor => reverse(t!),
+  vjp: (c): ct.Tensor[] => [reverse(c)],
 });
 
 describe.skipIf(!ok)('user primitives on WebGPU', () => {
