@@ -3,7 +3,6 @@
  * digits), safetensors encoding, checkpoints and the io-ts codecs that
  * validate everything read.
  */
-import '../ops/primitives.js'; // registers the primitives' hooks (needed when io is imported on its own)
 export { DataError } from './errors.js';
 export { readCsv, parseCsv, type CsvOptions } from './csv.js';
 export { readIdx, parseIdx, readIdxDataset, readMnistDir, FASHION_MNIST_DIR, type IdxArray } from './idx.js';

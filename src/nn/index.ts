@@ -2,7 +2,6 @@
  * cotangent/nn: typed network combinators, layers, PRNG keys, initialisers,
  * losses, optimisers and training loops.
  */
-import '../ops/primitives.js'; // registers the primitives' hooks (needed when nn is imported on its own)
 export * from './layer.js';
 export { serial, parallel, fanOut, fanInSum, fanInConcat, residual, identity, lambda, type CheckChain, type Serial, type SerialParams } from './combinators.js';
 export { dense, relu, sigmoid, tanh, softmax, logSoftmax, flatten, dropout, reshape, type DenseParams, type DenseOptions } from './layers.js';

@@ -12,7 +12,9 @@ import { allocArray } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, zerosLike, type TensorLike } from './creation.js';
-import { unbroadcast } from './structural.js';
+import { broadcastTo, unbroadcast } from './structural.js';
+import { jvpHooks } from '../core/jvpTrace.js';
+import { vjpHooks } from '../core/vjpTrace.js';
 import { addT, binaryShape, pair, sameDtype, unaryShape } from './util.js';
 
 type NoParams = Record<string, never>;
@@ -208,3 +210,9 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   return bind(wherePrim, [c, x, y], P);
 }
 
+
+// The traces need `add` (cotangent accumulation) and `broadcastTo` (tangent
+// fix-up) but sit below ops; every op module imports this one, so installing
+// them here makes any entry point (root, nn, io, a single op file) work.
+vjpHooks.add = add;
+jvpHooks.broadcastTo = broadcastTo;

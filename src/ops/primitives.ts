@@ -4,13 +4,10 @@
  * of names every backend's kernel table must cover.
  */
 import type { Primitive } from '../core/Primitive.js';
-import { jvpHooks } from '../core/jvpTrace.js';
-import { vjpHooks } from '../core/vjpTrace.js';
-import { add, binaryPrims, unaryPrims, wherePrim } from './elementwise.js';
+import { binaryPrims, unaryPrims, wherePrim } from './elementwise.js';
 import { matmulPrim } from './matmul.js';
 import { argmaxPrim, maxPrim, sumPrim, type AxesParams, type AxisParams } from './reduce.js';
 import {
-  broadcastTo,
   broadcastToPrim,
   castPrim,
   concatPrim,
@@ -79,5 +76,3 @@ export function lookupPrimitive(name: string): Primitive | undefined {
   return (primitives as Record<string, Primitive>)[name] ?? userPrimitives.get(name);
 }
 
-jvpHooks.broadcastTo = broadcastTo;
-vjpHooks.add = add;
