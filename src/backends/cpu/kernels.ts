@@ -79,11 +79,69 @@ export function scatter(src: TypedArray, shape: Shape, dst: TypedArray, strides:
   }
 }
 
+/**
+ * Elementwise loops specialised per (function, input type, output type).
+ * One shared loop would see every op's function and every typed-array kind,
+ * and V8 would fall back to slow generic element access and calls; a loop
+ * compiled per specialisation stays monomorphic, so the function is inlined.
+ * Where code generation is not allowed (a strict Content-Security-Policy),
+ * the shared loops are used: same results, slower.
+ */
+type UnaryLoop = (f: (v: number) => number, x: TypedArray, r: TypedArray, n: number) => void;
+type BinaryLoop = (f: (a: number, b: number) => number, a: TypedArray, b: TypedArray, r: TypedArray, n: number) => void;
+
+const UNARY_SRC = 'for (let i = 0; i < n; i++) r[i] = f(x[i]);';
+const BINARY_SRC: Record<'same' | 'scalarB' | 'scalarA', string> = {
+  same: 'for (let i = 0; i < n; i++) r[i] = f(a[i], b[i]);',
+  scalarB: 'const v = b[0]; for (let i = 0; i < n; i++) r[i] = f(a[i], v);',
+  scalarA: 'const v = a[0]; for (let i = 0; i < n; i++) r[i] = f(v, b[i]);',
+};
+
+let codegen = true;
+function compile<T>(params: string, body: string, fallback: T): T {
+  if (codegen) {
+    try {
+      return new Function(params, body) as T;
+    } catch {
+      codegen = false;
+    }
+  }
+  return fallback;
+}
+
+const unaryFallback: UnaryLoop = (f, x, r, n) => {
+  for (let i = 0; i < n; i++) r[i] = f(x[i]!);
+};
+const binaryFallback: Record<keyof typeof BINARY_SRC, BinaryLoop> = {
+  same: (f, a, b, r, n) => {
+    for (let i = 0; i < n; i++) r[i] = f(a[i]!, b[i]!);
+  },
+  scalarB: (f, a, b, r, n) => {
+    const v = b[0]!;
+    for (let i = 0; i < n; i++) r[i] = f(a[i]!, v);
+  },
+  scalarA: (f, a, b, r, n) => {
+    const v = a[0]!;
+    for (let i = 0; i < n; i++) r[i] = f(v, b[i]!);
+  },
+};
+
+const unaryLoops = new WeakMap<Function, Map<string, UnaryLoop>>();
+const binaryLoops = new WeakMap<Function, Map<string, BinaryLoop>>();
+
+function loopFor<L>(cache: WeakMap<Function, Map<string, L>>, f: Function, key: string, make: () => L): L {
+  let byKey = cache.get(f);
+  if (!byKey) cache.set(f, (byKey = new Map()));
+  let loop = byKey.get(key);
+  if (!loop) byKey.set(key, (loop = make()));
+  return loop;
+}
+
 export function mapUnary(x: CpuInput, out: Aval, f: (v: number) => number): TypedArray {
   const n = x.data.length;
   const r = allocArray(out.dtype, n);
-  const d = x.data;
-  for (let i = 0; i < n; i++) r[i] = f(d[i]!);
+  const loop = loopFor(unaryLoops, f, x.dtype + out.dtype, () => compile('f, x, r, n', UNARY_SRC, unaryFallback));
+  loop(f, x.data, r, n);
   return r;
 }
 
@@ -98,23 +156,17 @@ export function mapBinary(a: CpuInput, b: CpuInput, out: Aval, f: (x: number, y:
   const r = allocArray(out.dtype, n);
   const an = a.data.length;
   const bn = b.data.length;
-  if (an === n && bn === n) {
-    const ad = a.data;
-    const bd = b.data;
-    for (let i = 0; i < n; i++) r[i] = f(ad[i]!, bd[i]!);
-  } else if (an === n && bn === 1) {
-    const ad = a.data;
-    const bv = b.data[0]!;
-    for (let i = 0; i < n; i++) r[i] = f(ad[i]!, bv);
-  } else if (an === 1 && bn === n) {
-    const av = a.data[0]!;
-    const bd = b.data;
-    for (let i = 0; i < n; i++) r[i] = f(av, bd[i]!);
-  } else {
-    const ad = expand(a, out.shape);
-    const bd = expand(b, out.shape);
-    for (let i = 0; i < n; i++) r[i] = f(ad[i]!, bd[i]!);
+  let kind: keyof typeof BINARY_SRC = 'same';
+  let ad = a.data;
+  let bd = b.data;
+  if (an === n && bn === 1 && n !== 1) kind = 'scalarB';
+  else if (an === 1 && bn === n && n !== 1) kind = 'scalarA';
+  else if (an !== n || bn !== n) {
+    ad = expand(a, out.shape);
+    bd = expand(b, out.shape);
   }
+  const loop = loopFor(binaryLoops, f, kind + a.dtype + out.dtype, () => compile('f, a, b, r, n', BINARY_SRC[kind], binaryFallback[kind]));
+  loop(f, ad, bd, r, n);
   return r;
 }
 
