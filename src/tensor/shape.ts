@@ -30,6 +30,17 @@ export function checkShape(op: string, s: Shape): Shape {
   return s;
 }
 
+/** Strides of `s` read from a broadcast target (0 on broadcast and missing dims). */
+export function broadcastStrides(s: Shape, target: Shape): number[] {
+  const st = stridesOf(s);
+  const out = new Array<number>(target.length).fill(0);
+  for (let i = 0; i < s.length; i++) {
+    const j = target.length - s.length + i;
+    out[j] = s[i] === 1 ? 0 : st[i]!;
+  }
+  return out;
+}
+
 /** numpy broadcasting of any number of shapes; throws naming the op and all shapes. */
 export function broadcastShapes(op: string, ...shapes: Shape[]): Shape {
   const rank = Math.max(0, ...shapes.map((s) => s.length));

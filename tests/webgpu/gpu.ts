@@ -6,6 +6,7 @@
  * with a loud message, except under CI=true where they fail.
  */
 import * as ct from '../../src/index.js';
+import { prng } from '../../laws/numeric.js';
 
 export const ADAPTER = (process.env.COTANGENT_WEBGPU_ADAPTER as ct.AdapterChoice | undefined) ?? 'llvmpipe';
 
@@ -38,17 +39,8 @@ export async function onCpu<T>(fn: () => T): Promise<T> {
   }
 }
 
-/** A deterministic PRNG (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG for test data (the law kit's mulberry32). */
+export const rng = prng;
 
 export type Domain = 'any' | 'pos' | 'small' | 'ints' | 'bits' | 'nonzero';
 

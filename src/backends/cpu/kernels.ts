@@ -4,19 +4,10 @@
  * reductions over any axes, arg-reductions and batched matmul.
  */
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
-import type { Aval, CpuInput } from '../Backend.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
 
-/** Strides of `s` seen from a broadcast target of rank `rank` (0 on broadcast dims). */
-export function broadcastStrides(s: Shape, target: Shape): number[] {
-  const st = stridesOf(s);
-  const out = new Array<number>(target.length).fill(0);
-  for (let i = 0; i < s.length; i++) {
-    const j = target.length - s.length + i;
-    out[j] = s[i] === 1 ? 0 : st[i]!;
-  }
-  return out;
-}
+export { broadcastStrides };
+import type { Aval, CpuInput } from '../Backend.js';
 
 /** out[i] = src[offset + Σ idx_k · strides_k] over the output shape. */
 export function gather(src: TypedArray, outShape: Shape, strides: readonly number[], offset: number, dtype: DType): TypedArray {

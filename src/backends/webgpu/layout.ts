@@ -4,21 +4,10 @@
  * merging neighbours that every operand walks contiguously) so kernels see
  * the smallest rank that describes the same walk.
  */
-import { stridesOf, type Shape } from '../../tensor/shape.js';
+import { broadcastStrides, stridesOf, type Shape } from '../../tensor/shape.js';
 import { MAX_RANK } from './gpuConstants.js';
 
-export { stridesOf };
-
-/** Strides of `s` read from a broadcast target `target` (0 on broadcast and missing dims). */
-export function broadcastStrides(s: Shape, target: Shape): number[] {
-  const st = stridesOf(s);
-  const out = new Array<number>(target.length).fill(0);
-  for (let i = 0; i < s.length; i++) {
-    const j = target.length - s.length + i;
-    out[j] = s[i] === 1 ? 0 : st[i]!;
-  }
-  return out;
-}
+export { broadcastStrides, stridesOf };
 
 export interface Collapsed {
   readonly shape: number[];
