@@ -16,6 +16,7 @@ import {
   jvpMatchesFiniteDifferences,
   randomTangents,
   secondOrder,
+  mixedSecondOrder,
   transposeLaw,
   vjpMatchesFiniteDifferences,
   type TensorFn,
@@ -98,6 +99,7 @@ export function checkGrads(f: TensorFn, args: readonly ct.Tensor[] | fc.Arbitrar
           results.push(secondOrder(s, xs, k, randomLike(x, rand), lawOpts));
           results.push(hessianIsSymmetric(s, xs, k, lawOpts));
         });
+        results.push(mixedSecondOrder(s, xs, xs.map((x) => randomLike(x, rand)), lawOpts));
       }
       return firstFailure(results, 'checkGrads');
     });

@@ -212,13 +212,37 @@ function nonDifferentiableRuleMutants(p: ct.Primitive): Mutant[] {
   ];
 }
 
+/**
+ * Rules right to first order whose mixed second derivatives are lost: each
+ * input's part of the rule sees the other inputs behind stopGradient.
+ */
+function mixedPartialMutants(p: ct.Primitive): Mutant[] {
+  const others = (xs: readonly ct.Tensor[], i: number) => xs.map((x, j) => (j === i ? x : ct.stopGradient(x)));
+  return [
+    withJvp(p, 'mixed partials lost (other inputs behind stopGradient)', (xs, ts, pr, out) => {
+      let acc: ct.Tensor | typeof ct.Zero = ct.Zero;
+      ts.forEach((t, i) => {
+        if (t === ct.Zero) return;
+        const part = p.jvp(others(xs, i), ts.map((u, j) => (j === i ? u : ct.Zero)), pr, out);
+        if (part !== ct.Zero) acc = acc === ct.Zero ? part : ct.add(acc, part);
+      });
+      return acc;
+    }),
+    withVjp(p, 'mixed partials lost (other inputs behind stopGradient)', (c, xs, pr, out, needed) =>
+      xs.map((_, i) => (needed[i] ? p.vjp(c, others(xs, i), pr, out, needed.map((_n, j) => j === i))[i]! : ct.Zero)),
+    ),
+  ];
+}
+
 /** Every mutant of a primitive. */
 export function mutantsOf(p: ct.Primitive, info: MutantInfo): Mutant[] {
-  return [...genericMutants(p, info), ...(info.zeroDerivative ? [] : specificMutants(p)), ...(info.curved ? nonDifferentiableRuleMutants(p) : [])];
+  return [...genericMutants(p, info), ...(info.zeroDerivative ? [] : specificMutants(p)), ...(info.curved ? nonDifferentiableRuleMutants(p) : []), ...(MIXED.has(p.name) ? mixedPartialMutants(p) : [])];
 }
 
 const UNARY = new Set(['neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sqrt', 'square', 'abs', 'reciprocal']);
 const BINARY = new Set(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']);
+/** Primitives with non-zero mixed second derivatives. */
+const MIXED = new Set(['mul', 'div', 'pow', 'matmul']);
 const CURVED = new Set(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'sqrt', 'square', 'reciprocal', 'div', 'pow']);
 const ZERO = new Set(['sign', 'greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual', 'argmax', 'stopGradient']);
 

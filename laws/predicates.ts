@@ -229,6 +229,49 @@ export function secondOrder(f: TensorFn, args: readonly ct.Tensor[], k: number, 
   });
 }
 
+/**
+ * Law: mixed second derivatives. Along a joint direction `vs` (one tangent
+ * per argument), the derivative of each argument's gradient, computed
+ * forward-over-reverse (jvp of grad) and reverse-over-reverse (grad of
+ * Σₖ <∇ₖ f, vₖ>) and reverse-over-forward (grad of the joint JVP), equals
+ * central finite differences of that gradient. The
+ * per-argument `secondOrder` law cannot see ∂²f/∂xᵢ∂xⱼ for i ≠ j; this one
+ * does (a VJP rule that treats the other inputs as constants fails it).
+ * Only f64 arguments vary; the others get zero tangents.
+ */
+export function mixedSecondOrder(f: TensorFn, args: readonly ct.Tensor[], vs: readonly ct.Tensor[], opts: LawOptions = {}): LawResult {
+  const law = 'mixed second derivatives = finite differences of grad';
+  return guard(law, 'second-order rules', () => {
+    const ks = args.flatMap((a, i) => (a.dtype === 'f64' ? [i] : []));
+    if (ks.length < 2) return pass(law);
+    const tangents = args.map((a, i) => (ks.includes(i) ? vs[i]! : ct.zerosLike(a)));
+    const grads = (...xs: ct.Tensor[]) => ct.grad(f, { argnums: ks })(...xs) as ct.Tensor[];
+    const tol = tolerance(args, { rtol: 1e-5, atol: 1e-7 }, opts);
+    const eps = defaultEps(args, opts);
+    const rev = ct.grad((...xs: ct.Tensor[]) => grads(...xs).reduce((acc: ct.Tensor, g, j) => ct.add(acc, ct.sum(ct.mul(g, tangents[ks[j]!]!))), ct.scalar(0, { dtype: 'f64' })), {
+      argnums: ks,
+    })(...args) as ct.Tensor[];
+    // reverse-over-forward: the gradient of the joint directional derivative differentiates the JVP rules
+    const rof = ct.grad((...xs: ct.Tensor[]) => ct.jvp(f, xs, tangents)[1], { argnums: ks })(...args) as ct.Tensor[];
+    for (let j = 0; j < ks.length; j++) {
+      const k = ks[j]!;
+      const gk: TensorFn = (...xs) => grads(...xs)[j]!;
+      const fd = finiteDifference(gk, args, tangents, eps);
+      const scaled = { rtol: tol.rtol, atol: tol.atol * Math.max(1, maxAbs(gk(...args).dataSync())) };
+      const fwd = valuesOf(ct.jvp(gk, args, tangents)[1]);
+      let worst = compare(fd, fwd, args[k]!.shape, scaled);
+      if (worst) return { ok: false, law, suspect: 'second-order rules', message: `jvp of grad along all arguments at once differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`, expectedLabel: 'finite differences of grad', actualLabel: 'jvp(grad f)', expected: fd, actual: fwd, worst };
+      const r = valuesOf(rev[j]!);
+      worst = compare(fd, r, args[k]!.shape, scaled);
+      if (worst) return { ok: false, law, suspect: 'second-order rules', message: `grad of Σ<grad f, v> differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(<grad f, v>)', expected: fd, actual: r, worst };
+      const q = valuesOf(rof[j]!);
+      worst = compare(fd, q, args[k]!.shape, scaled);
+      if (worst) return { ok: false, law, suspect: 'second-order rules', message: `grad of jvp(f)(x; v) along all arguments differs from finite differences of the gradient of argument ${k}: a JVP rule loses a mixed second derivative`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(jvp f · v)', expected: fd, actual: q, worst };
+    }
+    return pass(law);
+  });
+}
+
 /** Law: the Hessian of a scalar function is symmetric (argument k). */
 export function hessianIsSymmetric(f: TensorFn, args: readonly ct.Tensor[], k: number, opts: LawOptions = {}): LawResult {
   const law = 'symmetric Hessian';

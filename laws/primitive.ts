@@ -16,6 +16,7 @@ import {
   jvpMatchesFiniteDifferences,
   randomTangents,
   secondOrder,
+  mixedSecondOrder,
   transposeLaw,
   vjpIsLinear,
   zeroDerivative,
@@ -159,6 +160,7 @@ export function primitiveLaw(prim: ct.Primitive, c: PrimCase, law: PrimitiveLaw,
           results.push(secondOrder(s, b.args, k, randomLike(x, rand), opts));
           results.push(hessianIsSymmetric(s, b.args, k, opts));
         });
+        results.push(mixedSecondOrder(s, b.args, b.args.map((x) => randomLike(x, rand)), opts));
         return firstFailure(results, law);
       }
       default:
