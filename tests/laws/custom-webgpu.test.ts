@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
+import { acquireGpuKeepCpuDefault } from '../webgpu/gpu.js';
 import { backendsAgree } from '../../laws/index.js';
 
 // softsign(x) = x / (1 + |x|);  d softsign = dx / (1 + |x|)²
@@ -23,18 +24,9 @@ const cpuOnly = ct.definePrimitive({
   jvp: (_x, [t]) => t!,
   vjp: (c) => [c],
 });
-
 let gpu = false;
-let why = '';
 beforeAll(async () => {
-  try {
-    await ct.init({ backend: 'webgpu' });
-    gpu = true;
-  } catch (e) {
-    why = (e as Error).message;
-  } finally {
-    await ct.init({ backend: 'cpu' });
-  }
+  gpu = await acquireGpuKeepCpuDefault();
 });
 afterAll(async () => {
   if (gpu) await ct.shutdown();
@@ -42,7 +34,7 @@ afterAll(async () => {
 
 it('definePrimitive with a WGSL kernel: WebGPU f32 = CPU f64, value and gradient', async (ctx) => {
   if (!gpu) {
-    console.warn(`[laws] SKIPPED user primitive on WebGPU: no adapter (${why})`);
+    console.warn(`[laws] SKIPPED user primitive on WebGPU: no adapter (see the message above)`);
     ctx.skip();
     return;
   }

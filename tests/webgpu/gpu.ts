@@ -29,6 +29,19 @@ export async function acquireGpu(): Promise<boolean> {
   return true;
 }
 
+/**
+ * For suites that are mostly CPU but have a WebGPU part: acquire the GPU like
+ * the WebGPU suites (loud skip, or failure under CI=true), then leave the CPU
+ * as the default backend. Returns whether the WebGPU part can run.
+ */
+export async function acquireGpuKeepCpuDefault(): Promise<boolean> {
+  try {
+    return await acquireGpu();
+  } finally {
+    await ct.init({ backend: 'cpu' });
+  }
+}
+
 /** Run `fn` with the CPU as the default backend (reference computations), then switch back. */
 export async function onCpu<T>(fn: () => T): Promise<T> {
   await ct.init({ backend: 'cpu' });
