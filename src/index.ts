@@ -87,8 +87,9 @@ export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy,
 export { toBackend } from './ops/transfer.js';
 export { primitives, primNames, lookupPrimitive, type PrimName, type PrimParams } from './ops/primitives.js';
 
-export { jvp, jacfwd, type JacOptions } from './transforms/jvp.js';
-export { vjp, grad, valueAndGrad, jacrev, hessian, type GradOptions } from './transforms/vjp.js';
+export { jvp } from './transforms/jvp.js';
+export { jacfwd, jacrev, hessian, type JacOptions } from './transforms/jacobian.js';
+export { vjp, grad, valueAndGrad, type GradOptions } from './transforms/vjp.js';
 export { definePrimitive, type PrimitiveDefinition, type DefinedPrimitive } from './ops/define.js';
 export { customJvp, customVjp, type CustomJvpRule } from './transforms/custom.js';
 export { makeGraph, trace, graphToText, graphToDot, evalGraph, type Graph, type GraphVar, type GraphEqn, type GraphConst } from './transforms/graph.js';

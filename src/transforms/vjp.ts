@@ -1,6 +1,6 @@
 /**
- * Reverse-mode transformations: `vjp`, `grad`, `valueAndGrad`, `jacrev` and
- * `hessian` (= jacfwd ∘ jacrev).
+ * Reverse-mode transformations: `vjp`, `grad`, `valueAndGrad` (Jacobians and
+ * Hessians are in jacobian.ts).
  */
 import { retaining, scope } from '../core/memory.js';
 import { flatten, unflatten, type Leaf, type TreeDef } from '../core/pytree.js';
@@ -12,8 +12,6 @@ import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { asTensor, onesLike, zerosLike } from '../ops/creation.js';
 import { add as vjpAdd } from '../ops/elementwise.js';
-import { reshape, stack } from '../ops/structural.js';
-import { basis, jacfwd, zerosOf, type JacOptions } from './jvp.js';
 
 const leafTensor = (l: Leaf, like?: Tensor): Tensor => (typeof l === 'number' ? asTensor(l, like) : l);
 
@@ -150,35 +148,4 @@ export function grad(f: (...args: any[]) => any, opts: GradOptions = {}) {
       const [v, g] = vg(...args);
       return opts.hasAux ? [g, v[1]] : g;
     });
-}
-
-/**
- * Jacobian by reverse mode: one pullback per output element. The result has
- * shape output.shape ++ input.shape.
- */
-export function jacrev(f: (...args: any[]) => Tensor, opts: JacOptions = {}) {
-  const argnums = opts.argnums ?? 0;
-  return (...args: unknown[]): Tensor =>
-    scope(() =>
-      retaining(() => {
-        const x0 = args[argnums];
-        if (!(x0 instanceof Tensor) && typeof x0 !== 'number') throw new ValueError('jacrev', `argument ${argnums} must be a tensor`);
-        const x = leafTensor(x0);
-        const g = (xi: Tensor) => {
-          const y = f(...args.map((a, i) => (i === argnums ? xi : a)));
-          if (!(y instanceof Tensor)) throw new ValueError('jacrev', `the function must return a tensor (got ${typeof y})`);
-          return y;
-        };
-        const [y, pb] = vjp(g, x);
-        if (y.size === 0) return zerosOf([...y.shape, ...x.shape], x);
-        const rows: Tensor[] = [];
-        for (let j = 0; j < y.size; j++) rows.push(pb(basis(y, j))[0] as Tensor);
-        return reshape(stack(rows, 0), [...y.shape, ...x.shape]);
-      }),
-    );
-}
-
-/** Hessian of a scalar function: jacfwd(jacrev(f)), shape input.shape ++ input.shape. */
-export function hessian(f: (...args: any[]) => Tensor, opts: JacOptions = {}) {
-  return jacfwd(jacrev(f, opts), opts);
 }
