@@ -7,6 +7,7 @@
  * from the key, so the same seed gives the same trained weights.
  */
 import type { Tensor } from '../tensor/Tensor.js';
+import type { TypedArray } from '../tensor/dtype.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { keep, scope } from '../core/memory.js';
 import { treeLeaves } from '../core/pytree.js';
@@ -173,6 +174,21 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
     const order = permutationArray(foldIn(ekey, 0), n);
     let lossSum = 0;
     let correct = 0;
+    // Reads lag one step behind: step s's loss is requested (which submits its
+    // work) and awaited only after step s + 1 has been recorded, so recording
+    // on the host overlaps the device's execution (WebGPU); same numbers.
+    let pending: { loss: Tensor; correct: Tensor; read: Promise<TypedArray[]>; count: number; step: number } | null = null;
+    const settle = async (): Promise<void> => {
+      if (!pending) return;
+      const { loss, correct: c, read, count, step: s } = pending;
+      pending = null;
+      const [lv, cv] = await read;
+      loss.dispose();
+      c.dispose();
+      lossSum += lv![0]! * count;
+      correct += cv![0]!;
+      opts.onStep?.({ epoch, step: s, stepsPerEpoch, loss: lv![0]!, epochMs: performance.now() - t0 });
+    };
     for (let s = 0; s < stepsPerEpoch; s++) {
       const start = s * opts.batchSize;
       const count = Math.min(opts.batchSize, n - start);
@@ -184,13 +200,12 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
       if (state !== initialState) release(state, r.state);
       p = keep(r.params);
       state = keep(r.state);
-      const [lv, cv] = await Promise.all([r.loss.data(), r.correct.data()]);
-      r.loss.dispose();
-      r.correct.dispose();
-      lossSum += lv[0]! * count;
-      correct += cv[0]!;
-      opts.onStep?.({ epoch, step: s, stepsPerEpoch, loss: lv[0]!, epochMs: performance.now() - t0 });
+      const read = Promise.all([r.loss.data(), r.correct.data()]);
+      read.catch(() => undefined); // handled when settled (next step); avoids an unhandled-rejection crash meanwhile
+      await settle();
+      pending = { loss: r.loss, correct: r.correct, read, count, step: s };
     }
+    await settle();
     const trainM: Metrics = { loss: lossSum / n, accuracy: correct / n };
     const validation = opts.validation ? await evaluate(model, p, opts.validation, { loss: opts.loss }) : undefined;
     const info: EpochInfo = { epoch, train: trainM, ...(validation ? { validation: { loss: validation.loss, accuracy: validation.accuracy } } : {}), epochMs: performance.now() - t0 };
