@@ -11,6 +11,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
+import { forceMatmulVariant } from '../../src/backends/webgpu/kernels.js';
 import { acquireGpu, closeMessage, onCpu, values, type Domain, type Tol } from './gpu.js';
 
 const ok = await acquireGpu();
@@ -197,6 +198,67 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
       4,
     );
   });
+
+  // Both matmul kernels on this adapter (the adapter picks one: 'registers' on
+  // software adapters, 'tiled' on hardware), on sizes on both sides of each
+  // kernel's blocks: the tiled kernel's 64² tile and 8×4 thread block, the
+  // register kernel's 64×128 tile, 32-row thread block and 8-column lane stride.
+  for (const variant of ['tiled', 'registers'] as const) {
+    it(`matmul kernel '${variant}': sizes across its tile and thread blocks, k = 1, broadcast batch dims, i32`, async () => {
+      forceMatmulVariant(variant);
+      try {
+        const size = fc.constantFrom(1, 2, 7, 8, 9, 16, 17, 31, 32, 33, 63, 65, 127, 128, 129, 131);
+        await prop(
+          fc.record({ m: size, k: fc.constantFrom(1, 2, 5, 17), n: size, batch: shapeArb(2, 1), bcast: fc.tuple(fc.boolean(), fc.boolean()), sa: seedArb, sb: seedArb }).map(({ m, k, n, batch, bcast, sa, sb }) => ({
+            inputs: [
+              { shape: [...(bcast[0] ? batch.map(() => 1) : batch), m, k], domain: 'small' as Domain, seed: sa },
+              { shape: [...(bcast[1] ? batch.slice(1) : batch), k, n], domain: 'small' as Domain, seed: sb },
+            ],
+            run: ([a, b]) => ct.matmul(a!, b!),
+            tol: { rtol: 1e-5, atol: 2e-6 * k },
+            note: variant,
+          })),
+          12,
+        );
+        for (const [m, k, n] of [[1, 67, 257], [257, 67, 1], [129, 1, 130]] as const) {
+          await check({
+            inputs: [
+              { shape: [m, k], domain: 'ints' as Domain, dtype: 'i32' as const, seed: m + 1 },
+              { shape: [k, n], domain: 'ints' as Domain, dtype: 'i32' as const, seed: n + 2 },
+            ],
+            run: ([a, b]) => ct.matmul(a!, b!),
+            tol: EXACT,
+            note: variant,
+          });
+        }
+      } finally {
+        forceMatmulVariant(null);
+      }
+    });
+
+    // only for 'registers', the kernel of the software adapters this suite runs on (the
+    // tiled kernel needs 15-30 s for these grids on llvmpipe)
+    it.skipIf(variant === 'tiled')(`matmul kernel '${variant}': grids past 65,535 workgroups (batches and row tiles)`, async () => {
+      forceMatmulVariant(variant);
+      try {
+        // 70,000 batches of 1×1 products; 65,535·64 + 3 rows (more row tiles than one grid dimension holds)
+        const many = 70_000;
+        const a = ct.tensor(Array.from({ length: many }, (_, i) => (i % 7) - 3), { shape: [many, 1, 1], backend: 'webgpu' });
+        const b = ct.tensor([2], { shape: [1, 1], backend: 'webgpu' });
+        const y = await ct.matmul(a, b).data();
+        expect(Array.from(y).every((v, i) => v === 2 * ((i % 7) - 3))).toBe(true);
+        const rows = 65_535 * 64 + 3;
+        const x = ct.tensor(Float32Array.from({ length: rows }, (_, i) => (i % 5) - 2), { shape: [rows, 1], backend: 'webgpu' });
+        const w = ct.tensor([1, -3], { shape: [1, 2], backend: 'webgpu' });
+        const z = await ct.matmul(x, w).data();
+        let bad = 0;
+        for (let i = 0; i < rows; i++) if (z[2 * i] !== (i % 5) - 2 || z[2 * i + 1] !== -3 * ((i % 5) - 2)) bad++;
+        expect(bad).toBe(0);
+      } finally {
+        forceMatmulVariant(null);
+      }
+    });
+  }
 
   covered.add('reshape');
   covered.add('stopGradient');

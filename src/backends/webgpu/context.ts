@@ -20,6 +20,8 @@ export interface GpuStorage extends Storage {
 }
 
 export interface KernelContext {
+  /** The adapter is a software one (Mesa llvmpipe, SwiftShader): kernels may pick variants tuned for CPU emulation. */
+  readonly software: boolean;
   /** A fresh output buffer of at least `bytes` bytes (contents undefined). */
   alloc(bytes: number): SharedBuffer;
   /** The same buffer again, for a zero-copy view (reshape, stopGradient). */

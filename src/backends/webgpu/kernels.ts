@@ -16,6 +16,24 @@ import { instantiate } from './shaderTemplate.js';
 
 /** Matmul workgroup: WG×WG/2 threads, each computing 8×4 outputs, a (4·WG)² tile per workgroup. */
 const MATMUL_WG = 16;
+/** The tile (rows × columns of C per workgroup) of matmul_registers.wgsl. */
+const REGISTERS_TILE = [64, 128] as const;
+
+/**
+ * The two matmul kernels: 'tiled' (matmul.wgsl, tiles staged in workgroup
+ * memory) on hardware adapters, where workgroup memory is fast and the kernel
+ * is tuned (bench/RESULTS.md); 'registers' (matmul_registers.wgsl, no
+ * workgroup memory, large per-thread register blocks) on software adapters,
+ * where workgroup memory and barriers are emulated by the CPU and cost more
+ * than they save (about 4× slower on llvmpipe).
+ */
+export type MatmulVariant = 'tiled' | 'registers';
+let forcedMatmul: MatmulVariant | null = null;
+
+/** Pins the matmul kernel whatever the adapter (null: choose by adapter); for tests that check both kernels on one adapter. */
+export function forceMatmulVariant(v: MatmulVariant | null): void {
+  forcedMatmul = v;
+}
 
 export type WebGpuKernel<P> = (ctx: KernelContext, call: Omit<KernelCall, 'params'> & { readonly params: P }) => SharedBuffer;
 
@@ -136,12 +154,15 @@ function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
   const t = T(call);
-  const WG = MATMUL_WG;
-  const tile = 4 * WG;
-  const pipeline = ctx.pipeline(`matmul|${t}|${BR}|${WG}`, () => instantiate('matmul', { BR, T: t, WG }), 'main', 2, 'matmul');
-  const colTiles = Math.ceil(N / tile);
-  const rowTiles = Math.ceil(M / tile);
-  if (colTiles > MAX_GROUPS_PER_DIM) throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * tile})`);
+  const variant = forcedMatmul ?? (ctx.software ? 'registers' : 'tiled');
+  const [tileM, tileN] = variant === 'registers' ? REGISTERS_TILE : [4 * MATMUL_WG, 4 * MATMUL_WG];
+  const pipeline =
+    variant === 'registers'
+      ? ctx.pipeline(`matmul_registers|${t}|${BR}`, () => instantiate('matmul_registers', { BR, T: t }), 'main', 2, 'matmul')
+      : ctx.pipeline(`matmul|${t}|${BR}|${MATMUL_WG}`, () => instantiate('matmul', { BR, T: t, WG: MATMUL_WG }), 'main', 2, 'matmul');
+  const colTiles = Math.ceil(N / tileN);
+  const rowTiles = Math.ceil(M / tileM);
+  if (colTiles > MAX_GROUPS_PER_DIM) throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * tileN})`);
   const inputs = [ctx.bufferOf(a.storage), ctx.bufferOf(b.storage)];
   for (let b0 = 0; b0 < batch; b0 += MAX_GROUPS_PER_DIM) {
     for (let r0 = 0; r0 < rowTiles; r0 += MAX_GROUPS_PER_DIM) {
