@@ -1,5 +1,6 @@
-// Batched matrix product C[b] = A[b] · B[b] (f32 or i32: T) for software
-// adapters (Mesa llvmpipe, SwiftShader): no workgroup memory and no barriers,
+// Batched matrix product C[b] = A[b] · B[b] (f32 or i32: T) for the software
+// adapter Mesa llvmpipe (SwiftShader runs matmul.wgsl faster, hardware adapters
+// keep matmul.wgsl too): no workgroup memory and no barriers,
 // each thread accumulates a large block of C in registers straight from the
 // storage buffers. On a CPU-emulated GPU every storage load is a per-lane
 // gather and a barrier splits the shader into coroutines, so the cost is the

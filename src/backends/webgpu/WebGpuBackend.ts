@@ -67,7 +67,7 @@ export class WebGpuBackend implements Backend {
     });
     const self = this;
     this.ctx = {
-      software: acquired.kind === 'llvmpipe' || acquired.kind === 'swiftshader',
+      adapterKind: acquired.kind,
       alloc: (bytes) => self.newShared(bytes),
       share: (s) => {
         const buf = (s as GpuStorage).buf;

@@ -20,8 +20,8 @@ export interface GpuStorage extends Storage {
 }
 
 export interface KernelContext {
-  /** The adapter is a software one (Mesa llvmpipe, SwiftShader): kernels may pick variants tuned for CPU emulation. */
-  readonly software: boolean;
+  /** The kind of adapter the device runs on: kernels may pick variants tuned for it (matmul on llvmpipe). */
+  readonly adapterKind: 'hardware' | 'llvmpipe' | 'swiftshader';
   /** A fresh output buffer of at least `bytes` bytes (contents undefined). */
   alloc(bytes: number): SharedBuffer;
   /** The same buffer again, for a zero-copy view (reshape, stopGradient). */

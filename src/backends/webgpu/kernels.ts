@@ -22,10 +22,12 @@ const REGISTERS_TILE = [64, 128] as const;
 /**
  * The two matmul kernels: 'tiled' (matmul.wgsl, tiles staged in workgroup
  * memory) on hardware adapters, where workgroup memory is fast and the kernel
- * is tuned (bench/RESULTS.md); 'registers' (matmul_registers.wgsl, no
- * workgroup memory, large per-thread register blocks) on software adapters,
- * where workgroup memory and barriers are emulated by the CPU and cost more
- * than they save (about 4× slower on llvmpipe).
+ * is tuned (bench/RESULTS.md), and on SwiftShader (where it measured faster
+ * too: 0.27-0.41 against 0.21-0.23 GFLOP/s at N = 256-512); 'registers'
+ * (matmul_registers.wgsl, no workgroup memory, large per-thread register
+ * blocks) on Mesa llvmpipe, where workgroup memory and barriers are emulated
+ * by the CPU and cost more than they save (the tiled kernel is about 4× slower
+ * there).
  */
 export type MatmulVariant = 'tiled' | 'registers';
 let forcedMatmul: MatmulVariant | null = null;
@@ -154,7 +156,7 @@ function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
   const t = T(call);
-  const variant = forcedMatmul ?? (ctx.software ? 'registers' : 'tiled');
+  const variant = forcedMatmul ?? (ctx.adapterKind === 'llvmpipe' ? 'registers' : 'tiled');
   const [tileM, tileN] = variant === 'registers' ? REGISTERS_TILE : [4 * MATMUL_WG, 4 * MATMUL_WG];
   const pipeline =
     variant === 'registers'
