@@ -23,3 +23,19 @@ fn f32_nan() -> f32 {
 fn is_nan(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
+
+// Batched matmul kernels (matmul.wgsl, matmul_registers.wgsl): the batch
+// indices of A and B for output batch `batch`, through the batch shape and the
+// broadcast strides in the parameter block (Meta [5..5+br) shape,
+// [5+br..) A strides, [5+2br..) B strides; 0 on broadcast dims).
+fn matmul_batch_bases(batch: u32, br: u32) -> vec2<u32> {
+  var bases = vec2<u32>(0u, 0u);
+  var rem = batch;
+  for (var d = br; d > 0u; d--) {
+    let dim = m(4u + d);
+    let idx = rem % dim;
+    rem = rem / dim;
+    bases += idx * vec2<u32>(m(4u + br + d), m(4u + 2u * br + d));
+  }
+  return bases;
+}

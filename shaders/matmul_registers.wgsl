@@ -33,18 +33,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let N = m(1u);
   let K = m(2u);
   let batch = wid.z + m(3u);
-  var a_base = 0u;
-  var b_base = 0u;
-  var rem = batch;
-  for (var d = BR; d > 0u; d--) {
-    let dim = m(4u + d);
-    let idx = rem % dim;
-    rem = rem / dim;
-    a_base += idx * m(4u + BR + d);
-    b_base += idx * m(4u + 2u * BR + d);
-  }
-  a_base *= M * K;
-  b_base *= K * N;
+  let bases = matmul_batch_bases(batch, BR);
+  let a_base = bases.x * M * K;
+  let b_base = bases.y * K * N;
   let c_base = batch * M * N;
   let row0 = (wid.y + m(4u)) * TILE_M + lid.y * RM;
   let col0 = wid.x * TILE_N + lid.x;
