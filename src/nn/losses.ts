@@ -24,7 +24,12 @@ export const mse: Loss = (pred, target) => {
   return mean(mul(d, d));
 };
 
-/** Mean softmax cross-entropy; labels are i32 class indices or probabilities. */
+/**
+ * Mean softmax cross-entropy; labels are i32 class indices or probabilities.
+ * Class indices outside [0, classes) are an error when the labels are on the
+ * host (CPU backend); masked logits (−∞) where the target is 0 contribute 0 to
+ * the loss and to the gradient.
+ */
 export const softmaxCrossEntropy: Loss = (logits, labels) => sce(logits, labels);
 
 /** Mean binary cross-entropy of sigmoid(logits) against 0/1 (or soft) targets, computed from logits. */

@@ -4,7 +4,7 @@
  * softmax / logSoftmax / softmaxCrossEntropy, and oneHot.
  */
 import { fmt, normalizeAxes, normalizeAxis } from '../tensor/shape.js';
-import { ShapeError } from '../tensor/ShapeError.js';
+import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { arange, asTensor, type TensorLike } from './creation.js';
@@ -63,6 +63,20 @@ export function oneHot(indices: Tensor, depth: number, opts: { dtype?: DType } =
 }
 
 /**
+ * Class indices must lie in [0, classes). Checked where the labels can be read
+ * synchronously (on the CPU backend); labels held on another device are not
+ * read back, and an index outside the range there gives a zero one-hot row.
+ */
+function checkClassIndices(labels: Tensor, classes: number): void {
+  if (labels.backendName !== 'cpu') return;
+  const y = labels.dataSync();
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    if (!(v >= 0 && v < classes)) throw new ValueError('softmaxCrossEntropy', `label ${v} at index ${i} is outside [0, ${classes}) for logits with ${classes} classes`);
+  }
+}
+
+/**
  * Mean softmax cross-entropy of `logits` [..., C] against `labels`: either i32
  * class indices [...] or a one-hot / probability tensor [..., C].
  */
@@ -75,6 +89,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
     if (labels.ndim !== logits.ndim - 1 || labels.shape.some((d, i) => d !== logits.shape[i])) {
       throw new ShapeError('softmaxCrossEntropy', `class-index labels ${fmt(labels.shape)} must match logits ${fmt(logits.shape)} without the class axis`);
     }
+    checkClassIndices(labels, c);
     target = oneHot(labels, c, { dtype: logits.dtype });
   } else {
     if (labels.ndim !== logits.ndim || labels.shape.some((d, i) => d !== logits.shape[i])) {
@@ -82,7 +97,9 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
     }
     target = labels.dtype === logits.dtype ? labels : cast(labels, logits.dtype);
   }
-  const perExample = neg(sum(mul(target, logSoftmax(logits, -1)), -1));
+  // where the target is 0 the term is 0 even for a masked (−∞) logit, whose log-probability is −∞
+  const logp = logSoftmax(logits, -1);
+  const perExample = neg(sum(mul(target, where(equal(target, 0), 0, logp)), -1));
   return perExample.ndim === 0 ? perExample : mean(perExample);
 }
 
