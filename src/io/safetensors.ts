@@ -3,7 +3,9 @@
  * `{ name: { dtype, shape, data_offsets: [start, end] }, "__metadata__": {
  * string: string } }` (padded with spaces to a multiple of 8 bytes), then the
  * raw little-endian tensor bytes. Decoding validates the header with io-ts
- * and checks every offset against the file size.
+ * and checks that the tensors' offsets cover the data section exactly
+ * (contiguous, non-overlapping, from 0 to its end, each of prod(shape) ×
+ * dtype-size bytes).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { DType, TypedArray } from '../tensor/dtype.js';
@@ -89,7 +91,18 @@ export function decodeSafetensors(buf: Uint8Array): E.Either<string, Safetensors
     tensors.set(name, { dtype: FROM_ST[dtype], shape, data });
     spans.push([s, e, name]);
   }
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) if (spans[i]![0] < spans[i - 1]![1]) return E.left(`tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+  // the format requires the tensors to cover the data section exactly: contiguous, from 0 to its end
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let end = 0;
+  let last = '';
+  for (const [s, e, name] of spans) {
+    if (s < end) return E.left(`tensors '${last}' and '${name}' overlap (data_offsets [${s}, ${e}] start before byte ${end})`);
+    if (s > end) return E.left(last === '' ? `tensor '${name}' starts at byte ${s}, the first tensor must start at 0 (header length wrong?)` : `tensor '${name}' starts at byte ${s} but the previous tensor '${last}' ends at ${end}: the data section has a gap`);
+    end = e;
+    last = name;
+  }
+  if (end !== dataLen) {
+    return E.left(`the data section has ${dataLen} bytes but the tensors cover ${end}${last ? ` (${dataLen - end} bytes after tensor '${last}')` : ''}: header length wrong or data appended`);
+  }
   return E.right({ tensors, metadata });
 }
