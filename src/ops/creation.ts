@@ -7,7 +7,7 @@ import type { Backend, BackendName } from '../backends/Backend.js';
 import { defaultBackend, getBackendByName } from '../backends/registry.js';
 import { ConcreteTensor } from '../core/ConcreteTensor.js';
 import { Tracer } from '../core/trace.js';
-import { DTYPES, dtypeOfArray, toTypedArray, type DType, type TypedArray } from '../tensor/dtype.js';
+import { allocArray, DTYPES, dtypeOfArray, toTypedArray, type DType, type TypedArray } from '../tensor/dtype.js';
 import type { Nested } from '../tensor/format.js';
 import { checkShape, fmt, sizeOf, type Shape } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
@@ -73,13 +73,13 @@ export function tensor(values: Nested | boolean | readonly Nested[] | TypedArray
   let shape: Shape;
   if (isTyped(values)) {
     flat = values;
-    shape = opts.shape ? checkShape(op, opts.shape) : [values.length];
+    shape = opts.shape ? checkShape(op, opts.shape, dtype) : [values.length];
   } else {
     const inferred = inferShape(op, values);
     const out: number[] = [];
     flatten(op, values, inferred, 0, out);
     flat = out;
-    shape = opts.shape ? checkShape(op, opts.shape) : inferred;
+    shape = opts.shape ? checkShape(op, opts.shape, dtype) : inferred;
   }
   if (flat.length !== sizeOf(shape)) {
     throw new ShapeError(op, `data has ${flat.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
@@ -91,18 +91,32 @@ export function scalar(value: number, opts: Omit<CreateOptions, 'shape'> = {}): 
   return tensor(value, opts);
 }
 
-export function full(shape: Shape, value: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
-  checkShape('full', shape);
-  const dtype = checkDtype('full', opts.dtype ?? 'f32');
-  const data = toTypedArray(dtype, [] as number[]);
-  const arr = data.constructor as { new (n: number): TypedArray };
-  const a = new arr(sizeOf(shape));
-  a.fill(value);
+/** A fill value: a number (or a boolean, as 0/1); anything else is an error naming the op. */
+function checkValue(op: string, value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const got = typeof value === 'string' ? `the string '${value}'` : value === null ? 'null' : typeof value;
+  throw new ValueError(op, `the fill value must be a number, got ${got}`);
+}
+
+/** A count argument (arange's length, linspace's num, eye's sizes): a non-negative integer. */
+function checkCount(op: string, what: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ValueError(op, `${what} must be a non-negative integer, got ${typeof n === 'number' ? n : typeof n === 'string' ? `the string '${n}'` : typeof n}`);
+  return n;
+}
+
+function filled(op: string, shape: Shape, value: unknown, opts: Omit<CreateOptions, 'shape'>): Tensor {
+  const v = checkValue(op, value);
+  const dtype = checkDtype(op, opts.dtype ?? 'f32');
+  checkShape(op, shape, dtype);
+  const a = allocArray(dtype, sizeOf(shape));
+  if (v !== 0) a.fill(v);
   return fromTypedArray(a, shape, dtype, backendFor(opts));
 }
 
-export const zeros = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => full(shape, 1, opts);
+export const full = (shape: Shape, value: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => filled('full', shape, value, opts);
+export const zeros = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => filled('zeros', shape, 0, opts);
+export const ones = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => filled('ones', shape, 1, opts);
 
 /** The concrete backend a value ultimately lives on (a tracer's innermost primal). */
 export function backendOf(t: Tensor): Backend {
@@ -111,33 +125,48 @@ export function backendOf(t: Tensor): Backend {
   return v instanceof ConcreteTensor ? v.backend : defaultBackend();
 }
 
-export const zerosLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor =>
-  fromTypedArray(toTypedArray(opts.dtype ?? t.dtype, new Array<number>(t.size).fill(0)), t.shape, opts.dtype ?? t.dtype, backendOf(t));
-export const onesLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor =>
-  fromTypedArray(toTypedArray(opts.dtype ?? t.dtype, new Array<number>(t.size).fill(1)), t.shape, opts.dtype ?? t.dtype, backendOf(t));
-export const fullLike = (t: Tensor, value: number): Tensor =>
-  fromTypedArray(toTypedArray(t.dtype, new Array<number>(t.size).fill(value)), t.shape, t.dtype, backendOf(t));
+function filledLike(op: string, t: Tensor, value: unknown, dtype: DType): Tensor {
+  const v = checkValue(op, value);
+  const a = allocArray(checkDtype(op, dtype), t.size);
+  if (v !== 0) a.fill(v);
+  return fromTypedArray(a, t.shape, dtype, backendOf(t));
+}
+
+export const zerosLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor => filledLike('zerosLike', t, 0, opts.dtype ?? t.dtype);
+export const onesLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor => filledLike('onesLike', t, 1, opts.dtype ?? t.dtype);
+export const fullLike = (t: Tensor, value: number): Tensor => filledLike('fullLike', t, value, t.dtype);
 
 /** `arange(stop)`, `arange(start, stop, step?)`; f32 unless dtype says otherwise. */
 export function arange(a: number, b?: number, step = 1, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
   const [start, stop] = b === undefined ? [0, a] : [a, b];
-  if (step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be a non-zero finite number, got ${step}`);
+  for (const [what, v] of [['start', start], ['stop', stop]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError('arange', `${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
+  }
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be a non-zero finite number, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const vals = Array.from({ length: n }, (_, i) => start + i * step);
-  return tensor(vals, { ...opts, shape: [n] });
+  const dtype = checkDtype('arange', opts.dtype ?? 'f32');
+  checkShape('arange', [n], dtype);
+  const vals = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) vals[i] = start + i * step;
+  return fromTypedArray(vals, [n], dtype, backendFor(opts));
 }
 
 export function linspace(start: number, stop: number, num: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
-  if (!Number.isInteger(num) || num < 0) throw new ValueError('linspace', `num must be a non-negative integer, got ${num}`);
+  checkCount('linspace', 'num', num);
+  const dtype = checkDtype('linspace', opts.dtype ?? 'f32');
+  checkShape('linspace', [num], dtype);
   const vals = Array.from({ length: num }, (_, i) => (num === 1 ? start : start + ((stop - start) * i) / (num - 1)));
   return tensor(vals, { ...opts, shape: [num] });
 }
 
 export function eye(n: number, m: number = n, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
-  checkShape('eye', [n, m]);
-  const vals = new Array<number>(n * m).fill(0);
+  checkCount('eye', 'the number of rows', n);
+  checkCount('eye', 'the number of columns', m);
+  const dtype = checkDtype('eye', opts.dtype ?? 'f32');
+  checkShape('eye', [n, m], dtype);
+  const vals = allocArray(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
-  return tensor(vals, { ...opts, shape: [n, m] });
+  return fromTypedArray(vals, [n, m], dtype, backendFor(opts));
 }
 
 /** Numbers become scalars of `like`'s dtype on `like`'s backend; tensors pass through. */

@@ -2,6 +2,7 @@
  * Shapes: immutable arrays of non-negative integer dimensions, numpy-style
  * broadcasting, axis normalisation and row-major strides.
  */
+import { bytesPerElement, type DType } from './dtype.js';
 import { ShapeError } from './ShapeError.js';
 
 export type Shape = readonly number[];
@@ -23,11 +24,56 @@ export function stridesOf(s: Shape): number[] {
   return st;
 }
 
-export function checkShape(op: string, s: Shape): Shape {
-  for (const d of s) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmt(s)}: dimensions must be non-negative integers`);
+/**
+ * The per-tensor limit: at most 2 GiB of data, that is 2^29 = 536,870,912
+ * elements of f32 or i32 and 2^28 = 268,435,456 of f64. Past it a creation op
+ * or a shape rule throws (naming the op, the shape and the limit) before
+ * anything is allocated, instead of failing deep inside a typed-array
+ * constructor or allocating many gigabytes without a word.
+ */
+export const MAX_TENSOR_BYTES = 2 ** 31;
+/** The most elements a tensor of the given element size may have. */
+export const maxTensorElements = (bytesPerElement = 4): number => Math.floor(MAX_TENSOR_BYTES / bytesPerElement);
+
+const count = (n: number): string => (Number.isSafeInteger(n) ? n.toLocaleString('en-US') : n.toExponential(3));
+const gib = (bytes: number): string => `${+(bytes / 2 ** 30).toPrecision(3)} GiB`;
+/** A size just past the limit in bytes (GiB would round it to the limit itself). */
+const size = (bytes: number): string => (bytes < MAX_TENSOR_BYTES * 1.01 ? `${count(bytes)} bytes` : gib(bytes));
+
+/** A shape given where one is expected: an array of non-negative integers (anything else names the op and what it got). */
+function checkShapeValue(op: string, s: unknown): asserts s is Shape {
+  if (!Array.isArray(s)) {
+    const got = typeof s === 'number' ? `the number ${s} (write [${s}] for a 1-D shape)` : typeof s === 'string' ? `the string '${s}'` : s === null ? 'null' : typeof s;
+    throw new ShapeError(op, `a shape must be an array of non-negative integers, got ${got}`);
   }
+  for (const d of s as unknown[]) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmt(s as number[])}: dimensions must be non-negative integers`);
+  }
+}
+
+/**
+ * Checks a shape given to `op`: an array of non-negative integer dimensions
+ * whose element count fits the per-tensor limit (MAX_TENSOR_BYTES) for
+ * `dtype` (without one, for 4-byte elements, the smallest dtype).
+ */
+export function checkShape(op: string, s: Shape, dtype?: DType): Shape {
+  checkShapeValue(op, s);
+  checkTensorLimit(op, s, dtype);
   return s;
+}
+
+/** Throws, naming the op, the shape and the limit, when a tensor of shape `s` would pass MAX_TENSOR_BYTES. */
+export function checkTensorLimit(op: string, s: Shape, dtype?: DType): void {
+  const bytes = dtype ? bytesPerElement(dtype) : 4;
+  const name = dtype ?? 'f32/i32';
+  const n = sizeOf(s);
+  if (n * bytes > MAX_TENSOR_BYTES) {
+    throw new ShapeError(
+      op,
+      `shape ${fmt(s)} has ${count(n)} elements (${size(n * bytes)} as ${name}), past the per-tensor limit of ${gib(MAX_TENSOR_BYTES)} ` +
+        `(${count(maxTensorElements(bytes))} elements of ${name})`,
+    );
+  }
 }
 
 /** Strides of `s` read from a broadcast target (0 on broadcast and missing dims). */
