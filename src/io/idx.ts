@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset } from '../nn/dataset.js';
+import { MAX_CLASSES, type Dataset } from '../nn/dataset.js';
 import { DataError } from './errors.js';
 import { readMaybeGzip } from './files.js';
 
@@ -75,6 +75,11 @@ export function readIdxDataset(imagesFile: string, labelsFile: string, opts: { n
   const scale = images.data instanceof Uint8Array ? 1 / 255 : 1;
   for (let i = 0; i < x.length; i++) x[i] = images.data[i]! * scale;
   const y = Int32Array.from(labels.data as ArrayLike<number>);
+  const limit = opts.numClasses ?? MAX_CLASSES;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    if (!(v >= 0 && v < limit)) throw new DataError(labelsFile, `label ${v} at index ${i} is outside [0, ${limit})${opts.numClasses === undefined ? ` (the limit of ${MAX_CLASSES} classes)` : ''}`);
+  }
   const maxLabel = y.reduce((a, b) => Math.max(a, b), 0);
   return { name: opts.name ?? imagesFile, x, exampleShape: opts.flat === false ? [h, w, 1] : [h * w], y, numClasses: opts.numClasses ?? maxLabel + 1 };
 }

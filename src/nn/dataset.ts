@@ -23,15 +23,33 @@ export interface Dataset {
 
 export const datasetSize = (d: Dataset): number => d.y.length;
 
+/** The most classes a data set may have: readers refuse labels at or above it. */
+export const MAX_CLASSES = 65536;
+
 /** Check a data set's invariants (lengths agree, labels in range); returns it. */
 export function checkDataset(d: Dataset): Dataset {
   const per = sizeOf(d.exampleShape);
   if (d.x.length !== d.y.length * per) throw new ValueError(`dataset ${d.name}`, `${d.x.length} feature values for ${d.y.length} labels of shape ${fmt(d.exampleShape)}`);
+  if (!(Number.isInteger(d.numClasses) && d.numClasses >= 1 && d.numClasses <= MAX_CLASSES)) throw new ValueError(`dataset ${d.name}`, `${d.numClasses} classes; the limit is ${MAX_CLASSES}`);
   for (let i = 0; i < d.y.length; i++) {
     const v = d.y[i]!;
     if (!(v >= 0 && v < d.numClasses)) throw new ValueError(`dataset ${d.name}`, `label ${v} at index ${i} is outside [0, ${d.numClasses})`);
   }
   return d;
+}
+
+/**
+ * Check that `other` (a test or validation set) fits a model trained on
+ * `train`: the same example shape and labels below train's class count.
+ * Throws naming both data sets and their shapes; returns nothing.
+ */
+export function checkCompatible(train: Dataset, other: Dataset): void {
+  if (sizeOf(train.exampleShape) !== sizeOf(other.exampleShape) || train.exampleShape.length !== other.exampleShape.length || train.exampleShape.some((d, i) => d !== other.exampleShape[i])) {
+    throw new ValueError('data', `examples of ${train.name} are ${fmt(train.exampleShape)} but those of ${other.name} are ${fmt(other.exampleShape)}; a model for one cannot take the other`);
+  }
+  let max = -1;
+  for (let i = 0; i < other.y.length; i++) max = Math.max(max, other.y[i]!);
+  if (max >= train.numClasses) throw new ValueError('data', `${other.name} has labels up to ${max} but ${train.name} has ${train.numClasses} classes`);
 }
 
 /** The examples at `indices`, in that order. */

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, parseCsv, readCheckpoint } from '../../src/io/index.js';
+import { decodeSafetensors, encodeSafetensors, parseCsv, readCheckpoint, readIdxDataset, readMnistDir } from '../../src/io/index.js';
+import { checkCompatible, MAX_CLASSES } from '../../src/nn/dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cotangent-rel-'));
 
@@ -73,5 +74,69 @@ describe('safetensors: the data section is exactly covered by the offsets', () =
     writeFileSync(f, craft({ ...meta, a, b: { ...b, data_offsets: [12, 24] } }, new Uint8Array(24)));
     const r = readCheckpoint(f);
     expect(E.isLeft(r) && r.left.message).toMatch(new RegExp(`^${f.replace(/[.]/g, '\\.')}: .*tensor 'b'`));
+  });
+});
+
+describe('CSV: the header rule and the class-count limit', () => {
+  it('a first line with no numeric cell is a header; one with any numeric cell is data, never dropped', () => {
+    expect(Array.from(parseCsv('a,b,label\n1,2,0\n', 'h.csv').y)).toEqual([0]);
+    // a corrupt first data row is an error naming the line and the column, not a dropped header
+    expect(() => parseCsv('1,x,0\n3,4,1\n5,6,0\n', 'h.csv')).toThrow(/h\.csv: line 1, column 2: 'x' is not a number/);
+    expect(() => parseCsv('1,2,cat\n3,4,1\n', 'h.csv')).toThrow(/h\.csv: line 1, column 3: 'cat' is not a number.*header: true/);
+  });
+
+  it('header: true skips the first line whatever it holds; header: false never skips it', () => {
+    const d = parseCsv('x1,2,label\n1,2,0\n3,4,1\n', 'h.csv', { header: true });
+    expect(Array.from(d.y)).toEqual([0, 1]);
+    expect(() => parseCsv('a,b,label\n1,2,0\n', 'h.csv', { header: false })).toThrow(/line 1, column 1: 'a' is not a number/);
+  });
+
+  it('a header line must have as many columns as the data', () => {
+    expect(() => parseCsv('a,b\n1,2,0\n', 'h.csv')).toThrow(/h\.csv: header line 1 has 2 columns but line 2 has 3/);
+  });
+
+  it('labels at or above the class limit are an error naming the file, the line and the label', () => {
+    expect(() => parseCsv('1,2,0\n3,4,100000\n', 'big.csv')).toThrow(/big\.csv: line 2: label 100000 is at or above the limit of 65536 classes/);
+    expect(() => parseCsv('1,2,100000000\n', 'big.csv')).toThrow(/big\.csv: line 1: label 100000000 /);
+    expect(parseCsv('1,2,65535\n', 'ok.csv').numClasses).toBe(65536);
+  });
+});
+
+/** An IDX file: magic (type, rank), big-endian dimensions, then the body. */
+function idx(type: number, shape: number[], body: Uint8Array): Uint8Array {
+  const h = new Uint8Array(4 + 4 * shape.length);
+  h[2] = type;
+  h[3] = shape.length;
+  shape.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
+  const out = new Uint8Array(h.length + body.length);
+  out.set(h);
+  out.set(body, h.length);
+  return out;
+}
+
+describe('IDX labels and train/test compatibility', () => {
+  it('labels outside the class range are an error naming the labels file, the index and the label', () => {
+    const m = join(dir, 'mnist-bad-label');
+    mkdirSync(m, { recursive: true });
+    writeFileSync(join(m, 'train-images-idx3-ubyte'), idx(0x08, [2, 2, 2], new Uint8Array(8)));
+    writeFileSync(join(m, 'train-labels-idx1-ubyte'), idx(0x08, [2], Uint8Array.from([1, 0])));
+    writeFileSync(join(m, 't10k-images-idx3-ubyte'), idx(0x08, [2, 2, 2], new Uint8Array(8)));
+    writeFileSync(join(m, 't10k-labels-idx1-ubyte'), idx(0x08, [2], Uint8Array.from([3, 12])));
+    expect(() => readMnistDir(m)).toThrow(/t10k-labels-idx1-ubyte: label 12 at index 1 is outside \[0, 10\)/);
+    // i32 labels past the class limit, without a stated class count
+    const big = new Uint8Array(4);
+    new DataView(big.buffer).setInt32(0, 1e8, false);
+    writeFileSync(join(dir, 'big-labels.idx'), idx(0x0c, [1], big));
+    writeFileSync(join(dir, 'one-image.idx'), idx(0x08, [1, 2, 2], new Uint8Array(4)));
+    expect(() => readIdxDataset(join(dir, 'one-image.idx'), join(dir, 'big-labels.idx'))).toThrow(new RegExp(`big-labels\\.idx: label 100000000 at index 0 is outside \\[0, ${MAX_CLASSES}\\)`));
+  });
+
+  it('checkCompatible names both data sets and their shapes', () => {
+    const a = { name: 'train', x: new Float32Array(4), exampleShape: [2, 2], y: Int32Array.from([0]), numClasses: 2 };
+    const b = { name: 'test', x: new Float32Array(9), exampleShape: [3, 3], y: Int32Array.from([1]), numClasses: 2 };
+    expect(() => checkCompatible(a, b)).toThrow(/examples of train are \[2,2\] but those of test are \[3,3\]/);
+    const c = { ...a, name: 'test', y: Int32Array.from([4]), numClasses: 5 };
+    expect(() => checkCompatible(a, c)).toThrow(/test has labels up to 4 but train has 2 classes/);
+    expect(checkCompatible(a, { ...a, name: 'test' })).toBeUndefined();
   });
 });
