@@ -10,6 +10,7 @@
 import { customCall } from '../core/custom.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
 import { bind } from '../core/trace.js';
+import { isFloat } from '../tensor/dtype.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { asTensor, zerosLike, type TensorLike } from '../ops/creation.js';
@@ -35,6 +36,9 @@ function checkOut(op: string, y: unknown): Tensor {
   return y;
 }
 
+/** The indices of the float arguments among those marked in `wanted`. */
+const floatIndices = (xs: readonly Tensor[], wanted: readonly boolean[]): number[] => xs.flatMap((x, i) => (wanted[i] && isFloat(x.dtype) ? [i] : []));
+
 const materialise = (ts: readonly MaybeZero[], like: readonly Tensor[]): Tensor[] => ts.map((t, i) => (isZero(t) ? zerosLike(like[i]!) : t));
 
 /**
@@ -59,11 +63,15 @@ export function customJvp(f: (...args: Tensor[]) => Tensor, rule: CustomJvpRule)
     name,
     impl: (xs) => checkOut(name, f(...xs)),
     jvp: jvpRule,
-    // transpose of the linear map t ↦ rule(primals, t, out), by taping it
+    // transpose of the linear map t ↦ rule(primals, t, out), by taping it;
+    // only the float arguments the tape needs are differentiated (integer
+    // arguments have no tangent space)
     vjp: (cot, primals, _p, out, needed) => {
-      const [, pullback] = vjpTransform((...ts: Tensor[]) => checkOut(name, rule(primals, ts, out)), ...primals.map((x) => zerosLike(x)));
-      const cts = pullback(cot) as Tensor[];
-      return cts.map((c, i) => (needed[i] ? c : Zero));
+      const wrt = floatIndices(primals, needed);
+      const tangentsFrom = (ts: readonly Tensor[]): Tensor[] => primals.map((x, i) => (wrt.includes(i) ? ts[wrt.indexOf(i)]! : zerosLike(x)));
+      const [, pullback] = vjpTransform((...ts: Tensor[]) => checkOut(name, rule(primals, tangentsFrom(ts), out)), ...wrt.map((i) => zerosLike(primals[i]!)));
+      const cts = pullback(cot);
+      return primals.map((_, i) => (wrt.includes(i) ? cts[wrt.indexOf(i)]! : Zero));
     },
   });
   return (...args: TensorLike[]) => bind(prim, toTensors(name, args), {});
@@ -95,8 +103,18 @@ export function customVjp<R>(
       residuals.set(y, r[1] as R);
       return y;
     },
-    // forward mode: differentiate f itself
-    jvp: (primals, tangents) => jvpTransform((...xs: Tensor[]) => checkOut(name, f(...xs)), [...primals], materialise(tangents, primals))[1],
+    // forward mode: differentiate f itself with respect to its float arguments
+    // (integer arguments have no tangent space and are held fixed)
+    jvp: (primals, tangents) => {
+      const wrt = floatIndices(primals, primals.map(() => true));
+      const ts = materialise(tangents, primals);
+      const withFloats = (xs: readonly Tensor[]): Tensor[] => primals.map((x, i) => (wrt.includes(i) ? xs[wrt.indexOf(i)]! : x));
+      return jvpTransform(
+        (...xs: Tensor[]) => checkOut(name, f(...withFloats(xs))),
+        wrt.map((i) => primals[i]!),
+        wrt.map((i) => ts[i]!),
+      )[1];
+    },
     vjp: (cot, primals, _p, out) => {
       const res = residuals.has(out) ? residuals.get(out)! : (forward(...primals)[1] as R);
       const cts = backward(res, cot);

@@ -12,13 +12,37 @@ import { ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, backendOf, fromTypedArray, zerosLike } from '../ops/creation.js';
 import { reshape, stack } from '../ops/structural.js';
+import {
+  checkFloatArgument,
+  checkInRange,
+  resolveArgnums,
+  type Argnums,
+  type ArgnumsOf,
+  type CheckArgnums,
+  type Fn,
+  type GradsOf,
+  type JacobianOf,
+  type ResolvedArgnums,
+  type TensorTree,
+} from './argnums.js';
 import { jvp } from './jvp.js';
 import { vjp } from './vjp.js';
 
+/** Options of `jacfwd`, `jacrev` and `hessian`. */
 export interface JacOptions {
-  /** Which argument to differentiate (default 0); it may be a pytree. */
-  argnums?: number;
+  /**
+   * Which argument(s) to differentiate: a number (default 0; the argument may
+   * be a pytree) or an array of distinct numbers (each output leaf then holds
+   * a tuple of blocks, one per index, as in JAX).
+   */
+  readonly argnums?: Argnums;
 }
+
+/** The Jacobian type of `jacfwd(f, opts)` / `jacrev(f, opts)`: the output's tree of the differentiated arguments' trees of blocks. */
+export type JacobianOfFn<F extends Fn, O> = JacobianOf<TensorTree<ReturnType<F>>, GradsOf<Parameters<F>, ArgnumsOf<O>>>;
+
+/** The Hessian type of `hessian(f, opts)`: the Jacobian of the gradient. */
+export type HessianOfFn<F extends Fn, O> = JacobianOf<JacobianOfFn<F, O>, GradsOf<Parameters<F>, ArgnumsOf<O>>>;
 
 /** A basis tensor: 1 at flat index i, 0 elsewhere, shaped like `like`. */
 export function basis(like: Tensor, i: number): Tensor {
@@ -39,12 +63,24 @@ interface Problem {
   readonly g: (...leaves: Tensor[]) => unknown;
 }
 
-function setUp(op: string, f: (...args: any[]) => unknown, args: readonly unknown[], argnums: number): Problem {
-  if (!Number.isInteger(argnums) || argnums < 0 || argnums >= args.length) throw new ValueError(op, `argnums ${argnums} is out of range for ${args.length} argument(s)`);
-  const { leaves, def } = flatten(args[argnums]);
-  if (leaves.length === 0) throw new ValueError(op, `argument ${argnums} has no tensor to differentiate`);
+/**
+ * The differentiated argument(s) as one tree: argument `k` itself, or the
+ * tuple of the arguments at the indices when argnums is an array.
+ */
+function setUp(op: string, f: Fn, args: readonly unknown[], argnums: ResolvedArgnums): Problem {
+  checkInRange(op, argnums, args.length);
+  argnums.list.forEach((k) => checkFloatArgument(op, k, args[k]));
+  const tree = argnums.many ? argnums.list.map((k) => args[k]) : args[argnums.list[0]!];
+  const { leaves, def } = flatten(tree);
+  if (leaves.length === 0) throw new ValueError(op, `argument(s) ${argnums.list.join(', ')} have no tensor to differentiate`);
   const xs = leaves.map((l) => (typeof l === 'number' ? asTensor(l) : l));
-  const g = (...ls: Tensor[]) => f(...args.map((a, i) => (i === argnums ? unflatten(def, ls) : a)));
+  const g = (...ls: Tensor[]) => {
+    const wrt = unflatten(def, ls);
+    const full = [...args];
+    if (argnums.many) argnums.list.forEach((k, j) => (full[k] = (wrt as unknown[])[j]));
+    else full[argnums.list[0]!] = wrt;
+    return f(...full);
+  };
   return { xs, inDef: def, g };
 }
 
@@ -62,14 +98,14 @@ function assemble(blocks: Tensor[][], outDef: TreeDef, inDef: TreeDef): unknown 
   );
 }
 
-/** Jacobian by forward mode. */
-export function jacfwd<J = Tensor>(f: (...args: any[]) => unknown, opts: JacOptions = {}) {
-  const argnums = opts.argnums ?? 0;
-  return (...args: unknown[]): J =>
+/** jacfwd with the transformation's name for its errors (`hessian` reuses it). */
+function jacfwdNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) => unknown {
+  const argnums = resolveArgnums(op, opts.argnums);
+  return (...args: unknown[]): unknown =>
     scope(() =>
       retaining(() => {
-        const { xs, inDef, g } = setUp('jacfwd', f, args, argnums);
-        const { ys, outDef } = outputLeaves('jacfwd', g(...xs));
+        const { xs, inDef, g } = setUp(op, f, args, argnums);
+        const { ys, outDef } = outputLeaves(op, g(...xs));
         const blocks = ys.map((y) =>
           xs.map((x) => (x.size === 0 || y.size === 0 ? zerosOf([...y.shape, ...x.shape], y) : (null as unknown as Tensor))),
         );
@@ -79,26 +115,26 @@ export function jacfwd<J = Tensor>(f: (...args: any[]) => unknown, opts: JacOpti
           for (let e = 0; e < x.size; e++) {
             const tangents = xs.map((z, k) => (k === i ? basis(x, e) : zerosLike(z)));
             const [, ty] = jvp(g, xs, tangents);
-            outputLeaves('jacfwd', ty).ys.forEach((t, o) => cols[o]!.push(t));
+            outputLeaves(op, ty).ys.forEach((t, o) => cols[o]!.push(t));
           }
           ys.forEach((y, o) => {
             if (y.size > 0) blocks[o]![i] = reshape(stack(cols[o]!, -1), [...y.shape, ...x.shape]);
           });
         });
-        return assemble(blocks, outDef, inDef) as J;
+        return assemble(blocks, outDef, inDef);
       }),
     );
 }
 
-/** Jacobian by reverse mode. */
-export function jacrev<J = Tensor>(f: (...args: any[]) => unknown, opts: JacOptions = {}) {
-  const argnums = opts.argnums ?? 0;
-  return (...args: unknown[]): J =>
+/** jacrev with the transformation's name for its errors (`hessian` reuses it). */
+function jacrevNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) => unknown {
+  const argnums = resolveArgnums(op, opts.argnums);
+  return (...args: unknown[]): unknown =>
     scope(() =>
       retaining(() => {
-        const { xs, inDef, g } = setUp('jacrev', f, args, argnums);
+        const { xs, inDef, g } = setUp(op, f, args, argnums);
         const [y, pb] = vjp(g, ...xs);
-        const { ys, outDef } = outputLeaves('jacrev', y);
+        const { ys, outDef } = outputLeaves(op, y);
         const blocks = ys.map((yo) => xs.map((x) => zerosOf([...yo.shape, ...x.shape], x)));
         ys.forEach((yo, o) => {
           if (yo.size === 0) return;
@@ -108,18 +144,55 @@ export function jacrev<J = Tensor>(f: (...args: any[]) => unknown, opts: JacOpti
               outDef,
               ys.map((z, k) => (k === o ? basis(yo, e) : zerosLike(z))),
             );
-            (pb(ct) as Tensor[]).forEach((c, i) => rows[i]!.push(c));
+            pb(ct).forEach((c, i) => rows[i]!.push(c));
           }
           xs.forEach((x, i) => {
             if (x.size > 0) blocks[o]![i] = reshape(stack(rows[i]!, 0), [...yo.shape, ...x.shape]);
           });
         });
-        return assemble(blocks, outDef, inDef) as J;
+        return assemble(blocks, outDef, inDef);
       }),
     );
 }
 
-/** Hessian of a scalar function: jacfwd(jacrev(f)); for a tensor argument, shape input.shape ++ input.shape. */
-export function hessian<H = Tensor>(f: (...args: any[]) => unknown, opts: JacOptions = {}) {
-  return jacfwd<H>(jacrev(f, opts), opts);
+/**
+ * The Jacobian by forward mode, one JVP per element of the differentiated
+ * argument(s): `J[i…][j…] = ∂f(x)[i…] / ∂x[j…]`, of shape
+ * output.shape ++ input.shape for a tensor argument and output. Argument and
+ * output may be pytrees (see the module comment); best when the input is
+ * smaller than the output.
+ *
+ * @example
+ * const J = ct.jacfwd((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
+ * const [Ja, Jb] = ct.jacfwd((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), { argnums: [0, 1] })(a, b);
+ */
+export function jacfwd<F extends Fn, const O extends JacOptions = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => JacobianOfFn<F, O> {
+  return jacfwdNamed('jacfwd', f, opts ?? {}) as (...args: Parameters<F>) => JacobianOfFn<F, O>;
+}
+
+/**
+ * The Jacobian by reverse mode, one pullback per output element:
+ * `J[i…][j…] = ∂f(x)[i…] / ∂x[j…]` (the same result as `jacfwd`); best when
+ * the output is smaller than the input.
+ *
+ * @example
+ * const J = ct.jacrev((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
+ * const { W, b } = ct.jacrev((p: { W: ct.Tensor; b: ct.Tensor }) => ct.add(ct.matmul(p.W, x), p.b))({ W, b }); // W: output.shape ++ W.shape
+ */
+export function jacrev<F extends Fn, const O extends JacOptions = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => JacobianOfFn<F, O> {
+  return jacrevNamed('jacrev', f, opts ?? {}) as (...args: Parameters<F>) => JacobianOfFn<F, O>;
+}
+
+/**
+ * The Hessian of a scalar function, `H[i…][j…] = ∂²f / ∂x[i…] ∂x[j…]`,
+ * computed as jacfwd(jacrev(f)); for a tensor argument of shape s its shape is
+ * s ++ s, for a record argument it is the record of records of blocks
+ * (`H.W.b` is the W–b block).
+ *
+ * @example
+ * const H = ct.hessian((x: ct.Tensor) => ct.sum(ct.mul(x, ct.mul(x, x))))(ct.tensor([1, 2])); // diag(6x) = [[6, 0], [0, 12]]
+ */
+export function hessian<F extends Fn, const O extends JacOptions = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => HessianOfFn<F, O> {
+  const o: JacOptions = opts ?? {};
+  return jacfwdNamed('hessian', jacrevNamed('hessian', f, o), o) as (...args: Parameters<F>) => HessianOfFn<F, O>;
 }

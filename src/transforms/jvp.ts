@@ -1,5 +1,7 @@
 /**
  * Forward mode: `jvp(f, primals, tangents)` (Jacobians are in jacobian.ts).
+ * Each primal travels with its tangent through `f`; every primitive's JVP
+ * rule pushes the tangent forward.
  */
 import { JvpTrace, JvpTracer } from '../core/jvpTrace.js';
 import { retaining, scope } from '../core/memory.js';
@@ -10,16 +12,25 @@ import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { asTensor, zerosLike } from '../ops/creation.js';
+import { checkFloatLeaves, type Fn, type TangentOf, type TensorTree } from './argnums.js';
 
 const leafTensor = (l: Leaf, like?: Tensor): Tensor => (typeof l === 'number' ? asTensor(l, like) : l);
 
 /**
- * Evaluate `f(...primals)` and its directional derivative along `tangents`.
- * Returns `[output, outputTangent]` with the output's tree structure.
+ * Forward mode: evaluate `f(...primals)` and its directional derivative along
+ * `tangents`, the Jacobian-vector product `J·t`. Returns
+ * `[output, outputTangent]`, both with the output's tree structure. `tangents`
+ * has the structure of `primals` (a number at a leaf means a filled tensor);
+ * every primal is differentiated, so each must be float.
+ *
+ * @example
+ * const [y, dy] = ct.jvp((x: ct.Tensor) => ct.sin(x), [ct.tensor([0, 1])], [ct.tensor([1, 1])]); // dy = cos x
+ * const [, dz] = ct.jvp((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), [a, b], [1, 0]); // dz = b
  */
-export function jvp<Out = Tensor>(f: (...args: any[]) => Out, primals: readonly unknown[], tangents: readonly unknown[]): [Out, Out] {
+export function jvp<F extends Fn>(f: F, primals: Readonly<Parameters<F>>, tangents: TangentOf<Parameters<F>>): [TensorTree<ReturnType<F>>, TensorTree<ReturnType<F>>] {
   const p = flatten(primals);
   const t = flatten(tangents);
+  primals.forEach((a, i) => checkFloatLeaves('jvp', i, flatten(a).leaves));
   if (!sameStructure(p.def, t.def) || p.leaves.length !== t.leaves.length) {
     throw new ValueError('jvp', 'tangents must have the same structure as primals');
   }
@@ -49,7 +60,7 @@ export function jvp<Out = Tensor>(f: (...args: any[]) => Out, primals: readonly 
             outTangents.push(zerosLike(y));
           }
         }
-        return [unflatten<Out>(o.def, outs), unflatten<Out>(o.def, outTangents)] as [Out, Out];
+        return [unflatten<TensorTree<ReturnType<F>>>(o.def, outs), unflatten<TensorTree<ReturnType<F>>>(o.def, outTangents)];
       } finally {
         trace.active = false;
       }
