@@ -53,12 +53,18 @@ describe('random', () => {
     const p = Array.from(random.permutation(random.key(4), 50).dataSync());
     expect([...p].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(p).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
-    const logits = ct.broadcastTo(ct.log(ct.tensor([0.1, 0.6, 0.3])), [6000, 3]);
+    // each class count is Binomial(n, p_c): its frequency lies within 5 standard deviations,
+    // 5·sqrt(p(1 − p)/n) (about 0.006 for p = 0.1 at n = 60,000; a correct sampler leaves it
+    // with probability under 1e-6, and the key is fixed); a sampler 6% off in any class fails
+    const probs = [0.1, 0.6, 0.3];
+    const n = 60_000;
+    const logits = ct.broadcastTo(ct.log(ct.tensor(probs)), [n, 3]);
     const s = random.categorical(random.key(5), logits).dataSync();
-    const freq = [0, 1, 2].map((c) => Array.from(s).filter((v) => v === c).length / s.length);
-    expect(freq[0]).toBeCloseTo(0.1, 1);
-    expect(freq[1]).toBeCloseTo(0.6, 1);
-    expect(freq[2]).toBeCloseTo(0.3, 1);
+    expect(s.length).toBe(n);
+    const counts = [0, 0, 0];
+    for (const c of s) counts[c]!++;
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(n);
+    probs.forEach((p, c) => expect(Math.abs(counts[c]! / n - p), `class ${c}: frequency ${counts[c]! / n}, p = ${p}`).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n)));
   });
 
   it('rejects bad inputs with clear errors', () => {
