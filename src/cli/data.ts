@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Dataset } from '../nn/dataset.js';
-import { trainTestSplit } from '../nn/dataset.js';
+import { checkCompatible, trainTestSplit } from '../nn/dataset.js';
 import { key } from '../nn/random.js';
 import { readCsv } from '../io/csv.js';
 import { digitsSplit } from '../io/digits.js';
@@ -25,7 +25,14 @@ export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', '
 
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
 
+/** Load a data set (see `load`) and check that its test split fits a model trained on its train split. */
 export function loadData(spec: string): DataChoice {
+  const d = load(spec);
+  checkCompatible(d.train, d.test);
+  return d;
+}
+
+function load(spec: string): DataChoice {
   if (spec === 'digits') {
     const { train, test } = digitsSplit();
     return { name: 'digits', train, test, classes: numbered(10), imageShape: [8, 8, 1] };

@@ -1,7 +1,9 @@
 /**
  * `cotangent train`: load data, build the model, fit with a progress bar,
  * evaluate on the test split after every epoch, then save the checkpoint,
- * the history and an SVG plot of the loss/accuracy curves.
+ * the history and an SVG plot of the loss/accuracy curves in one atomic
+ * step. The data (train/test compatibility) and the output folder (created,
+ * written and cleaned) are checked before training starts.
  */
 import { join } from 'node:path';
 import { init, shutdown } from '../backends/init.js';
@@ -11,7 +13,7 @@ import { key, split, type Key } from '../nn/random.js';
 import { evaluate, fit } from '../nn/train.js';
 import { paramCount } from '../nn/tree.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkWritableDir } from '../io/atomic.js';
 import { decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag } from './args.js';
 import { loadData } from './data.js';
 import { buildModel } from './models.js';
@@ -49,6 +51,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
   const totalSteps = epochs * Math.ceil(data.train.y.length / batch);
   const schedule = cosineDecay(lr, totalSteps);
   const optimizer: Optimizer = optName === 'adam' ? adam(schedule) : optName === 'momentum' ? momentum(schedule, { momentum: 0.9 }) : sgd(schedule);
+  checkWritableDir(outDir); // before any training: a run must not end unable to save
   await init({ backend });
   try {
     const [initKey, fitKey] = split(key(seed), 2) as [Key, Key];
@@ -80,6 +83,19 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
     const trainSeconds = (performance.now() - tFit) / 1000;
     const final = await evaluate(model, result.params, data.test, { loss: softmaxCrossEntropy });
     const correct = Math.round(final.accuracy * data.test.y.length);
+    const h = result.history;
+    const history = JSON.stringify({ data: data.name, model: modelName, epochs: h }, null, 2) + '\n';
+    const plot = trainingPlot(
+      `${modelName} on ${data.name} (${optName}, batch ${batch}, seed ${seed})`,
+      [
+        { name: 'train', color: '#1f77b4', values: h.map((e) => e.train.loss) },
+        { name: 'test', color: '#d62728', values: h.map((e) => e.validation!.loss) },
+      ],
+      [
+        { name: 'train', color: '#1f77b4', values: h.map((e) => 100 * e.train.accuracy) },
+        { name: 'test', color: '#d62728', values: h.map((e) => 100 * e.validation!.accuracy) },
+      ],
+    );
     const file = await saveCheckpoint(outDir, {
       params: result.params,
       model,
@@ -88,23 +104,8 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
       optState: result.optState,
       classes: data.classes,
       info: { data: data.name, model: modelName, epochs, batch, lr, optimizer: optName, seed, backend, testAccuracy: final.accuracy, trainSeconds },
+      files: { 'history.json': history, 'training.svg': plot }, // one commit step with the checkpoint
     });
-    const h = result.history;
-    writeFileAtomic(join(outDir, 'history.json'), JSON.stringify({ data: data.name, model: modelName, epochs: h }, null, 2) + '\n');
-    writeFileAtomic(
-      join(outDir, 'training.svg'),
-      trainingPlot(
-        `${modelName} on ${data.name} (${optName}, batch ${batch}, seed ${seed})`,
-        [
-          { name: 'train', color: '#1f77b4', values: h.map((e) => e.train.loss) },
-          { name: 'test', color: '#d62728', values: h.map((e) => e.validation!.loss) },
-        ],
-        [
-          { name: 'train', color: '#1f77b4', values: h.map((e) => 100 * e.train.accuracy) },
-          { name: 'test', color: '#d62728', values: h.map((e) => 100 * e.validation!.accuracy) },
-        ],
-      ),
-    );
     io.out(`test accuracy ${pct(final.accuracy)} (${correct}/${data.test.y.length}) after ${h.length} epochs; training ${trainSeconds.toFixed(1)} s, total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     io.out(`checkpoint ${file}\nplot ${join(outDir, 'training.svg')}\n`);
     return 0;

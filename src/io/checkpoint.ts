@@ -3,11 +3,12 @@
  * the architecture description) in one safetensors file. Tensor names are
  * paths in the parameter tree (`params.0.W`, `optimizer.m.0.W`); the
  * architecture, input shape and optimiser go in `__metadata__` as JSON
- * strings, validated by io-ts on load. Writes are atomic. Loading into an
+ * strings, validated by io-ts on load. Writes are atomic (with any extra
+ * files in the same commit step). Loading into an
  * architecture with different shapes fails naming the parameter.
  */
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { Tensor } from '../tensor/Tensor.js';
@@ -15,12 +16,12 @@ import { fmt, shapesEqual } from '../tensor/shape.js';
 import { fromTypedArray } from '../ops/creation.js';
 import { scope } from '../core/memory.js';
 import { treeLeaves } from '../core/pytree.js';
-import type { AnyLayer, LayerSpec } from '../nn/layer.js';
+import type { AnyLayer, LayerSpec, RShape } from '../nn/layer.js';
 import type { Optimizer, OptState } from '../nn/optim.js';
 import { key as prngKey } from '../nn/random.js';
 import { fromSpec } from '../nn/spec.js';
 import { namedLeaves, rebuildByName } from '../nn/tree.js';
-import { writeFileAtomic } from './atomic.js';
+import { OutputError, writeFilesAtomic } from './atomic.js';
 import { CheckpointMeta, formatErrors, OptimizerMeta } from './codecs.js';
 import { readMaybeGzip } from './files.js';
 import { decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors.js';
@@ -58,6 +59,12 @@ export interface SaveOptions<P> {
   readonly optState?: OptState;
   readonly classes?: readonly string[];
   readonly info?: Readonly<Record<string, unknown>>;
+  /**
+   * Other files written next to the checkpoint in the same commit step (e.g.
+   * `{ 'history.json': text }`): all are written to synced temporaries first,
+   * then renamed into place, the checkpoint last.
+   */
+  readonly files?: Readonly<Record<string, Uint8Array | string>>;
 }
 
 async function raw(t: Tensor): Promise<RawTensor> {
@@ -80,7 +87,12 @@ export async function saveCheckpoint<P>(path: string, opts: SaveOptions<P>): Pro
     const om: OptimizerMeta = { config: { ...(opts.optimizer?.config ?? {}) }, step: opts.optState.step as OptimizerMeta['step'], slots };
     meta.optimizer = JSON.stringify(om);
   }
-  writeFileAtomic(file, encodeSafetensors(entries, meta));
+  const dir = dirname(file);
+  const extra = Object.entries(opts.files ?? {}).map(([name, data]): [string, Uint8Array | string] => {
+    if (name === '' || name !== basename(name) || name === basename(file)) throw new OutputError(join(dir, name), 'extra checkpoint files are plain names in the checkpoint folder, other than the checkpoint itself');
+    return [join(dir, name), data];
+  });
+  writeFilesAtomic([...extra, [file, encodeSafetensors(entries, meta)]]);
   return file;
 }
 
@@ -152,6 +164,8 @@ export interface Restored {
   readonly spec: LayerSpec;
   readonly params: unknown;
   readonly inputShape: readonly number[];
+  /** The model's output shape for `inputShape` (e.g. [-1, classes]). */
+  readonly outputShape: RShape;
   readonly optState?: OptState;
 }
 
@@ -167,8 +181,13 @@ export function restoreModel(ck: Checkpoint): E.Either<CheckpointError, Restored
     return E.left(new CheckpointError(ck.file, `cannot rebuild the architecture: ${(e as Error).message}`));
   }
   let template: unknown;
+  let outputShape: RShape = [];
   try {
-    template = scope(() => model.init(prngKey(0), inputShape).params);
+    template = scope(() => {
+      const r = model.init(prngKey(0), inputShape);
+      outputShape = r.outputShape;
+      return r.params;
+    });
   } catch (e) {
     return E.left(new CheckpointError(ck.file, `the saved architecture does not accept its saved input shape: ${(e as Error).message}`));
   }
@@ -179,7 +198,7 @@ export function restoreModel(ck: Checkpoint): E.Either<CheckpointError, Restored
     E.chain((params) =>
       pipe(
         loadOptState(ck, params),
-        E.map((optState) => ({ model, spec, params, inputShape, ...(optState ? { optState } : {}) })),
+        E.map((optState) => ({ model, spec, params, inputShape, outputShape, ...(optState ? { optState } : {}) })),
       ),
     ),
   );

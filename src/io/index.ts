@@ -9,5 +9,5 @@ export { readIdx, parseIdx, readIdxDataset, readMnistDir, FASHION_MNIST_DIR, typ
 export { loadDigits, digitsSplit, digitsPath, DIGITS_SPLIT_SEED } from './digits.js';
 export { encodeSafetensors, decodeSafetensors, type RawTensor, type Safetensors } from './safetensors.js';
 export { saveCheckpoint, readCheckpoint, loadParams, loadOptState, restoreModel, checkpointFile, CheckpointError, CHECKPOINT_FILE, type Checkpoint, type SaveOptions, type Restored } from './checkpoint.js';
-export { writeFileAtomic } from './atomic.js';
+export { writeFileAtomic, writeFilesAtomic, checkWritableDir, makeDir, removeStaleTemps, OutputError } from './atomic.js';
 export * as codecs from './codecs.js';

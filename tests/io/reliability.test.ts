@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors, parseCsv, readCheckpoint, readIdxDataset, readMnistDir } from '../../src/io/index.js';
+import * as ct from '../../src/index.js';
+import { checkWritableDir, decodeSafetensors, encodeSafetensors, parseCsv, readCheckpoint, readIdxDataset, readMnistDir, saveCheckpoint, writeFileAtomic } from '../../src/io/index.js';
 import { checkCompatible, MAX_CLASSES } from '../../src/nn/dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cotangent-rel-'));
@@ -138,5 +139,36 @@ describe('IDX labels and train/test compatibility', () => {
     const c = { ...a, name: 'test', y: Int32Array.from([4]), numClasses: 5 };
     expect(() => checkCompatible(a, c)).toThrow(/test has labels up to 4 but train has 2 classes/);
     expect(checkCompatible(a, { ...a, name: 'test' })).toBeUndefined();
+  });
+});
+
+describe('atomic writes', () => {
+  it('saveCheckpoint writes extra files in the same step; a failed rename leaves the old checkpoint and no temporaries', async () => {
+    const d = join(dir, 'ck');
+    const f = await saveCheckpoint(d, { params: { w: ct.tensor([1, 2]) }, files: { 'history.json': '{"epochs":[1]}' } });
+    expect(readFileSync(join(d, 'history.json'), 'utf8')).toBe('{"epochs":[1]}');
+    const before = readFileSync(f);
+    // history.json cannot be replaced (a folder is in the way): the checkpoint must not be replaced either
+    mkdirSync(join(d, 'blocked.json'));
+    await expect(saveCheckpoint(d, { params: { w: ct.tensor([3, 4, 5]) }, files: { 'blocked.json': 'x' } })).rejects.toThrow();
+    expect(readFileSync(f).equals(before)).toBe(true);
+    expect(readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    await expect(saveCheckpoint(d, { params: { w: ct.tensor([1]) }, files: { '../escape.json': 'x' } })).rejects.toThrow(/plain names in the checkpoint folder/);
+  });
+
+  it('writeFileAtomic removes temporaries of writers that no longer exist', () => {
+    const d = join(dir, 'temps');
+    mkdirSync(d);
+    writeFileSync(join(d, '.model.safetensors.tmp-2147483646-zz9'), 'stale');
+    writeFileAtomic(join(d, 'history.json'), '{}');
+    expect(readdirSync(d).sort()).toEqual(['history.json']);
+  });
+
+  it('checkWritableDir creates the folder, leaves no probe behind, and refuses /proc without hanging', () => {
+    const d = join(dir, 'a', 'b', 'c');
+    checkWritableDir(d);
+    expect(existsSync(d)).toBe(true);
+    expect(readdirSync(d)).toEqual([]);
+    expect(() => checkWritableDir('/proc/cotangent-probe')).toThrow(/\/proc\/cotangent-probe: cannot create the folder/);
   });
 });
