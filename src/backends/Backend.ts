@@ -4,7 +4,7 @@
  * is the reference oracle; the WebGPU backend runs WGSL kernels.
  */
 import type { DType, TypedArray } from '../tensor/dtype.js';
-import type { Shape } from '../tensor/shape.js';
+import type { Aval } from '../tensor/Aval.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -14,25 +14,24 @@ export interface Storage {
   readonly bytes: number;
 }
 
-export interface Aval {
-  readonly shape: Shape;
-  readonly dtype: DType;
-}
+export type { Aval } from '../tensor/Aval.js';
 
 export interface KernelInput extends Aval {
   readonly storage: Storage;
 }
 
 /** Everything a backend needs to run one primitive application. */
-export interface KernelCall {
+export interface KernelCall<P = unknown> {
   /** The primitive's name (built-in or user-defined). */
   readonly name: string;
-  readonly params: any;
+  readonly params: P;
   readonly inputs: readonly KernelInput[];
   readonly out: Aval;
-  /** CPU kernel from the primitive record (used by the CPU backend). */
-  readonly cpu: CpuKernel<any>;
-  /** WGSL kernel from the primitive record, when it has one (user primitives). */
+  /** CPU kernel from the primitive record (used by the CPU backend); a method, so calls with concrete parameters are usable where any call is. */
+  cpu(inputs: readonly CpuInput[], params: P, out: Aval): TypedArray;
+  /** The built-in WebGPU kernel from the primitive record (a `WebGpuKernel`, see backends/webgpu/kernels.ts). */
+  readonly webgpu?: unknown;
+  /** The WGSL kernel description of a user primitive (`definePrimitive`), compiled by the WebGPU backend. */
   readonly wgsl?: unknown;
 }
 
@@ -56,7 +55,7 @@ export interface Backend {
   read(storage: Storage, dtype: DType, size: number): Promise<TypedArray>;
   /** Synchronous read; throws on backends that cannot (WebGPU). */
   readSync(storage: Storage, dtype: DType, size: number): TypedArray;
-  run(call: KernelCall): Storage;
+  run<P>(call: KernelCall<P>): Storage;
   free(storage: Storage): void;
   stats(): BackendStats;
   /** A human description (adapter name on WebGPU). */

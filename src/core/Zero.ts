@@ -9,6 +9,3 @@ export type Zero = typeof Zero;
 export type MaybeZero = Tensor | Zero;
 
 export const isZero = (t: MaybeZero): t is Zero => t === Zero;
-
-/** Apply a linear map to a tangent, keeping symbolic zeros symbolic. */
-export const lin = (t: MaybeZero, f: (t: Tensor) => Tensor): MaybeZero => (t === Zero ? Zero : f(t));

@@ -3,9 +3,9 @@
  * equation on named variables, using only shape rules (abstract evaluation):
  * no data is computed. The result is the computation DAG as plain data.
  */
-import type { Aval } from '../backends/Backend.js';
+import type { Aval } from '../tensor/Aval.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import type { Primitive } from './Primitive.js';
+import { isCustomCall, type Bindable } from './Primitive.js';
 import { avalOf, Trace, Tracer } from './trace.js';
 
 export interface GraphVar {
@@ -90,8 +90,8 @@ export class GraphTrace extends Trace {
     return v;
   }
 
-  process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
-    if (prim.impl) return prim.impl(inputs, params); // custom calls are inlined into the graph
+  process(prim: Bindable, inputs: readonly Tensor[], params: unknown): Tensor {
+    if (isCustomCall(prim)) return prim.impl(inputs, params); // custom calls are inlined into the graph
     const vars = inputs.map((x) => this.varOf(x));
     const aval = prim.shape(inputs.map(avalOf), params);
     const output = this.fresh(aval);

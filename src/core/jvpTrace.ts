@@ -5,10 +5,10 @@
  * the plain primal is returned.
  */
 import { describe } from '../tensor/format.js';
-import { broadcastsTo, shapesEqual } from '../tensor/shape.js';
+import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import type { Primitive } from './Primitive.js';
+import type { Bindable } from './Primitive.js';
 import { bind, Trace, Tracer } from './trace.js';
 import { isZero, Zero, type MaybeZero } from './Zero.js';
 
@@ -34,9 +34,6 @@ export class JvpTracer extends Tracer {
   }
 }
 
-/** Hooks for the broadcast fix-up (installed by ops to avoid an import cycle). */
-export const jvpHooks: { broadcastTo?: (t: Tensor, shape: readonly number[]) => Tensor } = {};
-
 export class JvpTrace extends Trace {
   readonly kind = 'jvp';
 
@@ -45,21 +42,15 @@ export class JvpTrace extends Trace {
     return { primal: x, tangent: Zero };
   }
 
-  process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
+  process(prim: Bindable, inputs: readonly Tensor[], params: unknown): Tensor {
     const lifted = inputs.map((x) => this.lift(x));
     const primals = lifted.map((l) => l.primal);
     const tangents = lifted.map((l) => l.tangent);
     const out = bind(prim, primals, params);
     if (tangents.every(isZero)) return out;
-    let t = prim.jvp(primals, tangents, params, out);
+    const t = prim.jvp(primals, tangents, params, out);
     if (isZero(t)) return out;
-    if (!shapesEqual(t.shape, out.shape)) {
-      if (!broadcastsTo(t.shape, out.shape) || !jvpHooks.broadcastTo) {
-        throw new ShapeError(prim.name, `JVP rule returned a tangent ${describe(t.dtype, t.shape)} for an output ${describe(out.dtype, out.shape)}`);
-      }
-      t = jvpHooks.broadcastTo(t, out.shape);
-    }
-    if (t.dtype !== out.dtype) throw new ShapeError(prim.name, `JVP rule returned a tangent ${describe(t.dtype, t.shape)} for an output ${describe(out.dtype, out.shape)}`);
+    if (!shapesEqual(t.shape, out.shape) || t.dtype !== out.dtype) throw new ShapeError(prim.name, `JVP rule returned a tangent ${describe(t.dtype, t.shape)} for an output ${describe(out.dtype, out.shape)}`);
     return new JvpTracer(this, out, t);
   }
 }

@@ -6,14 +6,16 @@
  * nested transformation never confuses its perturbation with an outer one.
  * With only concrete inputs the primitive is evaluated on its backend.
  */
-import type { Aval } from '../backends/Backend.js';
+import type { Aval } from '../tensor/Aval.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { describe } from '../tensor/format.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { ConcreteTensor } from './ConcreteTensor.js';
 import { countKernelCall, debugOptions, NumericsError } from './debug.js';
-import type { Primitive } from './Primitive.js';
+import { isCustomCall, type Bindable, type CustomCall, type Primitive } from './Primitive.js';
+
+type CustomCallOf<P> = CustomCall<P>;
 
 let levelCounter = 0;
 
@@ -21,7 +23,7 @@ export abstract class Trace {
   readonly level = ++levelCounter;
   active = true;
   abstract readonly kind: string;
-  abstract process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor;
+  abstract process(prim: Bindable, inputs: readonly Tensor[], params: unknown): Tensor;
 }
 
 export abstract class Tracer extends Tensor {
@@ -63,7 +65,7 @@ export abstract class Tracer extends Tensor {
 export const avalOf = (t: Tensor): Aval => ({ shape: t.shape, dtype: t.dtype });
 
 /** Apply a primitive to inputs: dispatch to the top trace, or evaluate. */
-export function bind(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
+export function bind<P>(prim: Bindable<P>, inputs: readonly Tensor[], params: P): Tensor {
   let top: Trace | null = null;
   for (const x of inputs) {
     if (x instanceof Tracer) {
@@ -73,13 +75,13 @@ export function bind(prim: Primitive, inputs: readonly Tensor[], params: unknown
       if (!top || x.trace.level > top.level) top = x.trace;
     }
   }
-  if (top) return top.process(prim, inputs, params);
-  if (prim.impl) return prim.impl(inputs, params); // a custom call: run its ops (core/custom.ts)
-  return evaluate(prim, inputs as ConcreteTensor[], params);
+  if (top) return top.process(prim as Bindable, inputs, params);
+  if (isCustomCall(prim as Bindable)) return (prim as CustomCallOf<P>).impl(inputs, params); // run its ops (core/custom.ts)
+  return evaluate(prim as Primitive<P>, inputs as ConcreteTensor[], params);
 }
 
 /** Evaluate a primitive on concrete tensors with their backend. */
-export function evaluate(prim: Primitive, inputs: readonly ConcreteTensor[], params: unknown): ConcreteTensor {
+export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[], params: P): ConcreteTensor {
   const out = prim.shape(inputs.map(avalOf), params);
   if (inputs.length === 0) throw new ValueError(prim.name, 'a primitive needs at least one input');
   const backend = inputs[0]!.backend;
@@ -90,12 +92,13 @@ export function evaluate(prim: Primitive, inputs: readonly ConcreteTensor[], par
   }
   if (!backend.supports(out.dtype)) throw new ValueError(prim.name, `the ${backend.name} backend does not support dtype ${out.dtype}`);
   countKernelCall();
-  const storage = backend.run({
+  const storage = backend.run<P>({
     name: prim.name,
     params,
     inputs: inputs.map((x) => ({ shape: x.shape, dtype: x.dtype, storage: x.storageFor(prim.name) })),
     out,
-    cpu: prim.cpu,
+    cpu: (xs, p, aval) => prim.cpu(xs, p, aval),
+    webgpu: prim.webgpu,
     wgsl: prim.wgsl,
   });
   const result = new ConcreteTensor(backend, storage, out.shape, out.dtype);
@@ -108,7 +111,7 @@ function finite(a: TypedArray): boolean {
   return true;
 }
 
-function checkNumerics(prim: Primitive, inputs: readonly ConcreteTensor[], out: ConcreteTensor): void {
+function checkNumerics(prim: Primitive<never>, inputs: readonly ConcreteTensor[], out: ConcreteTensor): void {
   if (finite(out.dataSync())) return;
   if (inputs.every((x) => finite(x.dataSync()))) {
     throw new NumericsError(prim.name, `produced a non-finite value from finite inputs ${inputs.map((x) => describe(x.dtype, x.shape)).join(', ')} (checkNumerics)`);

@@ -11,7 +11,7 @@ import { describe } from '../tensor/format.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import type { Primitive } from './Primitive.js';
+import type { Bindable } from './Primitive.js';
 import { bind, Trace, Tracer } from './trace.js';
 import { isZero } from './Zero.js';
 
@@ -35,26 +35,28 @@ export class VjpTracer extends Tracer {
 }
 
 interface TapeNode {
-  readonly prim: Primitive | null; // null for an input (leaf)
+  readonly prim: Bindable | null; // null for an input (leaf)
   readonly params: unknown;
   readonly inputs: readonly number[]; // node ids, -1 for constants
   readonly primals: readonly Tensor[];
   readonly out: Tensor;
 }
 
-/** Accumulation of cotangents (add) installed by ops to avoid an import cycle. */
-export const vjpHooks: { add?: (a: Tensor, b: Tensor) => Tensor } = {};
-
 export class VjpTrace extends Trace {
   readonly kind = 'vjp';
   private readonly nodes: TapeNode[] = [];
+
+  /** `add` accumulates the cotangents that reach one value along several paths (given by the transformation that builds the tape). */
+  constructor(private readonly add: (a: Tensor, b: Tensor) => Tensor) {
+    super();
+  }
 
   input(primal: Tensor): VjpTracer {
     this.nodes.push({ prim: null, params: null, inputs: [], primals: [], out: primal });
     return new VjpTracer(this, primal, this.nodes.length - 1);
   }
 
-  process(prim: Primitive, inputs: readonly Tensor[], params: unknown): Tensor {
+  process(prim: Bindable, inputs: readonly Tensor[], params: unknown): Tensor {
     const ids = inputs.map((x) => (x instanceof VjpTracer && x.trace === this ? x.node : -1));
     const primals = inputs.map((x, i) => (ids[i]! >= 0 ? (x as VjpTracer).primal : x));
     const out = bind(prim, primals, params);
@@ -65,7 +67,7 @@ export class VjpTrace extends Trace {
 
   /** Cotangents of the given input nodes, seeded with `seeds` (node id -> cotangent). */
   backward(seeds: ReadonlyMap<number, Tensor>, wanted: readonly number[]): Map<number, Tensor> {
-    const add = vjpHooks.add!;
+    const add = this.add;
     const ct = new Map<number, Tensor>();
     const accumulate = (id: number, c: Tensor) => {
       const prev = ct.get(id);

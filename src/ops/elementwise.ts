@@ -1,88 +1,163 @@
 /**
  * Elementwise primitives: unary maths, broadcasting binary arithmetic,
- * comparisons and `where`. Each record: shape rule, CPU kernel, JVP, VJP.
+ * comparisons and `where`. Each record states its shape rule, its kernels
+ * (CPU function, WGSL expression) and its derivative once, as partial
+ * derivatives (`elementwise` in ops/rules.ts builds both the JVP and the VJP
+ * from them, with broadcasting and unbroadcasting done there).
  * Conventions: relu'(0) = 0, abs'(0) = 0 (sign(0) = 0), maximum/minimum send
- * the derivative to the first argument on ties.
+ * the derivative to the first argument on ties; relu, maximum and minimum
+ * propagate NaN; d/da a^b is 0 where b = 0 (also at a = 0).
  */
-import { mapBinary, mapUnary, expand } from '../backends/cpu/kernels.js';
-import type { Primitive } from '../core/Primitive.js';
+import { expand, mapBinary, mapUnary } from '../backends/cpu/kernels.js';
+import { compareKernel, mapKernel, whereKernel } from '../backends/webgpu/kernels.js';
+import type { Partial } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
-import { lin, Zero } from '../core/Zero.js';
+import { Zero, type MaybeZero } from '../core/Zero.js';
 import { allocArray } from '../tensor/dtype.js';
-import { broadcastShapes } from '../tensor/shape.js';
+import { broadcastShapes, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, zerosLike, type TensorLike } from './creation.js';
+import { bilinear, elementwise, handWritten, zeroDerivative, type Arithmetic, type Builtin as BuiltinOf } from './rules.js';
 import { broadcastTo, unbroadcast } from './structural.js';
-import { jvpHooks } from '../core/jvpTrace.js';
-import { vjpHooks } from '../core/vjpTrace.js';
-import { addT, binaryShape, pair, sameDtype, unaryShape } from './util.js';
+import { binaryShape, pair, sameDtype, unaryShape } from './util.js';
 
 type NoParams = Record<string, never>;
-const P: NoParams = {};
+const NO_PARAMS: NoParams = {};
 
-const unary = (name: string, floatOnly: boolean, f: (v: number) => number, rules: Pick<Primitive<NoParams>, 'jvp' | 'vjp'>): Primitive<NoParams> => ({
+type Builtin = BuiltinOf<NoParams>;
+
+/** The arithmetic the rule builders apply (called only when a rule runs, after this module has loaded). */
+const arithmetic: Arithmetic = {
+  add: (a, b) => add(a, b),
+  mul: (a, b) => mul(a, b),
+  neg: (a) => neg(a),
+  broadcastTo: (x, shape) => broadcastTo(x, shape),
+  unbroadcast: (ct, shape) => unbroadcast(ct, shape),
+};
+
+/** ∂/∂x as a function of the input `x` or the output `y`. */
+const ofX = (d: (x: Tensor) => Tensor): Partial => ([x]) => d(x!);
+const ofY = (d: (y: Tensor) => Tensor): Partial => (_, y) => d(y);
+
+interface UnarySpec {
+  /** Float inputs only (exp, log, …). */
+  readonly floatOnly: boolean;
+  /** The CPU function. */
+  readonly f: (v: number) => number;
+  /** The WGSL expression over `x0` (`t` is the WGSL type) and helper functions it calls. */
+  readonly wgsl: (t: string) => string;
+  readonly prelude?: string;
+  /** d out / dx, or 'zero' for a piecewise-constant op. */
+  readonly derivative: Partial | 'zero';
+}
+
+const unary = (name: string, spec: UnarySpec): Builtin => ({
   name,
-  shape: unaryShape(name, floatOnly),
-  cpu: ([x], _p, out) => mapUnary(x!, out, f),
-  ...rules,
+  shape: unaryShape(name, spec.floatOnly),
+  cpu: ([x], _p, out) => mapUnary(x!, out, spec.f),
+  webgpu: mapKernel(spec.wgsl, spec.prelude),
+  ...(spec.derivative === 'zero' ? zeroDerivative<NoParams>(1) : elementwise<NoParams>(arithmetic, spec.derivative)),
 });
 
 const sigmoidF = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
 
+const SIGMOID_WGSL = `
+fn sigmoid_f(x: f32) -> f32 {
+  if (x >= 0.0) {
+    return 1.0 / (1.0 + exp(-x));
+  }
+  let e = exp(x);
+  return e / (1.0 + e);
+}`;
+
+// a^b with JavaScript's Math.pow conventions for a ≤ 0 (WGSL's pow is undefined there).
+const POW_WGSL = `
+fn pow_f(a: f32, b: f32) -> f32 {
+  if (b == 0.0) {
+    return 1.0;
+  }
+  if (a == 0.0) {
+    return select(f32_inf(), 0.0, b > 0.0);
+  }
+  let r = exp2(b * log2(abs(a)));
+  if (a > 0.0) {
+    return r;
+  }
+  if (floor(b) != b) {
+    return f32_nan();
+  }
+  let half = b * 0.5;
+  return select(r, -r, floor(half) != half);
+}`;
+
+/** NaN-aware selection in WGSL: integers have no NaN. */
+const orNan = (t: string, v: string): string => (t === 'f32' ? ` || is_nan(${v})` : '');
+
 export const unaryPrims = {
   // d(-x) = -dx
-  neg: unary('neg', false, (v) => -v, { jvp: (_, [t]) => lin(t!, neg), vjp: (ct) => [neg(ct)] }),
+  neg: unary('neg', { floatOnly: false, f: (v) => -v, wgsl: () => '-x0', derivative: -1 }),
   // d exp x = exp x · dx
-  exp: unary('exp', true, Math.exp, { jvp: (_, [t], __, y) => lin(t!, (t) => mul(t, y)), vjp: (ct, _, __, y) => [mul(ct, y)] }),
+  exp: unary('exp', { floatOnly: true, f: Math.exp, wgsl: () => 'exp(x0)', derivative: ofY((y) => y) }),
   // d ln x = dx / x
-  log: unary('log', true, Math.log, { jvp: ([x], [t]) => lin(t!, (t) => div(t, x!)), vjp: (ct, [x]) => [div(ct, x!)] }),
+  log: unary('log', { floatOnly: true, f: Math.log, wgsl: () => 'log(x0)', derivative: ofX((x) => reciprocal(x)) }),
   // d sin x = cos x · dx
-  sin: unary('sin', true, Math.sin, { jvp: ([x], [t]) => lin(t!, (t) => mul(t, cos(x!))), vjp: (ct, [x]) => [mul(ct, cos(x!))] }),
+  sin: unary('sin', { floatOnly: true, f: Math.sin, wgsl: () => 'sin(x0)', derivative: ofX((x) => cos(x)) }),
   // d cos x = -sin x · dx
-  cos: unary('cos', true, Math.cos, { jvp: ([x], [t]) => lin(t!, (t) => neg(mul(t, sin(x!)))), vjp: (ct, [x]) => [neg(mul(ct, sin(x!)))] }),
-  // d tanh x = (1 - tanh² x) · dx
-  tanh: unary('tanh', true, Math.tanh, {
-    jvp: (_, [t], __, y) => lin(t!, (t) => mul(t, sub(1, square(y)))),
-    vjp: (ct, _, __, y) => [mul(ct, sub(1, square(y)))],
-  }),
+  cos: unary('cos', { floatOnly: true, f: Math.cos, wgsl: () => 'cos(x0)', derivative: ofX((x) => neg(sin(x))) }),
+  // d tanh x = (1 - tanh² x) · dx   (WGSL clamps: tanh(±15) is ±1 in f32, and some implementations overflow past it)
+  tanh: unary('tanh', { floatOnly: true, f: Math.tanh, wgsl: () => 'tanh(clamp(x0, -15.0, 15.0))', derivative: ofY((y) => sub(1, square(y))) }),
   // d σ(x) = σ(x)(1 - σ(x)) · dx
-  sigmoid: unary('sigmoid', true, sigmoidF, {
-    jvp: (_, [t], __, y) => lin(t!, (t) => mul(t, mul(y, sub(1, y)))),
-    vjp: (ct, _, __, y) => [mul(ct, mul(y, sub(1, y)))],
-  }),
-  // d relu x = [x > 0] · dx   (relu'(0) = 0)
-  relu: unary('relu', false, (v) => (v > 0 ? v : 0), {
-    jvp: ([x], [t]) => lin(t!, (t) => mul(t, greater(x!, 0))),
-    vjp: (ct, [x]) => [mul(ct, greater(x!, 0))],
+  sigmoid: unary('sigmoid', { floatOnly: true, f: sigmoidF, wgsl: () => 'sigmoid_f(x0)', prelude: SIGMOID_WGSL, derivative: ofY((y) => mul(y, sub(1, y))) }),
+  // d relu x = [x > 0] · dx   (relu'(0) = 0; relu(NaN) = NaN)
+  relu: unary('relu', {
+    floatOnly: false,
+    f: (v) => (v > 0 || v !== v ? v : 0),
+    wgsl: (t) => `select(${t}(0), x0, x0 > ${t}(0)${orNan(t, 'x0')})`,
+    derivative: ofX((x) => greater(x, 0)),
   }),
   // d √x = dx / (2 √x)
-  sqrt: unary('sqrt', true, Math.sqrt, { jvp: (_, [t], __, y) => lin(t!, (t) => div(t, mul(y, 2))), vjp: (ct, _, __, y) => [div(ct, mul(y, 2))] }),
+  sqrt: unary('sqrt', { floatOnly: true, f: Math.sqrt, wgsl: () => 'sqrt(x0)', derivative: ofY((y) => div(0.5, y)) }),
   // d x² = 2x · dx
-  square: unary('square', false, (v) => v * v, { jvp: ([x], [t]) => lin(t!, (t) => mul(t, mul(x!, 2))), vjp: (ct, [x]) => [mul(ct, mul(x!, 2))] }),
+  square: unary('square', { floatOnly: false, f: (v) => v * v, wgsl: () => 'x0 * x0', derivative: ofX((x) => mul(x, 2)) }),
   // d |x| = sign(x) · dx   (abs'(0) = 0)
-  abs: unary('abs', false, Math.abs, { jvp: ([x], [t]) => lin(t!, (t) => mul(t, sign(x!))), vjp: (ct, [x]) => [mul(ct, sign(x!))] }),
+  abs: unary('abs', { floatOnly: false, f: Math.abs, wgsl: () => 'abs(x0)', derivative: ofX((x) => sign(x)) }),
   // d (1/x) = -dx / x² = -(1/x)² · dx
-  reciprocal: unary('reciprocal', true, (v) => 1 / v, {
-    jvp: (_, [t], __, y) => lin(t!, (t) => neg(mul(t, square(y)))),
-    vjp: (ct, _, __, y) => [neg(mul(ct, square(y)))],
-  }),
+  reciprocal: unary('reciprocal', { floatOnly: true, f: (v) => 1 / v, wgsl: () => '1.0 / x0', derivative: ofY((y) => neg(square(y))) }),
   // sign is piecewise constant: d sign x = 0
-  sign: unary('sign', false, (v) => (v > 0 ? 1 : v < 0 ? -1 : v), { jvp: () => Zero, vjp: () => [Zero] }),
-} satisfies Record<string, Primitive<NoParams>>;
+  sign: unary('sign', {
+    floatOnly: false,
+    f: (v) => (v > 0 ? 1 : v < 0 ? -1 : v),
+    wgsl: (t) => `select(select(x0, ${t}(-1), x0 < ${t}(0)), ${t}(1), x0 > ${t}(0))`,
+    derivative: 'zero',
+  }),
+} satisfies Record<string, Builtin>;
 
-const binary = (name: string, floatOnly: boolean, f: (a: number, b: number) => number, rules: Pick<Primitive<NoParams>, 'jvp' | 'vjp'>): Primitive<NoParams> => ({
+interface BinarySpec {
+  readonly floatOnly: boolean;
+  readonly f: (a: number, b: number) => number;
+  /** The WGSL expression over `x0`, `x1`. */
+  readonly wgsl: (t: string) => string;
+  readonly prelude?: string;
+  /** ∂out/∂a and ∂out/∂b (broadcast against the inputs), or the rules of a bilinear op. */
+  readonly derivative: readonly [Partial, Partial] | ReturnType<typeof bilinear<NoParams>>;
+}
+
+const binary = (name: string, spec: BinarySpec): Builtin => ({
   name,
-  shape: binaryShape(name, floatOnly),
-  cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, f),
-  ...rules,
+  shape: binaryShape(name, spec.floatOnly),
+  cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, spec.f),
+  webgpu: mapKernel(spec.wgsl, spec.prelude),
+  ...('jvp' in spec.derivative ? spec.derivative : elementwise<NoParams>(arithmetic, ...spec.derivative)),
 });
 
-/** Cotangent of a broadcasting binary input: reduce back to its shape, or skip when not needed. */
-const ctFor = (needed: boolean, ct: () => Tensor, x: Tensor) => (needed ? unbroadcast(ct(), x.shape) : Zero);
-
-/** Piecewise-constant comparisons: zero derivative everywhere. */
-const comparison = (name: string, f: (a: number, b: number) => boolean): Primitive<NoParams> =>
-  binary(name, false, (a, b) => (f(a, b) ? 1 : 0), { jvp: () => Zero, vjp: () => [Zero, Zero] });
+/** Piecewise-constant comparisons: 1 where the relation holds, else 0; zero derivative everywhere. */
+const comparison = (name: string, op: string, f: (a: number, b: number) => boolean): Builtin => ({
+  name,
+  shape: binaryShape(name, false),
+  cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, (x, y) => (f(x, y) ? 1 : 0)),
+  webgpu: compareKernel(op),
+  ...zeroDerivative<NoParams>(2),
+});
 
 /** log(a) where a > 0 and 0 elsewhere, without evaluating log at a ≤ 0. */
 const safeLog = (a: Tensor): Tensor => {
@@ -92,72 +167,72 @@ const safeLog = (a: Tensor): Tensor => {
 
 export const binaryPrims = {
   // d(a + b) = da + db
-  add: binary('add', false, (a, b) => a + b, {
-    jvp: (_, [ta, tb]) => addT(add, ta!, tb!),
-    vjp: (ct, [a, b], _p, _y, n) => [ctFor(n[0]!, () => ct, a!), ctFor(n[1]!, () => ct, b!)],
-  }),
+  add: binary('add', { floatOnly: false, f: (a, b) => a + b, wgsl: () => 'x0 + x1', derivative: [1, 1] }),
   // d(a - b) = da - db
-  sub: binary('sub', false, (a, b) => a - b, {
-    jvp: (_, [ta, tb]) => addT(add, ta!, lin(tb!, neg)),
-    vjp: (ct, [a, b], _p, _y, n) => [ctFor(n[0]!, () => ct, a!), ctFor(n[1]!, () => neg(ct), b!)],
-  }),
-  // d(a · b) = da · b + a · db
-  mul: binary('mul', false, (a, b) => a * b, {
-    jvp: ([a, b], [ta, tb]) => addT(add, lin(ta!, (t) => mul(t, b!)), lin(tb!, (t) => mul(a!, t))),
-    vjp: (ct, [a, b], _p, _y, n) => [ctFor(n[0]!, () => mul(ct, b!), a!), ctFor(n[1]!, () => mul(a!, ct), b!)],
+  sub: binary('sub', { floatOnly: false, f: (a, b) => a - b, wgsl: () => 'x0 - x1', derivative: [1, -1] }),
+  // d(a · b) = da · b + a · db   (bilinear: ā = ct · b, b̄ = a · ct, unbroadcast)
+  mul: binary('mul', {
+    floatOnly: false,
+    f: (a, b) => a * b,
+    wgsl: () => 'x0 * x1',
+    derivative: bilinear<NoParams>(
+      arithmetic,
+      (a, b) => mul(a, b),
+      (ct, a, b) => unbroadcast(mul(ct, b), a.shape),
+      (ct, a, b) => unbroadcast(mul(a, ct), b.shape),
+    ),
   }),
   // d(a / b) = da / b - (a / b) · db / b
-  div: binary('div', true, (a, b) => a / b, {
-    jvp: ([, b], [ta, tb], _p, y) => addT(add, lin(ta!, (t) => div(t, b!)), lin(tb!, (t) => neg(div(mul(t, y), b!)))),
-    vjp: (ct, [a, b], _p, y, n) => [ctFor(n[0]!, () => div(ct, b!), a!), ctFor(n[1]!, () => neg(div(mul(ct, y), b!)), b!)],
+  div: binary('div', {
+    floatOnly: true,
+    f: (a, b) => a / b,
+    wgsl: () => 'x0 / x1',
+    derivative: [([, b]) => reciprocal(b!), ([, b], y) => neg(div(y, b!))],
   }),
-  // d(a^b) = b · a^(b-1) · da + a^b · ln a · db   (ln a taken as 0 where a ≤ 0)
-  pow: binary('pow', true, Math.pow, {
-    jvp: ([a, b], [ta, tb], _p, y) =>
-      addT(add, lin(ta!, (t) => mul(t, mul(b!, pow(a!, sub(b!, 1))))), lin(tb!, (t) => mul(t, mul(y, safeLog(a!))))),
-    vjp: (ct, [a, b], _p, y, n) => [
-      ctFor(n[0]!, () => mul(ct, mul(b!, pow(a!, sub(b!, 1)))), a!),
-      ctFor(n[1]!, () => mul(ct, mul(y, safeLog(a!))), b!),
-    ],
+  // d(a^b) = b · a^(b-1) · da + a^b · ln a · db   (ln a taken as 0 where a ≤ 0; the first term is 0 where b = 0)
+  pow: binary('pow', {
+    floatOnly: true,
+    f: Math.pow,
+    wgsl: () => 'pow_f(x0, x1)',
+    prelude: POW_WGSL,
+    derivative: [([a, b]) => mul(b!, pow(a!, where(equal(b!, 0), 1, sub(b!, 1)))), ([a], y) => mul(y, safeLog(a!))],
   }),
-  // d max(a, b) = [a ≥ b] · da + [a < b] · db   (ties: the first argument)
-  maximum: binary('maximum', false, (a, b) => (a >= b || Number.isNaN(a) ? a : b), {
-    jvp: ([a, b], [ta, tb]) => selectT(greaterEqual(a!, b!), ta!, tb!, a!, b!),
-    vjp: (ct, [a, b], _p, _y, n) => {
-      const m = greaterEqual(a!, b!);
-      return [ctFor(n[0]!, () => where(m, ct, 0), a!), ctFor(n[1]!, () => where(m, 0, ct), b!)];
-    },
+  // d max(a, b) = [a ≥ b] · da + [a < b] · db   (ties: the first argument; NaN propagates)
+  maximum: binary('maximum', {
+    floatOnly: false,
+    f: (a, b) => (a >= b || a !== a ? a : b),
+    wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 >= x1 || is_nan(x0))' : 'max(x0, x1)'),
+    derivative: [([a, b]) => greaterEqual(a!, b!), ([a, b]) => less(a!, b!)],
   }),
-  // d min(a, b) = [a ≤ b] · da + [a > b] · db   (ties: the first argument)
-  minimum: binary('minimum', false, (a, b) => (a <= b || Number.isNaN(a) ? a : b), {
-    jvp: ([a, b], [ta, tb]) => selectT(lessEqual(a!, b!), ta!, tb!, a!, b!),
-    vjp: (ct, [a, b], _p, _y, n) => {
-      const m = lessEqual(a!, b!);
-      return [ctFor(n[0]!, () => where(m, ct, 0), a!), ctFor(n[1]!, () => where(m, 0, ct), b!)];
-    },
+  // d min(a, b) = [a ≤ b] · da + [a > b] · db   (ties: the first argument; NaN propagates)
+  minimum: binary('minimum', {
+    floatOnly: false,
+    f: (a, b) => (a <= b || a !== a ? a : b),
+    wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 <= x1 || is_nan(x0))' : 'min(x0, x1)'),
+    derivative: [([a, b]) => lessEqual(a!, b!), ([a, b]) => greater(a!, b!)],
   }),
-  greater: comparison('greater', (a, b) => a > b),
-  greaterEqual: comparison('greaterEqual', (a, b) => a >= b),
-  less: comparison('less', (a, b) => a < b),
-  lessEqual: comparison('lessEqual', (a, b) => a <= b),
-  equal: comparison('equal', (a, b) => a === b),
-  notEqual: comparison('notEqual', (a, b) => a !== b),
-} satisfies Record<string, Primitive<NoParams>>;
+  greater: comparison('greater', '>', (a, b) => a > b),
+  greaterEqual: comparison('greaterEqual', '>=', (a, b) => a >= b),
+  less: comparison('less', '<', (a, b) => a < b),
+  lessEqual: comparison('lessEqual', '<=', (a, b) => a <= b),
+  equal: comparison('equal', '==', (a, b) => a === b),
+  notEqual: comparison('notEqual', '!=', (a, b) => a !== b),
+} satisfies Record<string, Builtin>;
 
 /** where(mask, ta, tb) for tangents, materialising a zero side only when the other is non-zero. */
-function selectT(mask: Tensor, ta: Tensor | typeof Zero, tb: Tensor | typeof Zero, a: Tensor, b: Tensor) {
+function selectTangents(mask: Tensor, ta: MaybeZero, tb: MaybeZero, a: Tensor, b: Tensor): MaybeZero {
   if (ta === Zero && tb === Zero) return Zero;
   return where(mask, ta === Zero ? zerosLike(a) : ta, tb === Zero ? zerosLike(b) : tb);
 }
 
-export const wherePrim: Primitive<NoParams> = {
+export const wherePrim: Builtin = {
   name: 'where',
   shape: ([c, a, b]) => {
     sameDtype('where', a!, b!);
     return { shape: broadcastShapes('where', c!.shape, a!.shape, b!.shape), dtype: a!.dtype };
   },
   cpu: ([c, a, b], _p, out) => {
-    const n = out.shape.reduce((x, y) => x * y, 1);
+    const n = sizeOf(out.shape);
     const cd = expand(c!, out.shape);
     const ad = expand(a!, out.shape);
     const bd = expand(b!, out.shape);
@@ -165,54 +240,61 @@ export const wherePrim: Primitive<NoParams> = {
     for (let i = 0; i < n; i++) r[i] = cd[i] !== 0 ? ad[i]! : bd[i]!;
     return r;
   },
-  // d where(c, a, b) = where(c, da, db)   (c is not differentiable)
-  jvp: ([c, a, b], [, ta, tb]) => selectT(c!, ta!, tb!, a!, b!),
-  // ct flows to a where c holds and to b elsewhere
-  vjp: (ct, [c, a, b], _p, _y, n) => [Zero, ctFor(n[1]!, () => where(c!, ct, 0), a!), ctFor(n[2]!, () => where(c!, 0, ct), b!)],
+  webgpu: whereKernel,
+  ...handWritten<NoParams>(
+    // d where(c, a, b) = where(c, da, db)   (c is not differentiable)
+    ([c, a, b], [, ta, tb]) => selectTangents(c!, ta!, tb!, a!, b!),
+    // ct flows to a where c holds and to b elsewhere
+    (ct, [c, a, b], _p, _y, needed) => [
+      Zero,
+      needed[1] ? unbroadcast(where(c!, ct, 0), a!.shape) : Zero,
+      needed[2] ? unbroadcast(where(c!, 0, ct), b!.shape) : Zero,
+    ],
+  ),
 };
 
 // ---- public op functions ----
-const u = (p: Primitive<NoParams>) => (x: TensorLike): Tensor => bind(p, [asTensor(x)], P);
-const b2 = (p: Primitive<NoParams>) => (a: TensorLike, b: TensorLike): Tensor => bind(p, pair(a, b), P);
+const unaryOp =
+  (p: Builtin) =>
+  (x: TensorLike): Tensor =>
+    bind(p, [asTensor(x)], NO_PARAMS);
+const binaryOp =
+  (p: Builtin) =>
+  (a: TensorLike, b: TensorLike): Tensor =>
+    bind(p, pair(a, b), NO_PARAMS);
 
-export const neg = u(unaryPrims.neg);
-export const exp = u(unaryPrims.exp);
-export const log = u(unaryPrims.log);
-export const sin = u(unaryPrims.sin);
-export const cos = u(unaryPrims.cos);
-export const tanh = u(unaryPrims.tanh);
-export const sigmoid = u(unaryPrims.sigmoid);
-export const relu = u(unaryPrims.relu);
-export const sqrt = u(unaryPrims.sqrt);
-export const square = u(unaryPrims.square);
-export const abs = u(unaryPrims.abs);
-export const reciprocal = u(unaryPrims.reciprocal);
-export const sign = u(unaryPrims.sign);
+export const neg = unaryOp(unaryPrims.neg);
+export const exp = unaryOp(unaryPrims.exp);
+export const log = unaryOp(unaryPrims.log);
+export const sin = unaryOp(unaryPrims.sin);
+export const cos = unaryOp(unaryPrims.cos);
+export const tanh = unaryOp(unaryPrims.tanh);
+export const sigmoid = unaryOp(unaryPrims.sigmoid);
+export const relu = unaryOp(unaryPrims.relu);
+export const sqrt = unaryOp(unaryPrims.sqrt);
+export const square = unaryOp(unaryPrims.square);
+export const abs = unaryOp(unaryPrims.abs);
+export const reciprocal = unaryOp(unaryPrims.reciprocal);
+export const sign = unaryOp(unaryPrims.sign);
 
-export const add = b2(binaryPrims.add);
-export const sub = b2(binaryPrims.sub);
-export const mul = b2(binaryPrims.mul);
-export const div = b2(binaryPrims.div);
-export const pow = b2(binaryPrims.pow);
-export const maximum = b2(binaryPrims.maximum);
-export const minimum = b2(binaryPrims.minimum);
-export const greater = b2(binaryPrims.greater);
-export const greaterEqual = b2(binaryPrims.greaterEqual);
-export const less = b2(binaryPrims.less);
-export const lessEqual = b2(binaryPrims.lessEqual);
-export const equal = b2(binaryPrims.equal);
-export const notEqual = b2(binaryPrims.notEqual);
+export const add = binaryOp(binaryPrims.add);
+export const sub = binaryOp(binaryPrims.sub);
+export const mul = binaryOp(binaryPrims.mul);
+export const div = binaryOp(binaryPrims.div);
+export const pow = binaryOp(binaryPrims.pow);
+export const maximum = binaryOp(binaryPrims.maximum);
+export const minimum = binaryOp(binaryPrims.minimum);
+export const greater = binaryOp(binaryPrims.greater);
+export const greaterEqual = binaryOp(binaryPrims.greaterEqual);
+export const less = binaryOp(binaryPrims.less);
+export const lessEqual = binaryOp(binaryPrims.lessEqual);
+export const equal = binaryOp(binaryPrims.equal);
+export const notEqual = binaryOp(binaryPrims.notEqual);
 
 /** where(cond, a, b): a where cond ≠ 0, else b; all three broadcast. */
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = pair(a, b);
   const c = asTensor(cond, x);
-  return bind(wherePrim, [c, x, y], P);
+  return bind(wherePrim, [c, x, y], NO_PARAMS);
 }
 
-
-// The traces need `add` (cotangent accumulation) and `broadcastTo` (tangent
-// fix-up) but sit below ops; every op module imports this one, so installing
-// them here makes any entry point (root, nn, io, a single op file) work.
-vjpHooks.add = add;
-jvpHooks.broadcastTo = broadcastTo;

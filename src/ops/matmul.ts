@@ -3,18 +3,21 @@
  * dims broadcast; a 1-D operand is treated as a row or column vector and the
  * added axis is removed from the result).
  */
-import { matmulKernel } from '../backends/cpu/kernels.js';
-import type { Primitive } from '../core/Primitive.js';
+import { matmulKernel as cpuMatmul } from '../backends/cpu/kernels.js';
+import { matmulKernel as webgpuMatmul } from '../backends/webgpu/kernels.js';
 import { bind } from '../core/trace.js';
-import { lin, Zero } from '../core/Zero.js';
 import { broadcastShapes, fmt } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import { add } from './elementwise.js';
-import { expandDims, matrixTranspose, squeeze, unbroadcast } from './structural.js';
-import { addT, sameDtype } from './util.js';
+import { add, mul, neg } from './elementwise.js';
+import { bilinear, type Arithmetic, type Builtin } from './rules.js';
+import { broadcastTo, expandDims, matrixTranspose, squeeze, unbroadcast } from './structural.js';
+import { sameDtype } from './util.js';
 
-export const matmulPrim: Primitive<Record<string, never>> = {
+type NoParams = Record<string, never>;
+const arithmetic: Arithmetic = { add, mul, neg, broadcastTo, unbroadcast };
+
+export const matmulPrim: Builtin<NoParams> = {
   name: 'matmul',
   shape: ([a, b]) => {
     const sa = a!.shape;
@@ -25,22 +28,23 @@ export const matmulPrim: Primitive<Record<string, never>> = {
     const batch = broadcastShapes('matmul', sa.slice(0, -2), sb.slice(0, -2));
     return { shape: [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!], dtype: a!.dtype };
   },
-  cpu: ([a, b], _p, out) => matmulKernel(a!, b!, out),
-  // d(A B) = dA B + A dB
-  jvp: ([a, b], [ta, tb]) => addT(add, lin(ta!, (t) => matmul(t, b!)), lin(tb!, (t) => matmul(a!, t))),
-  // Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ (summed over broadcast batch dims)
-  vjp: (ct, [a, b], _p, _y, n) => [
-    n[0] ? unbroadcast(matmul(ct, matrixTranspose(b!)), a!.shape) : Zero,
-    n[1] ? unbroadcast(matmul(matrixTranspose(a!), ct), b!.shape) : Zero,
-  ],
+  cpu: ([a, b], _p, out) => cpuMatmul(a!, b!, out),
+  webgpu: webgpuMatmul,
+  // d(A B) = dA B + A dB; Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ (summed over broadcast batch dims)
+  ...bilinear<NoParams>(
+    arithmetic,
+    (a, b) => matmul(a, b),
+    (ct, a, b) => unbroadcast(matmul(ct, matrixTranspose(b)), a.shape),
+    (ct, a, b) => unbroadcast(matmul(matrixTranspose(a), ct), b.shape),
+  ),
 };
 
-/** Matrix product with numpy semantics for 1-D operands. */
+/** Matrix product with numpy semantics for 1-D operands (batch dims broadcast). d(AB) = dA·B + A·dB. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError('matmul', `operands must have rank ≥ 1: ${fmt(a.shape)} x ${fmt(b.shape)}`);
-  const a2 = a.ndim === 1 ? expandDims(a, 0) : a;
-  const b2 = b.ndim === 1 ? expandDims(b, 1) : b;
-  let y = bind(matmulPrim, [a2, b2], {});
+  const aMatrix = a.ndim === 1 ? expandDims(a, 0) : a;
+  const bMatrix = b.ndim === 1 ? expandDims(b, 1) : b;
+  let y = bind(matmulPrim, [aMatrix, bMatrix], {});
   if (b.ndim === 1) y = squeeze(y, -1);
   if (a.ndim === 1) y = squeeze(y, a.ndim === 1 && b.ndim === 1 ? 0 : -2);
   return y;

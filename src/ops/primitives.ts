@@ -1,12 +1,15 @@
 /**
  * The registry of built-in primitives. The `satisfies` clause makes the
- * compiler refuse a primitive with a missing rule, and `PrimName` is the list
- * of names every backend's kernel table must cover.
+ * compiler refuse a primitive with a missing rule or kernel, and `PrimName`
+ * is the key of every per-primitive table (law domains, mutant facts,
+ * WebGPU equivalence domains, op functions by name) so that a new primitive
+ * missing from any of them does not compile.
  */
 import type { Primitive } from '../core/Primitive.js';
+import type { Builtin } from './rules.js';
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.js';
 import { matmulPrim } from './matmul.js';
-import { argmaxPrim, maxPrim, sumPrim, type AxesParams, type AxisParams } from './reduce.js';
+import { argmaxPrim, maxPrim, type AxisParams } from './reduce.js';
 import {
   broadcastToPrim,
   castPrim,
@@ -15,7 +18,9 @@ import {
   reshapePrim,
   slicePrim,
   stopGradientPrim,
+  sumPrim,
   transposePrim,
+  type AxesParams,
   type CastParams,
   type ConcatParams,
   type PadParams,
@@ -60,19 +65,22 @@ export const primitives = {
   sum: sumPrim,
   max: maxPrim,
   argmax: argmaxPrim,
-} satisfies { [P in PrimName]: Primitive<PrimParams[P]> };
+} satisfies { [P in PrimName]: Builtin<PrimParams[P]> };
 
+/** Every built-in primitive's name, in the registry's order. */
 export const primNames = Object.keys(primitives) as PrimName[];
 
 /** User-defined primitives registered by name (for graph evaluation and backends). */
 const userPrimitives = new Map<string, Primitive>();
 
+/** Register a user primitive by name (definePrimitive does this). */
 export function registerPrimitive(p: Primitive): void {
   if (p.name in primitives) throw new Error(`definePrimitive: '${p.name}' is the name of a built-in primitive`);
   userPrimitives.set(p.name, p);
 }
 
+/** The record of a built-in or registered user primitive, by name. */
 export function lookupPrimitive(name: string): Primitive | undefined {
-  return (primitives as Record<string, Primitive>)[name] ?? userPrimitives.get(name);
+  return (primitives as Readonly<Record<string, Primitive>>)[name] ?? userPrimitives.get(name);
 }
 

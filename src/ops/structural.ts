@@ -1,21 +1,34 @@
 /**
- * Structural primitives: reshape, transpose, broadcastTo, slice, pad, concat,
- * cast and stopGradient, plus the derived ops built on them (expandDims,
- * squeeze, stack, unbroadcast). All are linear, so their JVP applies the same
- * op to the tangent and their VJP applies the transposed op.
+ * Structural (linear) primitives: reshape, transpose, broadcastTo, slice,
+ * pad, concat, cast, sum and stopGradient, plus the derived ops built on them
+ * (expandDims, squeeze, stack, unbroadcast, flatten). All are linear, so each
+ * record declares the op and its transpose (`linear` in ops/rules.ts) and
+ * gets its JVP (the same op on the tangent) and VJP (the transpose on the
+ * cotangent) from that. `sum` lives here because its transpose is
+ * broadcasting and broadcasting's transpose is summing: the two are one
+ * family, and this module depends on no other op module but creation.
  */
-import { broadcastStrides, gather, scatter } from '../backends/cpu/kernels.js';
-import type { Primitive } from '../core/Primitive.js';
+import { broadcastStrides, gather, reduce, scatter } from '../backends/cpu/kernels.js';
+import {
+  broadcastKernel,
+  castKernel,
+  concatKernel,
+  padKernel,
+  shareKernel,
+  sliceKernel,
+  sumKernel,
+  transposeKernel,
+} from '../backends/webgpu/kernels.js';
 import { bind } from '../core/trace.js';
-import { isZero, lin, Zero } from '../core/Zero.js';
+import { Zero } from '../core/Zero.js';
 import { allocArray, DTYPES, isFloat, toTypedArray, type DType } from '../tensor/dtype.js';
 import { describe } from '../tensor/format.js';
 import { broadcastsTo, checkShape, fmt, normalizeAxes, normalizeAxis, shapesEqual, sizeOf, stridesOf, type Shape } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import { asTensor, zerosLike, type TensorLike } from './creation.js';
-import { sameDtype } from './util.js';
-import { sum } from './reduce.js';
+import { asTensor, type TensorLike } from './creation.js';
+import { linear, zeroDerivative, type Builtin } from './rules.js';
+import { inversePermutation, sameDtype } from './util.js';
 
 export interface ReshapeParams {
   readonly shape: Shape;
@@ -37,27 +50,28 @@ export interface ConcatParams {
 export interface CastParams {
   readonly dtype: DType;
 }
+export interface AxesParams {
+  readonly axes: readonly number[];
+}
+type NoParams = Record<string, never>;
 
-const inversePerm = (perm: readonly number[]): number[] => {
-  const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => (inv[p] = i));
-  return inv;
-};
 
-export const reshapePrim: Primitive<ReshapeParams> = {
+export const reshapePrim: Builtin<ReshapeParams> = {
   name: 'reshape',
   shape: ([x], { shape }) => {
     if (sizeOf(shape) !== sizeOf(x!.shape)) throw new ShapeError('reshape', `cannot reshape ${fmt(x!.shape)} (${sizeOf(x!.shape)} elements) to ${fmt(shape)} (${sizeOf(shape)} elements)`);
     return { shape, dtype: x!.dtype };
   },
   cpu: ([x]) => x!.data,
-  // reshape is linear: d reshape(x) = reshape(dx)
-  jvp: (_, [t], { shape }) => lin(t!, (t) => reshape(t, shape)),
-  // transpose of reshape: reshape back to the input's shape
-  vjp: (ct, [x]) => [reshape(ct, x!.shape)],
+  webgpu: shareKernel,
+  // d reshape(x) = reshape(dx); transpose: reshape back to the input's shape
+  ...linear<ReshapeParams>(
+    ([t], { shape }) => reshape(t!, shape),
+    (ct, [x]) => [reshape(ct, x!.shape)],
+  ),
 };
 
-export const transposePrim: Primitive<TransposeParams> = {
+export const transposePrim: Builtin<TransposeParams> = {
   name: 'transpose',
   shape: ([x], { perm }) => {
     const r = x!.shape.length;
@@ -70,26 +84,30 @@ export const transposePrim: Primitive<TransposeParams> = {
     const st = stridesOf(x!.shape);
     return gather(x!.data, out.shape, perm.map((p) => st[p]!), 0, out.dtype);
   },
-  // linear: d transpose(x) = transpose(dx)
-  jvp: (_, [t], { perm }) => lin(t!, (t) => transpose(t, perm)),
-  // adjoint of a permutation is the inverse permutation
-  vjp: (ct, _, { perm }) => [transpose(ct, inversePerm(perm))],
+  webgpu: transposeKernel,
+  // d transpose(x) = transpose(dx); the adjoint of a permutation is its inverse
+  ...linear<TransposeParams>(
+    ([t], { perm }) => transpose(t!, perm),
+    (ct, _, { perm }) => [transpose(ct, inversePermutation(perm))],
+  ),
 };
 
-export const broadcastToPrim: Primitive<ReshapeParams> = {
+export const broadcastToPrim: Builtin<ReshapeParams> = {
   name: 'broadcastTo',
   shape: ([x], { shape }) => {
     if (!broadcastsTo(x!.shape, shape)) throw new ShapeError('broadcastTo', `cannot broadcast ${fmt(x!.shape)} to ${fmt(shape)}`);
     return { shape, dtype: x!.dtype };
   },
   cpu: ([x], _p, out) => gather(x!.data, out.shape, broadcastStrides(x!.shape, out.shape), 0, out.dtype),
-  // linear: d broadcast(x) = broadcast(dx)
-  jvp: (_, [t], { shape }) => lin(t!, (t) => broadcastTo(t, shape)),
-  // adjoint of broadcasting is summing over the broadcast axes
-  vjp: (ct, [x]) => [unbroadcast(ct, x!.shape)],
+  webgpu: broadcastKernel,
+  // d broadcast(x) = broadcast(dx); the adjoint of broadcasting sums over the broadcast axes
+  ...linear<ReshapeParams>(
+    ([t], { shape }) => broadcastTo(t!, shape),
+    (ct, [x]) => [unbroadcast(ct, x!.shape)],
+  ),
 };
 
-export const slicePrim: Primitive<SliceParams> = {
+export const slicePrim: Builtin<SliceParams> = {
   name: 'slice',
   shape: ([x], { starts, sizes }) => {
     const s = x!.shape;
@@ -108,13 +126,15 @@ export const slicePrim: Primitive<SliceParams> = {
     const off = starts.reduce((acc, a, i) => acc + a * st[i]!, 0);
     return gather(x!.data, out.shape, st, off, out.dtype);
   },
-  // linear: d slice(x) = slice(dx)
-  jvp: (_, [t], p) => lin(t!, (t) => bind(slicePrim, [t], p)),
-  // adjoint of slicing is zero-padding back to the input's shape
-  vjp: (ct, [x], { starts, sizes }) => [bind(padPrim, [ct], { lo: starts, hi: x!.shape.map((d, i) => d - starts[i]! - sizes[i]!) })],
+  webgpu: sliceKernel,
+  // d slice(x) = slice(dx); the adjoint of slicing is zero-padding back to the input's shape
+  ...linear<SliceParams>(
+    ([t], p) => bind(slicePrim, [t!], p),
+    (ct, [x], { starts, sizes }) => [bind(padPrim, [ct], { lo: starts, hi: x!.shape.map((d, i) => d - starts[i]! - sizes[i]!) })],
+  ),
 };
 
-export const padPrim: Primitive<PadParams> = {
+export const padPrim: Builtin<PadParams> = {
   name: 'pad',
   shape: ([x], { lo, hi }) => {
     const s = x!.shape;
@@ -128,18 +148,21 @@ export const padPrim: Primitive<PadParams> = {
     scatter(x!.data, x!.shape, r, st, lo.reduce((acc, a, i) => acc + a * st[i]!, 0));
     return r;
   },
-  // linear: d pad(x) = pad(dx)
-  jvp: (_, [t], p) => lin(t!, (t) => bind(padPrim, [t], p)),
-  // adjoint of zero-padding is slicing out the interior
-  vjp: (ct, [x], { lo }) => [bind(slicePrim, [ct], { starts: lo, sizes: x!.shape })],
+  webgpu: padKernel,
+  // d pad(x) = pad(dx); the adjoint of zero-padding is slicing out the interior
+  ...linear<PadParams>(
+    ([t], p) => bind(padPrim, [t!], p),
+    (ct, [x], { lo }) => [bind(slicePrim, [ct], { starts: lo, sizes: x!.shape })],
+  ),
 };
 
-export const concatPrim: Primitive<ConcatParams> = {
+export const concatPrim: Builtin<ConcatParams> = {
   name: 'concat',
   shape: (xs, { axis }) => {
     if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
     sameDtype('concat', ...xs);
     const s0 = xs[0]!.shape;
+    if (!Number.isInteger(axis) || axis < 0 || axis >= s0.length) throw new ShapeError('concat', `axis ${axis} is out of bounds for ${xs.map((x) => fmt(x.shape)).join(', ')}`);
     for (const x of xs) {
       if (x.shape.length !== s0.length || x.shape.some((d, i) => i !== axis && d !== s0[i])) {
         throw new ShapeError('concat', `shapes ${xs.map((x) => fmt(x.shape)).join(', ')} differ outside axis ${axis}`);
@@ -147,7 +170,7 @@ export const concatPrim: Primitive<ConcatParams> = {
     }
     const out = [...s0];
     out[axis] = xs.reduce((acc, x) => acc + x.shape[axis]!, 0);
-    return { shape: out, dtype: s0.length >= 0 ? xs[0]!.dtype : xs[0]!.dtype };
+    return { shape: out, dtype: xs[0]!.dtype };
   },
   cpu: (xs, { axis }, out) => {
     const r = allocArray(out.dtype, sizeOf(out.shape));
@@ -159,41 +182,83 @@ export const concatPrim: Primitive<ConcatParams> = {
     }
     return r;
   },
-  // linear: d concat(xs) = concat(dxs)   (zero tangents materialised as zeros)
-  jvp: (xs, ts, p) => (ts.every(isZero) ? Zero : bind(concatPrim, ts.map((t, i) => (isZero(t) ? zerosLike(xs[i]!) : t)), p)),
-  // adjoint: slice the cotangent back into the pieces
-  vjp: (ct, xs, { axis }, _y, needed) => {
-    let off = 0;
-    return xs.map((x, i) => {
-      const start = off;
-      off += x.shape[axis]!;
-      if (!needed[i]) return Zero;
-      const starts = ct.shape.map((_, k) => (k === axis ? start : 0));
-      return bind(slicePrim, [ct], { starts, sizes: x.shape });
-    });
-  },
+  webgpu: concatKernel,
+  // d concat(xs) = concat(dxs); the adjoint slices the cotangent back into the pieces
+  ...linear<ConcatParams>(
+    (ts, p) => bind(concatPrim, ts, p),
+    (ct, xs, { axis }, needed) => {
+      let off = 0;
+      return xs.map((x, i) => {
+        const start = off;
+        off += x.shape[axis]!;
+        if (!needed[i]) return Zero;
+        const starts = ct.shape.map((_, k) => (k === axis ? start : 0));
+        return bind(slicePrim, [ct], { starts, sizes: x.shape });
+      });
+    },
+  ),
 };
 
-export const castPrim: Primitive<CastParams> = {
+export const castPrim: Builtin<CastParams> = {
   name: 'cast',
   shape: ([x], { dtype }) => {
     if (!DTYPES.includes(dtype)) throw new ShapeError('cast', `unknown dtype '${String(dtype)}'`);
     return { shape: x!.shape, dtype };
   },
   cpu: ([x], { dtype }) => toTypedArray(dtype, x!.data),
+  webgpu: castKernel,
   // d cast(x) = cast(dx) between float types; casts to or from integers carry no derivative
-  jvp: ([x], [t], { dtype }) => (isFloat(x!.dtype) && isFloat(dtype) ? lin(t!, (t) => cast(t, dtype)) : Zero),
-  vjp: (ct, [x], { dtype }) => [isFloat(x!.dtype) && isFloat(dtype) ? cast(ct, x!.dtype) : Zero],
+  ...linear<CastParams>(
+    ([t], { dtype }, [x]) => (isFloat(x!.dtype) && isFloat(dtype) ? cast(t!, dtype) : Zero),
+    (ct, [x], { dtype }) => [isFloat(x!.dtype) && isFloat(dtype) ? cast(ct, x!.dtype) : Zero],
+  ),
 };
 
-export const stopGradientPrim: Primitive<Record<string, never>> = {
+export const stopGradientPrim: Builtin<NoParams> = {
   name: 'stopGradient',
   shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
   cpu: ([x]) => x!.data,
+  webgpu: shareKernel,
   // treated as a constant: no derivative flows through
-  jvp: () => Zero,
-  vjp: () => [Zero],
+  ...zeroDerivative<NoParams>(1),
 };
+
+const reducedShape = (op: string, s: Shape, axes: readonly number[]): number[] => {
+  for (const a of axes) if (!Number.isInteger(a) || a < 0 || a >= s.length) throw new ShapeError(op, `axis ${a} is out of bounds for ${fmt(s)}`);
+  return s.filter((_, i) => !axes.includes(i));
+};
+
+/** `s` with the reduced `axes` kept as size 1. */
+export const keptShape = (s: Shape, axes: readonly number[]): number[] => s.map((d, i) => (axes.includes(i) ? 1 : d));
+
+export const sumPrim: Builtin<AxesParams> = {
+  name: 'sum',
+  shape: ([x], { axes }) => ({ shape: reducedShape('sum', x!.shape, axes), dtype: x!.dtype }),
+  cpu: ([x], { axes }, out) => reduce(x!, axes, out, 0, (a, v) => a + v),
+  webgpu: sumKernel,
+  // d Σx = Σ dx; the adjoint of summing broadcasts the cotangent back over the summed axes
+  ...linear<AxesParams>(
+    ([t], p) => bind(sumPrim, [t!], p),
+    (ct, [x], { axes }) => [broadcastTo(reshape(ct, keptShape(x!.shape, axes)), x!.shape)],
+  ),
+};
+
+/** Reduction options: keep the reduced axes as size 1. */
+export interface ReduceOptions {
+  keepdims?: boolean;
+}
+
+/** `y` reshaped to keep the reduced axes of `x` as size 1 when `keepdims`. */
+export const withKeepdims = (y: Tensor, x: Tensor, axes: readonly number[], keepdims?: boolean): Tensor =>
+  keepdims ? reshape(y, keptShape(x.shape, axes)) : y;
+
+/** Sum over `axes` (default: all). d Σx = Σ dx. */
+export function sum(x: TensorLike, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+  const t = asTensor(x);
+  const ax = normalizeAxes('sum', axes, t.ndim);
+  if (ax.length === 0) return t;
+  return withKeepdims(bind(sumPrim, [t], { axes: ax }), t, ax, opts.keepdims);
+}
 
 // ---- public op functions ----
 
@@ -205,7 +270,7 @@ export function reshape(x: TensorLike, shape: Shape): Tensor {
   if (unknown > 1) throw new ShapeError('reshape', `only one dimension may be -1, got ${fmt(shape)}`);
   let target = [...shape];
   if (unknown === 1) {
-    const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const known = sizeOf(shape.filter((d) => d !== -1));
     if (known === 0 || n % known !== 0) throw new ShapeError('reshape', `cannot reshape ${fmt(t.shape)} to ${fmt(shape)}`);
     target = shape.map((d) => (d === -1 ? n / known : d));
   }
@@ -292,6 +357,7 @@ export function pad(x: TensorLike, widths: readonly (readonly [number, number])[
 
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
+  if (xs.some((x) => x.ndim === 0)) throw new ShapeError('concat', `cannot concatenate rank-0 tensors (scalars): ${xs.map((x) => describe(x.dtype, x.shape)).join(', ')}; use stack()`);
   const a = normalizeAxis('concat', axis, xs[0]!.ndim);
   for (const x of xs) {
     if (x.ndim !== xs[0]!.ndim) throw new ShapeError('concat', `ranks differ: ${xs.map((x) => fmt(x.shape)).join(', ')}`);

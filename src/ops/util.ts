@@ -1,9 +1,8 @@
 /**
  * Helpers shared by the primitive records: dtype checks, the elementwise
- * shape rules, zero-aware tangent arithmetic and number-to-tensor coercion.
+ * shape rules, number-to-tensor coercion and the inverse permutation.
  */
-import type { Aval } from '../backends/Backend.js';
-import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
+import type { Aval } from '../tensor/Aval.js';
 import { isFloat } from '../tensor/dtype.js';
 import { describe } from '../tensor/format.js';
 import { broadcastShapes } from '../tensor/shape.js';
@@ -43,12 +42,9 @@ export function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   return [a, b];
 }
 
-/** Zero-aware sum of tangents. */
-export function addT(add: (a: Tensor, b: Tensor) => Tensor, ...ts: MaybeZero[]): MaybeZero {
-  let acc: MaybeZero = Zero;
-  for (const t of ts) {
-    if (isZero(t)) continue;
-    acc = isZero(acc) ? t : add(acc, t);
-  }
-  return acc;
+/** The inverse of a permutation: inv[perm[i]] = i. */
+export function inversePermutation(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
 }

@@ -12,7 +12,7 @@ import { CommandBatcher } from './commands.js';
 import type { GpuStorage, KernelContext, SharedBuffer } from './context.js';
 import type { AcquiredDevice } from './device.js';
 import { BufferUsage, MapModeRead } from './gpuConstants.js';
-import { elementwise, webgpuKernels, type WebGpuKernel } from './kernels.js';
+import { elementwise, type WebGpuKernel } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { runUserKernel } from './userKernel.js';
 
@@ -150,7 +150,7 @@ export class WebGpuBackend implements Backend {
 
   run(call: KernelCall): Storage {
     this.check(call.name);
-    const k = (webgpuKernels as Record<string, WebGpuKernel<unknown>>)[call.name];
+    const k = call.webgpu as WebGpuKernel | undefined;
     const buf = k ? k(this.ctx, call) : runUserKernel(this.ctx, call, elementwise);
     return this.storage(buf, call.out.shape.reduce((a, b) => a * b, 1) * (call.out.dtype === 'f64' ? 8 : 4));
   }

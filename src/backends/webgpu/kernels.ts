@@ -1,11 +1,11 @@
 /**
- * The WebGPU kernel table: one entry per built-in primitive (the mapped type
- * makes a primitive without a WebGPU kernel a compile error). Each entry turns
- * a KernelCall into recorded dispatches of a WGSL kernel family and returns
- * the output buffer without waiting.
+ * The WebGPU kernel families (elementwise maps, reductions, argmax, matmul,
+ * strided gathers and scatters). Each primitive record names its kernel in its
+ * `webgpu` field (src/ops/*), built from these families; a kernel turns a
+ * KernelCall into recorded dispatches and returns the output buffer without
+ * waiting.
  */
 import type { KernelCall, KernelInput } from '../Backend.js';
-import type { PrimName, PrimParams } from '../../ops/primitives.js';
 import { bytesPerElement } from '../../tensor/dtype.js';
 import { sizeOf, type Shape } from '../../tensor/shape.js';
 import { grid, threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
@@ -37,7 +37,8 @@ export function forceMatmulVariant(v: MatmulVariant | null): void {
   forcedMatmul = v;
 }
 
-export type WebGpuKernel<P> = (ctx: KernelContext, call: Omit<KernelCall, 'params'> & { readonly params: P }) => SharedBuffer;
+/** A built-in primitive's WebGPU kernel: records dispatches for one call, returns the output buffer. */
+export type WebGpuKernel<P = unknown> = (ctx: KernelContext, call: KernelCall<P>) => SharedBuffer;
 
 const outBytes = (call: KernelCall): number => sizeOf(call.out.shape) * bytesPerElement(call.out.dtype);
 
@@ -66,42 +67,17 @@ export function elementwise(ctx: KernelContext, call: KernelCall, expr: string, 
 /** Type-generic WGSL snippets: `T` is the operands' WGSL type. */
 const T = (call: KernelCall): string => wgslType(call.name, call.inputs[0]!.dtype);
 
-const unary = (expr: (t: string) => string, prelude?: string): WebGpuKernel<Record<string, never>> => (ctx, call) => elementwise(ctx, call, expr(T(call)), prelude);
-const binary = unary;
+/** An elementwise kernel: `expr` over the inputs x0, x1, … broadcast to the output; `t` is the WGSL type; `prelude` holds helper functions. */
+export const mapKernel =
+  <P = unknown>(expr: (t: string) => string, prelude?: string): WebGpuKernel<P> =>
+  (ctx, call) =>
+    elementwise(ctx, call, expr(T(call)), prelude);
 
-const SIGMOID = `
-fn sigmoid_f(x: f32) -> f32 {
-  if (x >= 0.0) {
-    return 1.0 / (1.0 + exp(-x));
-  }
-  let e = exp(x);
-  return e / (1.0 + e);
-}`;
-
-// a^b with JavaScript's Math.pow conventions for a ≤ 0 (WGSL's pow is undefined there).
-const POW = `
-fn pow_f(a: f32, b: f32) -> f32 {
-  if (b == 0.0) {
-    return 1.0;
-  }
-  if (a == 0.0) {
-    return select(f32_inf(), 0.0, b > 0.0);
-  }
-  let r = exp2(b * log2(abs(a)));
-  if (a > 0.0) {
-    return r;
-  }
-  if (floor(b) != b) {
-    return f32_nan();
-  }
-  let half = b * 0.5;
-  return select(r, -r, floor(half) != half);
-}`;
-
-const cmp = (op: string) => (t: string) => `select(${t}(0), ${t}(1), x0 ${op} x1)`;
+/** A comparison: 1 where `x0 op x1`, else 0, in the operands' type. */
+export const compareKernel = <P = unknown>(op: string): WebGpuKernel<P> => mapKernel((t) => `select(${t}(0), ${t}(1), x0 ${op} x1)`);
 
 /** Reductions (sum, max) over sorted axes. */
-function reduceKernel(ctx: KernelContext, call: KernelCall, axes: readonly number[], init: string, combine: string): SharedBuffer {
+function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[], init: string, combine: string): SharedBuffer {
   const x = call.inputs[0]!;
   const out = ctx.alloc(outBytes(call));
   const nOut = sizeOf(call.out.shape);
@@ -136,9 +112,10 @@ function reduceKernel(ctx: KernelContext, call: KernelCall, axes: readonly numbe
   return out;
 }
 
-const MAX_F32 = (t: string) => (t === 'f32' ? ['-f32_inf()', 'select(a, b, b > a || is_nan(b))'] : ['i32(-2147483647 - 1)', 'max(a, b)']);
+const MAX_INIT_COMBINE = (t: string) => (t === 'f32' ? ['-f32_inf()', 'select(a, b, b > a || is_nan(b))'] : ['i32(-2147483647 - 1)', 'max(a, b)']);
 
-function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
+/** Batched matrix product (batch dims broadcast); the variant is chosen by adapter (see MatmulVariant). */
+export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
   const [a, b] = call.inputs as [KernelInput, KernelInput];
   const out = ctx.alloc(outBytes(call));
   const os = call.out.shape;
@@ -200,104 +177,85 @@ function gatherFrom(ctx: KernelContext, call: KernelCall, offset: number, stride
   return out;
 }
 
-export const webgpuKernels = {
-  neg: unary(() => '-x0'),
-  exp: unary(() => 'exp(x0)'),
-  log: unary(() => 'log(x0)'),
-  sin: unary(() => 'sin(x0)'),
-  cos: unary(() => 'cos(x0)'),
-  // clamped: tanh(±15) is ±1 in f32, and some implementations overflow past it
-  tanh: unary(() => 'tanh(clamp(x0, -15.0, 15.0))'),
-  sigmoid: unary(() => 'sigmoid_f(x0)', SIGMOID),
-  relu: unary((t) => `select(${t}(0), x0, x0 > ${t}(0))`),
-  sqrt: unary(() => 'sqrt(x0)'),
-  square: unary(() => 'x0 * x0'),
-  abs: unary(() => 'abs(x0)'),
-  reciprocal: unary(() => '1.0 / x0'),
-  sign: unary((t) => `select(select(x0, ${t}(-1), x0 < ${t}(0)), ${t}(1), x0 > ${t}(0))`),
+/** The input's buffer again, without copying (reshape, stopGradient). */
+export const shareKernel: WebGpuKernel = (ctx, call) => ctx.share(call.inputs[0]!.storage);
 
-  add: binary(() => 'x0 + x1'),
-  sub: binary(() => 'x0 - x1'),
-  mul: binary(() => 'x0 * x1'),
-  div: binary(() => 'x0 / x1'),
-  pow: binary(() => 'pow_f(x0, x1)', POW),
-  maximum: binary((t) => (t === 'f32' ? 'select(x1, x0, x0 >= x1 || is_nan(x0))' : 'max(x0, x1)')),
-  minimum: binary((t) => (t === 'f32' ? 'select(x1, x0, x0 <= x1 || is_nan(x0))' : 'min(x0, x1)')),
-  greater: binary(cmp('>')),
-  greaterEqual: binary(cmp('>=')),
-  less: binary(cmp('<')),
-  lessEqual: binary(cmp('<=')),
-  equal: binary(cmp('==')),
-  notEqual: binary(cmp('!=')),
+/** `where(c, a, b)`: a where c ≠ 0, else b, all broadcast. */
+export const whereKernel: WebGpuKernel = (ctx, call) => elementwise(ctx, call, `select(x2, x1, x0 != ${wgslType('where', call.inputs[0]!.dtype)}(0))`);
 
-  where: (ctx, call) => elementwise(ctx, call, `select(x2, x1, x0 != ${wgslType('where', call.inputs[0]!.dtype)}(0))`),
-  cast: (ctx, call) => elementwise(ctx, call, 'x0'),
-  matmul: matmulKernel,
-  stopGradient: (ctx, call) => ctx.share(call.inputs[0]!.storage),
-  reshape: (ctx, call) => ctx.share(call.inputs[0]!.storage),
-  broadcastTo: (ctx, call) => gatherFrom(ctx, call, 0, broadcastStrides(call.inputs[0]!.shape, call.out.shape)),
-  transpose: (ctx, call) => {
-    const st = stridesOf(call.inputs[0]!.shape);
-    return gatherFrom(
-      ctx,
-      call,
-      0,
-      call.params.perm.map((p) => st[p]!),
-    );
-  },
-  slice: (ctx, call) => {
-    const st = stridesOf(call.inputs[0]!.shape);
-    return gatherFrom(
-      ctx,
-      call,
-      call.params.starts.reduce((acc, s, i) => acc + s * st[i]!, 0),
-      st,
-    );
-  },
-  pad: (ctx, call) => {
-    const out = ctx.alloc(outBytes(call));
-    ctx.clear(out.buffer, outBytes(call));
-    const ostr = stridesOf(call.out.shape);
-    scatterInto(
-      ctx,
-      call,
-      call.inputs[0]!,
-      out,
-      call.params.lo.reduce((acc, l, i) => acc + l * ostr[i]!, 0),
-      ostr,
-    );
-    return out;
-  },
-  concat: (ctx, call) => {
-    const out = ctx.alloc(outBytes(call));
-    const ostr = stridesOf(call.out.shape);
-    const axis = call.params.axis;
-    let off = 0;
-    for (const x of call.inputs) {
-      scatterInto(ctx, call, x, out, off * ostr[axis]!, ostr);
-      off += x.shape[axis]!;
-    }
-    return out;
-  },
-  sum: (ctx, call) => {
-    const t = T(call);
-    return reduceKernel(ctx, call, call.params.axes, `${t}(0)`, 'a + b');
-  },
-  max: (ctx, call) => {
-    const [init, combine] = MAX_F32(T(call));
-    return reduceKernel(ctx, call, call.params.axes, init!, combine!);
-  },
-  argmax: (ctx, call) => {
-    const x = call.inputs[0]!;
-    const axis = call.params.axis;
-    const out = ctx.alloc(outBytes(call));
-    const nOut = sizeOf(call.out.shape);
-    if (nOut === 0) return out;
-    const t = T(call);
-    const pipeline = ctx.pipeline(`argmax|${t}`, () => instantiate('argmax', { T: t, NAN_CHECK: t === 'f32' ? 'is_nan(v)' : 'false' }), 'main', 1, 'argmax');
-    const meta = [nOut, x.shape[axis]!, sizeOf(x.shape.slice(axis + 1))];
-    ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, grid(nOut));
-    return out;
-  },
-} satisfies { [P in PrimName]: WebGpuKernel<PrimParams[P]> } as { [P in PrimName]: WebGpuKernel<PrimParams[P]> };
+/** Conversion between dtypes (the map's store converts). */
+export const castKernel: WebGpuKernel = (ctx, call) => elementwise(ctx, call, 'x0');
 
+export const broadcastKernel: WebGpuKernel = (ctx, call) => gatherFrom(ctx, call, 0, broadcastStrides(call.inputs[0]!.shape, call.out.shape));
+
+export const transposeKernel: WebGpuKernel<{ readonly perm: readonly number[] }> = (ctx, call) => {
+  const st = stridesOf(call.inputs[0]!.shape);
+  return gatherFrom(
+    ctx,
+    call,
+    0,
+    call.params.perm.map((p) => st[p]!),
+  );
+};
+
+export const sliceKernel: WebGpuKernel<{ readonly starts: readonly number[] }> = (ctx, call) => {
+  const st = stridesOf(call.inputs[0]!.shape);
+  return gatherFrom(
+    ctx,
+    call,
+    call.params.starts.reduce((acc, s, i) => acc + s * st[i]!, 0),
+    st,
+  );
+};
+
+export const padKernel: WebGpuKernel<{ readonly lo: readonly number[] }> = (ctx, call) => {
+  const out = ctx.alloc(outBytes(call));
+  ctx.clear(out.buffer, outBytes(call));
+  const ostr = stridesOf(call.out.shape);
+  scatterInto(
+    ctx,
+    call,
+    call.inputs[0]!,
+    out,
+    call.params.lo.reduce((acc, l, i) => acc + l * ostr[i]!, 0),
+    ostr,
+  );
+  return out;
+};
+
+export const concatKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call) => {
+  const out = ctx.alloc(outBytes(call));
+  const ostr = stridesOf(call.out.shape);
+  const axis = call.params.axis;
+  let off = 0;
+  for (const x of call.inputs) {
+    scatterInto(ctx, call, x, out, off * ostr[axis]!, ostr);
+    off += x.shape[axis]!;
+  }
+  return out;
+};
+
+export const sumKernel: WebGpuKernel<{ readonly axes: readonly number[] }> = (ctx, call) => {
+  const t = T(call);
+  return reduceOver(ctx, call, call.params.axes, `${t}(0)`, 'a + b');
+};
+
+/** Maximum over axes; NaN propagates. */
+export const maxKernel: WebGpuKernel<{ readonly axes: readonly number[] }> = (ctx, call) => {
+  const [init, combine] = MAX_INIT_COMBINE(T(call));
+  return reduceOver(ctx, call, call.params.axes, init!, combine!);
+};
+
+/** Index of the first maximum along one axis (a NaN counts as the maximum). */
+export const argmaxKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call) => {
+  const x = call.inputs[0]!;
+  const axis = call.params.axis;
+  const out = ctx.alloc(outBytes(call));
+  const nOut = sizeOf(call.out.shape);
+  if (nOut === 0) return out;
+  const t = T(call);
+  const pipeline = ctx.pipeline(`argmax|${t}`, () => instantiate('argmax', { T: t, NAN_CHECK: t === 'f32' ? 'is_nan(v)' : 'false' }), 'main', 1, 'argmax');
+  const meta = [nOut, x.shape[axis]!, sizeOf(x.shape.slice(axis + 1))];
+  ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, grid(nOut));
+  return out;
+};
