@@ -8,6 +8,7 @@
 import type { BackendName } from './Backend.js';
 import { defaultBackend, getBackendByName, hasBackend, registerBackend, setDefaultBackend } from './registry.js';
 import { acquireDevice, type WebGpuOptions } from './webgpu/device.js';
+import { forgetBackend } from '../core/memory.js';
 import { WebGpuBackend } from './webgpu/WebGpuBackend.js';
 
 export interface InitOptions {
@@ -24,6 +25,7 @@ function liveWebGpu(): WebGpuBackend | null {
   if (!(b instanceof WebGpuBackend) || b.isDestroyed) return null;
   if (b.isLost) {
     // a lost device cannot come back: release what is left, init makes a new one
+    forgetBackend(b, `is on a WebGPU device that was lost; its tensors are gone: create them again after await init({ backend: 'webgpu' })`);
     b.destroy();
     return null;
   }
@@ -71,8 +73,9 @@ export function backendInfo(name: BackendName = getBackend()): string {
 }
 
 /**
- * Release the WebGPU device and every buffer it holds (tensors on it become
- * unusable); the default backend goes back to 'cpu'. Lets a Node process exit.
+ * Release the WebGPU device and every buffer it holds; the default backend
+ * goes back to 'cpu'. Tensors on it leave `memoryStats()` and using one is an
+ * error saying the backend was shut down. Lets a Node process exit.
  */
 export async function shutdown(): Promise<void> {
   const b = liveWebGpu();
@@ -86,6 +89,8 @@ export async function shutdown(): Promise<void> {
   } catch {
     /* a lost device cannot be synchronised; destroy it anyway */
   }
+  // its tensors leave the statistics, and using one says why
+  forgetBackend(b, "is on the WebGPU backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again");
   b.destroy();
 }
 

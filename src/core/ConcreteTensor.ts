@@ -41,7 +41,10 @@ export class ConcreteTensor extends Tensor {
   /** The live storage; throws a clear error naming `op` when the tensor was disposed. */
   storageFor(op: string): Storage {
     const s = this.handle.storage;
-    if (!s) throw new ValueError(op, `input ${describe(this.dtype, this.shape)} was disposed (freed by dispose() or by the end of its scope; keep() it or return it from the scope)`);
+    if (!s) {
+      const why = this.handle.freedBy ?? 'was disposed (freed by dispose() or by the end of its scope; keep() it or return it from the scope)';
+      throw new ValueError(op, `input ${describe(this.dtype, this.shape)} ${why}`);
+    }
     return s;
   }
 
@@ -58,7 +61,7 @@ export class ConcreteTensor extends Tensor {
   }
 
   override toString(): string {
-    if (this.disposed) return `Tensor(${describe(this.dtype, this.shape)}, disposed)`;
+    if (this.disposed) return `Tensor(${describe(this.dtype, this.shape)}, ${this.handle.freedBy ? 'freed' : 'disposed'})`;
     let body: string;
     try {
       body = formatData(this.dataSync(), this.shape, this.dtype);

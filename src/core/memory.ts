@@ -4,25 +4,98 @@
  * except what `fn` returns (which moves to the enclosing scope); a
  * FinalizationRegistry frees tensors that were never scoped once they are
  * garbage. `memoryStats()` reports live tensors and bytes per backend.
+ * Functional updates (trainStep, optimiser updates) take ownership of the
+ * trees they replace (`donate`), so a plain synchronous loop that never
+ * yields to the finalisers still holds memory flat.
  */
 import type { Backend, Storage } from '../backends/Backend.js';
+
+/** A scope: the tensors created inside it, and the scope it hands kept tensors to. */
+export interface Frame {
+  readonly tensors: Set<object>;
+  readonly parent: Frame | null;
+  closed: boolean;
+}
 
 /** The freeable part of a concrete tensor (kept apart so the GC backstop can hold it). */
 export interface Handle {
   readonly backend: Backend;
   storage: Storage | null;
-  scope: Set<object> | null;
+  scope: Frame | null;
+  /** Set by keep(): the tensor is exempt from scopes and from being freed with a step's metrics. */
+  kept?: boolean;
+  /** Why the storage was freed when it was not a plain dispose() or scope end (donation, shutdown). */
+  freedBy?: string;
+  /** What the GC backstop holds for this handle (so it can be unregistered and updated). */
+  ticket?: Ticket;
+}
+
+/**
+ * What the GC backstop keeps for a tensor: the backend and the byte count
+ * (for the accounting), and the storage itself only for backends whose free()
+ * needs it (WebGPU buffers). CPU typed arrays are referenced only by the
+ * tensor, so the JavaScript garbage collector reclaims them as soon as the
+ * tensor is garbage, without waiting for the finaliser.
+ */
+interface Ticket {
+  readonly backend: Backend;
+  readonly bytes: number;
+  storage: Storage | null;
+  done: boolean;
 }
 
 let liveTensors = 0;
 let liveBytes = 0;
 const liveByBackend = new Map<string, { tensors: number; bytes: number }>();
+/** Live handles of backends that can be shut down (not the CPU), so shutdown can forget them. */
+const handlesByBackend = new Map<Backend, Set<Handle>>();
 
-const scopes: Set<object>[] = [];
 /** While > 0, scopes hand their tensors to the parent instead of freeing (a tape may need them). */
 let retainDepth = 0;
 
-const registry = new FinalizationRegistry<Handle>((h) => release(h));
+// ---- the current scope: synchronous scopes on a stack, async scopes in the async context ----
+
+/** Innermost synchronous scope (null when none is running). Never set while a continuation starts. */
+let syncTop: Frame | null = null;
+
+interface ContextStore<T> {
+  getStore(): T | undefined;
+  run<R>(store: T, fn: () => R): R;
+}
+
+/**
+ * Node's AsyncLocalStorage, when the platform has it (found without a static
+ * import, so the browser bundle loads unchanged). Without it (browsers),
+ * async scopes fall back to one global stack, and concurrent scopeAsync
+ * blocks are an error rather than silently sharing tensors.
+ */
+function loadAsyncContext(): ContextStore<Frame | null> | null {
+  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; AsyncLocalStorage?: new () => ContextStore<Frame | null> };
+  try {
+    const mod = g.process?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage?: new () => ContextStore<Frame | null> } | undefined;
+    const Als = mod?.AsyncLocalStorage ?? g.AsyncLocalStorage;
+    return Als ? new Als() : null;
+  } catch {
+    return null;
+  }
+}
+
+const asyncContext = loadAsyncContext();
+/** Fallback (no async context): the one pending async scope stack. */
+const asyncStack: Frame[] = [];
+
+/** Whether scope membership follows the async context (AsyncLocalStorage) on this platform. */
+export const scopesFollowAsyncContext = asyncContext !== null;
+
+function currentFrame(): Frame | null {
+  let f = syncTop ?? (asyncContext ? (asyncContext.getStore() ?? null) : (asyncStack[asyncStack.length - 1] ?? null));
+  while (f && f.closed) f = f.parent;
+  return f;
+}
+
+const newFrame = (parent: Frame | null): Frame => ({ tensors: new Set(), parent, closed: false });
+
+const registry = new FinalizationRegistry<Ticket>((t) => finalize(t));
 
 function account(backend: string, tensors: number, bytes: number): void {
   liveTensors += tensors;
@@ -35,13 +108,31 @@ function account(backend: string, tensors: number, bytes: number): void {
 
 /** Register a freshly created concrete tensor with the current scope and the GC backstop. */
 export function track(owner: object, h: Handle): void {
-  account(h.backend.name, 1, h.storage!.bytes);
-  registry.register(owner, h, h);
-  const top = scopes[scopes.length - 1];
+  const bytes = h.storage!.bytes;
+  account(h.backend.name, 1, bytes);
+  const keepsStorage = h.backend.name !== 'cpu';
+  const ticket: Ticket = { backend: h.backend, bytes, storage: keepsStorage ? h.storage : null, done: false };
+  h.ticket = ticket;
+  registry.register(owner, ticket, h);
+  if (keepsStorage) {
+    let set = handlesByBackend.get(h.backend);
+    if (!set) handlesByBackend.set(h.backend, (set = new Set()));
+    set.add(h);
+  }
+  const top = currentFrame();
   if (top) {
-    top.add(owner);
+    top.tensors.add(owner);
     h.scope = top;
   }
+}
+
+/** The GC backstop: the tensor is garbage, free what it held. */
+function finalize(t: Ticket): void {
+  if (t.done) return;
+  t.done = true;
+  account(t.backend.name, -1, -t.bytes);
+  t.backend.free(t.storage ?? { backend: t.backend.name, bytes: t.bytes });
+  t.storage = null;
 }
 
 export function release(h: Handle): void {
@@ -49,7 +140,37 @@ export function release(h: Handle): void {
   account(h.backend.name, -1, -h.storage.bytes);
   h.backend.free(h.storage);
   h.storage = null;
+  if (h.ticket) {
+    h.ticket.done = true;
+    h.ticket.storage = null;
+  }
+  handlesByBackend.get(h.backend)?.delete(h);
   registry.unregister(h);
+}
+
+/**
+ * Forget every tensor of a backend that is being shut down: they leave the
+ * statistics, and using one is an error naming `reason`. Their buffers are
+ * not handed back (the backend releases them all with its device).
+ */
+export function forgetBackend(backend: Backend, reason: string): number {
+  const set = handlesByBackend.get(backend);
+  if (!set) return 0;
+  let n = 0;
+  for (const h of set) {
+    if (!h.storage) continue;
+    account(backend.name, -1, -h.storage.bytes);
+    h.storage = null;
+    h.freedBy = reason;
+    if (h.ticket) {
+      h.ticket.done = true;
+      h.ticket.storage = null;
+    }
+    registry.unregister(h);
+    n++;
+  }
+  handlesByBackend.delete(backend);
+  return n;
 }
 
 /** Objects that own a handle (concrete tensors) expose it through this accessor. */
@@ -84,18 +205,20 @@ function collectOwners(value: unknown, out: Set<object>, seen = new Set<unknown>
  * enclosing scope. Scopes nest.
  */
 export function scope<T>(fn: () => T): T {
-  const mine = new Set<object>();
-  scopes.push(mine);
+  const mine = newFrame(currentFrame());
+  const prev = syncTop;
+  syncTop = mine;
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    scopes.pop();
+    syncTop = prev;
     closeScope(mine, new Set());
     throw e;
   }
-  scopes.pop();
+  syncTop = prev;
   if (result instanceof Promise) {
+    closeScope(mine, new Set());
     throw new Error('scope: fn returned a Promise; scopes are synchronous (await outside the scope, or use scopeAsync)');
   }
   const keep = new Set<object>();
@@ -105,42 +228,81 @@ export function scope<T>(fn: () => T): T {
 }
 
 /**
- * Async variant: frees what `fn` created once its promise settles. Tensors
- * created by other code running concurrently in between are attributed to
- * this scope too, so do not interleave independent async scopes.
+ * Async variant: frees what `fn` created once its promise settles, except
+ * what the promise resolves to. Where the platform has AsyncLocalStorage
+ * (Node), membership follows the async context: tensors created by code
+ * running concurrently outside `fn` are not this scope's, so concurrent async
+ * scopes are independent. Without it (browsers), starting a second async
+ * scope while one is pending is an error.
  */
 export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
-  const mine = new Set<object>();
-  scopes.push(mine);
+  const mine = newFrame(currentFrame());
+  const prev = syncTop;
+  let promise: Promise<T>;
+  if (asyncContext) {
+    syncTop = null;
+    try {
+      promise = asyncContext.run(mine, fn);
+    } catch (e) {
+      closeScope(mine, new Set());
+      throw e;
+    } finally {
+      syncTop = prev;
+    }
+  } else {
+    const pending = asyncStack.filter((f) => !f.closed);
+    if (pending.length > 0 && !isAncestor(pending[pending.length - 1]!, mine)) {
+      throw new Error('scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so concurrent async scopes would share tensors; await the first one before starting another (nesting is fine)');
+    }
+    asyncStack.push(mine);
+    syncTop = null;
+    try {
+      promise = fn();
+    } catch (e) {
+      removeFrame(mine);
+      closeScope(mine, new Set());
+      throw e;
+    } finally {
+      syncTop = prev;
+    }
+  }
   try {
-    const result = await fn();
+    const result = await promise;
     const keep = new Set<object>();
     collectOwners(result, keep);
-    removeScope(mine);
+    removeFrame(mine);
     closeScope(mine, keep);
     return result;
   } catch (e) {
-    removeScope(mine);
+    removeFrame(mine);
     closeScope(mine, new Set());
     throw e;
   }
 }
 
-function removeScope(s: Set<object>): void {
-  const i = scopes.lastIndexOf(s);
-  if (i >= 0) scopes.splice(i, 1);
+function isAncestor(a: Frame, f: Frame): boolean {
+  for (let p = f.parent; p; p = p.parent) if (p === a) return true;
+  return false;
 }
 
-function closeScope(mine: Set<object>, keep: Set<object>): void {
-  const parent = scopes[scopes.length - 1] ?? null;
-  for (const o of mine) {
+function removeFrame(f: Frame): void {
+  const i = asyncStack.lastIndexOf(f);
+  if (i >= 0) asyncStack.splice(i, 1);
+}
+
+function closeScope(mine: Frame, keep: Set<object>): void {
+  mine.closed = true;
+  let parent = mine.parent;
+  while (parent && parent.closed) parent = parent.parent;
+  for (const o of mine.tensors) {
     const h = (o as Owner).handle;
     if (h.scope !== mine) continue; // moved elsewhere (kept by an inner scope's parent, or `keep`)
     if (keep.has(o) || retainDepth > 0) {
       h.scope = parent;
-      parent?.add(o);
+      parent?.tensors.add(o);
     } else release(h);
   }
+  mine.tensors.clear();
 }
 
 /** Exempt tensors from the current scope: they live until disposed or collected. */
@@ -149,8 +311,9 @@ export function keep<T>(value: T): T {
   collectOwners(value, owners);
   for (const o of owners) {
     const h = (o as Owner).handle;
-    h.scope?.delete(o);
+    h.scope?.tensors.delete(o);
     h.scope = null;
+    h.kept = true;
   }
   return value;
 }
@@ -162,6 +325,43 @@ export function retaining<T>(fn: () => T): T {
     return fn();
   } finally {
     retainDepth--;
+  }
+}
+
+/**
+ * Donation: `op` has replaced `old` by `now` (a new parameter tree, a new
+ * optimiser state) and takes ownership of `old`. Every concrete tensor of
+ * `old` not reachable from `now` or `alsoAlive` is freed now; using one later
+ * is an error that says it was donated to `op` and what to use instead.
+ * Nothing is donated while a transformation is tracing (its tape may need
+ * the old values).
+ */
+export function donate(op: string, old: unknown, now: unknown, instead: string, alsoAlive: unknown = null): void {
+  if (retainDepth > 0) return;
+  const alive = new Set<object>();
+  collectOwners(now, alive);
+  collectOwners(alsoAlive, alive);
+  const gone = new Set<object>();
+  collectOwners(old, gone);
+  for (const o of gone) {
+    if (alive.has(o)) continue;
+    const h = (o as Owner).handle;
+    if (!h.storage) continue;
+    release(h);
+    h.freedBy = `was donated to ${op} and freed; ${instead}`;
+  }
+}
+
+/** Free the tensors of `value` unless keep() was called on them, saying why (`reason`) if one is used later. */
+export function releaseUnkept(value: unknown, reason: string): void {
+  if (retainDepth > 0) return;
+  const owners = new Set<object>();
+  collectOwners(value, owners);
+  for (const o of owners) {
+    const h = (o as Owner).handle;
+    if (h.kept || !h.storage) continue;
+    release(h);
+    h.freedBy = reason;
   }
 }
 

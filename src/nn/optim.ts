@@ -5,13 +5,15 @@
  * returned from a scope. `sgd` descends (w ← w − lr·∇); `momentum` (heavy
  * ball or Nesterov), `adam` and `adamw` (decoupled weight decay). Learning
  * rates are numbers or schedules `step -> lr`; any optimiser can clip the
- * gradients by their global norm first.
+ * gradients by their global norm first. `update` takes ownership of the
+ * parameters and state it replaces (donation) unless told not to.
  */
 import type { Tensor } from '../tensor/Tensor.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { add, div, minimum, mul, sqrt, square, sub } from '../ops/elementwise.js';
 import { zerosLike } from '../ops/creation.js';
 import { mapLeaves } from '../core/pytree.js';
+import { donate, scope } from '../core/memory.js';
 import { globalNorm, zipMap } from './tree.js';
 
 /** A learning-rate schedule: the rate to use at a (0-based) step. */
@@ -30,7 +32,17 @@ export interface Optimizer {
   /** Hyper-parameters as JSON (saved in checkpoints; schedules are described by name). */
   readonly config: Readonly<Record<string, unknown>>;
   init<P>(params: P): OptState;
-  update<P>(grads: P, state: OptState, params: P): { params: P; state: OptState };
+  /**
+   * One update. Takes ownership of (donates) `params` and `state`: their
+   * tensors are freed once the new ones exist, and using one afterwards is
+   * an error. Pass `{ donate: false }` to keep them alive (you then own them).
+   */
+  update<P>(grads: P, state: OptState, params: P, opts?: UpdateOptions): { params: P; state: OptState };
+}
+
+export interface UpdateOptions {
+  /** Free the replaced parameters and state (default true). */
+  readonly donate?: boolean;
 }
 
 export interface CommonOptions {
@@ -84,25 +96,32 @@ function optimizer(
     name,
     config: Object.freeze({ name, lr: describeLr(lr), ...config, ...(common.clipNorm ? { clipNorm: common.clipNorm } : {}) }),
     init: <P>(params: P): OptState => Object.freeze({ step: 0, slots: Object.freeze(Object.fromEntries(slotNames.map((s) => [s, zerosTree(params)]))) }),
-    update: <P>(grads: P, state: OptState, params: P) => {
-      const g = common.clipNorm ? clipByGlobalNorm(grads, common.clipNorm) : grads;
-      const rate = sched(state.step);
-      const t = state.step + 1;
-      const slotTrees = slotNames.map((s) => state.slots[s]);
-      const outs: Tensor[][] = [];
-      // one pass over the leaves; results split into params and slots afterwards
-      const newParams = zipMap<P>(name, [g, params, ...slotTrees], (gl, pl, ...sl) => {
-        const r = rule(rate, t, gl, pl, sl);
-        outs.push(r.slice(1));
-        return r[0];
-      });
-      const newSlots = slotNames.map((s, k) => {
-        let i = 0;
-        return [s, mapLeaves(params, () => outs[i++]![k]!)] as const;
-      });
-      return { params: newParams, state: Object.freeze({ step: t, slots: Object.freeze(Object.fromEntries(newSlots)) }) };
+    update: <P>(grads: P, state: OptState, params: P, opts: UpdateOptions = {}) => {
+      // intermediates are freed; only the new params and state leave the scope
+      const next = scope(() => step(grads, state, params));
+      if (opts.donate !== false) donate(`${name}.update`, [params, state], next, 'use the returned params and state (pass { donate: false } to keep the old ones)', grads);
+      return next;
     },
   });
+
+  function step<P>(grads: P, state: OptState, params: P): { params: P; state: OptState } {
+    const g = common.clipNorm ? clipByGlobalNorm(grads, common.clipNorm) : grads;
+    const rate = sched(state.step);
+    const t = state.step + 1;
+    const slotTrees = slotNames.map((s) => state.slots[s]);
+    const outs: Tensor[][] = [];
+    // one pass over the leaves; results split into params and slots afterwards
+    const newParams = zipMap<P>(name, [g, params, ...slotTrees], (gl, pl, ...sl) => {
+      const r = rule(rate, t, gl, pl, sl);
+      outs.push(r.slice(1));
+      return r[0];
+    });
+    const newSlots = slotNames.map((s, k) => {
+      let i = 0;
+      return [s, mapLeaves(params, () => outs[i++]![k]!)] as const;
+    });
+    return { params: newParams, state: Object.freeze({ step: t, slots: Object.freeze(Object.fromEntries(newSlots)) }) };
+  }
 }
 
 /** Plain gradient descent: w ← w − lr·∇. */

@@ -9,7 +9,7 @@
 import type { Tensor } from '../tensor/Tensor.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { ValueError } from '../tensor/ShapeError.js';
-import { keep, scope } from '../core/memory.js';
+import { donate, keep, releaseUnkept, scope } from '../core/memory.js';
 import { treeLeaves } from '../core/pytree.js';
 import { valueAndGrad } from '../transforms/vjp.js';
 import { equal } from '../ops/elementwise.js';
@@ -36,23 +36,54 @@ export interface StepResult<P> {
 /** Number of rows whose argmax equals the label (f32 scalar; no derivative). */
 export const countCorrect = (logits: Tensor, labels: Tensor): Tensor => sum(cast(equal(argmax(logits, -1), labels), 'f32'));
 
+export interface TrainStepOptions {
+  /**
+   * Take ownership of (donate) the parameters and optimiser state passed in
+   * and free them once the new ones exist (default true), together with the
+   * metrics returned with that state. With `false` the caller owns them.
+   */
+  readonly donate?: boolean;
+}
+
+/** A step's metrics, by the optimiser state returned with them: freed when that state is donated. */
+const metricsOf = new WeakMap<object, readonly Tensor[]>();
+
+const DONATED = 'use the returned params and state (keep an old value by copying it before the step, or pass { donate: false } to trainStep)';
+
 /**
  * A pure training step: loss and gradients of the mini-batch at `params`, then
  * one optimiser update. Runs in a scope: everything but the returned tensors
  * is freed. `key` drives dropout (training mode).
+ *
+ * Ownership (donation, as in JAX): the step takes the `params` and `state`
+ * passed in and frees them once the new ones exist, so a plain synchronous
+ * loop `({ params, state } = step(params, state, x, y))` holds memory flat
+ * with no scope, dispose or await. Using a donated tensor is an error
+ * ("was donated to trainStep and freed"). The returned `loss` and `correct`
+ * live until the returned `state` is itself donated (by the next step):
+ * read them before then, or keep() them. `x`, `y` and `key` stay the caller's.
  */
-export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer) {
-  return (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key): StepResult<P> =>
-    scope(() => {
+export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, opts: TrainStepOptions = {}) {
+  const donating = opts.donate !== false;
+  return (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key): StepResult<P> => {
+    const r = scope(() => {
       const ctx = key ? { key, training: true } : { training: true };
       const objective = (p: P): [Tensor, Tensor] => {
         const logits = model.apply(p, x as never, ctx) as Tensor;
         return [loss(logits, y), countCorrect(logits, y)];
       };
       const [[value, correct], grads] = valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, Tensor], P];
-      const u = optimizer.update(grads, state, params);
+      const u = optimizer.update(grads, state, params, { donate: false });
       return { params: u.params, state: u.state, loss: value, correct };
     });
+    if (donating) {
+      donate('trainStep', [params, state], [r.params, r.state], DONATED, [x, y, key]);
+      const old = metricsOf.get(state);
+      if (old) releaseUnkept(old, 'was freed by the next trainStep (a step\'s loss and correct live until the state returned with them is passed to the next step; read them first or keep() them)');
+      metricsOf.set(r.state, [r.loss, r.correct]);
+    }
+    return r;
+  };
 }
 
 export interface Metrics {
@@ -150,6 +181,9 @@ function release(old: unknown, now: unknown): void {
  * Train with mini-batch gradient descent. Parameters (and an optimiser
  * state) passed in are left untouched (they are not freed); intermediate
  * parameters and states are freed as training goes, so memory stays flat.
+ * A non-finite training loss stops training with an error naming the epoch
+ * and the step (read one step late, so the error comes after the next step
+ * has been recorded; it still names the step whose loss was non-finite).
  */
 export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: FitOptions<P>): Promise<FitResult<P>> {
   checkDataset(train);
@@ -157,7 +191,8 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ValueError('fit', `epochs must be a positive integer, got ${opts.epochs}`);
   if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new ValueError('fit', `batchSize must be a positive integer, got ${opts.batchSize}`);
   if (n === 0) throw new ValueError('fit', `training set ${train.name} is empty`);
-  const step = trainStep(model, opts.loss, opts.optimizer);
+  // fit frees its own intermediate parameters and states (the caller's stay alive)
+  const step = trainStep(model, opts.loss, opts.optimizer, { donate: false });
   const stepsPerEpoch = Math.ceil(n / opts.batchSize);
   const initial = params;
   let p = params;
@@ -168,62 +203,80 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
   let waited = 0;
   let stoppedEarly = false;
   const isMine = (x: P): boolean => x !== initial && x !== best.params;
-  for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const t0 = performance.now();
-    const ekey = foldIn(opts.key, epoch);
-    const order = permutationArray(foldIn(ekey, 0), n);
-    let lossSum = 0;
-    let correct = 0;
-    // Reads lag one step behind: step s's loss is requested (which submits its
-    // work) and awaited only after step s + 1 has been recorded, so recording
-    // on the host overlaps the device's execution (WebGPU); same numbers.
-    let pending: { loss: Tensor; correct: Tensor; read: Promise<TypedArray[]>; count: number; step: number } | null = null;
-    const settle = async (): Promise<void> => {
-      if (!pending) return;
-      const { loss, correct: c, read, count, step: s } = pending;
-      pending = null;
-      const [lv, cv] = await read;
-      loss.dispose();
-      c.dispose();
-      lossSum += lv![0]! * count;
-      correct += cv![0]!;
-      opts.onStep?.({ epoch, step: s, stepsPerEpoch, loss: lv![0]!, epochMs: performance.now() - t0 });
-    };
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const start = s * opts.batchSize;
-      const count = Math.min(opts.batchSize, n - start);
-      const [x, y] = batchTensors(train, start, count, order);
-      const r = step(p, state, x, y, foldIn(ekey, s + 1));
-      x.dispose();
-      y.dispose();
-      if (isMine(p)) release(p, r.params);
-      if (state !== initialState) release(state, r.state);
-      p = keep(r.params);
-      state = keep(r.state);
-      const read = Promise.all([r.loss.data(), r.correct.data()]);
-      read.catch(() => undefined); // handled when settled (next step); avoids an unhandled-rejection crash meanwhile
-      await settle();
-      pending = { loss: r.loss, correct: r.correct, read, count, step: s };
-    }
-    await settle();
-    const trainM: Metrics = { loss: lossSum / n, accuracy: correct / n };
-    const validation = opts.validation ? await evaluate(model, p, opts.validation, { loss: opts.loss }) : undefined;
-    const info: EpochInfo = { epoch, train: trainM, ...(validation ? { validation: { loss: validation.loss, accuracy: validation.accuracy } } : {}), epochMs: performance.now() - t0 };
-    history.push(info);
-    const verdict = await opts.onEpoch?.(info, p);
-    if (opts.earlyStopping && validation) {
-      if (validation.loss < best.loss - (opts.earlyStopping.minDelta ?? 0)) {
-        if (best.params !== initial && best.params !== p) release(best.params, p);
-        best = { loss: validation.loss, epoch, params: p };
-        waited = 0;
-      } else if (++waited >= opts.earlyStopping.patience) {
-        stoppedEarly = true;
+  let pendingOut: { loss: Tensor; correct: Tensor } | null = null;
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      const t0 = performance.now();
+      const ekey = foldIn(opts.key, epoch);
+      const order = permutationArray(foldIn(ekey, 0), n);
+      let lossSum = 0;
+      let correct = 0;
+      // Reads lag one step behind: step s's loss is requested (which submits its
+      // work) and awaited only after step s + 1 has been recorded, so recording
+      // on the host overlaps the device's execution (WebGPU); same numbers.
+      let pending: { loss: Tensor; correct: Tensor; read: Promise<TypedArray[]>; count: number; step: number } | null = null;
+      const settle = async (): Promise<void> => {
+        if (!pending) return;
+        const { loss, correct: c, read, count, step: s } = pending;
+        pending = null;
+        const [lv, cv] = await read;
+        loss.dispose();
+        c.dispose();
+        if (!Number.isFinite(lv![0]!)) {
+          throw new ValueError('fit', `the training loss is ${lv![0]} at epoch ${epoch}, step ${s} of ${stepsPerEpoch} (0-based, as in onStep; batch of ${count} examples); training stopped. Check the data for NaN or Inf values, or lower the learning rate`);
+        }
+        lossSum += lv![0]! * count;
+        correct += cv![0]!;
+        opts.onStep?.({ epoch, step: s, stepsPerEpoch, loss: lv![0]!, epochMs: performance.now() - t0 });
+      };
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const start = s * opts.batchSize;
+        const count = Math.min(opts.batchSize, n - start);
+        const [x, y] = batchTensors(train, start, count, order);
+        const r = step(p, state, x, y, foldIn(ekey, s + 1));
+        x.dispose();
+        y.dispose();
+        if (isMine(p)) release(p, r.params);
+        if (state !== initialState) release(state, r.state);
+        p = keep(r.params);
+        state = keep(r.state);
+        pendingOut = r;
+        const read = Promise.all([r.loss.data(), r.correct.data()]);
+        read.catch(() => undefined); // handled when settled (next step); avoids an unhandled-rejection crash meanwhile
+        await settle();
+        pending = { loss: r.loss, correct: r.correct, read, count, step: s };
       }
-    } else best = { ...best, loss: validation?.loss ?? trainM.loss, epoch };
-    if (stoppedEarly || verdict === 'stop') {
-      stoppedEarly = true;
-      break;
+      await settle();
+      pendingOut = null;
+      const trainM: Metrics = { loss: lossSum / n, accuracy: correct / n };
+      const validation = opts.validation ? await evaluate(model, p, opts.validation, { loss: opts.loss }) : undefined;
+      const info: EpochInfo = { epoch, train: trainM, ...(validation ? { validation: { loss: validation.loss, accuracy: validation.accuracy } } : {}), epochMs: performance.now() - t0 };
+      history.push(info);
+      const verdict = await opts.onEpoch?.(info, p);
+      if (opts.earlyStopping && validation) {
+        if (validation.loss < best.loss - (opts.earlyStopping.minDelta ?? 0)) {
+          if (best.params !== initial && best.params !== p) release(best.params, p);
+          best = { loss: validation.loss, epoch, params: p };
+          waited = 0;
+        } else if (++waited >= opts.earlyStopping.patience) {
+          stoppedEarly = true;
+        }
+      } else best = { ...best, loss: validation?.loss ?? trainM.loss, epoch };
+      if (stoppedEarly || verdict === 'stop') {
+        stoppedEarly = true;
+        break;
+      }
     }
+  } catch (e) {
+    // free what fit owns (the caller's parameters and state stay alive)
+    if (pendingOut) {
+      pendingOut.loss.dispose();
+      pendingOut.correct.dispose();
+    }
+    if (isMine(p)) release(p, initial);
+    if (best.params !== initial && best.params !== p) release(best.params, initial);
+    if (state !== initialState) release(state, initialState ?? null);
+    throw e;
   }
   if (opts.earlyStopping && best.params !== p) {
     if (p !== initial) release(p, best.params);

@@ -28,7 +28,8 @@ export interface WebGpuStats extends BackendStats {
   readonly dispatches: number;
 }
 
-const POOL_LIMIT = 1 << 30;
+/** The pool of freed buffers trims itself: bounded by bytes and count, and idle buffers are destroyed. */
+const POOL_LIMITS = { maxBytes: 512 << 20, maxBuffers: 4096, idleSubmissions: 64 };
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
@@ -54,7 +55,7 @@ export class WebGpuBackend implements Backend {
     this.adapterKind = acquired.kind;
     this.keepAlive = acquired.keepAlive;
     const d = this.device;
-    this.pool = new BufferPool(d, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, POOL_LIMIT);
+    this.pool = new BufferPool(d, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, POOL_LIMITS);
     this.staging = new BufferPool(d, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 64 << 20);
     this.pipelines = new PipelineCache(d);
     this.batch = new CommandBatcher(d, this.pipelines, [this.pool]);
@@ -90,7 +91,7 @@ export class WebGpuBackend implements Backend {
 
   /** Throws the pending device-loss or validation error, if any (each validation error once). */
   private check(op: string): void {
-    if (this.destroyed) throw new Error(`${op}: the WebGPU backend was shut down; call await init({ backend: 'webgpu' }) again`);
+    if (this.destroyed) throw new Error(`${op}: the WebGPU backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again`);
     if (this.lost) throw new Error(`${op}: ${this.lost}; call await init({ backend: 'webgpu' }) to get a new device`);
     const e = this.batch.takeError();
     if (e) {
