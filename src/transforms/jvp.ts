@@ -20,12 +20,13 @@ const leafTensor = (l: Leaf, like?: Tensor): Tensor => (typeof l === 'number' ? 
  * Forward mode: evaluate `f(...primals)` and its directional derivative along
  * `tangents`, the Jacobian-vector product `J·t`. Returns
  * `[output, outputTangent]`, both with the output's tree structure. `tangents`
- * has the structure of `primals` (a number at a leaf means a filled tensor);
- * every primal is differentiated, so each must be float.
+ * has the structure of `primals`, each leaf of its primal's shape and dtype (a
+ * number is a scalar of the primal's dtype); every primal is differentiated,
+ * so each must be float.
  *
  * @example
  * const [y, dy] = ct.jvp((x: ct.Tensor) => ct.sin(x), [ct.tensor([0, 1])], [ct.tensor([1, 1])]); // dy = cos x
- * const [, dz] = ct.jvp((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), [a, b], [1, 0]); // dz = b
+ * const [, dz] = ct.jvp((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), [ct.scalar(2), ct.scalar(3)], [1, 0]); // dz = b = 3
  */
 export function jvp<F extends Fn>(f: F, primals: Readonly<Parameters<F>>, tangents: TangentOf<Parameters<F>>): [TensorTree<ReturnType<F>>, TensorTree<ReturnType<F>>] {
   const p = flatten(primals);

@@ -42,7 +42,7 @@ interface Recorded {
  */
 function record(op: string, f: Fn, args: readonly unknown[], argnums: ResolvedArgnums): Recorded {
   checkInRange(op, argnums, args.length);
-  const trace = new VjpTrace(vjpAdd);
+  const trace = new VjpTrace();
   const wrapped = [...args];
   const recArgs = argnums.list.map((k) => {
     const { leaves, def } = flatten(args[k]);
@@ -84,8 +84,9 @@ function pullbackTrees(rec: Recorded, seeds: Map<number, Tensor>): unknown[] {
  * Reverse mode: evaluate `f(...primals)` and return `[output, pullback]`,
  * where `pullback(c)` is the vector-Jacobian product `cᵀ·J` for every primal:
  * an array with one cotangent (a tree shaped like that primal) per primal.
- * The cotangent `c` has the output's tree structure (a number at a leaf means
- * a filled tensor). Every primal is differentiated, so each must be float.
+ * The cotangent `c` has the output's tree structure, each leaf of its output's
+ * shape and dtype (a number is a scalar). Every primal is differentiated, so
+ * each must be float.
  *
  * @example
  * const [y, pullback] = ct.vjp((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), ct.tensor([1, 2]), ct.tensor([3, 4]));
