@@ -71,7 +71,7 @@ describe('optimisers', () => {
     const g = tree([0.5, -1, 0], [2]);
     const opt = nn.sgd(0.1);
     const r = opt.update(g, opt.init(p), p);
-    expect(leaves(r.params)).toEqual([0.95, 2.1, 3, 3.8].map((v, i) => (i === 3 ? 3.8 : v)));
+    expect(leaves(r.params)).toEqual([1 - 0.1 * 0.5, 2 - 0.1 * -1, 3 - 0.1 * 0, 4 - 0.1 * 2]); // w − lr·g, leaf by leaf
     expect(r.state.step).toBe(1);
     expect(Object.keys(r.params).sort()).toEqual(['layers', 'w']);
     expect(r.params.layers[0]!.b.shape).toEqual([1]);

@@ -72,6 +72,18 @@ describe('training', () => {
     expect(r.history).toHaveLength(4);
     expect(r.history[3]!.train.loss).toBeLessThan(r.history[0]!.train.loss);
     expect(r.history[3]!.validation!.accuracy).toBeGreaterThan(0.7);
+    // the trained network's logits equal a plain-loop forward pass (x Wᵀ + b, relu, x Wᵀ + b; dropout
+    // is off at inference): a kernel bug that still lets the loss fall (a matmul that drops a column) fails here
+    const [xt] = nn.batchTensors(test, 0, 40);
+    const dense = (x: number[][], p: { W: ct.Tensor; b: ct.Tensor }) => {
+      const W = p.W.arraySync() as number[][];
+      const b = Array.from(p.b.dataSync());
+      return x.map((row) => W.map((w, o) => w.reduce((s, wi, i) => s + wi * row[i]!, b[o]!)));
+    };
+    const naive = dense(dense(xt.arraySync() as number[][], r.params[0]).map((h) => h.map((z) => Math.max(0, z))), r.params[3]);
+    const logits = model.apply(r.params, xt).arraySync() as number[][];
+    expect(logits.length).toBe(40);
+    logits.forEach((row, i) => row.forEach((z, c) => expect(Math.abs(z - naive[i]![c]!), `logit [${i},${c}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(naive[i]![c]!)))));
     expect(new Set(live.slice(1)).size).toBe(1);
     expect(params[0].W.dataSync().length).toBe(32 * 64); // the caller's parameters are still alive
     const ev = await nn.evaluate(model, r.params, test, { loss: nn.softmaxCrossEntropy });
