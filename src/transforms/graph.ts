@@ -10,11 +10,21 @@ import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { asTensor } from '../ops/creation.js';
 import { lookupPrimitive } from '../ops/primitives.js';
+import type { Fn } from './argnums.js';
 
 export type { Graph, GraphVar, GraphEqn, GraphConst } from '../core/graphTrace.js';
 
-/** Trace `f` on example arguments (tensors or numbers; only shapes and dtypes matter). */
-export function makeGraph(f: (...args: any[]) => unknown, ...exampleArgs: unknown[]): Graph {
+/**
+ * Trace `f` on example arguments (pytrees of tensors or numbers; only shapes
+ * and dtypes matter): the DAG of the primitive applications it makes, as
+ * plain data `{ inputs, consts, eqns, outputs }` (inputs are the leaves of the
+ * arguments, in order).
+ *
+ * @example
+ * const g = ct.makeGraph((x: ct.Tensor, y: ct.Tensor) => ct.add(ct.mul(x, y), ct.sin(x)), ct.scalar(2), ct.scalar(5));
+ * console.log(ct.graphToText(g)); // { lambda ; a:f32[] b:f32[]. let c:f32[] = mul a b ... }
+ */
+export function makeGraph<F extends Fn>(f: F, ...exampleArgs: Parameters<F>): Graph {
   const trace = new GraphTrace();
   try {
     const { leaves, def } = flatten(exampleArgs);
@@ -27,6 +37,7 @@ export function makeGraph(f: (...args: any[]) => unknown, ...exampleArgs: unknow
   }
 }
 
+/** The same as `makeGraph` (JAX's name for it). */
 export const trace = makeGraph;
 
 const typeOf = (v: GraphVar): string => `${v.dtype}[${v.shape.join(',')}]`;
@@ -37,7 +48,12 @@ const fmtParams = (p: Readonly<Record<string, unknown>>): string => {
   return '[' + keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ') + ']';
 };
 
-/** One line per equation, like a jaxpr. */
+/**
+ * The graph as text, one line per equation, like a jaxpr.
+ *
+ * @example
+ * ct.graphToText(ct.makeGraph((x: ct.Tensor) => ct.sin(x), ct.scalar(1)));
+ */
 export function graphToText(g: Graph): string {
   const head = g.inputs.map((v) => `${v.name}:${typeOf(v)}`).join(' ');
   const consts = g.consts.map((c) => `${c.var.name}:${typeOf(c.var)}`).join(' ');
@@ -51,7 +67,13 @@ export function graphToText(g: Graph): string {
 
 const SYMBOL: Record<string, string> = { add: '+', sub: '−', mul: '×', div: '÷', neg: '−', matmul: '@', log: 'ln' };
 
-/** Graphviz DOT: inputs and constants as boxes, one ellipse per equation. */
+/**
+ * The graph in Graphviz DOT: inputs and constants as boxes, one ellipse per
+ * equation, an edge per use.
+ *
+ * @example
+ * writeFileSync('f.dot', ct.graphToDot(ct.makeGraph(f, x))); // dot -Tsvg f.dot
+ */
 export function graphToDot(g: Graph, name = 'cotangent'): string {
   const lines = [`digraph ${JSON.stringify(name)} {`, '  rankdir=LR;', '  node [fontname="Helvetica"];'];
   const producer = new Map<string, string>();
@@ -77,7 +99,13 @@ export function graphToDot(g: Graph, name = 'cotangent'): string {
   return lines.join('\n');
 }
 
-/** Run a graph on new inputs (tensors matching the graph's input shapes). */
+/**
+ * Run a graph again on new inputs (tensors matching the graph's input shapes
+ * and dtypes); returns its outputs, in order.
+ *
+ * @example
+ * const [y] = ct.evalGraph(ct.makeGraph(f, ct.scalar(0)), ct.scalar(3)); // f(3)
+ */
 export function evalGraph(g: Graph, ...inputs: Tensor[]): Tensor[] {
   if (inputs.length !== g.inputs.length) throw new ValueError('evalGraph', `the graph takes ${g.inputs.length} inputs, got ${inputs.length}`);
   const env = new Map<string, Tensor>();
