@@ -48,8 +48,17 @@ const materialise = (ts: readonly MaybeZero[], like: readonly Tensor[]): Tensor[
 export type CustomJvpRule = (primals: readonly Tensor[], tangents: readonly Tensor[], out: Tensor) => Tensor;
 
 /**
- * `customJvp(f, rule)`: `f` with the forward-mode derivative given by `rule`.
- * Reverse mode uses the transpose of `rule` (obtained by taping it).
+ * `customJvp(f, rule)`: `f` with the forward-mode derivative given by `rule`,
+ * `d f(x) = rule(x, dx, f(x))`. Reverse mode uses the transpose of `rule`
+ * (obtained by taping it), so `rule` must be linear in the tangents.
+ *
+ * @example
+ * // softplus(x) = log(1 + eˣ), d softplus = sigmoid(x) · dx (stable for large x)
+ * const softplus = ct.customJvp(
+ *   (x) => ct.log(ct.add(1, ct.exp(x!))),
+ *   ([x], [dx]) => ct.mul(ct.sigmoid(x!), dx!),
+ * );
+ * ct.grad((x: ct.Tensor) => ct.sum(softplus(x)))(ct.tensor([1000], { dtype: 'f64' })); // [1]
  */
 export function customJvp(f: (...args: Tensor[]) => Tensor, rule: CustomJvpRule): (...args: TensorLike[]) => Tensor {
   if (typeof f !== 'function' || typeof rule !== 'function') throw new ValueError('customJvp', 'expects (f, jvpRule) functions');
@@ -79,10 +88,20 @@ export function customJvp(f: (...args: Tensor[]) => Tensor, rule: CustomJvpRule)
 
 /**
  * `customVjp(f, forward, backward)`: `f` with a reverse-mode derivative given
- * by `backward`. `forward(...args)` returns `[output, residuals]` (any value);
+ * by `backward`, the vector-Jacobian product `cᵀ·∂f/∂xᵢ` for each argument. `forward(...args)` returns `[output, residuals]` (any value);
  * `backward(residuals, cotangent)` returns one cotangent per argument (a
  * tensor of the argument's shape, a number, or null for none). Forward mode
- * (jvp, jacfwd, hessian) differentiates `f` itself.
+ * (jvp, jacfwd, hessian) differentiates `f` itself, with respect to its float
+ * arguments.
+ *
+ * @example
+ * // gradient clipping: the identity forward, the cotangent clipped to [-1, 1] backward
+ * const clipGrad = ct.customVjp(
+ *   (x) => x!,
+ *   (x) => [x!, null] as const,
+ *   (_r, c) => [ct.maximum(ct.minimum(c, 1), -1)],
+ * );
+ * ct.grad((x: ct.Tensor) => ct.sum(ct.mul(clipGrad(x), 10)))(ct.tensor([1, 2])); // [1, 1]
  */
 export function customVjp<R>(
   f: (...args: Tensor[]) => Tensor,
