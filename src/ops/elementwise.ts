@@ -189,13 +189,14 @@ export const binaryPrims = {
     wgsl: () => 'x0 / x1',
     derivative: [([, b]) => reciprocal(b!), ([, b], y) => neg(div(y, b!))],
   }),
-  // d(a^b) = b · a^(b-1) · da + a^b · ln a · db   (ln a taken as 0 where a ≤ 0; the first term is 0 where b = 0)
+  // d(a^b) = b · a^(b-1) · da + a^b · ln a · db   (ln a taken as 0 where a ≤ 0; at a = b = 0 the exponent b-1 is
+  // replaced by 1 so that the first term is 0 · 0 = 0, not 0 · ∞: d/da a^0 = 0 everywhere)
   pow: binary('pow', {
     floatOnly: true,
     f: Math.pow,
     wgsl: () => 'pow_f(x0, x1)',
     prelude: POW_WGSL,
-    derivative: [([a, b]) => mul(b!, pow(a!, where(equal(b!, 0), 1, sub(b!, 1)))), ([a], y) => mul(y, safeLog(a!))],
+    derivative: [([a, b]) => mul(b!, pow(a!, where(mul(equal(a!, 0), equal(b!, 0)), 1, sub(b!, 1)))), ([a], y) => mul(y, safeLog(a!))],
   }),
   // d max(a, b) = [a ≥ b] · da + [a < b] · db   (ties: the first argument; NaN propagates)
   maximum: binary('maximum', {
