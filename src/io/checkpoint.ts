@@ -19,7 +19,7 @@ import { treeLeaves } from '../core/pytree.js';
 import type { AnyLayer, LayerSpec, RShape } from '../nn/layer.js';
 import type { Optimizer, OptState } from '../nn/optim.js';
 import { key as prngKey } from '../nn/random.js';
-import { fromSpec } from '../nn/spec.js';
+import { checkSpec, fromSpec } from '../nn/spec.js';
 import { namedLeaves, rebuildByName } from '../nn/tree.js';
 import { OutputError, writeFilesAtomic } from './atomic.js';
 import { CheckpointMeta, formatErrors, OptimizerMeta } from './codecs.js';
@@ -174,6 +174,11 @@ export function restoreModel(ck: Checkpoint): E.Either<CheckpointError, Restored
   const spec = ck.meta.architecture;
   const inputShape = ck.meta.inputShape;
   if (!spec || !inputShape) return E.left(new CheckpointError(ck.file, 'the checkpoint has no architecture description (save it with { model, inputShape })'));
+  try {
+    checkSpec(spec, { inputShape });
+  } catch (e) {
+    return E.left(new CheckpointError(ck.file, (e as Error).message));
+  }
   let model: AnyLayer;
   try {
     model = fromSpec(spec);

@@ -6,6 +6,7 @@
  */
 import * as t from 'io-ts';
 import type { LayerSpec } from '../nn/layer.js';
+import { checkSpec } from '../nn/spec.js';
 
 export interface NonNegIntBrand {
   readonly NonNegInt: unique symbol;
@@ -43,10 +44,28 @@ export function jsonString<A, O>(inner: t.Type<A, O>, name = `JSON<${inner.name}
   );
 }
 
-/** A layer description: `{ type, ...args }`, with nested `layers` / `layer` checked recursively. */
-export const LayerSpecCodec: t.Type<LayerSpec> = t.recursion<LayerSpec>(
+const specProblem = (u: unknown): string | undefined => {
+  try {
+    checkSpec(u, { allowLambda: true });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+};
+
+/**
+ * A layer description: `{ type, ...args }`, nested `layers` / `layer` and
+ * every field checked against SPEC_LIMITS (iteratively: any nesting depth is
+ * refused with a message, never a stack overflow).
+ */
+export const LayerSpecCodec: t.Type<LayerSpec> = new t.Type<LayerSpec>(
   'LayerSpec',
-  () => t.intersection([t.type({ type: t.string }), t.partial({ layers: t.array(LayerSpecCodec), layer: LayerSpecCodec })]) as unknown as t.Type<LayerSpec>,
+  (u): u is LayerSpec => specProblem(u) === undefined,
+  (u, c) => {
+    const problem = specProblem(u);
+    return problem === undefined ? t.success(u as LayerSpec) : t.failure(u, c, problem);
+  },
+  t.identity,
 );
 
 export const ShapeCodec = t.array(t.union([NonNegInt, t.literal(-1)]));
@@ -79,8 +98,14 @@ export function formatErrors(errors: t.Errors): string {
         .map((c) => c.key)
         .filter((k) => k !== '')
         .join('.');
-      const v = JSON.stringify(e.value);
-      return e.message ?? `${path || '(root)'}: invalid value ${v && v.length > 60 ? v.slice(0, 60) + '…' : v} (expected ${e.context[e.context.length - 1]?.type.name ?? '?'})`;
+      if (e.message !== undefined) return e.message;
+      let v: string | undefined;
+      try {
+        v = JSON.stringify(e.value);
+      } catch {
+        v = '(too deep to show)';
+      }
+      return `${path || '(root)'}: invalid value ${v && v.length > 60 ? v.slice(0, 60) + '…' : v} (expected ${e.context[e.context.length - 1]?.type.name ?? '?'})`;
     })
     .join('; ');
 }

@@ -2,6 +2,8 @@
  * Architectures as data: every layer carries a JSON `spec`; `fromSpec`
  * rebuilds the layer from it (used by checkpoints and the command line).
  * `lambda` layers wrap arbitrary functions and cannot be rebuilt.
+ * Descriptions are checked against SPEC_LIMITS (depth, sizes, parameter
+ * count) before anything is built.
  */
 import { ValueError } from '../tensor/ShapeError.js';
 import { fanInConcat, fanInSum, fanOut, identity, parallel, residual, serial } from './combinators.js';
@@ -26,14 +28,19 @@ const list = (spec: LayerSpec): LayerSpec[] => {
   return v as LayerSpec[];
 };
 
-/** Rebuild a layer from its spec. */
+/** Rebuild a layer from its spec (checked against SPEC_LIMITS first). */
 export function fromSpec(spec: LayerSpec): AnyLayer {
+  checkSpec(spec, { where: 'fromSpec', allowLambda: true });
+  return build(spec);
+}
+
+function build(spec: LayerSpec): AnyLayer {
   if (typeof spec !== 'object' || spec === null || typeof spec.type !== 'string') throw new ValueError('fromSpec', `not a layer spec: ${JSON.stringify(spec)}`);
   switch (spec.type) {
     case 'serial':
-      return (serial as (...ls: AnyLayer[]) => AnyLayer)(...list(spec).map(fromSpec));
+      return (serial as (...ls: AnyLayer[]) => AnyLayer)(...list(spec).map(build));
     case 'parallel':
-      return parallel(...list(spec).map(fromSpec));
+      return parallel(...list(spec).map(build));
     case 'identity':
       return identity;
     case 'fanOut':
@@ -43,7 +50,7 @@ export function fromSpec(spec: LayerSpec): AnyLayer {
     case 'fanInConcat':
       return fanInConcat;
     case 'residual':
-      return residual(fromSpec(spec.layer as LayerSpec));
+      return residual(build(spec.layer as LayerSpec));
     case 'dense':
       return dense(num(spec, 'units'), {
         ...(spec.inputs !== undefined ? { inputs: num(spec, 'inputs') } : {}),
@@ -85,4 +92,187 @@ export function fromSpec(spec: LayerSpec): AnyLayer {
     default:
       throw new ValueError('fromSpec', `unknown layer type '${spec.type}'`);
   }
+}
+
+/**
+ * Bounds on architectures read from outside (checkpoints): `checkSpec`
+ * refuses anything beyond them before a layer is built or a parameter
+ * allocated.
+ */
+export const SPEC_LIMITS = Object.freeze({
+  /** Nesting of serial / parallel / residual. */
+  depth: 64,
+  /** Layer descriptions in the whole architecture. */
+  layers: 10_000,
+  /** dense units and conv2d filters. */
+  units: 65_536,
+  /** conv2d kernel and pooling window and stride sides. */
+  kernel: 1_024,
+  /** fanOut branches. */
+  branches: 1_024,
+  /** Values per example in any shape (the input shape, reshape, dense inputs). */
+  exampleSize: 1 << 26,
+  /** Rank of any shape. */
+  rank: 8,
+  /** Total parameters (counted from the shapes, before allocating). */
+  params: 1 << 28,
+});
+
+const INITIALIZERS = ['glorotNormal', 'glorotUniform', 'heNormal', 'heUniform', 'zeros'];
+const LEAF_TYPES = ['identity', 'fanInSum', 'fanInConcat', 'relu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'flatten'];
+
+type Shapes = number[] | number[][];
+const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/**
+ * Validate an architecture description (and, given `inputShape`, its
+ * parameter count) against SPEC_LIMITS without recursion on the description
+ * and without building anything. `lambda` layers are refused unless
+ * `allowLambda` (they cannot be rebuilt, but their description is valid). Throws a ValueError naming the field path, e.g.
+ * `architecture: layers.1.units: 2000000 is above the limit of 65536`.
+ */
+export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly number[]; readonly where?: string; readonly allowLambda?: boolean } = {}): void {
+  const L = SPEC_LIMITS;
+  const { inputShape, where = 'architecture' } = opts;
+  const fail = (path: string, msg: string): never => {
+    const shown = path.length > 120 ? `…${path.slice(-60)}` : path || '(root)';
+    throw new ValueError(where, `${shown}: ${msg}`);
+  };
+  const int = (v: unknown, path: string, lo: number, hi: number, what: string): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, `${what} must be an integer, got ${JSON.stringify(v)}`);
+    else if (v < lo) fail(path, `${what} ${v} is below ${lo}`);
+    else if (v > hi) fail(path, `${what} ${v} is above the limit of ${hi}`);
+  };
+  const pairOf = (v: unknown, path: string, what: string): void => {
+    if (!Array.isArray(v) || v.length !== 2) fail(path, `${what} must be a pair of integers, got ${JSON.stringify(v)}`);
+    else v.forEach((d, i) => int(d, `${path}.${i}`, 1, L.kernel, what));
+  };
+  if (inputShape !== undefined) {
+    if (inputShape.length < 1 || inputShape.length > L.rank) fail('inputShape', `rank ${inputShape.length} is outside [1, ${L.rank}]`);
+    inputShape.slice(1).forEach((d, i) => int(d, `inputShape.${i + 1}`, 1, L.exampleSize, 'dimension'));
+    if (prod(inputShape.slice(1)) > L.exampleSize) fail('inputShape', `${prod(inputShape.slice(1))} values per example is above the limit of ${L.exampleSize}`);
+  }
+  // structure and fields, iteratively (depth-first, explicit stack)
+  const stack: { node: unknown; path: string; depth: number }[] = [{ node: spec, path: '', depth: 0 }];
+  let count = 0;
+  const at = (path: string, k: string | number): string => (path ? `${path}.${k}` : String(k));
+  while (stack.length > 0) {
+    const { node, path, depth } = stack.pop()!;
+    if (++count > L.layers) fail(path, `more than ${L.layers} layer descriptions`);
+    if (depth > L.depth) fail(path, `nested more than ${L.depth} deep`);
+    if (typeof node !== 'object' || node === null || Array.isArray(node) || typeof (node as LayerSpec).type !== 'string') fail(path, `not a layer description (an object with a string 'type')`);
+    const s = node as LayerSpec;
+    const f = (k: string): string => at(path, k);
+    switch (s.type) {
+      case 'serial':
+      case 'parallel': {
+        if (!Array.isArray(s.layers)) fail(f('layers'), 'must be an array');
+        const ls = s.layers as unknown[];
+        if (ls.length > L.layers) fail(f('layers'), `${ls.length} layers is above the limit of ${L.layers}`);
+        for (let i = ls.length - 1; i >= 0; i--) stack.push({ node: ls[i], path: at(f('layers'), i), depth: depth + 1 });
+        break;
+      }
+      case 'residual':
+        stack.push({ node: s.layer, path: f('layer'), depth: depth + 1 });
+        break;
+      case 'fanOut':
+        int(s.n, f('n'), 1, L.branches, 'n');
+        break;
+      case 'dense':
+        int(s.units, f('units'), 1, L.units, 'units');
+        if (s.inputs !== undefined) int(s.inputs, f('inputs'), 1, L.exampleSize, 'inputs');
+        for (const k of ['kernelInit', 'biasInit']) if (s[k] !== undefined && !INITIALIZERS.includes(s[k] as string)) fail(f(k), `unknown initializer ${JSON.stringify(s[k])} (expected ${INITIALIZERS.join(', ')})`);
+        break;
+      case 'conv2d':
+        int(s.filters, f('filters'), 1, L.units, 'filters');
+        pairOf(s.kernel, f('kernel'), 'kernel');
+        pairOf(s.stride, f('stride'), 'stride');
+        if (s.padding !== 'valid' && s.padding !== 'same') fail(f('padding'), `must be 'valid' or 'same', got ${JSON.stringify(s.padding)}`);
+        if (s.inputs !== undefined) int(s.inputs, f('inputs'), 1, L.units, 'inputs');
+        if (s.kernelInit !== undefined && !INITIALIZERS.includes(s.kernelInit as string)) fail(f('kernelInit'), `unknown initializer ${JSON.stringify(s.kernelInit)}`);
+        break;
+      case 'maxPool2d':
+      case 'avgPool2d':
+        pairOf(s.window, f('window'), 'window');
+        pairOf(s.stride, f('stride'), 'stride');
+        break;
+      case 'dropout':
+        if (typeof s.rate !== 'number' || !(s.rate >= 0 && s.rate < 1)) fail(f('rate'), `must be a number in [0, 1), got ${JSON.stringify(s.rate)}`);
+        break;
+      case 'reshape': {
+        const sh = s.shape;
+        if (!Array.isArray(sh) || sh.length < 1 || sh.length > L.rank) fail(f('shape'), `must be an array of 1 to ${L.rank} integers, got ${JSON.stringify(sh)}`);
+        (sh as unknown[]).forEach((d, i) => int(d, at(f('shape'), i), 1, L.exampleSize, 'dimension'));
+        if (prod(sh as number[]) > L.exampleSize) fail(f('shape'), `${prod(sh as number[])} values per example is above the limit of ${L.exampleSize}`);
+        break;
+      }
+      case 'lambda':
+        if (!opts.allowLambda) fail(path, `lambda layer '${String(s.name)}' wraps a function and cannot be rebuilt from its description`);
+        break;
+      default:
+        if (!LEAF_TYPES.includes(s.type)) fail(f('type'), `unknown layer type '${s.type}'`);
+    }
+  }
+  if (inputShape === undefined) return;
+  // parameter count from the shapes (depth is bounded now, so recursion is safe);
+  // where shapes do not fit, counting stops and `init` reports the mismatch
+  let total = 0;
+  const add = (n: number, path: string): void => {
+    total += n;
+    if (total > L.params) fail(path, `the architecture has more than ${L.params} parameters (${total} counted up to here)`);
+  };
+  const single = (x: Shapes | undefined): number[] | undefined => (x !== undefined && !Array.isArray(x[0]) ? (x as number[]) : undefined);
+  const walk = (node: LayerSpec, path: string, x: Shapes | undefined): Shapes | undefined => {
+    if (x === undefined) return undefined;
+    const s1 = single(x);
+    const f = (k: string): string => at(path, k);
+    switch (node.type) {
+      case 'serial':
+        return (node.layers as LayerSpec[]).reduce<Shapes | undefined>((acc, l, i) => walk(l, at(f('layers'), i), acc), x);
+      case 'parallel': {
+        if (s1) return undefined;
+        const outs = (node.layers as LayerSpec[]).map((l, i) => single(walk(l, at(f('layers'), i), (x as number[][])[i])));
+        return outs.every((o) => o !== undefined) ? (outs as number[][]) : undefined;
+      }
+      case 'residual':
+        walk(node.layer as LayerSpec, f('layer'), x);
+        return x;
+      case 'fanOut':
+        return s1 ? Array.from({ length: node.n as number }, () => s1) : undefined;
+      case 'fanInSum':
+        return s1 ? undefined : (x as number[][])[0];
+      case 'fanInConcat': {
+        if (s1) return undefined;
+        const xs = x as number[][];
+        const first = xs[0];
+        return first ? [...first.slice(0, -1), xs.reduce((a, s) => a + (s[s.length - 1] ?? 0), 0)] : undefined;
+      }
+      case 'dense': {
+        const inW = s1?.[s1.length - 1];
+        if (!s1 || inW === undefined) return undefined;
+        add((node.units as number) * (inW + 1), f('units'));
+        return [...s1.slice(0, -1), node.units as number];
+      }
+      case 'flatten':
+        return s1 && s1.length >= 1 ? [s1[0]!, prod(s1.slice(1))] : undefined;
+      case 'reshape':
+        return s1 && s1.length >= 1 ? [s1[0]!, ...(node.shape as number[])] : undefined;
+      case 'conv2d':
+      case 'maxPool2d':
+      case 'avgPool2d': {
+        if (!s1 || s1.length !== 4) return undefined;
+        const [n, h, w, c] = s1 as [number, number, number, number];
+        const conv = node.type === 'conv2d';
+        const [kh, kw] = (conv ? node.kernel : node.window) as [number, number];
+        const [sh, sw] = node.stride as [number, number];
+        const same = conv && node.padding === 'same';
+        const out = (size: number, k: number, st: number): number => (same ? Math.ceil(size / st) : Math.floor((size - k) / st) + 1);
+        if (conv) add(kh * kw * c * (node.filters as number) + (node.filters as number), f('filters'));
+        return [n, out(h, kh, sh), out(w, kw, sw), conv ? (node.filters as number) : c];
+      }
+      default:
+        return x; // shape-preserving layers
+    }
+  };
+  walk(spec as LayerSpec, '', [...inputShape]);
 }

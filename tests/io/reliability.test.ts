@@ -13,6 +13,9 @@ import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { checkWritableDir, decodeSafetensors, encodeSafetensors, parseCsv, readCheckpoint, readIdxDataset, readMnistDir, saveCheckpoint, writeFileAtomic } from '../../src/io/index.js';
 import { checkCompatible, MAX_CLASSES } from '../../src/nn/dataset.js';
+import * as nn from '../../src/nn/index.js';
+import { SPEC_LIMITS } from '../../src/nn/spec.js';
+import { restoreModel } from '../../src/io/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cotangent-rel-'));
 
@@ -170,5 +173,58 @@ describe('atomic writes', () => {
     expect(existsSync(d)).toBe(true);
     expect(readdirSync(d)).toEqual([]);
     expect(() => checkWritableDir('/proc/cotangent-probe')).toThrow(/\/proc\/cotangent-probe: cannot create the folder/);
+  });
+});
+
+describe('checkpoint architectures are bounded before anything is built', () => {
+  /** A checkpoint file holding only an architecture (as a JSON string) and an input shape. */
+  const archFile = (name: string, architecture: string, inputShape = '[-1,64]'): string => {
+    const f = join(dir, `${name}.safetensors`);
+    writeFileSync(f, encodeSafetensors([], { format: 'cotangent', version: '1', architecture, inputShape }));
+    return f;
+  };
+  const restoreError = (f: string): string => {
+    const ck = readCheckpoint(f);
+    if (E.isLeft(ck)) return ck.left.message;
+    const r = restoreModel(ck.right);
+    return E.isLeft(r) ? r.left.message : 'ok';
+  };
+
+  it('nesting 5,000 deep is refused naming the file and the depth limit, not a stack overflow', () => {
+    const deep = '{"type":"serial","layers":['.repeat(5000) + '{"type":"relu"}' + ']}'.repeat(5000);
+    const f = archFile('deep', deep);
+    expect(restoreError(f)).toMatch(new RegExp(`^${f.replace(/[.]/g, '\\.')}: .*architecture: .*layers\\.0: nested more than ${SPEC_LIMITS.depth} deep`));
+  });
+
+  it('units: 2e6 is refused at once naming the field', () => {
+    const f = archFile('units', JSON.stringify({ type: 'serial', layers: [{ type: 'dense', units: 10 }, { type: 'relu' }, { type: 'dense', units: 2e6 }] }));
+    const t0 = performance.now();
+    expect(restoreError(f)).toMatch(/units\.safetensors: .*architecture: layers\.2\.units: units 2000000 is above the limit of 65536/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a parameter count past the limit is refused from the shapes, naming the layer', () => {
+    const spec = { type: 'serial', layers: [{ type: 'dense', units: 60000 }, { type: 'dense', units: 60000 }] };
+    const f = archFile('params', JSON.stringify(spec));
+    const t0 = performance.now();
+    expect(restoreError(f)).toMatch(/params\.safetensors: architecture: layers\.1\.units: the architecture has more than 268435456 parameters/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('kernel sizes, strides, dropout rates, reshapes and unknown types are checked field by field', () => {
+    const conv = (k: unknown) => JSON.stringify({ type: 'serial', layers: [{ type: 'reshape', shape: [8, 8, 1] }, { type: 'conv2d', filters: 4, kernel: k, stride: [1, 1], padding: 'same' }] });
+    expect(restoreError(archFile('k1', conv([5000, 3])))).toMatch(/architecture: layers\.1\.kernel\.0: kernel 5000 is above the limit of 1024/);
+    expect(restoreError(archFile('k2', conv([3])))).toMatch(/layers\.1\.kernel: kernel must be a pair of integers/);
+    expect(restoreError(archFile('dr', JSON.stringify({ type: 'dropout', rate: 1.5 })))).toMatch(/\(root\)\.rate|rate: must be a number in \[0, 1\)/);
+    expect(restoreError(archFile('rs', JSON.stringify({ type: 'reshape', shape: [1e9, 1e9] })))).toMatch(/shape\.0: dimension 1000000000 is above the limit/);
+    expect(restoreError(archFile('ty', JSON.stringify({ type: 'serial', layers: [{ type: 'dense2' }] })))).toMatch(/layers\.0\.type: unknown layer type 'dense2'/);
+    expect(restoreError(archFile('in', JSON.stringify({ type: 'relu' }), '[-1,100000000000]'))).toMatch(/inputShape\.1: dimension 100000000000 is above the limit/);
+  });
+
+  it('the architectures the library builds pass, and restore', async () => {
+    const model = nn.serial(nn.reshape([8, 8, 1]), nn.conv2d(4, 3, { padding: 'same' }), nn.relu, nn.maxPool2d(2), nn.flatten, nn.dropout(0.1), nn.dense(10));
+    const { params } = model.init(nn.random.key(0), [-1, 64]);
+    const f = await saveCheckpoint(join(dir, 'fine'), { params, model, inputShape: [-1, 64] });
+    expect(restoreError(f)).toBe('ok');
   });
 });
