@@ -83,7 +83,7 @@ export {
 } from './ops/structural.js';
 export { sum, max, argmax, type ReduceOptions } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
-export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy, oneHot } from './ops/composite.js';
+export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy, oneHot, clip } from './ops/composite.js';
 export { toBackend } from './ops/transfer.js';
 export { primitives, primNames, lookupPrimitive, type PrimName, type PrimParams } from './ops/primitives.js';
 

@@ -8,7 +8,7 @@ import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { arange, asTensor, type TensorLike } from './creation.js';
-import { abs, add, div, equal, exp, less, log, mul, neg, sub, where } from './elementwise.js';
+import { abs, add, div, equal, exp, less, log, maximum, minimum, mul, neg, sub, where } from './elementwise.js';
 import { argmax, max, sum, type ReduceOptions } from './reduce.js';
 import { cast, expandDims, squeeze, stopGradient } from './structural.js';
 import { requireFloat } from './util.js';
@@ -103,3 +103,8 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   return perExample.ndim === 0 ? perExample : mean(perExample);
 }
 
+
+/** Clamp `x` to [lo, hi] elementwise: minimum(maximum(x, lo), hi). NaN propagates; the derivative is 1 inside the interval (ties: x). */
+export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
+  return minimum(maximum(x, lo), hi);
+}
