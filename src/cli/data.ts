@@ -26,13 +26,17 @@ export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', '
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
 
 /** Load a data set (see `load`) and check that its test split fits a model trained on its train split. */
-export function loadData(spec: string): DataChoice {
-  const d = load(spec);
+/** How a CSV file's first line is read: `yes` a header, `no` data, undefined the documented rule. */
+export type HeaderChoice = 'yes' | 'no' | undefined;
+const csvOptions = (header: HeaderChoice) => (header === undefined ? {} : { header: header === 'yes' });
+
+export function loadData(spec: string, header?: HeaderChoice): DataChoice {
+  const d = load(spec, header);
   checkCompatible(d.train, d.test);
   return d;
 }
 
-function load(spec: string): DataChoice {
+function load(spec: string, header: HeaderChoice): DataChoice {
   if (spec === 'digits') {
     const { train, test } = digitsSplit();
     return { name: 'digits', train, test, classes: numbered(10), imageShape: [8, 8, 1] };
@@ -48,7 +52,7 @@ function load(spec: string): DataChoice {
     const side = Math.round(Math.sqrt(train.exampleShape[0]!));
     return { name: spec, train, test, classes: numbered(train.numClasses), ...(side * side === train.exampleShape[0] ? { imageShape: [side, side, 1] as const } : {}) };
   }
-  const all = readCsv(spec);
+  const all = readCsv(spec, csvOptions(header));
   const { train, test } = trainTestSplit(all, key(0), 0.2);
   const f = all.exampleShape[0]!;
   const side = Math.round(Math.sqrt(f));
@@ -56,12 +60,12 @@ function load(spec: string): DataChoice {
 }
 
 /** Data for `eval`: the test split of a named set; for a CSV path, the whole file. */
-export function loadEvalData(spec: string): { name: string; data: Dataset } {
+export function loadEvalData(spec: string, header?: HeaderChoice): { name: string; data: Dataset } {
   if (spec === 'digits' || spec === 'fashion-mnist') {
     const d = loadData(spec);
     return { name: `${d.name} (test split)`, data: d.test };
   }
   if (!existsSync(spec)) throw new UsageError(`--data: '${spec}' is not digits, fashion-mnist or an existing file or folder`);
   if (statSync(spec).isDirectory()) return { name: `${spec} (test files)`, data: readMnistDir(spec).test };
-  return { name: spec, data: readCsv(spec) };
+  return { name: spec, data: readCsv(spec, csvOptions(header)) };
 }

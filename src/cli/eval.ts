@@ -15,6 +15,7 @@ import type { CliIO } from './io.js';
 export const evalFlags = {
   checkpoint: stringFlag('checkpoint'),
   data: stringFlag('data'),
+  header: enumFlag('header', ['yes', 'no'] as const),
   backend: enumFlag('backend', ['cpu', 'webgpu'] as const),
   batch: intFlag('batch', 1),
 };
@@ -33,7 +34,7 @@ export async function evalCommand(flags: Readonly<Record<string, string | true>>
   if (!f.checkpoint) throw new UsageError(`eval needs --checkpoint PATH (see cotangent eval --help)`);
   const ck = readCheckpoint(f.checkpoint);
   if (E.isLeft(ck)) throw ck.left;
-  const { name, data } = loadEvalData(f.data ?? 'digits');
+  const { name, data } = loadEvalData(f.data ?? 'digits', f.header);
   const backend = f.backend ?? 'cpu';
   await init({ backend });
   try {

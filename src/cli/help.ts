@@ -17,7 +17,11 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
                                     1,797 images, fixed 80/20 split). fashion-mnist reads
                                     /usr/share/datasets/fashion-mnist. PATH: a CSV file
                                     (features..., label; split 80/20) or a folder of
-                                    MNIST-style IDX files (train-images-idx3-ubyte[.gz], ...)
+                                    MNIST-style IDX files (train-images-idx3-ubyte[.gz], ...).
+                                    Labels are class indices below 65,536; the test data must
+                                    have the training data's example shape and classes
+  --header yes|no                   whether a CSV file's first line is a header (default: it
+                                    is one exactly when none of its cells is a number)
   --model mlp|cnn|SIZES             mlp (default): 64-128-10 on digits, 784-256-128-10
                                     otherwise; cnn: 2 x (conv 3x3 'same' + relu + maxpool 2x2)
                                     + dense; SIZES like 784-256-10 (relu between layers)
@@ -30,7 +34,8 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
   --backend cpu|webgpu              (default cpu)
   --seed N                          initialisation and shuffling seed (default 0)
   --out DIR                         output folder (default out/run): model.safetensors,
-                                    training.svg, history.json
+                                    training.svg, history.json, written together atomically;
+                                    created and checked writable before training starts
 
 Prints a progress bar per epoch (steps/s, loss), the test accuracy after each epoch,
 the final test accuracy and the time taken.
@@ -41,7 +46,10 @@ export const EVAL_HELP = `usage: cotangent eval --checkpoint PATH [flags]
   --checkpoint PATH                 a checkpoint folder (with model.safetensors) or file
   --data digits|fashion-mnist|PATH  evaluation data (default digits): the test split of
                                     digits / fashion-mnist, the test files of an IDX folder,
-                                    or every row of a CSV file
+                                    or every row of a CSV file; labels must be below the
+                                    model's class count
+  --header yes|no                   whether a CSV file's first line is a header (default: it
+                                    is one exactly when none of its cells is a number)
   --backend cpu|webgpu              (default cpu)
   --batch N                         evaluation batch size (default 500)
 

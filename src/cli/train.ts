@@ -23,6 +23,7 @@ import { trainingPlot } from './plot.js';
 
 export const trainFlags = {
   data: stringFlag('data'),
+  header: enumFlag('header', ['yes', 'no'] as const),
   model: stringFlag('model'),
   epochs: intFlag('epochs', 1),
   batch: intFlag('batch', 1),
@@ -39,7 +40,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
   const f = decodeFlags('train', trainFlags, flags);
   const backend = f.backend ?? 'cpu';
   const t0 = performance.now();
-  const data = loadData(f.data ?? 'digits');
+  const data = loadData(f.data ?? 'digits', f.header);
   const small = data.name === 'digits';
   const { name: modelName, model, inputShape } = buildModel(f.model ?? 'mlp', data);
   const epochs = f.epochs ?? (small ? 30 : 10);

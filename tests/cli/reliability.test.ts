@@ -105,4 +105,17 @@ describe('checkpoint, history and plot', () => {
     expect(h.err).toMatch(/^cotangent: error: .*huge-label\.csv: line 2: label 100000000 is at or above the limit of 65536 classes/);
     expect(performance.now() - t0).toBeLessThan(5000);
   });
+
+  it('eval: a header with numeric column names is data unless --header yes says otherwise', async () => {
+    const d = loadDigits();
+    const rows = [0, 1, 2].map((i) => [...Array.from(d.x.subarray(64 * i, 64 * (i + 1)), (v) => v.toFixed(3)), String(d.y[i])].join(','));
+    const f = join(dir, 'numbered-header.csv');
+    writeFileSync(f, [[...Array.from({ length: 64 }, (_, i) => String(i)), 'label'].join(','), ...rows].join('\n') + '\n');
+    const r = await cli('eval', '--checkpoint', out, '--data', f);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/numbered-header\.csv: line 1, column 65: 'label' is not a number .*--header yes/);
+    const h = await cli('eval', '--checkpoint', out, '--data', f, '--header', 'yes');
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/data .*numbered-header\.csv: 3 examples/);
+  });
 });
