@@ -16,7 +16,7 @@ export { scope, scopeAsync, keep, type MemoryStats } from './core/memory.js';
 export { memoryStats } from './core/stats.js';
 export { setDebug, debugCounters, NumericsError, type DebugOptions } from './core/debug.js';
 export { Zero, isZero, type MaybeZero } from './core/Zero.js';
-export type { Primitive } from './core/Primitive.js';
+export type { Primitive, CustomCall, Rules, JvpRule, VjpRule, RuleDeclaration, Partial as PartialDerivative } from './core/Primitive.js';
 export { bind } from './core/trace.js';
 export { flatten as treeFlatten, unflatten as treeUnflatten, mapLeaves as treeMap, treeLeaves, type TreeDef } from './core/pytree.js';
 
@@ -64,7 +64,13 @@ export {
   equal,
   notEqual,
   where,
+  unaryOps,
+  binaryOps,
+  elementwiseRules,
+  type UnaryName,
+  type BinaryName,
 } from './ops/elementwise.js';
+export { linear as linearRules, zeroDerivative as zeroDerivativeRules, handWritten as handWrittenRules } from './ops/rules.js';
 export {
   reshape,
   transpose,

@@ -10,7 +10,7 @@
  */
 import { expand, mapBinary, mapUnary } from '../backends/cpu/kernels.js';
 import { compareKernel, mapKernel, whereKernel } from '../backends/webgpu/kernels.js';
-import type { Partial } from '../core/Primitive.js';
+import type { Partial, Rules } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
 import { Zero, type MaybeZero } from '../core/Zero.js';
 import { allocArray } from '../tensor/dtype.js';
@@ -264,33 +264,62 @@ const binaryOp =
   (a: TensorLike, b: TensorLike): Tensor =>
     bind(p, pair(a, b), NO_PARAMS);
 
-export const neg = unaryOp(unaryPrims.neg);
-export const exp = unaryOp(unaryPrims.exp);
-export const log = unaryOp(unaryPrims.log);
-export const sin = unaryOp(unaryPrims.sin);
-export const cos = unaryOp(unaryPrims.cos);
-export const tanh = unaryOp(unaryPrims.tanh);
-export const sigmoid = unaryOp(unaryPrims.sigmoid);
-export const relu = unaryOp(unaryPrims.relu);
-export const sqrt = unaryOp(unaryPrims.sqrt);
-export const square = unaryOp(unaryPrims.square);
-export const abs = unaryOp(unaryPrims.abs);
-export const reciprocal = unaryOp(unaryPrims.reciprocal);
-export const sign = unaryOp(unaryPrims.sign);
+/** A unary elementwise op. */
+export type UnaryOp = (x: TensorLike) => Tensor;
+/** A binary (broadcasting) elementwise op; a number operand takes the other's dtype and backend. */
+export type BinaryOp = (a: TensorLike, b: TensorLike) => Tensor;
 
-export const add = binaryOp(binaryPrims.add);
-export const sub = binaryOp(binaryPrims.sub);
-export const mul = binaryOp(binaryPrims.mul);
-export const div = binaryOp(binaryPrims.div);
-export const pow = binaryOp(binaryPrims.pow);
-export const maximum = binaryOp(binaryPrims.maximum);
-export const minimum = binaryOp(binaryPrims.minimum);
-export const greater = binaryOp(binaryPrims.greater);
-export const greaterEqual = binaryOp(binaryPrims.greaterEqual);
-export const less = binaryOp(binaryPrims.less);
-export const lessEqual = binaryOp(binaryPrims.lessEqual);
-export const equal = binaryOp(binaryPrims.equal);
-export const notEqual = binaryOp(binaryPrims.notEqual);
+/** The names of the unary elementwise primitives. */
+export type UnaryName = keyof typeof unaryPrims;
+/** The names of the binary elementwise primitives (arithmetic and comparisons). */
+export type BinaryName = keyof typeof binaryPrims;
+
+const mapRecord = <K extends string, A, B>(r: Readonly<Record<K, A>>, f: (a: A) => B): Record<K, B> =>
+  Object.fromEntries(Object.entries(r).map(([k, v]) => [k, f(v as A)])) as Record<K, B>;
+
+/** Every unary elementwise op by name (derived from the records): `unaryOps.exp(x)`. */
+export const unaryOps: { readonly [K in UnaryName]: UnaryOp } = mapRecord(unaryPrims, unaryOp);
+/** Every binary elementwise op by name (derived from the records): `binaryOps.add(a, b)`. */
+export const binaryOps: { readonly [K in BinaryName]: BinaryOp } = mapRecord(binaryPrims, binaryOp);
+
+/**
+ * The rules of an elementwise primitive from its partial derivatives, one per
+ * input (`null` for an input without a derivative): d out = Σᵢ ∂ᵢ · dxᵢ,
+ * x̄ᵢ = unbroadcast(ct · ∂ᵢ). For user primitives (definePrimitive) and the
+ * mutation suite.
+ * @example
+ * // d softsign x = 1 / (1 + |x|)² · dx
+ * const rules = elementwiseRules(([x]) => ct.reciprocal(ct.square(ct.add(1, ct.abs(x)))));
+ */
+export const elementwiseRules = <P = NoParams>(...partials: readonly (Partial | null)[]): Rules<P> => elementwise<P>(arithmetic, ...partials);
+
+export const neg: UnaryOp = unaryOps.neg;
+export const exp: UnaryOp = unaryOps.exp;
+export const log: UnaryOp = unaryOps.log;
+export const sin: UnaryOp = unaryOps.sin;
+export const cos: UnaryOp = unaryOps.cos;
+export const tanh: UnaryOp = unaryOps.tanh;
+export const sigmoid: UnaryOp = unaryOps.sigmoid;
+export const relu: UnaryOp = unaryOps.relu;
+export const sqrt: UnaryOp = unaryOps.sqrt;
+export const square: UnaryOp = unaryOps.square;
+export const abs: UnaryOp = unaryOps.abs;
+export const reciprocal: UnaryOp = unaryOps.reciprocal;
+export const sign: UnaryOp = unaryOps.sign;
+
+export const add: BinaryOp = binaryOps.add;
+export const sub: BinaryOp = binaryOps.sub;
+export const mul: BinaryOp = binaryOps.mul;
+export const div: BinaryOp = binaryOps.div;
+export const pow: BinaryOp = binaryOps.pow;
+export const maximum: BinaryOp = binaryOps.maximum;
+export const minimum: BinaryOp = binaryOps.minimum;
+export const greater: BinaryOp = binaryOps.greater;
+export const greaterEqual: BinaryOp = binaryOps.greaterEqual;
+export const less: BinaryOp = binaryOps.less;
+export const lessEqual: BinaryOp = binaryOps.lessEqual;
+export const equal: BinaryOp = binaryOps.equal;
+export const notEqual: BinaryOp = binaryOps.notEqual;
 
 /** where(cond, a, b): a where cond ≠ 0, else b; all three broadcast. */
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {

@@ -42,7 +42,7 @@ interface Recorded {
  */
 function record(op: string, f: Fn, args: readonly unknown[], argnums: ResolvedArgnums): Recorded {
   checkInRange(op, argnums, args.length);
-  const trace = new VjpTrace();
+  const trace = new VjpTrace(vjpAdd);
   const wrapped = [...args];
   const recArgs = argnums.list.map((k) => {
     const { leaves, def } = flatten(args[k]);
