@@ -15,5 +15,5 @@ export { mse, softmaxCrossEntropy, sigmoidBinaryCrossEntropy, l2, type Loss } fr
 export { sgd, momentum, adam, adamw, constant, stepDecay, cosineDecay, warmup, clipByGlobalNorm, type Optimizer, type OptState, type Schedule, type LearningRate } from './optim.js';
 export { paramCount, globalNorm, namedLeaves } from './tree.js';
 export { trainStep, fit, evaluate, confusionMatrix, countCorrect, type Model, type FitOptions, type FitResult, type EpochInfo, type StepInfo, type Metrics, type EvalResult } from './train.js';
-export { checkDataset, take, withExampleShape, trainTestSplit, batchTensors, datasetSize, type Dataset } from './dataset.js';
-export { fromSpec } from './spec.js';
+export { checkDataset, checkCompatible, MAX_CLASSES, take, withExampleShape, trainTestSplit, batchTensors, datasetSize, type Dataset } from './dataset.js';
+export { fromSpec, checkSpec, SPEC_LIMITS } from './spec.js';
