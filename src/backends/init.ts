@@ -25,7 +25,7 @@ function liveWebGpu(): WebGpuBackend | null {
   if (!(b instanceof WebGpuBackend) || b.isDestroyed) return null;
   if (b.isLost) {
     // a lost device cannot come back: release what is left, init makes a new one
-    forgetBackend(b, `is on a WebGPU device that was lost; its tensors are gone: create them again after await init({ backend: 'webgpu' })`);
+    forgetBackend(b, "is gone: the WebGPU device was lost (create it again after await init({ backend: 'webgpu' }))");
     b.destroy();
     return null;
   }

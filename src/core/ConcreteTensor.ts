@@ -49,7 +49,11 @@ export class ConcreteTensor extends Tensor {
   }
 
   data(): Promise<TypedArray> {
-    return this.handle.backend.read(this.storageFor('data'), this.dtype, this.size);
+    try {
+      return this.handle.backend.read(this.storageFor('data'), this.dtype, this.size);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   dataSync(): TypedArray {

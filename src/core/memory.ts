@@ -40,7 +40,8 @@ export interface Handle {
 interface Ticket {
   readonly backend: Backend;
   readonly bytes: number;
-  storage: Storage | null;
+  /** The handle itself for backends whose free() needs the storage (never the tensor). */
+  readonly handle: Handle | null;
   done: boolean;
 }
 
@@ -111,7 +112,7 @@ export function track(owner: object, h: Handle): void {
   const bytes = h.storage!.bytes;
   account(h.backend.name, 1, bytes);
   const keepsStorage = h.backend.name !== 'cpu';
-  const ticket: Ticket = { backend: h.backend, bytes, storage: keepsStorage ? h.storage : null, done: false };
+  const ticket: Ticket = { backend: h.backend, bytes, handle: keepsStorage ? h : null, done: false };
   h.ticket = ticket;
   registry.register(owner, ticket, h);
   if (keepsStorage) {
@@ -129,10 +130,13 @@ export function track(owner: object, h: Handle): void {
 /** The GC backstop: the tensor is garbage, free what it held. */
 function finalize(t: Ticket): void {
   if (t.done) return;
+  if (t.handle) {
+    release(t.handle);
+    return;
+  }
   t.done = true;
   account(t.backend.name, -1, -t.bytes);
-  t.backend.free(t.storage ?? { backend: t.backend.name, bytes: t.bytes });
-  t.storage = null;
+  t.backend.free({ backend: t.backend.name, bytes: t.bytes });
 }
 
 export function release(h: Handle): void {
@@ -140,10 +144,7 @@ export function release(h: Handle): void {
   account(h.backend.name, -1, -h.storage.bytes);
   h.backend.free(h.storage);
   h.storage = null;
-  if (h.ticket) {
-    h.ticket.done = true;
-    h.ticket.storage = null;
-  }
+  if (h.ticket) h.ticket.done = true;
   handlesByBackend.get(h.backend)?.delete(h);
   registry.unregister(h);
 }
@@ -162,10 +163,7 @@ export function forgetBackend(backend: Backend, reason: string): number {
     account(backend.name, -1, -h.storage.bytes);
     h.storage = null;
     h.freedBy = reason;
-    if (h.ticket) {
-      h.ticket.done = true;
-      h.ticket.storage = null;
-    }
+    if (h.ticket) h.ticket.done = true;
     registry.unregister(h);
     n++;
   }
