@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs the npm packages (and, once
-# the WebGPU backend lands, the software GPU), then runs every vitest suite.
+# The whole test suite on a fresh machine: installs the npm packages and (where
+# it can: as root) the software GPU for the WebGPU suites, then runs every vitest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/vitest ]; then
