@@ -21,8 +21,8 @@ type Vjp = ct.Primitive['vjp'];
 export interface Mutant {
   /** e.g. "mul: VJP sign flipped for input 1". */
   readonly name: string;
-  /** Which rule is broken. */
-  readonly rule: 'jvp' | 'vjp';
+  /** Which rule is broken ('declaration': a declared derivative, so both rules built from it). */
+  readonly rule: 'jvp' | 'vjp' | 'declaration';
   readonly prim: ct.Primitive;
 }
 
@@ -37,6 +37,8 @@ export interface MutantInfo {
   readonly broadcasting?: boolean;
   /** Some input has a non-zero second derivative of its own (d²f/dxᵢ² ≠ 0): rules must be differentiable. */
   readonly curved?: boolean;
+  /** The derivative of one input depends on another (∂²f/∂xᵢ∂xⱼ ≠ 0): mixed partials must survive. */
+  readonly mixed?: boolean;
 }
 
 const lin = (t: MZ, f: (t: ct.Tensor) => ct.Tensor): MZ => (ct.isZero(t) ? t : f(t));
@@ -98,11 +100,7 @@ function genericMutants(p: ct.Primitive, info: MutantInfo): Mutant[] {
   return ms;
 }
 
-const inversePerm = (perm: readonly number[]) => {
-  const inv = new Array<number>(perm.length);
-  perm.forEach((q, i) => (inv[q] = i));
-  return inv;
-};
+const inversePerm = ct.inversePermutation;
 
 /** Mutants specific to one built-in: wrong axis, permutation, offset or branch. */
 function specificMutants(p: ct.Primitive): Mutant[] {
@@ -234,32 +232,103 @@ function mixedPartialMutants(p: ct.Primitive): Mutant[] {
   ];
 }
 
-/** Every mutant of a primitive. */
-export function mutantsOf(p: ct.Primitive, info: MutantInfo): Mutant[] {
-  return [...genericMutants(p, info), ...(info.zeroDerivative ? [] : specificMutants(p)), ...(info.curved ? nonDifferentiableRuleMutants(p) : []), ...(MIXED.has(p.name) ? mixedPartialMutants(p) : [])];
+/**
+ * Mutants of the declaration itself: for a record whose rules were built
+ * from declared partial derivatives (`elementwiseRules`), each partial is
+ * negated, doubled or dropped and both rules are rebuilt from the broken
+ * declaration — the builder must not hide a wrong derivative.
+ */
+function declarationMutants(p: ct.Primitive): Mutant[] {
+  const d = p.declared;
+  if (d?.kind !== 'elementwise') return [];
+  const scaled =
+    (q: ct.PartialDerivative, k: number): ct.PartialDerivative =>
+    (xs, y) =>
+      typeof q === 'number' ? ct.fullLike(y, q * k) : ct.mul(q(xs, y), k);
+  const ms: Mutant[] = [];
+  d.partials.forEach((q, i) => {
+    if (q === null) return;
+    const rebuilt = (name: string, partial: ct.PartialDerivative | null): Mutant => ({
+      name: `${p.name}: declared partial ∂/∂x${i} ${name}`,
+      rule: 'declaration',
+      prim: { ...p, ...ct.elementwiseRules(...d.partials.map((o, j) => (j === i ? partial : o))) },
+    });
+    ms.push(rebuilt('negated', scaled(q, -1)), rebuilt('doubled', scaled(q, 2)), rebuilt('dropped', null));
+  });
+  return ms;
 }
 
-const UNARY = new Set(['neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sqrt', 'square', 'abs', 'reciprocal']);
-const BINARY = new Set(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']);
-/** Primitives with non-zero mixed second derivatives. */
-const MIXED = new Set(['mul', 'div', 'pow', 'matmul']);
-const CURVED = new Set(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'sqrt', 'square', 'reciprocal', 'div', 'pow']);
-const ZERO = new Set(['sign', 'greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual', 'argmax', 'stopGradient']);
+/** Every mutant of a primitive. */
+export function mutantsOf(p: ct.Primitive, info: MutantInfo): Mutant[] {
+  return [
+    ...genericMutants(p, info),
+    ...(info.zeroDerivative ? [] : specificMutants(p)),
+    ...(info.curved ? nonDifferentiableRuleMutants(p) : []),
+    ...(info.mixed ? mixedPartialMutants(p) : []),
+    ...(info.zeroDerivative ? [] : declarationMutants(p)),
+  ];
+}
 
-/** What the mutation generator needs to know about each built-in primitive. */
+const unaryCurved: MutantInfo = { arity: 1, curved: true };
+const unaryFlat: MutantInfo = { arity: 1 };
+const binaryFlat: MutantInfo = { arity: 2, broadcasting: true };
+const comparison: MutantInfo = { arity: 2, zeroDerivative: true };
+
+/**
+ * What the mutation generator needs to know about each built-in primitive:
+ * a table over every primitive name, so that a new primitive without its
+ * entry does not compile.
+ */
+export const MUTANT_INFO: { readonly [P in ct.PrimName]: MutantInfo } = {
+  neg: unaryFlat,
+  exp: unaryCurved,
+  log: unaryCurved,
+  sin: unaryCurved,
+  cos: unaryCurved,
+  tanh: unaryCurved,
+  sigmoid: unaryCurved,
+  relu: unaryFlat,
+  sqrt: unaryCurved,
+  square: unaryCurved,
+  abs: unaryFlat,
+  reciprocal: unaryCurved,
+  sign: { arity: 1, zeroDerivative: true },
+  add: binaryFlat,
+  sub: binaryFlat,
+  mul: { ...binaryFlat, mixed: true },
+  div: { ...binaryFlat, curved: true, mixed: true },
+  pow: { ...binaryFlat, curved: true, mixed: true },
+  maximum: binaryFlat,
+  minimum: binaryFlat,
+  greater: comparison,
+  greaterEqual: comparison,
+  less: comparison,
+  lessEqual: comparison,
+  equal: comparison,
+  notEqual: comparison,
+  where: { arity: 3, diffInputs: [1, 2], broadcasting: true },
+  matmul: { arity: 2, broadcasting: true, mixed: true },
+  stopGradient: { arity: 1, zeroDerivative: true },
+  reshape: unaryFlat,
+  broadcastTo: unaryFlat,
+  transpose: unaryFlat,
+  slice: unaryFlat,
+  pad: unaryFlat,
+  concat: { arity: 2 },
+  cast: unaryFlat,
+  sum: unaryFlat,
+  max: unaryFlat,
+  argmax: { arity: 1, zeroDerivative: true },
+};
+
+/** What the mutation generator needs to know about a built-in primitive (its MUTANT_INFO entry). */
 export function builtinMutantInfo(name: ct.PrimName): MutantInfo {
-  if (ZERO.has(name)) return { arity: ['sign', 'argmax', 'stopGradient'].includes(name) ? 1 : 2, zeroDerivative: true };
-  if (UNARY.has(name)) return { arity: 1, curved: CURVED.has(name) };
-  if (BINARY.has(name)) return { arity: 2, broadcasting: true, curved: CURVED.has(name) };
-  if (name === 'where') return { arity: 3, diffInputs: [1, 2], broadcasting: true };
-  if (name === 'matmul') return { arity: 2, broadcasting: true };
-  if (name === 'concat') return { arity: 2 };
-  return { arity: 1 };
+  return MUTANT_INFO[name];
 }
 
 export interface KillResult {
   readonly mutant: string;
-  readonly rule: 'jvp' | 'vjp';
+  readonly rule: Mutant['rule'];
   readonly killed: boolean;
   /** The report of the law that caught it. */
   readonly report?: string;

@@ -70,6 +70,7 @@ export {
   type UnaryName,
   type BinaryName,
 } from './ops/elementwise.js';
+export { inversePermutation } from './ops/util.js';
 export { linear as linearRules, zeroDerivative as zeroDerivativeRules, handWritten as handWrittenRules } from './ops/rules.js';
 export {
   reshape,

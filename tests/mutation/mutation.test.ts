@@ -32,8 +32,9 @@ afterAll(() => {
   const killed = results.filter((r) => r.killed).length;
   const jvp = results.filter((r) => r.rule === 'jvp');
   const vjp = results.filter((r) => r.rule === 'vjp');
+  const declared = results.filter((r) => r.rule === 'declaration');
   const rate = results.length ? ((100 * killed) / results.length).toFixed(1) : '0';
   console.log(
-    `[mutation] killed ${killed}/${results.length} mutants (${rate}%) — JVP ${jvp.filter((r) => r.killed).length}/${jvp.length}, VJP ${vjp.filter((r) => r.killed).length}/${vjp.length}; ${NUM_RUNS} cases per mutant at most, seed ${FC_SEED}`,
+    `[mutation] killed ${killed}/${results.length} mutants (${rate}%) — JVP ${jvp.filter((r) => r.killed).length}/${jvp.length}, VJP ${vjp.filter((r) => r.killed).length}/${vjp.length}, declarations ${declared.filter((r) => r.killed).length}/${declared.length}; ${NUM_RUNS} cases per mutant at most, seed ${FC_SEED}`,
   );
 });
