@@ -6,6 +6,7 @@
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { Aval } from '../tensor/Aval.js';
 
+/** The backends a tensor can live on. */
 export type BackendName = 'cpu' | 'webgpu';
 
 /** An opaque buffer handle owned by one backend. */
@@ -16,6 +17,7 @@ export interface Storage {
 
 export type { Aval } from '../tensor/Aval.js';
 
+/** An input of a kernel call: its shape, dtype and buffer. */
 export interface KernelInput extends Aval {
   readonly storage: Storage;
 }
@@ -38,15 +40,18 @@ export interface KernelCall<P = unknown> {
 /** A CPU kernel: typed arrays in, a fresh typed array (row-major, out.dtype) out. */
 export type CpuKernel<P> = (inputs: readonly CpuInput[], params: P, out: Aval) => TypedArray;
 
+/** An input of a CPU kernel: its shape, dtype and data (row-major). */
 export interface CpuInput extends Aval {
   readonly data: TypedArray;
 }
 
+/** The buffers a backend holds and their bytes. */
 export interface BackendStats {
   readonly buffers: number;
   readonly bytes: number;
 }
 
+/** A backend: allocates (uploads), reads, runs one primitive application and frees buffers. */
 export interface Backend {
   readonly name: BackendName;
   /** Which dtypes this backend can hold. */

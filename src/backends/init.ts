@@ -11,6 +11,7 @@ import { acquireDevice, type WebGpuOptions } from './webgpu/device.js';
 import { forgetBackend } from '../core/memory.js';
 import { WebGpuBackend } from './webgpu/WebGpuBackend.js';
 
+/** Options of {@link init}: the backend (default 'cpu') and, for WebGPU, the adapter choice. */
 export interface InitOptions {
   backend?: BackendName;
   /** WebGPU adapter choice and options (used when backend is 'webgpu'). */
@@ -49,6 +50,16 @@ async function webgpuBackend(opts: WebGpuOptions | undefined): Promise<WebGpuBac
   return pending;
 }
 
+/**
+ * Makes a backend the default for new tensors (creating the WebGPU device on first use); resolves to its name.
+ * No fallback: a missing WebGPU adapter is an error that says how to get a software one.
+ *
+ * @example
+ * ```ts
+ * await ct.init({ backend: 'webgpu', webgpu: { adapter: 'llvmpipe' } });
+ * ct.getBackend(); // 'webgpu'
+ * ```
+ */
 export async function init(opts: InitOptions = {}): Promise<BackendName> {
   const name = opts.backend ?? 'cpu';
   if (name === 'cpu') {
@@ -63,6 +74,7 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
   throw new Error(`init: unknown backend '${String(name)}' (expected 'cpu' or 'webgpu')`);
 }
 
+/** The name of the default backend of new tensors. */
 export function getBackend(): BackendName {
   return defaultBackend().name;
 }

@@ -9,6 +9,7 @@ export interface DebugOptions {
 
 const options: DebugOptions = { checkNumerics: false };
 
+/** Sets debug options (merged into the current ones), e.g. `setDebug({ checkNumerics: true })`. */
 export function setDebug(o: Partial<DebugOptions>): void {
   Object.assign(options, o);
 }
@@ -17,6 +18,7 @@ export function debugOptions(): Readonly<DebugOptions> {
   return options;
 }
 
+/** The error `checkNumerics` throws: `op` names the first primitive whose output became NaN/Inf from finite inputs. */
 export class NumericsError extends Error {
   constructor(
     readonly op: string,

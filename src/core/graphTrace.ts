@@ -8,12 +8,14 @@ import type { Tensor } from '../tensor/Tensor.js';
 import { isCustomCall, type Bindable } from './Primitive.js';
 import { avalOf, Trace, Tracer } from './trace.js';
 
+/** A variable of a {@link Graph}: its name in the printed graph, shape and dtype. */
 export interface GraphVar {
   readonly name: string;
   readonly shape: readonly number[];
   readonly dtype: string;
 }
 
+/** One equation of a {@link Graph}: `output = prim[params](...inputs)`. */
 export interface GraphEqn {
   readonly prim: string;
   readonly params: Readonly<Record<string, unknown>>;
@@ -21,6 +23,7 @@ export interface GraphEqn {
   readonly output: GraphVar;
 }
 
+/** A tensor captured by the traced function (not an argument), as a variable of the graph. */
 export interface GraphConst {
   readonly var: GraphVar;
   /** The constant's value (the tensor captured by the function). */

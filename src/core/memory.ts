@@ -363,6 +363,7 @@ export function releaseUnkept(value: unknown, reason: string): void {
   }
 }
 
+/** What {@link memoryStats} reports: live concrete tensors and bytes, per backend, and the buffers each backend holds. */
 export interface MemoryStats {
   /** Concrete tensors whose buffers are still allocated. */
   readonly liveTensors: number;

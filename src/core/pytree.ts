@@ -6,12 +6,14 @@
  */
 import { Tensor } from '../tensor/Tensor.js';
 
+/** The structure of a pytree without its leaves: what {@link flatten} returns beside the leaves and {@link unflatten} rebuilds from. */
 export type TreeDef =
   | { readonly kind: 'leaf' }
   | { readonly kind: 'static'; readonly value: unknown }
   | { readonly kind: 'array'; readonly children: readonly TreeDef[] }
   | { readonly kind: 'record'; readonly keys: readonly string[]; readonly children: readonly TreeDef[] };
 
+/** A pytree leaf: a tensor or a number. */
 export type Leaf = Tensor | number;
 
 const isRecord = (x: unknown): x is Record<string, unknown> => {
@@ -20,6 +22,7 @@ const isRecord = (x: unknown): x is Record<string, unknown> => {
   return p === Object.prototype || p === null;
 };
 
+/** Splits a pytree into its tensor/number leaves (records in sorted key order) and its structure. */
 export function flatten(tree: unknown): { leaves: Leaf[]; def: TreeDef } {
   const leaves: Leaf[] = [];
   const walk = (t: unknown): TreeDef => {
@@ -38,6 +41,7 @@ export function flatten(tree: unknown): { leaves: Leaf[]; def: TreeDef } {
   return { leaves, def };
 }
 
+/** Rebuilds a pytree from its structure and one value per leaf; throws when the number of leaves does not match. */
 export function unflatten<T = unknown>(def: TreeDef, leaves: readonly unknown[]): T {
   let i = 0;
   const build = (d: TreeDef): unknown => {
@@ -66,10 +70,12 @@ export function mapLeaves<T>(tree: T, f: (leaf: Leaf, index: number) => unknown)
   return unflatten<T>(def, leaves.map(f));
 }
 
+/** The tensor/number leaves of a pytree, in {@link flatten} order. */
 export function treeLeaves(tree: unknown): Leaf[] {
   return flatten(tree).leaves;
 }
 
+/** Whether two tree structures are the same (same kinds, lengths and record keys; leaves and static values compare equal). */
 export function sameStructure(a: TreeDef, b: TreeDef): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'leaf' || a.kind === 'static') return true;

@@ -5,6 +5,7 @@
 import { allBackends } from '../backends/registry.js';
 import { tensorStats, type MemoryStats } from './memory.js';
 
+/** Live concrete tensors and bytes (per backend) and the buffers each backend holds (WebGPU counts its pool). */
 export function memoryStats(): MemoryStats {
   return {
     ...tensorStats(),

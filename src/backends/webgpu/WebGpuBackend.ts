@@ -16,6 +16,7 @@ import { elementwise, type WebGpuKernel } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { runUserKernel } from './userKernel.js';
 
+/** The WebGPU backend's statistics: live and pooled buffers, pipelines, submissions and dispatches. */
 export interface WebGpuStats extends BackendStats {
   /** Buffers held by tensors (a reshape shares its input's buffer). */
   readonly liveBuffers: number;

@@ -10,6 +10,7 @@
 /** Which adapter to ask for: 'auto' tries a hardware adapter, then llvmpipe, then SwiftShader. */
 export type AdapterChoice = 'auto' | 'hardware' | 'llvmpipe' | 'swiftshader';
 
+/** WebGPU device options: the adapter to ask for, the power preference and extra Dawn toggles (Node). */
 export interface WebGpuOptions {
   /** Default: the COTANGENT_WEBGPU_ADAPTER environment variable (Node), else 'auto'. */
   adapter?: AdapterChoice;

@@ -23,12 +23,16 @@ import { sizeOf } from '../../tensor/shape.js';
 import { wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { shaderSources } from './shaderSources.js';
 
+/** What a user WGSL kernel's `workgroups` and `meta` functions see of a call: input and output shapes/dtypes and the parameters. */
 export interface WgslCallInfo {
   readonly inputs: readonly Aval[];
   readonly out: Aval;
   readonly params: unknown;
 }
 
+/**
+ * The WebGPU kernel of a user primitive: a WGSL expression of `x0, x1, ...` applied elementwise, or a whole compute module with its dispatch size.
+ */
 export type WgslKernel =
   | { readonly kind: 'elementwise'; readonly expr: string; readonly prelude?: string }
   | {
