@@ -4,7 +4,7 @@
  *
  * FC_SCALE scales only the suites listed in SCALED_SUITES, the ones whose
  * coverage grows with the number of random cases: every law of every built-in
- * primitive (tests/laws/elementwise and structural, through primitiveSuite.ts),
+ * primitive (tests/laws/primitives-*.test.ts, through primitiveSuite.ts),
  * the mutation suite and the whole-program fuzzer. The other law suites (kit,
  * custom, layers, examples) check the law kit itself with fixed run counts:
  * that arbitraries stay in their domains and that deliberately broken rules

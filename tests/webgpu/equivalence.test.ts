@@ -74,14 +74,16 @@ async function check(inst: Instance): Promise<boolean> {
 const RUNS = 10;
 const prop = (arb: fc.Arbitrary<Instance>, runs = RUNS) => fc.assert(fc.asyncProperty(arb, check), { numRuns: runs });
 
-const unaryDomains: Record<string, Domain> = {
+/** Input domains of the unary ops: typed over every unary primitive, so a new one without its domain does not compile. */
+const unaryDomains: { readonly [K in ct.UnaryName]: Domain } = {
   neg: 'any', exp: 'any', log: 'pos', sin: 'any', cos: 'any', tanh: 'any', sigmoid: 'any', relu: 'any',
   sqrt: 'pos', square: 'any', abs: 'any', reciprocal: 'nonzero', sign: 'ints',
 };
-const exactUnary = new Set(['neg', 'relu', 'abs', 'sign']);
-const intUnary = ['neg', 'relu', 'square', 'abs', 'sign'];
+const exactUnary = new Set<ct.UnaryName>(['neg', 'relu', 'abs', 'sign']);
+const intUnary: ct.UnaryName[] = ['neg', 'relu', 'square', 'abs', 'sign'];
 
-const binaryDomains: Record<string, [Domain, Domain, Tol]> = {
+/** Input domains and tolerance of the binary ops, typed over every binary primitive. */
+const binaryDomains: { readonly [K in ct.BinaryName]: readonly [Domain, Domain, Tol] } = {
   add: ['any', 'any', ARITH], sub: ['any', 'any', ARITH], mul: ['any', 'any', ARITH], div: ['any', 'nonzero', ARITH],
   pow: ['pos', 'small', TRANS], maximum: ['ints', 'any', EXACT], minimum: ['ints', 'any', EXACT],
   greater: ['ints', 'ints', EXACT], greaterEqual: ['ints', 'ints', EXACT], less: ['ints', 'ints', EXACT],
@@ -89,18 +91,34 @@ const binaryDomains: Record<string, [Domain, Domain, Tol]> = {
 };
 
 const covered = new Set<string>();
-const op = (name: string) => (ct as unknown as Record<string, (...a: unknown[]) => ct.Tensor>)[name]!;
+/** Where each of the other primitives is checked below (typed: a new primitive without a WebGPU check does not compile). */
+const OTHER_CHECKS: { readonly [P in Exclude<ct.PrimName, ct.UnaryName | ct.BinaryName>]: string } = {
+  where: 'where (3-way broadcasting)',
+  matmul: 'matmul: batched, broadcast batch dims, odd / prime / tile-crossing sizes',
+  stopGradient: 'reshape and stopGradient (zero-copy views)',
+  reshape: 'reshape and stopGradient (zero-copy views)',
+  broadcastTo: 'broadcastTo',
+  transpose: 'transpose (random permutations)',
+  slice: 'slice and pad',
+  pad: 'slice and pad',
+  concat: 'concat (2 to 4 inputs, any axis)',
+  cast: 'cast f32 -> i32 (truncation) and i32 -> f32',
+  sum: 'sum over any set of axes',
+  max: 'max over any set of axes',
+  argmax: 'argmax along any axis (first maximum on ties)',
+};
+const entries = <K extends string, V>(r: { readonly [P in K]: V }): [K, V][] => Object.entries(r) as [K, V][];
 
 describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   afterAll(() => ct.shutdown());
 
-  for (const [name, domain] of Object.entries(unaryDomains)) {
+  for (const [name, domain] of entries(unaryDomains)) {
     covered.add(name);
     it(`${name} (f32)`, async () => {
       await prop(
         fc.record({ shape: shapeArb(4), seed: seedArb }).map(({ shape, seed }) => ({
           inputs: [{ shape, domain, seed }],
-          run: ([x]) => op(name)(x),
+          run: ([x]) => ct.unaryOps[name](x!),
           tol: exactUnary.has(name) ? EXACT : name === 'square' ? ARITH : name === 'sin' || name === 'cos' ? TRIG : TRANS,
         })),
       );
@@ -111,14 +129,14 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
     await prop(
       fc.record({ shape: shapeArb(3), seed: seedArb, k: fc.constantFrom(...intUnary) }).map(({ shape, seed, k }) => ({
         inputs: [{ shape, domain: 'any' as Domain, dtype: 'i32' as const, seed }],
-        run: ([x]) => op(k)(x),
+        run: ([x]) => ct.unaryOps[k](x!),
         tol: EXACT,
         note: k,
       })),
     );
   });
 
-  for (const [name, [da, db, tol]] of Object.entries(binaryDomains)) {
+  for (const [name, [da, db, tol]] of entries(binaryDomains)) {
     covered.add(name);
     it(`${name} (broadcasting)`, async () => {
       await prop(
@@ -127,7 +145,7 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
             { shape: shapes[0]!, domain: da, seed: sa },
             { shape: shapes[1]!, domain: db, seed: sb },
           ],
-          run: ([a, b]) => op(name)(a, b),
+          run: ([a, b]) => ct.binaryOps[name](a!, b!),
           tol,
         })),
       );
@@ -144,12 +162,12 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
 
   it('comparisons and equal on i32 (labels)', async () => {
     await prop(
-      fc.record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb, k: fc.constantFrom('equal', 'notEqual', 'greater', 'lessEqual', 'add', 'mul', 'maximum') }).map(({ shapes, sa, sb, k }) => ({
+      fc.record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb, k: fc.constantFrom<ct.BinaryName>('equal', 'notEqual', 'greater', 'lessEqual', 'add', 'mul', 'maximum') }).map(({ shapes, sa, sb, k }) => ({
         inputs: [
           { shape: shapes[0]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
           { shape: shapes[1]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
         ],
-        run: ([a, b]) => op(k)(a, b),
+        run: ([a, b]) => ct.binaryOps[k](a!, b!),
         tol: EXACT,
         note: k,
       })),
@@ -417,7 +435,20 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
     expect(await ct.concat([e, ct.ones([1, 3], { backend: 'webgpu' })], 0).array()).toEqual([[1, 1, 1]]);
   });
 
+  it('NaN propagates through relu, maximum, minimum, max and clip as on the CPU', async () => {
+    const x = ct.tensor([NaN, -1, 2], { backend: 'webgpu' });
+    expect(Array.from(await ct.relu(x).data())).toEqual([NaN, 0, 2]);
+    expect(Array.from(await ct.maximum(x, 0).data())).toEqual([NaN, 0, 2]);
+    expect(Array.from(await ct.maximum(0, x).data())).toEqual([NaN, 0, 2]);
+    expect(Array.from(await ct.minimum(x, 0).data())).toEqual([NaN, -1, 0]);
+    expect(Array.from(await ct.minimum(0, x).data())).toEqual([NaN, -1, 0]);
+    expect(Array.from(await ct.max(x).data())).toEqual([NaN]);
+    expect(Array.from(await ct.max(ct.tensor([1, 2, NaN], { backend: 'webgpu' })).data())).toEqual([NaN]);
+    expect(Array.from(await ct.clip(x, -0.5, 1).data())).toEqual([NaN, -0.5, 1]);
+  });
+
   it('covers every built-in primitive', () => {
     expect(ct.primNames.filter((p) => !covered.has(p))).toEqual([]);
+    for (const [prim, test] of entries(OTHER_CHECKS)) expect(covered.has(prim), `${prim} (${test})`).toBe(true);
   });
 });

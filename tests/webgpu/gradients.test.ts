@@ -20,15 +20,15 @@ interface Subject {
   readonly args: readonly (readonly [number[], Domain])[];
 }
 
-const u = (name: string, domain: Domain = 'any'): Subject => ({ name, f: (x) => (ct as unknown as Record<string, Fn>)[name]!(x), args: [[[3, 5], domain]] });
-const b = (name: string, da: Domain = 'any', db: Domain = 'any'): Subject => ({ name, f: (x, y) => (ct as unknown as Record<string, Fn>)[name]!(x, y), args: [[[3, 1, 5], da], [[4, 5], db]] });
+const u = (name: ct.UnaryName, domain: Domain = 'any'): Subject => ({ name, f: (x) => ct.unaryOps[name](x!), args: [[[3, 5], domain]] });
+const b = (name: ct.BinaryName, da: Domain = 'any', db: Domain = 'any'): Subject => ({ name, f: (x, y) => ct.binaryOps[name](x!, y!), args: [[[3, 1, 5], da], [[4, 5], db]] });
 
 const subjects: Subject[] = [
-  ...['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign'].map((n) => u(n)),
+  ...(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign'] as const).map((n) => u(n)),
   u('log', 'pos'),
   u('sqrt', 'pos'),
   u('reciprocal', 'nonzero'),
-  ...['add', 'sub', 'mul', 'maximum', 'minimum'].map((n) => b(n)),
+  ...(['add', 'sub', 'mul', 'maximum', 'minimum'] as const).map((n) => b(n)),
   b('div', 'any', 'nonzero'),
   b('pow', 'pos', 'small'),
   { name: 'where', f: (x, y) => ct.where(ct.greater(x, 0), x, y), args: [[[4, 3], 'any'], [[3], 'any']] },
