@@ -9,6 +9,7 @@
 import type { Aval } from '../tensor/Aval.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { describe } from '../tensor/format.js';
+import { checkTensorLimit } from '../tensor/shape.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { ConcreteTensor } from './ConcreteTensor.js';
@@ -91,6 +92,7 @@ export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[
     }
   }
   if (!backend.supports(out.dtype)) throw new ValueError(prim.name, `the ${backend.name} backend does not support dtype ${out.dtype}`);
+  checkTensorLimit(prim.name, out.shape, out.dtype); // before the kernel allocates its output
   countKernelCall();
   const storage = backend.run<P>({
     name: prim.name,

@@ -5,14 +5,17 @@
  * as an op function that works in every transformation and nesting. Rules
  * are written with ops; zero tangents reach the JVP rule as zero tensors.
  */
-import type { Aval, CpuKernel } from '../backends/Backend.js';
+import type { CpuKernel } from '../backends/Backend.js';
+import type { Aval } from '../tensor/Aval.js';
 import type { WgslKernel } from '../backends/webgpu/userKernel.js';
 import type { Primitive } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
+import { broadcastsTo, shapesEqual } from '../tensor/shape.js';
 import { asTensor, zerosLike, type TensorLike } from './creation.js';
+import { broadcastTo } from './structural.js';
 import { registerPrimitive } from './primitives.js';
 
 export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
@@ -58,7 +61,8 @@ export function definePrimitive<P = Record<string, never>, D = unknown>(def: Pri
     jvp: (primals, tangents, params, out) => {
       const t = def.jvp(primals, tangents.map((t, i) => (isZero(t) ? zerosLike(primals[i]!) : t)), params, out);
       if (t !== Zero && !(t instanceof Tensor)) throw new ValueError(name, 'the JVP rule must return a tensor (or Zero)');
-      return t;
+      // a tangent that broadcasts to the output (a rule written with broadcasting ops) is broadcast here
+      return t !== Zero && !shapesEqual(t.shape, out.shape) && broadcastsTo(t.shape, out.shape) ? broadcastTo(t, out.shape) : t;
     },
     vjp: (cot, primals, params, out, needed) => {
       const cts = def.vjp(cot, primals, params, out);

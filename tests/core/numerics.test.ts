@@ -54,3 +54,11 @@ describe('concat', () => {
     expect(values(ct.stack([ct.scalar(1), ct.scalar(2)]))).toEqual([1, 2]);
   });
 });
+
+describe('the per-tensor limit also holds for op outputs', () => {
+  it('an outer product past 2 GiB is refused before allocating, naming the op', () => {
+    const a = ct.zeros([100000, 1]);
+    const b = ct.zeros([1, 100000]);
+    expect(() => ct.matmul(a, b)).toThrow(/matmul: shape \[100000,100000\] has 10,000,000,000 elements/);
+  });
+});
