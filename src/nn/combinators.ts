@@ -35,6 +35,7 @@ import {
   type Value,
 } from './layer.js';
 
+/** A run-time layer shape as text, e.g. `[-1,8]` or `([-1,8], [-1,4])` for several inputs. */
 export const fmtShape = (s: RShape): string => (isMultiShape(s) ? `(${s.map(fmtShape).join(', ')})` : fmt(s as readonly number[]));
 
 /** Wrap an error thrown by layer `i` so it names the position (nested positions chain). */
@@ -63,9 +64,21 @@ type FinalOut<Ls, Cur = Same> = Ls extends readonly [infer L, ...infer R] ? Fina
 
 /** The parameter tree of a serial composition: a tuple of the layers' parameters. */
 export type SerialParams<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: ParamsOf<Ls[K]> };
+/** The layer type of `serial(...layers)`: the first declared input, the last output and the tuple of parameters. */
 export type Serial<Ls extends readonly AnyLayer[]> = Layer<FirstIn<Ls> extends Same ? Same : FirstIn<Ls>, FinalOut<Ls> extends Same ? (FirstIn<Ls> extends Same ? Same : ShapeT) : FinalOut<Ls>, SerialParams<Ls>>;
 
-/** Compose layers left to right; `init` splits the key across the layers, so does `apply` for ctx.key. */
+/**
+ * Compose layers left to right; `init` splits the key across the layers, so does `apply` for ctx.key.
+ * A layer whose input does not fit the previous output is a compile error (where the types know the shapes)
+ * and an error of `init` naming its position.
+ *
+ * @example
+ * ```ts
+ * const model = nn.serial(nn.dense(256), nn.relu, nn.dense(10));
+ * const { params } = model.init(nn.random.key(0), [-1, 64]); // params: readonly [DenseParams, {}, DenseParams]
+ * const logits = model.apply(params, x); // [batch, 64] → [batch, 10]
+ * ```
+ */
 export function serial<const Ls extends readonly AnyLayer[]>(...layers: Ls & CheckChain<Ls>): Serial<Ls> {
   const ls = layers as readonly AnyLayer[];
   return makeLayer<any, any, SerialParams<Ls>>({
@@ -108,7 +121,15 @@ export const identity: Layer<Same, Same, NoParams> = makeLayer<Same, Same, NoPar
 type InsOf<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: InOf<Ls[K]> extends ShapeT ? InOf<Ls[K]> : ShapeT };
 type OutsOf<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: OutOf<Ls[K]> extends ShapeT ? OutOf<Ls[K]> : ShapeT };
 
-/** Apply layer i to input i (the input is an array of as many tensors as layers). */
+/**
+ * Apply layer i to input i (the input is an array of as many tensors as layers).
+ *
+ * @example
+ * ```ts
+ * // two branches on copies of the input, summed: x ↦ dense(x) + dense(x)
+ * const block = nn.serial(nn.fanOut(2), nn.parallel(nn.dense(8), nn.dense(8)), nn.fanInSum);
+ * ```
+ */
 export function parallel<const Ls extends readonly AnyLayer[]>(...layers: Ls): Layer<InsOf<Ls>, OutsOf<Ls>, SerialParams<Ls>> {
   return makeLayer<any, any, SerialParams<Ls>>({
     name: `parallel(${layers.map((l) => l.name).join(', ')})`,
@@ -138,7 +159,14 @@ export function parallel<const Ls extends readonly AnyLayer[]>(...layers: Ls): L
 
 type Repeat<N extends number, T, Acc extends unknown[] = []> = number extends N ? T[] : Acc['length'] extends N ? Acc : Repeat<N, T, [...Acc, T]>;
 
-/** Copy the input n times (a list of n tensors). */
+/**
+ * Copy the input n times (a list of n tensors).
+ *
+ * @example
+ * ```ts
+ * const twoHeads = nn.serial(nn.fanOut(2), nn.parallel(nn.dense(4), nn.dense(4)), nn.fanInConcat); // [..., 8]
+ * ```
+ */
 export function fanOut<const N extends number>(n: N): Layer<ShapeT, Repeat<N, ShapeT>, NoParams> {
   if (!Number.isInteger(n) || n < 1) throw new ShapeError('fanOut', `n must be a positive integer, got ${n}`);
   return makeLayer<any, any, NoParams>({
@@ -160,7 +188,14 @@ function mergeInputs(op: string, s: RShape): readonly (readonly number[])[] {
 
 const dimsMatch = (a: number, b: number): boolean => a === b || a === -1 || b === -1;
 
-/** Sum several inputs of the same shape. */
+/**
+ * Sum several inputs of the same shape.
+ *
+ * @example
+ * ```ts
+ * const block = nn.serial(nn.fanOut(2), nn.parallel(nn.dense(8), nn.identity), nn.fanInSum); // dense(x) + x
+ * ```
+ */
 export const fanInSum: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<any, any, NoParams>({
   name: 'fanInSum',
   spec: { type: 'fanInSum' },
@@ -174,7 +209,14 @@ export const fanInSum: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<an
   apply: (_p, xs) => (xs as Tensor[]).reduce((a, b) => add(a, b)),
 });
 
-/** Concatenate several inputs along their last axis. */
+/**
+ * Concatenate several inputs along their last axis.
+ *
+ * @example
+ * ```ts
+ * const wide = nn.serial(nn.fanOut(2), nn.parallel(nn.dense(3), nn.dense(5)), nn.fanInConcat); // [..., 8]
+ * ```
+ */
 export const fanInConcat: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<any, any, NoParams>({
   name: 'fanInConcat',
   spec: { type: 'fanInConcat' },
@@ -191,7 +233,14 @@ export const fanInConcat: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer
   apply: (_p, xs) => concat(xs as Tensor[], -1),
 });
 
-/** x + f(x); f must keep the shape of its input. */
+/**
+ * x + f(x); f must keep the shape of its input.
+ *
+ * @example
+ * ```ts
+ * const block = nn.residual(nn.serial(nn.dense(64), nn.relu, nn.dense(64))); // on inputs [..., 64]
+ * ```
+ */
 export function residual<L extends AnyLayer>(f: L): Layer<Same, Same, ParamsOf<L>> {
   return makeLayer<Same, Same, ParamsOf<L>>({
     name: `residual(${f.name})`,
@@ -213,6 +262,12 @@ export function residual<L extends AnyLayer>(f: L): Layer<Same, Same, ParamsOf<L
 /**
  * Wrap a differentiable, shape-preserving function as a parameter-free layer.
  * Give `outputShape` when the function changes the shape.
+ *
+ * @example
+ * ```ts
+ * const square = nn.lambda('square', (x) => ct.mul(x, x));
+ * const meanLast = nn.lambda('meanLast', (x) => ct.mean(x, -1), (s) => s.slice(0, -1));
+ * ```
  */
 export function lambda(name: string, f: (x: Tensor, ctx?: ApplyContext) => Tensor, outputShape?: (s: readonly number[]) => readonly number[]): Layer<Same, Same, NoParams> {
   return makeLayer<Same, Same, NoParams>({

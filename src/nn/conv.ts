@@ -23,7 +23,9 @@ import { fmtShape } from './combinators.js';
 import { initializers, type InitializerName } from './initializers.js';
 import { split } from './random.js';
 
+/** Convolution padding: 'valid' (no padding) or 'same' (output `ceil(size / stride)`, the odd pad after, as in TensorFlow). */
 export type Padding = 'valid' | 'same';
+/** A window, kernel or stride size: one number for both spatial axes or `[height, width]`. */
 export type Pair = number | readonly [number, number];
 const pair = (op: string, name: string, v: Pair): [number, number] => {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
@@ -58,6 +60,7 @@ function strided(x: Tensor, i: number, j: number, oh: number, ow: number, sh: nu
   return reshape(slice(t, [0, 0, 0, 0, 0, 0], [n, oh, 1, ow, 1, c]), [n, oh, ow, c]);
 }
 
+/** Options of the functional `conv2d`: stride (default 1) and padding (default 'valid'). */
 export interface Conv2dOptions {
   readonly stride?: Pair;
   readonly padding?: Padding;
@@ -91,6 +94,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   return reshape(y, [n, ah.out, aw.out, cout]);
 }
 
+/** Options of the functional pooling ops: the window and the stride (default: the window). */
 export interface PoolOptions {
   readonly window: Pair;
   readonly stride?: Pair;
@@ -123,6 +127,7 @@ export const avgPool2d = (x: Tensor, opts: PoolOptions): Tensor => {
 
 // ---- layers ----
 
+/** Parameters of a `conv2d` layer: HWIO weights and a bias per output channel. */
 export interface Conv2dParams {
   /** [kh, kw, cin, cout] */
   readonly W: Tensor;
@@ -130,6 +135,7 @@ export interface Conv2dParams {
   readonly b: Tensor;
 }
 
+/** Options of the `conv2d` layer: stride, padding, the declared input channels and the weight initialiser (default 'heNormal'). */
 export interface Conv2dLayerOptions<C extends number> extends Conv2dOptions {
   /** Declared input channels (checked by init and, when a literal, by the type checker). */
   readonly inputs?: C;
@@ -138,7 +144,15 @@ export interface Conv2dLayerOptions<C extends number> extends Conv2dOptions {
 
 type NHWC<C extends number = number> = readonly [number, number, number, C];
 
-/** Convolution layer: `filters` output channels, a `kernel` window, He-normal weights, zero bias. */
+/**
+ * Convolution layer: `filters` output channels, a `kernel` window, He-normal weights, zero bias.
+ *
+ * @example
+ * ```ts
+ * const cnn = nn.serial(nn.conv2d(8, 3, { padding: 'same' }), nn.relu, nn.maxPool2d(2), nn.flatten, nn.dense(10));
+ * const { params } = cnn.init(nn.random.key(0), [-1, 28, 28, 1]); // NHWC input
+ * ```
+ */
 export function conv2dLayer<const F extends number, const C extends number = number>(filters: F, kernel: Pair, opts: Conv2dLayerOptions<C> = {}): Layer<NHWC<C>, NHWC<F>, Conv2dParams> {
   const [kh, kw] = pair('conv2d', 'kernel', kernel);
   const padding = opts.padding ?? 'valid';
@@ -182,5 +196,7 @@ function poolLayer(kind: 'maxPool2d' | 'avgPool2d', window: Pair, stride?: Pair)
   });
 }
 
+/** Max-pooling layer on NHWC inputs ('valid' windows, stride defaults to the window); exported from `cotangent/nn` as `maxPool2d`. */
 export const maxPool2dLayer = (window: Pair, stride?: Pair): Layer<NHWC, NHWC, NoParams> => poolLayer('maxPool2d', window, stride);
+/** Average-pooling layer on NHWC inputs ('valid' windows, stride defaults to the window); exported from `cotangent/nn` as `avgPool2d`. */
 export const avgPool2dLayer = (window: Pair, stride?: Pair): Layer<NHWC, NHWC, NoParams> => poolLayer('avgPool2d', window, stride);

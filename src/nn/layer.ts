@@ -44,11 +44,22 @@ export interface LayerSpec {
   readonly [arg: string]: unknown;
 }
 
+/** What a layer's `init` returns: fresh parameters and the output shape. */
 export interface InitResult<P> {
   readonly params: P;
   readonly outputShape: RShape;
 }
 
+/**
+ * A layer: `init(key, inputShape)` checks the input shape and returns fresh parameters and the output shape; `apply(params, x, ctx?)` is a differentiable function of both.
+ *
+ * @example
+ * ```ts
+ * const layer = nn.dense(10);
+ * const { params, outputShape } = layer.init(nn.random.key(0), [-1, 64]); // outputShape [-1, 10]
+ * const y = layer.apply(params, x); // x: [batch, 64] → y: [batch, 10]
+ * ```
+ */
 export interface Layer<In extends Arity, Out extends Arity, P> {
   /** A short human-readable name used in error messages, e.g. `dense(10)`. */
   readonly name: string;
@@ -62,14 +73,19 @@ export interface Layer<In extends Arity, Out extends Arity, P> {
 
 /** Any layer (used as a constraint). */
 export type AnyLayer = Layer<any, any, any>;
+/** The parameter type of a layer type. */
 export type ParamsOf<L> = L extends Layer<any, any, infer P> ? P : never;
+/** The type-level input shape of a layer type. */
 export type InOf<L> = L extends Layer<infer I, any, any> ? I : never;
+/** The type-level output shape of a layer type. */
 export type OutOf<L> = L extends Layer<any, infer O, any> ? O : never;
 
 /** Parameters of a layer with none. */
 export type NoParams = Readonly<Record<never, never>>;
+/** The (frozen, empty) parameters of a layer with none. */
 export const noParams: NoParams = Object.freeze({});
 
+/** Whether a run-time shape is a list of shapes (a multi-input or multi-output layer). */
 export const isMultiShape = (s: RShape): s is readonly RShape[] => s.length > 0 && Array.isArray(s[0]);
 
 /** Construct a layer (freezes it; the phantom type fields stay absent). */

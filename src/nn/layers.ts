@@ -21,6 +21,7 @@ function single(op: string, s: RShape): readonly number[] {
   return s as readonly number[];
 }
 
+/** Parameters of a `dense` layer: `W: [units, in]`, `b: [units]`. */
 export interface DenseParams {
   /** [out, in] */
   readonly W: Tensor;
@@ -28,6 +29,7 @@ export interface DenseParams {
   readonly b: Tensor;
 }
 
+/** Options of `dense`: the declared input features, the weight and bias initialisers (default Glorot normal and zeros) and the dtype. */
 export interface DenseOptions<I extends number> {
   /** Declared input features: checked by `init` and, when a literal, by the type checker. */
   readonly inputs?: I;
@@ -36,7 +38,15 @@ export interface DenseOptions<I extends number> {
   readonly dtype?: DType;
 }
 
-/** Fully connected layer on the last axis: y = x Wᵀ + b, W: [units, in], b: [units]. */
+/**
+ * Fully connected layer on the last axis: y = x Wᵀ + b, W: [units, in], b: [units].
+ *
+ * @example
+ * ```ts
+ * const layer = nn.dense(10, { inputs: 64 }); // the input width is checked by init and by the type checker
+ * const { params } = layer.init(nn.random.key(0), [-1, 64]); // params.W: [10, 64], params.b: [10]
+ * ```
+ */
 export function dense<const U extends number, const I extends number = number>(units: U, opts: DenseOptions<I> = {}): Layer<readonly [...number[], I], readonly [...number[], U], DenseParams> {
   if (!Number.isInteger(units) || units <= 0) throw new ShapeError('dense', `units must be a positive integer, got ${units}`);
   const kernelInit = opts.kernelInit ?? 'glorotNormal';
@@ -80,8 +90,11 @@ function activation(name: string, f: (x: Tensor) => Tensor): Layer<Same, Same, N
   });
 }
 
+/** ReLU layer, max(x, 0) elementwise. */
 export const relu = activation('relu', reluOp);
+/** Sigmoid layer, 1 / (1 + e^−x) elementwise. */
 export const sigmoid = activation('sigmoid', sigmoidOp);
+/** tanh layer, elementwise. */
 export const tanh = activation('tanh', tanhOp);
 /** softmax over the last axis. */
 export const softmax = activation('softmax', (x) => softmaxOp(x, -1));

@@ -18,8 +18,10 @@ import { globalNorm, zipMap } from './tree.js';
 
 /** A learning-rate schedule: the rate to use at a (0-based) step. */
 export type Schedule = (step: number) => number;
+/** A learning rate: a constant or a schedule of the step. */
 export type LearningRate = number | Schedule;
 
+/** An optimiser's state: the step count and per-parameter slots (e.g. Adam's `m` and `v`). */
 export interface OptState {
   /** Number of updates done so far. */
   readonly step: number;
@@ -27,6 +29,17 @@ export interface OptState {
   readonly slots: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * An optimiser: `init(params)` makes its state, `update(grads, state, params)` returns the new parameters and state.
+ *
+ * @example
+ * ```ts
+ * const opt = nn.adam(1e-3);
+ * let state = opt.init(params);
+ * const grads = ct.grad((p: typeof params) => nn.mse(model.apply(p, x), y))(params);
+ * ({ params, state } = opt.update(grads, state, params)); // the old params and state are freed
+ * ```
+ */
 export interface Optimizer {
   readonly name: string;
   /** Hyper-parameters as JSON (saved in checkpoints; schedules are described by name). */
@@ -40,11 +53,13 @@ export interface Optimizer {
   update<P>(grads: P, state: OptState, params: P, opts?: UpdateOptions): { params: P; state: OptState };
 }
 
+/** Options of `Optimizer.update`. */
 export interface UpdateOptions {
   /** Free the replaced parameters and state (default true). */
   readonly donate?: boolean;
 }
 
+/** Options every optimiser takes. */
 export interface CommonOptions {
   /** Rescale the gradients so their global norm is at most this. */
   readonly clipNorm?: number;
@@ -52,6 +67,7 @@ export interface CommonOptions {
 
 // ---- schedules ----
 
+/** The constant schedule: `lr` at every step. */
 export const constant = (lr: number): Schedule => Object.assign(() => lr, { describe: `constant(${lr})` });
 /** lr · factor^floor(step / every) */
 export const stepDecay = (lr: number, every: number, factor: number): Schedule => Object.assign((s: number) => lr * factor ** Math.floor(s / every), { describe: `stepDecay(${lr}, ${every}, ${factor})` });

@@ -25,6 +25,7 @@ export interface Key {
 
 const makeKey = (k0: number, k1: number): Key => Object.freeze({ kind: 'prng-key' as const, k0: k0 >>> 0, k1: k1 >>> 0 });
 
+/** Whether a value is a PRNG key. */
 export const isKey = (x: unknown): x is Key => typeof x === 'object' && x !== null && (x as Key).kind === 'prng-key';
 
 const rotl = (x: number, r: number): number => ((x << r) | (x >>> (32 - r))) >>> 0;
@@ -124,6 +125,7 @@ export function permutationArray(k: Key, n: number): Int32Array {
   return p;
 }
 
+/** Options of the random tensor samplers: the float dtype (default f32). */
 export interface RandomOptions {
   dtype?: DType;
 }
@@ -193,4 +195,5 @@ export function categorical(k: Key, logits: Tensor): Tensor {
 
 /** The two words of a key as an i32-free plain array (for printing and checkpoints). */
 export const keyData = (k: Key): [number, number] => [k.k0, k.k1];
+/** A key from its two words (the inverse of {@link keyData}). */
 export const keyFromData = (d: readonly [number, number]): Key => makeKey(d[0], d[1]);

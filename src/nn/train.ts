@@ -86,11 +86,13 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
   };
 }
 
+/** Mean loss and accuracy over a data set. */
 export interface Metrics {
   readonly loss: number;
   readonly accuracy: number;
 }
 
+/** What `evaluate` returns: the metrics and the predicted class of every example. */
 export interface EvalResult extends Metrics {
   /** Predicted class of every example, in order. */
   readonly predictions: Int32Array;
@@ -128,6 +130,7 @@ export function confusionMatrix(labels: Int32Array, predictions: Int32Array, num
   return m;
 }
 
+/** What `fit` reports after each step (to `onStep`). */
 export interface StepInfo {
   readonly epoch: number;
   readonly step: number;
@@ -137,6 +140,7 @@ export interface StepInfo {
   readonly epochMs: number;
 }
 
+/** What `fit` reports after each epoch (to `onEpoch`): training and validation metrics and the epoch's time. */
 export interface EpochInfo {
   readonly epoch: number;
   readonly train: Metrics;
@@ -144,6 +148,7 @@ export interface EpochInfo {
   readonly epochMs: number;
 }
 
+/** Options of `fit`: loss, optimiser, epochs, batch size, key, validation data, callbacks and early stopping. */
 export interface FitOptions<P> {
   readonly loss: Loss;
   readonly optimizer: Optimizer;
@@ -162,6 +167,7 @@ export interface FitOptions<P> {
   readonly earlyStopping?: { readonly patience: number; readonly minDelta?: number };
 }
 
+/** What `fit` returns: the trained parameters and optimiser state, the history and how it stopped. */
 export interface FitResult<P> {
   readonly params: P;
   readonly optState: OptState;
