@@ -26,6 +26,7 @@ export function min(x: TensorLike, axis?: number | readonly number[], opts: Redu
   return neg(max(neg(asTensor(x)), axis, opts));
 }
 
+/** Index of the minimum along `axis` (default: of the flattened tensor), i32, the first one on ties; no derivative. */
 export function argmin(x: TensorLike, axis?: number): Tensor {
   return argmax(neg(asTensor(x)), axis);
 }

@@ -18,6 +18,9 @@ import { asTensor, zerosLike, type TensorLike } from './creation.js';
 import { broadcastTo } from './structural.js';
 import { registerPrimitive } from './primitives.js';
 
+/**
+ * What `definePrimitive` takes: the name, shape rule, CPU kernel, optional WGSL kernel, JVP and VJP rules, the laws' input domain and default parameters.
+ */
 export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
   readonly name: string;
   /** Shape/dtype rule: throw a ShapeError naming the op for bad inputs. */
@@ -49,6 +52,24 @@ function requireFn(name: string, field: string, v: unknown): void {
   if (typeof v !== 'function') throw new ValueError('definePrimitive', `'${name}': field '${field}' must be a function (got ${typeof v})`);
 }
 
+/**
+ * A user primitive with its own shape rule, CPU kernel, optional WGSL kernel, JVP and VJP rules; the returned op works
+ * in every transformation and nesting, and `evalGraph` finds it by name.
+ *
+ * @example
+ * ```ts
+ * // logcosh(x) = log(cosh(x));  d logcosh x = tanh x · dx
+ * const logcosh = ct.definePrimitive({
+ *   name: 'example.logcosh',
+ *   shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
+ *   cpu: ([x]) => x!.data.map((v) => Math.abs(v) + Math.log1p(Math.exp(-2 * Math.abs(v))) - Math.LN2),
+ *   jvp: ([x], [t]) => ct.mul(t!, ct.tanh(x!)),
+ *   vjp: (c, [x]) => [ct.mul(c, ct.tanh(x!))],
+ *   domain: { values: 'real' },
+ * });
+ * ct.grad((x: ct.Tensor) => ct.sum(logcosh(x)))(ct.tensor([0, 1])); // tanh x
+ * ```
+ */
 export function definePrimitive<P = Record<string, never>, D = unknown>(def: PrimitiveDefinition<P, D>): DefinedPrimitive<P, D> {
   if (!def || typeof def.name !== 'string' || def.name.length === 0) throw new ValueError('definePrimitive', "field 'name' must be a non-empty string");
   const name = def.name;
