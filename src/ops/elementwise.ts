@@ -93,6 +93,7 @@ fn pow_f(a: f32, b: f32) -> f32 {
 /** NaN-aware selection in WGSL: integers have no NaN. */
 const orNan = (t: string, v: string): string => (t === 'f32' ? ` || is_nan(${v})` : '');
 
+/** The records of the unary elementwise primitives (shape rule, CPU and WGSL kernels, derivative), by name. */
 export const unaryPrims = {
   // d(-x) = -dx
   neg: unary('neg', { floatOnly: false, f: (v) => -v, wgsl: () => '-x0', derivative: -1 }),
@@ -165,6 +166,7 @@ const safeLog = (a: Tensor): Tensor => {
   return where(pos, log(where(pos, a, 1)), 0);
 };
 
+/** The records of the binary elementwise primitives and comparisons, by name. */
 export const binaryPrims = {
   // d(a + b) = da + db
   add: binary('add', { floatOnly: false, f: (a, b) => a + b, wgsl: () => 'x0 + x1', derivative: [1, 1] }),
@@ -226,6 +228,7 @@ function selectTangents(mask: Tensor, ta: MaybeZero, tb: MaybeZero, a: Tensor, b
   return where(mask, ta === Zero ? zerosLike(a) : ta, tb === Zero ? zerosLike(b) : tb);
 }
 
+/** The record of `where`: selection by a mask; d where(c, a, b) = where(c, da, db), no derivative in c. */
 export const wherePrim: Builtin = {
   name: 'where',
   shape: ([c, a, b]) => {
@@ -293,32 +296,61 @@ export const binaryOps: { readonly [K in BinaryName]: BinaryOp } = mapRecord(bin
  */
 export const elementwiseRules = <P = NoParams>(...partials: readonly (Partial | null)[]): Rules<P> => elementwise<P>(arithmetic, ...partials);
 
+/** −x. d(−x) = −dx */
 export const neg: UnaryOp = unaryOps.neg;
+/** e^x. d exp x = exp x · dx */
 export const exp: UnaryOp = unaryOps.exp;
+/** Natural logarithm ln x. d ln x = dx / x */
 export const log: UnaryOp = unaryOps.log;
+/** sin x. d sin x = cos x · dx */
 export const sin: UnaryOp = unaryOps.sin;
+/** cos x. d cos x = −sin x · dx */
 export const cos: UnaryOp = unaryOps.cos;
+/** tanh x. d tanh x = (1 − tanh² x) · dx */
 export const tanh: UnaryOp = unaryOps.tanh;
+/** σ(x) = 1 / (1 + e^−x), computed stably. d σ(x) = σ(x)(1 − σ(x)) · dx */
 export const sigmoid: UnaryOp = unaryOps.sigmoid;
+/** max(x, 0); NaN propagates. d relu x = [x > 0] · dx (relu'(0) = 0) */
 export const relu: UnaryOp = unaryOps.relu;
+/** √x. d √x = dx / (2√x) */
 export const sqrt: UnaryOp = unaryOps.sqrt;
+/** x². d x² = 2x · dx */
 export const square: UnaryOp = unaryOps.square;
+/** |x|. d |x| = sign(x) · dx (abs'(0) = 0) */
 export const abs: UnaryOp = unaryOps.abs;
+/** 1 / x. d (1/x) = −dx / x² */
 export const reciprocal: UnaryOp = unaryOps.reciprocal;
+/** −1, 0 or 1 by the sign of x (sign(0) = 0). Piecewise constant: d sign x = 0 */
 export const sign: UnaryOp = unaryOps.sign;
 
+/** a + b, broadcasting. d(a + b) = da + db (cotangents unbroadcast to each input's shape) */
 export const add: BinaryOp = binaryOps.add;
+/** a − b, broadcasting. d(a − b) = da − db */
 export const sub: BinaryOp = binaryOps.sub;
+/** a · b elementwise, broadcasting. d(a · b) = da · b + a · db */
 export const mul: BinaryOp = binaryOps.mul;
+/** a / b, broadcasting. d(a / b) = da / b − (a / b) · db / b */
 export const div: BinaryOp = binaryOps.div;
+/**
+ * a^b, broadcasting (JavaScript's Math.pow conventions).
+ * d(a^b) = b · a^(b−1) · da + a^b · ln a · db, with ln a taken as 0 where a ≤ 0 and d/da a^0 = 0 (also at a = 0)
+ */
 export const pow: BinaryOp = binaryOps.pow;
+/** max(a, b) elementwise, broadcasting; NaN propagates. d max(a, b) = [a ≥ b] · da + [a < b] · db (ties: the first argument) */
 export const maximum: BinaryOp = binaryOps.maximum;
+/** min(a, b) elementwise, broadcasting; NaN propagates. d min(a, b) = [a ≤ b] · da + [a > b] · db (ties: the first argument) */
 export const minimum: BinaryOp = binaryOps.minimum;
+/** [a > b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const greater: BinaryOp = binaryOps.greater;
+/** [a ≥ b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const greaterEqual: BinaryOp = binaryOps.greaterEqual;
+/** [a < b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const less: BinaryOp = binaryOps.less;
+/** [a ≤ b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const lessEqual: BinaryOp = binaryOps.lessEqual;
+/** [a = b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const equal: BinaryOp = binaryOps.equal;
+/** [a ≠ b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const notEqual: BinaryOp = binaryOps.notEqual;
 
 /** where(cond, a, b): a where cond ≠ 0, else b; all three broadcast. */
