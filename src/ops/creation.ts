@@ -13,12 +13,16 @@ import { checkShape, fmt, sizeOf, type Shape } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 
+/**
+ * Options of the tensor constructors: dtype (default f32, or the data's for typed arrays), shape and backend (default: the current one).
+ */
 export interface CreateOptions {
   dtype?: DType;
   shape?: Shape;
   backend?: BackendName;
 }
 
+/** An op operand: a tensor or a number (a number takes the dtype of the tensor operand). */
 export type TensorLike = Tensor | number;
 
 const isTyped = (x: unknown): x is TypedArray => x instanceof Float32Array || x instanceof Float64Array || x instanceof Int32Array;
@@ -87,6 +91,7 @@ export function tensor(values: Nested | boolean | readonly Nested[] | TypedArray
   return fromTypedArray(toTypedArray(dtype, flat), shape, dtype, backendFor(opts));
 }
 
+/** A rank-0 tensor holding `value` (f32 unless `dtype` says otherwise). */
 export function scalar(value: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
   return tensor(value, opts);
 }
@@ -114,8 +119,11 @@ function filled(op: string, shape: Shape, value: unknown, opts: Omit<CreateOptio
   return fromTypedArray(a, shape, dtype, backendFor(opts));
 }
 
+/** A tensor of `shape` filled with `value` (f32 unless `dtype` says otherwise). */
 export const full = (shape: Shape, value: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => filled('full', shape, value, opts);
+/** A tensor of `shape` filled with 0 (f32 unless `dtype` says otherwise). */
 export const zeros = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => filled('zeros', shape, 0, opts);
+/** A tensor of `shape` filled with 1 (f32 unless `dtype` says otherwise). */
 export const ones = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Tensor => filled('ones', shape, 1, opts);
 
 /** The concrete backend a value ultimately lives on (a tracer's innermost primal). */
@@ -132,8 +140,11 @@ function filledLike(op: string, t: Tensor, value: unknown, dtype: DType): Tensor
   return fromTypedArray(a, t.shape, dtype, backendOf(t));
 }
 
+/** Zeros of `t`'s shape, dtype (unless given) and backend. */
 export const zerosLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor => filledLike('zerosLike', t, 0, opts.dtype ?? t.dtype);
+/** Ones of `t`'s shape, dtype (unless given) and backend. */
 export const onesLike = (t: Tensor, opts: { dtype?: DType } = {}): Tensor => filledLike('onesLike', t, 1, opts.dtype ?? t.dtype);
+/** `value` in every element, with `t`'s shape, dtype and backend. */
 export const fullLike = (t: Tensor, value: number): Tensor => filledLike('fullLike', t, value, t.dtype);
 
 /** `arange(stop)`, `arange(start, stop, step?)`; f32 unless dtype says otherwise. */
@@ -151,6 +162,7 @@ export function arange(a: number, b?: number, step = 1, opts: Omit<CreateOptions
   return fromTypedArray(vals, [n], dtype, backendFor(opts));
 }
 
+/** `num` evenly spaced values from `start` to `stop`, both included (f32 unless `dtype` says otherwise). */
 export function linspace(start: number, stop: number, num: number, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
   checkCount('linspace', 'num', num);
   const dtype = checkDtype('linspace', opts.dtype ?? 'f32');
@@ -159,6 +171,7 @@ export function linspace(start: number, stop: number, num: number, opts: Omit<Cr
   return tensor(vals, { ...opts, shape: [num] });
 }
 
+/** The n × m identity matrix (m defaults to n; f32 unless `dtype` says otherwise). */
 export function eye(n: number, m: number = n, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
   checkCount('eye', 'the number of rows', n);
   checkCount('eye', 'the number of columns', m);

@@ -47,8 +47,10 @@ export type PrimParams = { [K in UnaryName | BinaryName | 'where' | 'matmul' | '
   argmax: AxisParams;
 };
 
+/** The name of a built-in primitive. */
 export type PrimName = keyof PrimParams;
 
+/** Every built-in primitive record by name: shape rule, CPU and WebGPU kernels, JVP and VJP rules. */
 export const primitives = {
   ...unaryPrims,
   ...binaryPrims,

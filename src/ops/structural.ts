@@ -294,6 +294,9 @@ export function matrixTranspose(x: Tensor): Tensor {
   return transpose(x, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2]);
 }
 
+/**
+ * Broadcast to `shape` (numpy rules: size-1 and missing leading axes repeat). Linear: the cotangent is summed back to the input's shape.
+ */
 export function broadcastTo(x: TensorLike, shape: Shape): Tensor {
   const t = asTensor(x);
   checkShape('broadcastTo', shape);
@@ -313,6 +316,7 @@ export function unbroadcast(ct: Tensor, shape: Shape): Tensor {
   return reshape(sum(ct, axes), shape);
 }
 
+/** Insert a size-1 axis at `axis` (negative counts from the end of the result): a reshape, linear. */
 export function expandDims(x: TensorLike, axis: number): Tensor {
   const t = asTensor(x);
   const a = normalizeAxis('expandDims', axis, t.ndim + 1);
@@ -355,6 +359,7 @@ export function pad(x: TensorLike, widths: readonly (readonly [number, number])[
   return bind(padPrim, [t], { lo: widths.map((w) => w[0]), hi: widths.map((w) => w[1]) });
 }
 
+/** Join tensors of equal shape but for `axis` along that axis (default 0). Linear: each input's cotangent is its slice of the output's. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
   if (xs.some((x) => x.ndim === 0)) throw new ShapeError('concat', `cannot concatenate rank-0 tensors (scalars): ${xs.map((x) => describe(x.dtype, x.shape)).join(', ')}; use stack()`);
@@ -366,6 +371,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return bind(concatPrim, xs, { axis: a });
 }
 
+/** Join tensors of the same shape along a new axis `axis` (default 0). Linear: each input's cotangent is its slice of the output's. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('stack', 'needs at least one tensor');
   const s0 = xs[0]!.shape;
@@ -377,6 +383,9 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   );
 }
 
+/**
+ * Convert to `dtype` (the identity when it is already). d cast(x) = cast(dx) between float types; casts to or from i32 have no derivative.
+ */
 export function cast(x: TensorLike, dtype: DType): Tensor {
   const t = asTensor(x);
   if (t.dtype === dtype) return t;
