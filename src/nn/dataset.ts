@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/Tensor.js';
 import { fromTypedArray } from '../ops/creation.js';
 import { permutationArray, type Key } from './random.js';
 
+/** A labelled classification data set in host memory: row-major features, the shape of one example and i32 class labels. */
 export interface Dataset {
   readonly name: string;
   /** n × prod(exampleShape) features, row-major. */
@@ -21,6 +22,7 @@ export interface Dataset {
   readonly numClasses: number;
 }
 
+/** The number of examples of a data set. */
 export const datasetSize = (d: Dataset): number => d.y.length;
 
 /** The most classes a data set may have: readers refuse labels at or above it. */

@@ -8,6 +8,17 @@ import type { DType, TypedArray } from './dtype.js';
 import { toNested, type Nested } from './format.js';
 import type { Shape } from './shape.js';
 
+/**
+ * The immutable tensor handle every op takes and returns: `shape`, `dtype`, `size`, `ndim` and data readers.
+ * Concrete tensors and the tracers a transformation sees are both Tensors, so user functions are written once.
+ * No method mutates a tensor.
+ *
+ * @example
+ * ```ts
+ * const x = ct.tensor([[1, 2], [3, 4]]); // f32, shape [2, 2]
+ * await ct.mul(x, 2).array(); // [[2, 4], [6, 8]]
+ * ```
+ */
 export abstract class Tensor {
   abstract readonly shape: Shape;
   abstract readonly dtype: DType;

@@ -3,6 +3,7 @@
  * backend only, `i32` for labels and indices.
  */
 export type DType = 'f32' | 'f64' | 'i32';
+/** The typed array of each dtype: Float32Array, Float64Array, Int32Array. */
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 
 export const DTYPES: readonly DType[] = ['f32', 'f64', 'i32'];

@@ -5,6 +5,7 @@
 import type { DType, TypedArray } from './dtype.js';
 import { fmt, type Shape } from './shape.js';
 
+/** Nested arrays of numbers (what `t.array()` returns and `tensor(...)` takes). */
 export type Nested = number | Nested[];
 
 export function toNested(data: ArrayLike<number>, shape: Shape): Nested {

@@ -5,6 +5,7 @@
 import { bytesPerElement, type DType } from './dtype.js';
 import { ShapeError } from './ShapeError.js';
 
+/** A shape: an immutable array of non-negative integer dimensions (`[]` for a scalar). */
 export type Shape = readonly number[];
 
 export const fmt = (s: Shape): string => `[${s.join(',')}]`;
