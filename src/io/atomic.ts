@@ -148,6 +148,9 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
   for (const d of dirs) fsyncDir(d);
 }
 
+/**
+ * Write one file atomically (a temporary file in the same folder, fsync, rename): readers see the old file or the new one, never a part.
+ */
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   writeFilesAtomic([[file, data]]);
 }

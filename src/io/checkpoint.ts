@@ -26,6 +26,7 @@ import { CheckpointMeta, formatErrors, OptimizerMeta } from './codecs.js';
 import { readMaybeGzip } from './files.js';
 import { decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors.js';
 
+/** A checkpoint that cannot be read or does not fit: `file` names it, the message says what is wrong. */
 export class CheckpointError extends Error {
   constructor(
     readonly file: string,
@@ -36,6 +37,7 @@ export class CheckpointError extends Error {
   }
 }
 
+/** The file name of a checkpoint inside its folder. */
 export const CHECKPOINT_FILE = 'model.safetensors';
 
 /** A directory means `<dir>/model.safetensors`; a path ending in .safetensors is the file itself. */
@@ -49,6 +51,7 @@ export function checkpointFile(path: string): string {
   return join(path, CHECKPOINT_FILE);
 }
 
+/** What `saveCheckpoint` saves: the parameters and, optionally, the architecture, input shape, optimiser state and class names. */
 export interface SaveOptions<P> {
   readonly params: P;
   /** Saves the architecture description so `restoreModel` can rebuild the model. */
@@ -96,6 +99,7 @@ export async function saveCheckpoint<P>(path: string, opts: SaveOptions<P>): Pro
   return file;
 }
 
+/** A checkpoint read back: its file, its raw tensors by name and its validated metadata. */
 export interface Checkpoint {
   readonly file: string;
   readonly tensors: ReadonlyMap<string, RawTensor>;
@@ -159,6 +163,7 @@ export function loadOptState<P>(ck: Checkpoint, params: P): E.Either<CheckpointE
   return E.right(Object.freeze({ step: om.step, slots: Object.freeze(slots) }));
 }
 
+/** What `restoreModel` returns: the rebuilt model, its spec, parameters, input and output shapes and the optimiser state if saved. */
 export interface Restored {
   readonly model: AnyLayer;
   readonly spec: LayerSpec;

@@ -8,14 +8,18 @@ import * as t from 'io-ts';
 import type { LayerSpec } from '../nn/layer.js';
 import { checkSpec } from '../nn/spec.js';
 
+/** The brand of {@link NonNegInt}. */
 export interface NonNegIntBrand {
   readonly NonNegInt: unique symbol;
 }
+/** A non-negative integer. */
 export const NonNegInt = t.brand(t.number, (n): n is t.Branded<number, NonNegIntBrand> => Number.isInteger(n) && n >= 0, 'NonNegInt');
 
+/** The safetensors dtypes cotangent reads and writes: F32, F64, I32. */
 export const SafetensorsDType = t.keyof({ F32: null, F64: null, I32: null });
 export type SafetensorsDType = t.TypeOf<typeof SafetensorsDType>;
 
+/** A tensor entry of a safetensors header: dtype, shape and byte offsets (no other field). */
 export const TensorEntry = t.strict({
   dtype: SafetensorsDType,
   shape: t.array(NonNegInt),
@@ -23,6 +27,7 @@ export const TensorEntry = t.strict({
 });
 export type TensorEntry = t.TypeOf<typeof TensorEntry>;
 
+/** A record of strings (the safetensors `__metadata__`). */
 export const StringMap = t.record(t.string, t.string);
 
 /** A string holding JSON that must decode with `inner`. */
@@ -68,8 +73,10 @@ export const LayerSpecCodec: t.Type<LayerSpec> = new t.Type<LayerSpec>(
   t.identity,
 );
 
+/** A shape whose dimensions are non-negative integers or -1 (the batch axis). */
 export const ShapeCodec = t.array(t.union([NonNegInt, t.literal(-1)]));
 
+/** The optimiser part of a checkpoint's metadata: its configuration, step and slot names. */
 export const OptimizerMeta = t.type({
   config: t.record(t.string, t.unknown),
   step: NonNegInt,
@@ -90,6 +97,7 @@ export const CheckpointMeta = t.intersection([
 ]);
 export type CheckpointMeta = t.TypeOf<typeof CheckpointMeta>;
 
+/** io-ts validation errors as one readable line: the first five problems (path and reason), separated by '; '. */
 export function formatErrors(errors: t.Errors): string {
   return errors
     .slice(0, 5)

@@ -9,6 +9,7 @@ import { MAX_CLASSES, type Dataset } from '../nn/dataset.js';
 import { DataError } from './errors.js';
 import { readMaybeGzip } from './files.js';
 
+/** Options of the CSV readers: label column, header, feature scale, example shape and name. */
 export interface CsvOptions {
   /** Column holding the label (default: the last one; negative counts from the end). */
   readonly labelColumn?: number;
@@ -25,6 +26,7 @@ export interface CsvOptions {
   readonly name?: string;
 }
 
+/** A data set from CSV text (numeric features, one integer class label per row); `file` names the source in errors. */
 export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dataset {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length === 0) throw new DataError(file, 'empty CSV file');

@@ -10,6 +10,7 @@ import { MAX_CLASSES, type Dataset } from '../nn/dataset.js';
 import { DataError } from './errors.js';
 import { readMaybeGzip } from './files.js';
 
+/** An IDX array (MNIST format): its shape and data in the file's element type. */
 export interface IdxArray {
   readonly shape: number[];
   readonly data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -61,6 +62,7 @@ export function parseIdx(buf: Uint8Array, file: string): IdxArray {
   }
 }
 
+/** Read an IDX file (gzipped or not). */
 export const readIdx = (file: string): IdxArray => parseIdx(readMaybeGzip(file), file);
 
 /** An image/label IDX pair as a data set: pixels scaled to [0, 1], examples [H, W, 1] or flat. */
@@ -84,6 +86,7 @@ export function readIdxDataset(imagesFile: string, labelsFile: string, opts: { n
   return { name: opts.name ?? imagesFile, x, exampleShape: opts.flat === false ? [h, w, 1] : [h * w], y, numClasses: opts.numClasses ?? maxLabel + 1 };
 }
 
+/** Where the Fashion-MNIST files are looked for by default. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** The four files of MNIST / Fashion-MNIST in `dir` (gzipped or not). */

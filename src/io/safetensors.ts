@@ -11,12 +11,14 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import { formatErrors, StringMap, TensorEntry, type SafetensorsDType } from './codecs.js';
 
+/** A tensor in host memory: dtype, shape and row-major data. */
 export interface RawTensor {
   readonly dtype: DType;
   readonly shape: readonly number[];
   readonly data: TypedArray;
 }
 
+/** A decoded safetensors file: the tensors by name and the string metadata. */
 export interface Safetensors {
   readonly tensors: ReadonlyMap<string, RawTensor>;
   readonly metadata: Readonly<Record<string, string>>;
@@ -28,6 +30,7 @@ const BYTES: Record<SafetensorsDType, number> = { F32: 4, F64: 8, I32: 4 };
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Encode named tensors and string metadata as a safetensors file (little-endian, header padded to a multiple of 8 bytes). */
 export function encodeSafetensors(tensors: readonly (readonly [string, RawTensor])[], metadata: Record<string, string>): Uint8Array {
   if (!littleEndian) throw new Error('safetensors: big-endian hosts are not supported');
   const header: Record<string, unknown> = { __metadata__: metadata };
