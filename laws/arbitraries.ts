@@ -9,6 +9,7 @@ import type { DType } from '../src/index.js';
 import { specTensor, type TensorSpec } from './cases.js';
 import type * as ct from '../src/index.js';
 
+/** Bounds of generated shapes: rank, dimension sizes and number of elements. */
 export interface ShapeOptions {
   readonly minRank?: number;
   readonly maxRank?: number;
@@ -73,6 +74,7 @@ export function broadcastTriple(opts: ShapeOptions = {}): fc.Arbitrary<number[][
     .map(({ s, drops, ones }) => drops.map((d, i) => shrinkTo(s, d, ones[i]!)));
 }
 
+/** The numpy broadcast of shapes (no compatibility check: the generators only make compatible ones). */
 export function broadcastShapes(...shapes: readonly (readonly number[])[]): number[] {
   const r = Math.max(0, ...shapes.map((s) => s.length));
   const out: number[] = [];
@@ -102,6 +104,7 @@ export type ValueDomain = 'real' | 'unit' | 'positive' | 'awayFromZero' | 'grid'
  */
 const dbl = (min: number, max: number) => fc.integer({ min: Math.ceil(min * 1000), max: Math.floor(max * 1000) }).map((i) => i / 1000);
 
+/** An arbitrary of numbers in a value domain ('real' [-2, 2], 'unit' [-1, 1], 'positive' [0.5, 3], ... or `{ min, max }`). */
 export function value(domain: ValueDomain = 'real'): fc.Arbitrary<number> {
   if (typeof domain === 'object') return dbl(domain.min, domain.max);
   switch (domain) {
@@ -153,6 +156,7 @@ export function concreteTensor(opts: ShapeOptions & { domain?: ValueDomain; dtyp
 /** A pytree of tensors (as data): nested arrays and records, up to `depth` levels. */
 export type SpecTree = TensorSpec | readonly SpecTree[] | { readonly [k: string]: SpecTree };
 
+/** An arbitrary pytree of tensor specs: leaves, arrays and records nested up to `depth` (default 2). */
 export function pytree(opts: ShapeOptions & { domain?: ValueDomain; depth?: number } = {}): fc.Arbitrary<SpecTree> {
   const leaf = tensor(opts);
   const { tree } = fc.letrec<{ tree: SpecTree }>((tie) => ({

@@ -9,11 +9,13 @@ import type { TensorSpec } from './cases.js';
 import { compare, F32_TOL, tolFor, type Tolerance } from './numeric.js';
 import { pass, type LawResult } from './result.js';
 
+/** One side of a backend comparison: the backend and the dtype to run in. */
 export interface BackendSide {
   readonly backend: ct.BackendName;
   readonly dtype: ct.DType;
 }
 
+/** Options of the backend equivalence checks: reference and candidate sides and the tolerance. */
 export interface BackendEquivalenceOptions {
   readonly reference?: BackendSide;
   readonly candidate?: BackendSide;

@@ -6,6 +6,7 @@
 import * as ct from '../src/index.js';
 import type { Tolerance } from './numeric.js';
 
+/** A tensor as plain data (shape, row-major values, dtype): what generators produce and reports print. */
 export interface TensorSpec {
   readonly shape: readonly number[];
   /** Row-major values; length = product of shape. */
@@ -14,6 +15,7 @@ export interface TensorSpec {
   readonly dtype?: ct.DType;
 }
 
+/** One law case of a primitive: its inputs, parameters, which inputs are differentiated and whether its derivative is zero by design. */
 export interface PrimCase<P = unknown> {
   readonly inputs: readonly TensorSpec[];
   readonly params: P;
@@ -29,6 +31,7 @@ export interface PrimCase<P = unknown> {
   readonly eps?: number;
 }
 
+/** The tensor of a spec (f64 unless the spec says otherwise). */
 export const specTensor = (s: TensorSpec): ct.Tensor => ct.tensor(Float64Array.from(s.values), { shape: [...s.shape], dtype: s.dtype ?? 'f64' });
 
 const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
@@ -39,6 +42,7 @@ export function describeSpec(s: TensorSpec, limit = 8): string {
   return `${s.dtype ?? 'f64'}[${s.shape.join(',')}] [${vs}${s.values.length > limit ? ', …' : ''}]`;
 }
 
+/** A one-line description of a case: its inputs and parameters. */
 export function describeCase(c: PrimCase): string {
   const params = JSON.stringify(c.params);
   return `${c.inputs.map((s) => describeSpec(s)).join('; ')}${params && params !== '{}' ? `; params ${params}` : ''}`;

@@ -32,6 +32,7 @@ export function assertLaw(r: LawResult, subject?: string, inputs?: string): true
 /** Something `checkPrimitive` accepts: a primitive record or an op from `definePrimitive`. */
 export type PrimitiveLike = ct.Primitive | { readonly primitive: ct.Primitive<any>; readonly domain?: PrimDomain | unknown };
 
+/** Options of `checkPrimitive`: the cases (or a domain to generate them from) and which laws to check. */
 export interface CheckPrimitiveOptions {
   /** Cases to check (default: generated from `domain`, or from the op's declared domain). */
   readonly cases?: fc.Arbitrary<PrimCase>;
@@ -57,8 +58,10 @@ export function checkPrimitive(prim: PrimitiveLike, opts: CheckPrimitiveOptions 
   });
 }
 
+/** Which mode of differentiation a gradient check uses: forward ('fwd') or reverse ('rev'). */
 export type GradMode = 'fwd' | 'rev';
 
+/** Options of `checkGrads`: derivative order, modes, tolerance and finite-difference step. */
 export interface CheckGradsOptions {
   /** 1: first derivatives; 2: also second derivatives (default 2). */
   readonly order?: 1 | 2;

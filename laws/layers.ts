@@ -114,6 +114,7 @@ export function serialAssociativityLaw(c: Combinators, f: LayerLike, g: LayerLik
   });
 }
 
+/** Options of `checkLayer`: which layer laws to check and, for the combinator laws, the library's `serial` and `identity`. */
 export interface CheckLayerOptions extends LawOptions {
   /** Which laws (default all that apply). */
   readonly laws?: readonly ('shape' | 'grads' | 'no-leaks' | 'combinators')[];

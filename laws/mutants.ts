@@ -18,6 +18,7 @@ type MZ = ct.MaybeZero;
 type Jvp = ct.Primitive['jvp'];
 type Vjp = ct.Primitive['vjp'];
 
+/** A primitive with one deliberately broken rule (or declared derivative), which the laws must catch. */
 export interface Mutant {
   /** e.g. "mul: VJP sign flipped for input 1". */
   readonly name: string;
@@ -26,6 +27,7 @@ export interface Mutant {
   readonly prim: ct.Primitive;
 }
 
+/** What the mutation suite needs to know of a primitive to break its rules: arity, differentiable inputs, broadcasting, ... */
 export interface MutantInfo {
   /** Number of inputs the primitive takes (the most that its cases use). */
   readonly arity: number;
@@ -326,6 +328,7 @@ export function builtinMutantInfo(name: ct.PrimName): MutantInfo {
   return MUTANT_INFO[name];
 }
 
+/** Whether the laws caught (killed) a mutant, with the report of the law that did. */
 export interface KillResult {
   readonly mutant: string;
   readonly rule: Mutant['rule'];

@@ -12,27 +12,34 @@ export interface Tolerance {
   readonly atol: number;
 }
 
+/** The default tolerance of f64 comparisons. */
 export const F64_TOL: Tolerance = { rtol: 1e-6, atol: 1e-8 };
+/** The default tolerance of f32 comparisons. */
 export const F32_TOL: Tolerance = { rtol: 2e-4, atol: 1e-5 };
 
+/** A tensor's values as a plain array (CPU backend). */
 export const valuesOf = (t: ct.Tensor): number[] => Array.from(t.dataSync());
 
+/** Σᵢ aᵢ bᵢ. */
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
 }
 
+/** The Euclidean norm √(Σᵢ aᵢ²). */
 export function norm(a: ArrayLike<number>): number {
   return Math.sqrt(dot(a, a));
 }
 
+/** maxᵢ |aᵢ| (0 for an empty array). */
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
   return m;
 }
 
+/** The multi-index of flat (row-major) position `i` in `shape`. */
 export function unravel(i: number, shape: readonly number[]): number[] {
   const idx = new Array<number>(shape.length).fill(0);
   let r = i;
@@ -90,6 +97,7 @@ export function randomLike(like: { shape: readonly number[]; dtype: ct.DType }, 
   return ct.tensor(v, { shape: [...like.shape], dtype: like.dtype });
 }
 
+/** Whether a dtype is a float type (f32 or f64). */
 export const isFloatDtype = (d: ct.DType): boolean => d === 'f32' || d === 'f64';
 
 /** The default tolerance for a dtype. */

@@ -21,8 +21,10 @@ import * as ct from '../src/index.js';
 import { compare, dot, F32_TOL, F64_TOL, isFloatDtype, looser, maxAbs, norm, randomLike, valuesOf, type Tolerance } from './numeric.js';
 import { pass, type LawResult, type Suspect } from './result.js';
 
+/** A function of tensors to a tensor: what the law predicates check. */
 export type TensorFn = (...args: ct.Tensor[]) => ct.Tensor;
 
+/** Options every law takes: tolerance and finite-difference step. */
 export interface LawOptions {
   /** Tolerance override (default: by dtype; f64 rtol 1e-6 / atol 1e-8 for finite differences). */
   readonly tol?: Partial<Tolerance>;

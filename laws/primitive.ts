@@ -27,6 +27,7 @@ import { firstFailure, pass, type LawResult } from './result.js';
 
 /** The laws a primitive is checked against (`checkPrimitive`'s `laws` option). */
 export const PRIMITIVE_LAWS = ['shape', 'jvp', 'transpose', 'linearity', 'jacobians', 'second-order'] as const;
+/** The name of a primitive law (see PRIMITIVE_LAWS). */
 export type PrimitiveLaw = (typeof PRIMITIVE_LAWS)[number];
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -101,6 +102,7 @@ export interface BoundCase {
   readonly args: ct.Tensor[];
 }
 
+/** A case as a function of its differentiated inputs (the others held constant), with the tensors to call it on. */
 export function bindCase(prim: ct.Primitive, c: PrimCase): BoundCase {
   const inputs = c.inputs.map(specTensor);
   const diff = c.diff ?? inputs.map((x) => isFloatDtype(x.dtype));

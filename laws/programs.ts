@@ -20,6 +20,7 @@ const BINARY = ['add', 'sub', 'mul', 'divSafe', 'whereFixed'] as const;
 type UnaryOp = (typeof UNARY)[number];
 type BinaryOp = (typeof BINARY)[number];
 
+/** One node of a random program: an op applied to earlier values (indices into the values so far). */
 export type NodeSpec =
   | { readonly kind: 'unary'; readonly op: string; readonly a: number }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly a: number; readonly b: number }
@@ -30,8 +31,10 @@ export type NodeSpec =
   | { readonly kind: 'concatSlice'; readonly a: number; readonly b: number }
   | { readonly kind: 'flatten'; readonly a: number };
 
+/** The transformation nested inside a random program, if any. */
 export type Nesting = 'none' | 'grad' | 'jvp' | 'vjp';
 
+/** A random program as plain data: its inputs, nodes, nested transformation and the seed of its directions. */
 export interface ProgramSpec {
   readonly inputs: readonly TensorSpec[];
   readonly nodes: readonly NodeSpec[];
@@ -44,6 +47,7 @@ export interface ProgramSpec {
 /** Extra unary functions a program may use (by name), e.g. a user primitive under test. */
 export type UnaryOps = Readonly<Record<string, (x: ct.Tensor) => ct.Tensor>>;
 
+/** Options of the random program generator: unary ops to use, sizes and nestings. */
 export interface ProgramOptions {
   readonly unaryOps?: UnaryOps;
   readonly maxInputs?: number;

@@ -10,6 +10,7 @@
 /** Which part of a primitive or function a failed law points at. */
 export type Suspect = 'jvp' | 'vjp' | 'jvp or vjp' | 'shape rule' | 'kernel' | 'second-order rules' | 'backend' | 'layer';
 
+/** Where a comparison is worst: the multi-index, both values, the error and the tolerance there. */
 export interface Worst {
   /** Multi-index of the largest error (in the compared array's shape). */
   readonly index: readonly number[];
@@ -19,6 +20,7 @@ export interface Worst {
   readonly tolerance: number;
 }
 
+/** What a law predicate returns: a pass, or a failure carrying what a person needs to act (law, message, suspect, values, worst point). */
 export type LawResult =
   | { readonly ok: true; readonly law: string }
   | {
@@ -33,12 +35,15 @@ export type LawResult =
       readonly worst?: Worst;
     };
 
+/** A passing law result. */
 export const pass = (law: string): LawResult => ({ ok: true, law });
 
+/** A failed law result. */
 export type LawFailure = Extract<LawResult, { ok: false }>;
 
 const fmtNum = (v: number): string => String(Number(v.toPrecision(6)));
 
+/** Values as short text: the first `limit` (default 12), then the count. */
 export const fmtValues = (xs: ArrayLike<number>, limit = 12): string => {
   const a = Array.from(xs).slice(0, limit).map(fmtNum);
   return `[${a.join(', ')}${xs.length > limit ? `, … (${xs.length} values)` : ''}]`;

@@ -9,6 +9,7 @@ import { broadcastPair, broadcastTriple, shape, tensorOf, type ShapeOptions, typ
 import type { PrimCase } from './cases.js';
 import type { Tolerance } from './numeric.js';
 
+/** The declared input domain of a primitive: arity, values per input, how input shapes relate and the parameters. */
 export interface PrimDomain<P = unknown> {
   /** Number of inputs (default 1). */
   readonly arity?: number;
