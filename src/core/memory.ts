@@ -67,8 +67,8 @@ interface ContextStore<T> {
 /**
  * Node's AsyncLocalStorage, when the platform has it (found without a static
  * import, so the browser bundle loads unchanged). Without it (browsers),
- * async scopes fall back to one global stack, and concurrent scopeAsync
- * blocks are an error rather than silently sharing tensors.
+ * at most one async scope may be pending, and every tensor created meanwhile
+ * belongs to it; a second scopeAsync is an error rather than silently sharing.
  */
 function loadAsyncContext(): ContextStore<Frame | null> | null {
   const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; AsyncLocalStorage?: new () => ContextStore<Frame | null> };
@@ -82,7 +82,7 @@ function loadAsyncContext(): ContextStore<Frame | null> | null {
 }
 
 const asyncContext = loadAsyncContext();
-/** Fallback (no async context): the one pending async scope stack. */
+/** Fallback (no async context): the pending async scope (at most one). */
 const asyncStack: Frame[] = [];
 
 /** Whether scope membership follows the async context (AsyncLocalStorage) on this platform. */
@@ -230,8 +230,9 @@ export function scope<T>(fn: () => T): T {
  * what the promise resolves to. Where the platform has AsyncLocalStorage
  * (Node), membership follows the async context: tensors created by code
  * running concurrently outside `fn` are not this scope's, so concurrent async
- * scopes are independent. Without it (browsers), starting a second async
- * scope while one is pending is an error.
+ * scopes are independent. Without it (browsers), every tensor created while
+ * an async scope is pending belongs to it, and starting a second async scope
+ * (nested or concurrent) while one is pending is an error.
  */
 export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
   const mine = newFrame(currentFrame());
@@ -248,9 +249,9 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
       syncTop = prev;
     }
   } else {
-    const pending = asyncStack.filter((f) => !f.closed);
-    if (pending.length > 0 && !isAncestor(pending[pending.length - 1]!, mine)) {
-      throw new Error('scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so concurrent async scopes would share tensors; await the first one before starting another (nesting is fine)');
+    // a nested call and a concurrent one look the same here, so only one may be pending
+    if (asyncStack.some((f) => !f.closed)) {
+      throw new Error('scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so the two would share tensors; await the first one before starting another (inside one, use scope())');
     }
     asyncStack.push(mine);
     syncTop = null;
@@ -276,11 +277,6 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
     closeScope(mine, new Set());
     throw e;
   }
-}
-
-function isAncestor(a: Frame, f: Frame): boolean {
-  for (let p = f.parent; p; p = p.parent) if (p === a) return true;
-  return false;
 }
 
 function removeFrame(f: Frame): void {
