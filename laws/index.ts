@@ -3,6 +3,8 @@
  * arbitraries, the domain table of the built-in primitives, mutation testing,
  * layer laws, backend equivalence and random programs. Nothing here imports
  * a test runner: use the checkers with `fc.assert` (or @fast-check/vitest).
+ *
+ * @module cotangent/laws
  */
 export * from './result.js';
 export * from './numeric.js';

@@ -1,6 +1,8 @@
 /**
  * cotangent: a functional, immutable automatic-differentiation DSL.
  * Everything public is exported from here: `import * as ct from 'cotangent'`.
+ *
+ * @module cotangent
  */
 export { Tensor } from './tensor/Tensor.js';
 export type { Shape } from './tensor/shape.js';
@@ -68,6 +70,8 @@ export {
   binaryOps,
   elementwiseRules,
   type UnaryName,
+  type UnaryOp,
+  type BinaryOp,
   type BinaryName,
 } from './ops/elementwise.js';
 export { inversePermutation } from './ops/util.js';

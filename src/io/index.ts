@@ -2,6 +2,8 @@
  * cotangent/io: data set readers (CSV, IDX / MNIST-style, the embedded
  * digits), safetensors encoding, checkpoints and the io-ts codecs that
  * validate everything read.
+ *
+ * @module cotangent/io
  */
 export { DataError } from './errors.js';
 export { readCsv, parseCsv, type CsvOptions } from './csv.js';

@@ -1,6 +1,8 @@
 /**
  * cotangent/nn: typed network combinators, layers, PRNG keys, initialisers,
  * losses, optimisers and training loops.
+ *
+ * @module cotangent/nn
  */
 export * from './layer.js';
 export { serial, parallel, fanOut, fanInSum, fanInConcat, residual, identity, lambda, type CheckChain, type Serial, type SerialParams } from './combinators.js';

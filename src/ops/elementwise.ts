@@ -340,17 +340,17 @@ export const pow: BinaryOp = binaryOps.pow;
 export const maximum: BinaryOp = binaryOps.maximum;
 /** min(a, b) elementwise, broadcasting; NaN propagates. d min(a, b) = [a ≤ b] · da + [a > b] · db (ties: the first argument) */
 export const minimum: BinaryOp = binaryOps.minimum;
-/** [a > b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
+/** 1 where a > b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const greater: BinaryOp = binaryOps.greater;
-/** [a ≥ b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
+/** 1 where a ≥ b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const greaterEqual: BinaryOp = binaryOps.greaterEqual;
-/** [a < b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
+/** 1 where a < b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const less: BinaryOp = binaryOps.less;
-/** [a ≤ b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
+/** 1 where a ≤ b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const lessEqual: BinaryOp = binaryOps.lessEqual;
-/** [a = b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
+/** 1 where a = b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const equal: BinaryOp = binaryOps.equal;
-/** [a ≠ b]: 1 where it holds, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
+/** 1 where a ≠ b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const notEqual: BinaryOp = binaryOps.notEqual;
 
 /** where(cond, a, b): a where cond ≠ 0, else b; all three broadcast. */
