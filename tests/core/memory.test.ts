@@ -43,13 +43,15 @@ describe('scopes', () => {
 
   it('keep() exempts a tensor, dispose() frees one now, and a disposed tensor gives a clear error', () => {
     const before = live();
+    let k: ct.Tensor | null = null;
     const kept = ct.scope(() => {
-      const k = ct.keep(ct.ones([2]));
+      k = ct.keep(ct.ones([2]));
       ct.zeros([2]);
       return null;
     });
     expect(kept).toBeNull();
     expect(live()).toBe(before + 1);
+    expect(Array.from(k!.dataSync())).toEqual([1, 1]);
     const t = ct.ones([3]);
     t.dispose();
     expect(() => ct.exp(t)).toThrow(/exp: input f32\[3\] was disposed/);

@@ -38,7 +38,8 @@ export class WebGpuBackend implements Backend {
   readonly adapterName: string;
   readonly featureLevel: string;
   readonly adapterKind: AcquiredDevice['kind'];
-  private keepAlive: unknown;
+  /** Kept referenced so the device stays alive (the Node GPU object); dropped by destroy(). */
+  keepAlive: unknown;
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
   private readonly pipelines: PipelineCache;
