@@ -81,6 +81,7 @@ export const warmup = (steps: number, after: LearningRate): Schedule => {
 };
 
 const asSchedule = (lr: LearningRate): Schedule => (typeof lr === 'number' ? constant(lr) : lr);
+/** A learning rate as JSON: the number, or the schedule's description. */
 export const describeLr = (lr: LearningRate): string | number => (typeof lr === 'number' ? lr : ((lr as { describe?: string }).describe ?? 'custom schedule'));
 
 function checkLr(op: string, lr: LearningRate): void {
@@ -143,6 +144,7 @@ function optimizer(
 /** Plain gradient descent: w ← w − lr·∇. */
 export const sgd = (lr: LearningRate, common: CommonOptions = {}): Optimizer => optimizer('sgd', {}, common, [], (r, _t, g, p) => [sub(p, mul(g, r))], lr);
 
+/** Options of `momentum`: μ (default 0.9) and Nesterov (default false). */
 export interface MomentumOptions extends CommonOptions {
   readonly momentum?: number;
   readonly nesterov?: boolean;
@@ -159,6 +161,7 @@ export const momentum = (lr: LearningRate, opts: MomentumOptions = {}): Optimize
   }, lr);
 };
 
+/** Options of `adam` and `adamw`: β₁, β₂ and ε. */
 export interface AdamOptions extends CommonOptions {
   readonly beta1?: number;
   readonly beta2?: number;

@@ -24,6 +24,7 @@ import { batchTensors, checkDataset, datasetSize, type Dataset } from './dataset
 /** A model whose apply maps one tensor to one tensor of logits. */
 export type Model<P> = Layer<any, any, P>;
 
+/** What `trainStep` returns: the new parameters and optimiser state, the batch loss and the number classified correctly. */
 export interface StepResult<P> {
   readonly params: P;
   readonly state: OptState;
@@ -36,6 +37,7 @@ export interface StepResult<P> {
 /** Number of rows whose argmax equals the label (f32 scalar; no derivative). */
 export const countCorrect = (logits: Tensor, labels: Tensor): Tensor => sum(cast(equal(argmax(logits, -1), labels), 'f32'));
 
+/** Options of `trainStep`. */
 export interface TrainStepOptions {
   /**
    * Take ownership of (donate) the parameters and optimiser state passed in

@@ -30,26 +30,33 @@ import { asTensor, type TensorLike } from './creation.js';
 import { linear, zeroDerivative, type Builtin } from './rules.js';
 import { inversePermutation, sameDtype } from './util.js';
 
+/** Parameters of `reshape` and `broadcastTo`: the output shape. */
 export interface ReshapeParams {
   readonly shape: Shape;
 }
+/** Parameters of `transpose`: output axis i is input axis perm[i]. */
 export interface TransposeParams {
   readonly perm: readonly number[];
 }
+/** Parameters of `slice`: the start and size of the window on every axis. */
 export interface SliceParams {
   readonly starts: readonly number[];
   readonly sizes: readonly number[];
 }
+/** Parameters of `pad`: zeros added before (lo) and after (hi) every axis. */
 export interface PadParams {
   readonly lo: readonly number[];
   readonly hi: readonly number[];
 }
+/** Parameters of `concat`: the (non-negative) axis. */
 export interface ConcatParams {
   readonly axis: number;
 }
+/** Parameters of `cast`: the output dtype. */
 export interface CastParams {
   readonly dtype: DType;
 }
+/** Parameters of the reductions: the (non-negative, sorted) axes reduced. */
 export interface AxesParams {
   readonly axes: readonly number[];
 }

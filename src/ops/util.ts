@@ -10,15 +10,18 @@ import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, type TensorLike } from './creation.js';
 
+/** Throw a ShapeError naming `op` unless the input is float (f32 or f64). */
 export function requireFloat(op: string, x: Aval): void {
   if (!isFloat(x.dtype)) throw new ShapeError(op, `expected a float tensor (f32 or f64), got ${describe(x.dtype, x.shape)}`);
 }
 
+/** Throw a ShapeError naming `op` unless every input has the same dtype. */
 export function sameDtype(op: string, ...xs: readonly Aval[]): void {
   const d = xs[0]!.dtype;
   if (xs.some((x) => x.dtype !== d)) throw new ShapeError(op, `dtype mismatch: ${xs.map((x) => describe(x.dtype, x.shape)).join(' and ')} (use cast())`);
 }
 
+/** The shape rule of a unary elementwise op: the input's shape and dtype (float only when `floatOnly`). */
 export const unaryShape =
   (op: string, floatOnly: boolean) =>
   ([x]: readonly Aval[]): Aval => {
@@ -26,6 +29,7 @@ export const unaryShape =
     return { shape: x!.shape, dtype: x!.dtype };
   };
 
+/** The shape rule of a binary elementwise op: the broadcast shape, operands of one dtype (float only when `floatOnly`). */
 export const binaryShape =
   (op: string, floatOnly: boolean) =>
   ([a, b]: readonly Aval[]): Aval => {

@@ -8,6 +8,7 @@ import { fmt, type Shape } from './shape.js';
 /** Nested arrays of numbers (what `t.array()` returns and `tensor(...)` takes). */
 export type Nested = number | Nested[];
 
+/** Row-major data as nested arrays of `shape`. */
 export function toNested(data: ArrayLike<number>, shape: Shape): Nested {
   if (shape.length === 0) return data[0]!;
   let offset = 0;
@@ -36,6 +37,7 @@ function fmtNumber(v: number, dtype: DType): string {
   return String(Number(v.toPrecision(dtype === 'f32' ? 6 : 8)));
 }
 
+/** Tensor data as numpy-like text (nested brackets, long axes truncated with `...`). */
 export function formatData(data: TypedArray, shape: Shape, dtype: DType): string {
   const strides: number[] = [];
   let acc = 1;
@@ -59,4 +61,5 @@ export function formatData(data: TypedArray, shape: Shape, dtype: DType): string
   return rec(0, 0, '');
 }
 
+/** `f32[2,3]`: a dtype and shape as text. */
 export const describe = (dtype: DType, shape: Shape): string => `${dtype}${fmt(shape)}`;

@@ -8,13 +8,17 @@ import { ShapeError } from './ShapeError.js';
 /** A shape: an immutable array of non-negative integer dimensions (`[]` for a scalar). */
 export type Shape = readonly number[];
 
+/** `[2,3]`: a shape as text. */
 export const fmt = (s: Shape): string => `[${s.join(',')}]`;
 
+/** The number of elements of a shape (1 for a scalar). */
 export const sizeOf = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 
+/** Whether two shapes are equal. */
 export const shapesEqual = (a: Shape, b: Shape): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
+/** The row-major strides of a shape, in elements. */
 export function stridesOf(s: Shape): number[] {
   const st = new Array<number>(s.length);
   let acc = 1;
@@ -116,6 +120,7 @@ export function broadcastsTo(from: Shape, to: Shape): boolean {
   return true;
 }
 
+/** An axis in [−rank, rank) made non-negative; a ShapeError naming `op` when out of bounds. */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1) || (rank === 0 && axis !== 0 && axis !== -1)) {
     throw new ShapeError(op, `axis ${axis} is out of bounds for a tensor of rank ${rank}`);
