@@ -11,6 +11,7 @@ import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { release, track, type Handle } from './memory.js';
 
+/** A tensor with data: a buffer on one backend, freed by scopes, `dispose()` or, as a backstop, the garbage collector. */
 export class ConcreteTensor extends Tensor {
   readonly handle: Handle;
 

@@ -83,4 +83,5 @@ export interface CustomCall<P = unknown> extends Rules<P> {
 /** Anything `bind` applies: a kernel primitive or a custom call. */
 export type Bindable<P = unknown> = Primitive<P> | CustomCall<P>;
 
+/** Whether a bindable is a custom call (customJvp / customVjp) rather than a kernel primitive. */
 export const isCustomCall = (p: Bindable): p is CustomCall => 'impl' in p && typeof (p as CustomCall).impl === 'function';

@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor/Tensor.js';
 import { GraphTrace } from './graphTrace.js';
 import type { CustomCall, JvpRule, VjpRule } from './Primitive.js';
 
+/** A custom call: a function of tensors with its own JVP and VJP rules. */
 export interface CustomCallSpec {
   readonly name: string;
   readonly impl: (inputs: readonly Tensor[]) => Tensor;

@@ -14,6 +14,7 @@ export function setDebug(o: Partial<DebugOptions>): void {
   Object.assign(options, o);
 }
 
+/** The current debug options. */
 export function debugOptions(): Readonly<DebugOptions> {
   return options;
 }
@@ -36,6 +37,7 @@ export function debugCounters(): Readonly<typeof counters> {
   return { ...counters };
 }
 
+/** Count one kernel run (see debugCounters). */
 export function countKernelCall(): void {
   counters.kernelCalls++;
 }

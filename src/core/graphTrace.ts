@@ -38,6 +38,7 @@ export interface Graph {
   readonly outputs: readonly GraphVar[];
 }
 
+/** A graph value: a named variable with a shape and dtype, no data. */
 export class GraphTracer extends Tracer {
   constructor(
     readonly trace: GraphTrace,
@@ -67,6 +68,7 @@ const varName = (i: number): string => {
   return s;
 };
 
+/** Graph building: records every primitive application as an equation, by shape rules alone. */
 export class GraphTrace extends Trace {
   readonly kind = 'graph';
   readonly eqns: GraphEqn[] = [];

@@ -12,6 +12,7 @@ import type { Bindable } from './Primitive.js';
 import { bind, Trace, Tracer } from './trace.js';
 import { isZero, Zero, type MaybeZero } from './Zero.js';
 
+/** A forward-mode value: its primal and its tangent (or the symbolic Zero). */
 export class JvpTracer extends Tracer {
   constructor(
     readonly trace: JvpTrace,
@@ -34,6 +35,7 @@ export class JvpTracer extends Tracer {
   }
 }
 
+/** Forward mode: applies each primitive to the primals and its JVP rule to the tangents. */
 export class JvpTrace extends Trace {
   readonly kind = 'jvp';
 

@@ -139,6 +139,7 @@ function finalize(t: Ticket): void {
   t.backend.free({ backend: t.backend.name, bytes: t.bytes });
 }
 
+/** Free a handle's buffer now (and stop counting it as live). */
 export function release(h: Handle): void {
   if (!h.storage) return;
   account(h.backend.name, -1, -h.storage.bytes);
@@ -369,6 +370,7 @@ export interface MemoryStats {
   readonly backendBuffers: Readonly<Record<string, { buffers: number; bytes: number }>>;
 }
 
+/** Live concrete tensors and bytes, in total and per backend. */
 export function tensorStats(): Pick<MemoryStats, 'liveTensors' | 'liveBytes' | 'byBackend'> {
   return { liveTensors, liveBytes, byBackend: Object.fromEntries([...liveByBackend].map(([k, v]) => [k, { ...v }])) };
 }

@@ -20,6 +20,9 @@ type CustomCallOf<P> = CustomCall<P>;
 
 let levelCounter = 0;
 
+/**
+ * An interpretation level: one transformation (or the graph builder) in progress, which processes every primitive applied to its tracers.
+ */
 export abstract class Trace {
   readonly level = ++levelCounter;
   active = true;
@@ -27,6 +30,7 @@ export abstract class Trace {
   abstract process(prim: Bindable, inputs: readonly Tensor[], params: unknown): Tensor;
 }
 
+/** A tensor seen by a transformation: it belongs to one trace, which interprets every op applied to it. */
 export abstract class Tracer extends Tensor {
   abstract readonly trace: Trace;
   /** The value one level down (what `data()` reads); undefined for abstract graph values. */
@@ -63,6 +67,7 @@ export abstract class Tracer extends Tensor {
   }
 }
 
+/** The abstract value (shape and dtype) of a tensor. */
 export const avalOf = (t: Tensor): Aval => ({ shape: t.shape, dtype: t.dtype });
 
 /** Apply a primitive to inputs: dispatch to the top trace, or evaluate. */

@@ -15,6 +15,7 @@ import type { Bindable } from './Primitive.js';
 import { bind, Trace, Tracer } from './trace.js';
 import { isZero } from './Zero.js';
 
+/** A reverse-mode value: its primal and its node on the tape. */
 export class VjpTracer extends Tracer {
   constructor(
     readonly trace: VjpTrace,
@@ -42,6 +43,7 @@ interface TapeNode {
   readonly out: Tensor;
 }
 
+/** Reverse mode: applies each primitive to the primals and records it on a tape that the VJP rules run back along. */
 export class VjpTrace extends Trace {
   readonly kind = 'vjp';
   private readonly nodes: TapeNode[] = [];

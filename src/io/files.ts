@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 
+/** Read a file, gunzipping it when it starts with the gzip magic bytes; a DataError naming the file when it cannot be read. */
 export function readMaybeGzip(file: string): Buffer {
   let raw: Buffer;
   try {

@@ -55,6 +55,7 @@ function flatten(op: string, v: unknown, shape: Shape, dim: number, out: number[
   for (const e of Array.from(v as ArrayLike<unknown>)) flatten(op, e, shape, dim + 1, out);
 }
 
+/** The backend named in the options, else the default one. */
 export function backendFor(opts?: { backend?: BackendName }): Backend {
   return opts?.backend ? getBackendByName(opts.backend) : defaultBackend();
 }

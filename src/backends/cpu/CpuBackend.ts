@@ -5,6 +5,7 @@
 import type { Backend, KernelCall, Storage } from '../Backend.js';
 import { bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
 
+/** A CPU buffer: a typed array. */
 export interface CpuStorage extends Storage {
   readonly backend: 'cpu';
   readonly data: TypedArray;
@@ -19,6 +20,7 @@ const make = (data: TypedArray): CpuStorage => {
   return { backend: 'cpu', bytes: data.byteLength, data };
 };
 
+/** The CPU backend: the reference oracle (f32, f64 and i32), running each primitive's CPU kernel on typed arrays. */
 export const cpuBackend: Backend = {
   name: 'cpu',
   supports: (_dtype: DType) => true,

@@ -19,6 +19,7 @@ export interface WebGpuOptions {
   dawnOptions?: string[];
 }
 
+/** A WebGPU device with the kind and name of its adapter. */
 export interface AcquiredDevice {
   readonly device: GPUDevice;
   /** Which kind of adapter was taken (what 'auto' resolved to). */
@@ -29,8 +30,10 @@ export interface AcquiredDevice {
   readonly keepAlive: unknown;
 }
 
+/** Where the SwiftShader Vulkan driver description is looked for. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
+/** What the error of a missing adapter says about getting a software one. */
 export const NO_ADAPTER_HELP = [
   'To run WebGPU without a GPU:',
   '  - Node on Debian: `sudo bash scripts/setup-software-gpu.sh` (installs Mesa llvmpipe and SwiftShader),',
@@ -101,12 +104,17 @@ async function adapterFor(choice: Exclude<AdapterChoice, 'auto'>, o: WebGpuOptio
   return { adapter, gpu };
 }
 
+/** An adapter as text: vendor / architecture / device / description. */
 export function describeAdapter(adapter: GPUAdapter): string {
   const i = adapter.info;
   const parts = [i?.vendor, i?.architecture, i?.device, i?.description].filter((s): s is string => !!s);
   return parts.join(' / ') || 'unknown adapter';
 }
 
+/**
+ * A WebGPU device from the chosen adapter ('auto': hardware, then llvmpipe, then SwiftShader in Node);
+ * an error saying how to get one when none is found.
+ */
 export async function acquireDevice(o: WebGpuOptions = {}): Promise<AcquiredDevice> {
   const choice = o.adapter ?? envChoice() ?? 'auto';
   const order: Exclude<AdapterChoice, 'auto'>[] = choice === 'auto' ? (isNode() ? ['hardware', 'llvmpipe', 'swiftshader'] : ['hardware']) : [choice];
