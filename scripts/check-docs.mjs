@@ -44,7 +44,7 @@ function sourceFile(file) {
 function resolveModule(from, spec) {
   if (!spec.startsWith('.')) return undefined;
   const base = resolve(dirname(from), spec);
-  for (const candidate of [base.replace(/\.js$/, '.ts'), base + '.ts', join(base, 'index.ts')]) {
+  for (const candidate of [base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')]) {
     if (existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   }
   return undefined;
@@ -71,8 +71,12 @@ function localDeclarations(sf) {
     if (ts.isVariableStatement(st)) {
       for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) add(d.name.text, d, exported);
     } else if (
-      (ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isInterfaceDeclaration(st) ||
-        ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st) || ts.isModuleDeclaration(st)) &&
+      (ts.isFunctionDeclaration(st) ||
+        ts.isClassDeclaration(st) ||
+        ts.isInterfaceDeclaration(st) ||
+        ts.isTypeAliasDeclaration(st) ||
+        ts.isEnumDeclaration(st) ||
+        ts.isModuleDeclaration(st)) &&
       st.name
     ) {
       add(st.name.text, st, exported);
@@ -102,7 +106,11 @@ function visitName(file, name, seen = new Set()) {
   const sf = sourceFile(file);
   const decls = localDeclarations(sf).get(name);
   if (decls) {
-    record(sf, name, decls.map((d) => d.node));
+    record(
+      sf,
+      name,
+      decls.map((d) => d.node),
+    );
     return;
   }
   // re-exported from elsewhere
@@ -206,10 +214,14 @@ if (asJson) {
   console.log(JSON.stringify(report, null, 2));
 } else {
   for (const r of missing) console.log(`${r.file}:${r.line}: ${r.kind} ${r.name} has no doc comment`);
-  console.log(`public API: ${publicResults.length - missing.length} of ${publicResults.length} exported declarations documented, ${missing.length} missing`);
+  console.log(
+    `public API: ${publicResults.length - missing.length} of ${publicResults.length} exported declarations documented, ${missing.length} missing`,
+  );
   if (allResults) {
     const m = allResults.filter((r) => !r.documented);
-    console.log(`all files in src/ and laws/: ${allResults.length - m.length} of ${allResults.length} exported declarations documented, ${m.length} missing`);
+    console.log(
+      `all files in src/ and laws/: ${allResults.length - m.length} of ${allResults.length} exported declarations documented, ${m.length} missing`,
+    );
   }
 }
 process.exit(missing.length ? 1 : 0);

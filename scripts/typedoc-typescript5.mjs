@@ -12,4 +12,4 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }
 `;
-register('data:text/javascript,' + encodeURIComponent(hook), import.meta.url);
+register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);

@@ -55,7 +55,8 @@ function fixture(files: Record<string, string>): string {
 
 describe('doc comments', () => {
   const documented = {
-    'src/ops.ts': '/** e^x. d exp x = exp x · dx */\nexport function exp(x: number): number;\nexport function exp(x: number): number { return x; }\n/** A shape. */\nexport type Shape = number[];\nconst internal = 1;\n',
+    'src/ops.ts':
+      '/** e^x. d exp x = exp x · dx */\nexport function exp(x: number): number;\nexport function exp(x: number): number { return x; }\n/** A shape. */\nexport type Shape = number[];\nconst internal = 1;\n',
     'src/helpers.ts': '/** Two. */\nexport const two = 2;\n',
     'src/nn/layer.ts': '/** A layer. */\nexport class layer {}\n',
     'laws/law.ts': '/**\n * A law.\n */\nexport interface law { readonly ok: boolean }\n',
@@ -72,7 +73,8 @@ describe('doc comments', () => {
     const { missing, status } = runCheck(
       fixture({
         ...documented,
-        'src/ops.ts': '// not a doc comment\nexport function exp(x: number): number { return x; }\n/** A shape. */\nexport type Shape = number[];\n',
+        'src/ops.ts':
+          '// not a doc comment\nexport function exp(x: number): number { return x; }\n/** A shape. */\nexport type Shape = number[];\n',
         'src/helpers.ts': '/** Two. */\nexport const two = 2;\nexport const three = 3;\n',
         'src/nn/layer.ts': '/* not a doc comment either */\nexport class layer {}\n',
         'laws/law.ts': '/** */\nexport interface law { readonly ok: boolean }\n',
