@@ -19,7 +19,13 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const ts = require('typescript5');
+let ts;
+try {
+  ts = require('typescript5');
+} catch {
+  console.error("check-docs: the 'typescript5' devDependency (npm:typescript@5) is missing: run npm install (or npm ci)");
+  process.exit(2);
+}
 
 const args = process.argv.slice(2);
 const rootArg = args.indexOf('--root');
