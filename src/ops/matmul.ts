@@ -17,6 +17,7 @@ import { sameDtype } from './util.js';
 type NoParams = Record<string, never>;
 const arithmetic: Arithmetic = { add, mul, neg, broadcastTo, unbroadcast };
 
+/** The primitive record of `matmul` (bilinear: d(A B) = dA B + A dB; Ā = C̄ Bᵀ, B̄ = Aᵀ C̄, batch axes unbroadcast). */
 export const matmulPrim: Builtin<NoParams> = {
   name: 'matmul',
   shape: ([a, b]) => {

@@ -44,6 +44,7 @@ export function firstMaxMask(x: Tensor, axes: readonly number[]): Tensor {
   return transpose(back, inversePermutation(perm));
 }
 
+/** The primitive record of `max` over axes (the derivative goes to the first maximal element). */
 export const maxPrim: Builtin<AxesParams> = {
   name: 'max',
   shape: ([x], { axes }) => {
@@ -60,6 +61,7 @@ export const maxPrim: Builtin<AxesParams> = {
   ),
 };
 
+/** The primitive record of `argmax` (i32, zero derivative). */
 export const argmaxPrim: Builtin<AxisParams> = {
   name: 'argmax',
   shape: ([x], { axis }) => {

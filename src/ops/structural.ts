@@ -63,6 +63,7 @@ export interface AxesParams {
 type NoParams = Record<string, never>;
 
 
+/** The primitive record of `reshape` (linear: the cotangent is reshaped back). */
 export const reshapePrim: Builtin<ReshapeParams> = {
   name: 'reshape',
   shape: ([x], { shape }) => {
@@ -78,6 +79,7 @@ export const reshapePrim: Builtin<ReshapeParams> = {
   ),
 };
 
+/** The primitive record of `transpose` (linear: the cotangent is transposed by the inverse permutation). */
 export const transposePrim: Builtin<TransposeParams> = {
   name: 'transpose',
   shape: ([x], { perm }) => {
@@ -99,6 +101,7 @@ export const transposePrim: Builtin<TransposeParams> = {
   ),
 };
 
+/** The primitive record of `broadcastTo` (linear: the cotangent is summed back to the input's shape). */
 export const broadcastToPrim: Builtin<ReshapeParams> = {
   name: 'broadcastTo',
   shape: ([x], { shape }) => {
@@ -114,6 +117,7 @@ export const broadcastToPrim: Builtin<ReshapeParams> = {
   ),
 };
 
+/** The primitive record of `slice` (linear: the cotangent is padded with zeros back to the input's shape). */
 export const slicePrim: Builtin<SliceParams> = {
   name: 'slice',
   shape: ([x], { starts, sizes }) => {
@@ -141,6 +145,7 @@ export const slicePrim: Builtin<SliceParams> = {
   ),
 };
 
+/** The primitive record of `pad` (linear: the cotangent is sliced back to the input's window). */
 export const padPrim: Builtin<PadParams> = {
   name: 'pad',
   shape: ([x], { lo, hi }) => {
@@ -163,6 +168,7 @@ export const padPrim: Builtin<PadParams> = {
   ),
 };
 
+/** The primitive record of `concat` (linear: each input's cotangent is its slice of the output's). */
 export const concatPrim: Builtin<ConcatParams> = {
   name: 'concat',
   shape: (xs, { axis }) => {
@@ -206,6 +212,7 @@ export const concatPrim: Builtin<ConcatParams> = {
   ),
 };
 
+/** The primitive record of `cast` (linear between float dtypes; no derivative to or from i32). */
 export const castPrim: Builtin<CastParams> = {
   name: 'cast',
   shape: ([x], { dtype }) => {
@@ -221,6 +228,7 @@ export const castPrim: Builtin<CastParams> = {
   ),
 };
 
+/** The primitive record of `stopGradient`: the identity, with a zero derivative. */
 export const stopGradientPrim: Builtin<NoParams> = {
   name: 'stopGradient',
   shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
@@ -238,6 +246,7 @@ const reducedShape = (op: string, s: Shape, axes: readonly number[]): number[] =
 /** `s` with the reduced `axes` kept as size 1. */
 export const keptShape = (s: Shape, axes: readonly number[]): number[] => s.map((d, i) => (axes.includes(i) ? 1 : d));
 
+/** The primitive record of `sum` (linear: the cotangent is broadcast back over the reduced axes). */
 export const sumPrim: Builtin<AxesParams> = {
   name: 'sum',
   shape: ([x], { axes }) => ({ shape: reducedShape('sum', x!.shape, axes), dtype: x!.dtype }),
