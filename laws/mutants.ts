@@ -189,7 +189,7 @@ function specificMutants(p: ct.Primitive): Mutant[] {
     case 'maximum':
     case 'minimum':
       return [
-        withVjp(p, 'sends the cotangent to the losing argument', (c, [a, b], _p, out) => {
+        withVjp(p, 'sends the cotangent to the losing argument', (c, [a, b]) => {
           const m = p.name === 'maximum' ? ct.greaterEqual(a!, b!) : ct.lessEqual(a!, b!);
           return [ct.unbroadcast(ct.where(m, 0, c), a!.shape), ct.unbroadcast(ct.where(m, c, 0), b!.shape)];
         }),

@@ -17,7 +17,6 @@ import type { TensorFn } from './predicates.js';
 
 const UNARY = ['sin', 'cos', 'tanh', 'sigmoid', 'neg', 'square', 'logOnePlusSq', 'expTanh', 'invOnePlusSq', 'sqrtOnePlusSq', 'softmax'] as const;
 const BINARY = ['add', 'sub', 'mul', 'divSafe', 'whereFixed'] as const;
-type UnaryOp = (typeof UNARY)[number];
 type BinaryOp = (typeof BINARY)[number];
 
 /** One node of a random program: an op applied to earlier values (indices into the values so far). */
@@ -150,7 +149,7 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
         push(`${node.op}(${an})`, a, (v) => fn(v[ai]!));
         break;
       case 'binary': {
-        const cands = shapes.map((s, i) => i).filter((i) => canBroadcast(a, shapes[i]!));
+        const cands = shapes.map((_, i) => i).filter((i) => canBroadcast(a, shapes[i]!));
         const bi = cands[node.b % cands.length]!;
         push(`${node.op}(${an}, ${names[bi]})`, broadcastShapes(a, shapes[bi]!), (v) => binaryFn[node.op](v[ai]!, v[bi]!));
         break;
@@ -171,7 +170,7 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
           unaryFallback();
           break;
         }
-        const cands = shapes.map((s, i) => i).filter((i) => shapes[i]!.length === 2 && (shapes[i]![0] === a[1] || shapes[i]![1] === a[1]));
+        const cands = shapes.map((_, i) => i).filter((i) => shapes[i]!.length === 2 && (shapes[i]![0] === a[1] || shapes[i]![1] === a[1]));
         const bi = cands.length ? cands[node.b % cands.length]! : ai;
         const b = shapes[bi]!;
         const tr = b[0] !== a[1];
@@ -196,7 +195,7 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
           unaryFallback();
           break;
         }
-        const cands = shapes.map((s, i) => i).filter((i) => shapes[i]!.length === a.length && shapes[i]!.every((d, k) => k === 0 || d === a[k]));
+        const cands = shapes.map((_, i) => i).filter((i) => shapes[i]!.length === a.length && shapes[i]!.every((d, k) => k === 0 || d === a[k]));
         const bi = cands[node.b % cands.length]!;
         const b = shapes[bi]!;
         const total = a[0]! + b[0]!;

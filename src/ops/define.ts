@@ -32,7 +32,7 @@ export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
   /** d out = jvp(primals, tangents, params, out); tangents of inputs that do not vary are zero tensors. */
   readonly jvp: (primals: readonly Tensor[], tangents: readonly Tensor[], params: P, out: Tensor) => Tensor | MaybeZero;
   /** One cotangent per input (input-shaped: unbroadcast yourself), or Zero / null for none. */
-  readonly vjp: (cotangent: Tensor, primals: readonly Tensor[], params: P, out: Tensor) => readonly (MaybeZero | null)[];
+  readonly vjp: (cotangent: Tensor, primals: readonly Tensor[], params: P, out: Tensor, needed: readonly boolean[]) => readonly (MaybeZero | null)[];
   /** The input domain its laws sample from (see `cotangent/laws`: PrimDomain). */
   readonly domain?: D;
   /** Default parameters (default {}). */
@@ -86,7 +86,7 @@ export function definePrimitive<P = Record<string, never>, D = unknown>(def: Pri
       return t !== Zero && !shapesEqual(t.shape, out.shape) && broadcastsTo(t.shape, out.shape) ? broadcastTo(t, out.shape) : t;
     },
     vjp: (cot, primals, params, out, needed) => {
-      const cts = def.vjp(cot, primals, params, out);
+      const cts = def.vjp(cot, primals, params, out, needed);
       if (!Array.isArray(cts) || cts.length !== primals.length) {
         throw new ValueError(name, `the VJP rule must return one cotangent per input (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}`);
       }

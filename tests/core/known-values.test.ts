@@ -187,11 +187,11 @@ describe('pytrees and symbolic zeros', () => {
   });
 
   it('inputs that do not influence the output get exact zeros', () => {
-    const f = (x: ct.Tensor, y: ct.Tensor) => ct.sin(x);
+    const f = (x: ct.Tensor, _y: ct.Tensor) => ct.sin(x);
     const [gx, gy] = ct.grad(f, { argnums: [0, 1] })(f64(0), f64([5, 6])) as ct.Tensor[];
     expect(num(gx!)).toBe(1);
     expect(Array.from(gy!.dataSync())).toEqual([0, 0]);
-    const [, t] = ct.jvp((x: ct.Tensor, y: ct.Tensor) => ct.mul(y, 3), [f64(1), f64(2)], [f64(1), f64(0)]);
+    const [, t] = ct.jvp((_x: ct.Tensor, y: ct.Tensor) => ct.mul(y, 3), [f64(1), f64(2)], [f64(1), f64(0)]);
     expect(num(t)).toBe(0);
   });
 

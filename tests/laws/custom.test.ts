@@ -86,7 +86,7 @@ describe('definePrimitive', () => {
     const bad = ct.definePrimitive({
       name: 'test.badAdd',
       shape: ([a, b]) => ({ shape: arb.broadcastShapes(a!.shape, b!.shape), dtype: a!.dtype }),
-      cpu: ([a, b], _p, out) => ct.add(ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }), ct.tensor(b!.data, { shape: [...b!.shape], dtype: 'f64' })).dataSync() as Float64Array,
+      cpu: ([a, b]) => ct.add(ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }), ct.tensor(b!.data, { shape: [...b!.shape], dtype: 'f64' })).dataSync() as Float64Array,
       jvp: (_x, [ta, tb]) => ct.add(ta!, tb!),
       vjp: (c) => [c, c], // forgot unbroadcast
       domain: { arity: 2, shapes: 'broadcast' } satisfies PrimDomain,

@@ -4,7 +4,7 @@
  * reductions over any axes, arg-reductions and batched matmul.
  */
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
+import { broadcastStrides, sizeOf, type Shape } from '../../tensor/shape.js';
 
 export { broadcastStrides };
 import type { Aval, CpuInput } from '../Backend.js';
