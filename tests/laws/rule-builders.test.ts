@@ -30,7 +30,7 @@ const mulAdd = ct.definePrimitive({
 });
 
 // reverse the last axis: linear, its own transpose
-const reverse = ct.definePrimitive({
+const reverse: ct.DefinedPrimitive<Record<string, never>, PrimDomain> = ct.definePrimitive({
   name: 'test.rules.reverse',
   shape: same,
   cpu: ([x]) => {
@@ -39,7 +39,10 @@ const reverse = ct.definePrimitive({
     for (let i = 0; i < out.length; i++) out[i] = x!.data[i - (i % n) + (n - 1 - (i % n))]!;
     return out;
   },
-  ...ct.linearRules(([t]) => reverse(t!), (c) => [reverse(c)]),
+  ...ct.linearRules<Record<string, never>>(
+    ([t]) => reverse(t!),
+    (c) => [reverse(c)],
+  ),
   domain: { values: 'real' } satisfies PrimDomain,
 });
 
