@@ -11,7 +11,7 @@ export type { Nested } from './tensor/format.js';
 export { ShapeError, ValueError } from './tensor/ShapeError.js';
 
 export type { Backend, BackendName, Storage, Aval, CpuKernel, CpuInput } from './backends/Backend.js';
-export { init, getBackend, backendInfo, shutdown, syncBackend, type InitOptions } from './backends/init.js';
+export { init, getBackend, backendInfo, shutdown, syncBackend, type InitOptions } from './core/init.js';
 export type { WgslKernel, WgslCallInfo, WebGpuOptions, AdapterChoice, WebGpuStats } from './backends/webgpu/index.js';
 
 export { scope, scopeAsync, keep, type MemoryStats } from './core/memory.js';

@@ -3,7 +3,7 @@
  * print the accuracy and the confusion matrix on a data set.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { init, shutdown } from '../backends/init.js';
+import { init, shutdown } from '../core/init.js';
 import { softmaxCrossEntropy } from '../nn/losses.js';
 import { confusionMatrix, evaluate } from '../nn/train.js';
 import { readCheckpoint, restoreModel } from '../io/checkpoint.js';

@@ -6,7 +6,7 @@
  * written and cleaned) are checked before training starts.
  */
 import { join } from 'node:path';
-import { init, shutdown } from '../backends/init.js';
+import { init, shutdown } from '../core/init.js';
 import { adam, cosineDecay, momentum, sgd, type Optimizer } from '../nn/optim.js';
 import { softmaxCrossEntropy } from '../nn/losses.js';
 import { key, split, type Key } from '../nn/random.js';

@@ -5,11 +5,11 @@
  * how to get a software one. `shutdown()` releases the WebGPU device so a
  * Node process can exit.
  */
-import type { BackendName } from './Backend.js';
-import { defaultBackend, getBackendByName, hasBackend, registerBackend, setDefaultBackend } from './registry.js';
-import { acquireDevice, type WebGpuOptions } from './webgpu/device.js';
-import { forgetBackend } from '../core/memory.js';
-import { WebGpuBackend } from './webgpu/WebGpuBackend.js';
+import type { BackendName } from '../backends/Backend.js';
+import { defaultBackend, getBackendByName, hasBackend, registerBackend, setDefaultBackend } from '../backends/registry.js';
+import { acquireDevice, type WebGpuOptions } from '../backends/webgpu/device.js';
+import { forgetBackend } from './memory.js';
+import { WebGpuBackend } from '../backends/webgpu/WebGpuBackend.js';
 
 /** Options of {@link init}: the backend (default 'cpu') and, for WebGPU, the adapter choice. */
 export interface InitOptions {
