@@ -19,8 +19,9 @@ const num = (spec: LayerSpec, k: string): number => {
 };
 const pair = (spec: LayerSpec, k: string): [number, number] => {
   const v = spec[k];
-  if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => typeof d === 'number')) throw new ValueError('fromSpec', `${spec.type}: field '${k}' must be a pair of numbers`);
-  return [v[0], v[1]];
+  const [a, b] = Array.isArray(v) && v.length === 2 ? (v as unknown[]) : [];
+  if (typeof a !== 'number' || typeof b !== 'number') throw new ValueError('fromSpec', `${spec.type}: field '${k}' must be a pair of numbers`);
+  return [a, b];
 };
 const list = (spec: LayerSpec): LayerSpec[] => {
   const v = spec.layers;
