@@ -41,7 +41,7 @@ export function mlpData(): MlpData {
     params.push({ data: new Float32Array(s[i + 1]!), shape: [s[i + 1]!] });
   }
   const r = rng(7);
-  return { params, x: uniform(MLP.batch * s[0]!, 9, 0, 1), labels: Int32Array.from({ length: MLP.batch }, () => Math.floor(r() * 10)) };
+  return { params, x: uniform(MLP.batch * s[0], 9, 0, 1), labels: Int32Array.from({ length: MLP.batch }, () => Math.floor(r() * 10)) };
 }
 
 export interface Timing {

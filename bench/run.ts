@@ -64,7 +64,7 @@ for (const r of results) {
   const mm = MATMUL_SIZES.map((n) => r.matmul.find((m) => m.n === n));
   const ratios = MATMUL_SIZES.map((n, i) => {
     const b = base?.matmul.find((m) => m.n === n);
-    return b && mm[i] ? fmt(mm[i]!.ms / b.ms) : '—';
+    return b && mm[i] ? fmt(mm[i].ms / b.ms) : '—';
   });
   const mlpRatio = base?.mlp && r.mlp ? fmt(r.mlp.msPerStep / base.mlp.msPerStep) : '—';
   lines.push(`| ${[r.peer, ...mm.map((m) => fmt(m?.gflops)), fmt(r.mlp?.msPerStep, 1), fmt(r.mlp?.stepsPerSec), ...ratios, mlpRatio, fmt(r.mlp?.firstLoss, 5)].join(' | ')} |`);

@@ -172,7 +172,7 @@ function specificMutants(p: ct.Primitive): Mutant[] {
       return [
         withVjp(p, 'uses Bᵀ on the wrong side (transposed cotangent for A)', mapCt(p, (c) => ct.matrixTranspose(c), 0)),
         withJvp(p, 'multiplies the tangent of A on the wrong side', ([a, b], [ta, tb], pr, out) =>
-          p.jvp([a!, b!], [ct.isZero(ta!) ? ta! : ct.matrixTranspose(ta!), tb!], pr, out),
+          p.jvp([a!, b!], [ct.isZero(ta!) ? ta : ct.matrixTranspose(ta!), tb!], pr, out),
         ),
       ];
     case 'where':

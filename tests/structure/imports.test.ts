@@ -38,7 +38,7 @@ const importsOf = (file: string): string[] =>
 /** Value imports only (what is evaluated at load time, where a cycle can bite). */
 const valueImportsOf = (file: string): string[] =>
   [...readFileSync(file, 'utf8').matchAll(/^\s*(import|export)\s(?!type\s)[^;]*?from\s+'(\.[^']+)'/gms)]
-    .filter((m) => !/^\s*(import|export)\s+type\s/.test(m[0]!))
+    .filter((m) => !/^\s*(import|export)\s+type\s/.test(m[0]))
     .map((m) => resolve(dirname(file), m[2]!.replace(/\.js$/, '.ts')));
 
 const layerOf = (file: string): string | undefined => {
