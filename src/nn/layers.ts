@@ -4,7 +4,7 @@
  * `dropout(rate)` (pure: driven by ctx.key, active only when ctx.training).
  */
 import type { Tensor } from '../tensor/Tensor.js';
-import { fmt } from '../tensor/shape.js';
+import { fmt, sizeOf } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { DType } from '../tensor/dtype.js';
 import { add, div, mul, relu as reluOp, sigmoid as sigmoidOp, tanh as tanhOp } from '../ops/elementwise.js';
@@ -108,7 +108,7 @@ export const flatten: Layer<ShapeT, readonly [number, number], NoParams> = makeL
   init: (_k, s) => {
     const shape = single('flatten', s);
     if (shape.length < 1) throw new ShapeError('flatten', `expects a batch axis, got ${fmt(shape)}`);
-    return { params: noParams, outputShape: [shape[0]!, shape.slice(1).reduce((a, b) => a * b, 1)] };
+    return { params: noParams, outputShape: [shape[0]!, sizeOf(shape.slice(1))] };
   },
   apply: (_p, x) => reshapeOp(x as Tensor, [(x as Tensor).shape[0]!, -1]),
 });
@@ -135,14 +135,14 @@ export function dropout(rate: number): Layer<Same, Same, NoParams> {
 
 /** Reshape every example (the batch axis is kept): [N, ...] -> [N, ...shape]. */
 export function reshape<const S extends readonly number[]>(shape: S): Layer<ShapeT, readonly [number, ...S], NoParams> {
-  const per = shape.reduce((a, b) => a * b, 1);
+  const per = sizeOf(shape);
   const name = `reshape([${shape.join(',')}])`;
   return makeLayer<any, any, NoParams>({
     name,
     spec: { type: 'reshape', shape: [...shape] },
     init: (_k, s) => {
       const sh = single(name, s);
-      const n = sh.slice(1).reduce((a, b) => a * b, 1);
+      const n = sizeOf(sh.slice(1));
       if (sh.length < 1 || n !== per) throw new ShapeError(name, `cannot reshape examples of ${fmt(sh)} (${n} values each) to [${shape.join(',')}] (${per})`);
       return { params: noParams, outputShape: [sh[0]!, ...shape] };
     },

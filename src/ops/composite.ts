@@ -3,7 +3,7 @@
  * primitives' rules): mean, min, argmin, the numerically stable logsumexp /
  * softmax / logSoftmax / softmaxCrossEntropy, and oneHot.
  */
-import { fmt, normalizeAxes, normalizeAxis } from '../tensor/shape.js';
+import { fmt, normalizeAxes, normalizeAxis, sizeOf } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/Tensor.js';
@@ -17,7 +17,7 @@ import { requireFloat } from './util.js';
 export function mean(x: TensorLike, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
   const t = asTensor(x);
   const ax = normalizeAxes('mean', axes, t.ndim);
-  const n = ax.reduce((acc, a) => acc * t.shape[a]!, 1);
+  const n = sizeOf(ax.map((a) => t.shape[a]!));
   return div(sum(t, ax, opts), n);
 }
 

@@ -27,6 +27,7 @@ import {
 } from './argnums.js';
 import { jvp } from './jvp.js';
 import { vjp } from './vjp.js';
+import { sizeOf } from '../tensor/shape.js';
 
 /** Options of `jacfwd`, `jacrev` and `hessian`. */
 export interface JacOptions {
@@ -52,7 +53,7 @@ export function basis(like: Tensor, i: number): Tensor {
 }
 
 function zerosOf(shape: readonly number[], like: Tensor): Tensor {
-  return fromTypedArray(allocArray(like.dtype, shape.reduce((a, b) => a * b, 1)), shape, like.dtype, backendOf(like));
+  return fromTypedArray(allocArray(like.dtype, sizeOf(shape)), shape, like.dtype, backendOf(like));
 }
 
 interface Problem {

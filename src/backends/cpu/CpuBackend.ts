@@ -4,6 +4,7 @@
  */
 import type { Backend, KernelCall, Storage } from '../Backend.js';
 import { bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { sizeOf } from '../../tensor/shape.js';
 
 /** A CPU buffer: a typed array. */
 export interface CpuStorage extends Storage {
@@ -30,7 +31,7 @@ export const cpuBackend: Backend = {
   run(call: KernelCall): Storage {
     const inputs = call.inputs.map((i) => ({ shape: i.shape, dtype: i.dtype, data: (i.storage as CpuStorage).data }));
     const out = call.cpu(inputs, call.params, call.out);
-    if (out.length !== call.out.shape.reduce((a, b) => a * b, 1) || out.BYTES_PER_ELEMENT !== bytesPerElement(call.out.dtype)) {
+    if (out.length !== sizeOf(call.out.shape) || out.BYTES_PER_ELEMENT !== bytesPerElement(call.out.dtype)) {
       throw new Error(`${call.name}: CPU kernel returned ${out.length} elements of ${out.BYTES_PER_ELEMENT} bytes for ${call.out.dtype}[${call.out.shape.join(',')}]`);
     }
     return make(out);

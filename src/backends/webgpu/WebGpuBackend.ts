@@ -15,6 +15,7 @@ import { BufferUsage, MapModeRead } from './gpuConstants.js';
 import { elementwise, type WebGpuKernel } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { runUserKernel } from './userKernel.js';
+import { sizeOf } from '../../tensor/shape.js';
 
 /** The WebGPU backend's statistics: live and pooled buffers, pipelines, submissions and dispatches. */
 export interface WebGpuStats extends BackendStats {
@@ -155,7 +156,7 @@ export class WebGpuBackend implements Backend {
     this.check(call.name);
     const k = call.webgpu as WebGpuKernel | undefined;
     const buf = k ? k(this.ctx, call) : runUserKernel(this.ctx, call, elementwise);
-    return this.storage(buf, call.out.shape.reduce((a, b) => a * b, 1) * (call.out.dtype === 'f64' ? 8 : 4));
+    return this.storage(buf, sizeOf(call.out.shape) * (call.out.dtype === 'f64' ? 8 : 4));
   }
 
   free(s: Storage): void {

@@ -22,8 +22,8 @@ const REGISTERS_TILE = [64, 128] as const;
 /**
  * The two matmul kernels: 'tiled' (matmul.wgsl, tiles staged in workgroup
  * memory) on hardware adapters, where workgroup memory is fast and the kernel
- * is tuned (bench/RESULTS.md), and on SwiftShader (where it measured faster
- * too: 0.27-0.41 against 0.21-0.23 GFLOP/s at N = 256-512); 'registers'
+ * is tuned, and on SwiftShader (where it measured faster too; figures in
+ * bench/RESULTS.md); 'registers'
  * (matmul_registers.wgsl, no workgroup memory, large per-thread register
  * blocks) on Mesa llvmpipe, where workgroup memory and barriers are emulated
  * by the CPU and cost more than they save (the tiled kernel is about 4× slower
@@ -65,13 +65,13 @@ export function elementwise(ctx: KernelContext, call: KernelCall, expr: string, 
 }
 
 /** Type-generic WGSL snippets: `T` is the operands' WGSL type. */
-const T = (call: KernelCall): string => wgslType(call.name, call.inputs[0]!.dtype);
+const operandType = (call: KernelCall): string => wgslType(call.name, call.inputs[0]!.dtype);
 
 /** An elementwise kernel: `expr` over the inputs x0, x1, … broadcast to the output; `t` is the WGSL type; `prelude` holds helper functions. */
 export const mapKernel =
   <P = unknown>(expr: (t: string) => string, prelude?: string): WebGpuKernel<P> =>
   (ctx, call) =>
-    elementwise(ctx, call, expr(T(call)), prelude);
+    elementwise(ctx, call, expr(operandType(call)), prelude);
 
 /** A comparison: 1 where `x0 op x1`, else 0, in the operands' type. */
 export const compareKernel = <P = unknown>(op: string): WebGpuKernel<P> => mapKernel((t) => `select(${t}(0), ${t}(1), x0 ${op} x1)`);
@@ -100,7 +100,7 @@ function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[
   }
   checkRank(call.name, kept.shape.length);
   checkRank(call.name, red.shape.length);
-  const t = T(call);
+  const t = operandType(call);
   const KR = kept.shape.length;
   const RR = red.shape.length;
   const serial = nRed <= 64 || nOut >= 4096;
@@ -132,7 +132,7 @@ export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer
   const bs = collapse(batchShape, [broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape)]);
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
-  const t = T(call);
+  const t = operandType(call);
   const variant = forcedMatmul ?? (ctx.adapterKind === 'llvmpipe' ? 'registers' : 'tiled');
   const [tileM, tileN] = variant === 'registers' ? REGISTERS_TILE : [4 * MATMUL_WG, 4 * MATMUL_WG];
   const pipeline =
@@ -236,13 +236,13 @@ export const concatKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call)
 };
 
 export const sumKernel: WebGpuKernel<{ readonly axes: readonly number[] }> = (ctx, call) => {
-  const t = T(call);
+  const t = operandType(call);
   return reduceOver(ctx, call, call.params.axes, `${t}(0)`, 'a + b');
 };
 
 /** Maximum over axes; NaN propagates. */
 export const maxKernel: WebGpuKernel<{ readonly axes: readonly number[] }> = (ctx, call) => {
-  const [init, combine] = MAX_INIT_COMBINE(T(call));
+  const [init, combine] = MAX_INIT_COMBINE(operandType(call));
   return reduceOver(ctx, call, call.params.axes, init!, combine!);
 };
 
@@ -253,7 +253,7 @@ export const argmaxKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call)
   const out = ctx.alloc(outBytes(call));
   const nOut = sizeOf(call.out.shape);
   if (nOut === 0) return out;
-  const t = T(call);
+  const t = operandType(call);
   const pipeline = ctx.pipeline(`argmax|${t}`, () => instantiate('argmax', { T: t, NAN_CHECK: t === 'f32' ? 'is_nan(v)' : 'false' }), 'main', 1, 'argmax');
   const meta = [nOut, x.shape[axis]!, sizeOf(x.shape.slice(axis + 1))];
   ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, grid(nOut));
