@@ -7,7 +7,7 @@
  */
 import type { CpuKernel } from '../backends/Backend.js';
 import type { Aval } from '../tensor/Aval.js';
-import type { WgslKernel } from '../backends/webgpu/userKernel.js';
+import { noWgslKernel, type WgslKernel } from '../backends/webgpu/userKernel.js';
 import type { Primitive } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
@@ -101,7 +101,7 @@ export function definePrimitive<P = Record<string, never>, D = unknown>(def: Pri
       const like = inputs.find((x): x is Tensor => x instanceof Tensor);
       const xs = inputs.map((x) => asTensor(x, like));
       if (def.wgsl === undefined && xs.some((x) => x.backendName === 'webgpu')) {
-        throw new ValueError(name, 'this user primitive has no WGSL kernel, so it cannot run on the webgpu backend (give definePrimitive a `wgsl` kernel, or move the inputs with toBackend(x, "cpu"))');
+        throw new ValueError(name, noWgslKernel(name).slice(name.length + 2));
       }
       return bind(primitive, xs, params);
     };

@@ -19,7 +19,7 @@ const FLAGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--headl
 
 const have = existsSync(CHROMIUM);
 if (!have) {
-  const msg = `browser test: no Chromium at ${CHROMIUM} (run: sudo bash scripts/setup-software-gpu.sh, or set CHROMIUM_PATH)`;
+  const msg = `browser test: no Chromium at ${CHROMIUM} (run as root: bash scripts/setup-software-gpu.sh, or set CHROMIUM_PATH)`;
   if (process.env.CI === 'true') throw new Error(msg);
   console.warn(`\n!!!!!! ${msg} — SKIPPED\n`);
 }

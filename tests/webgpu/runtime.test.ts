@@ -164,7 +164,7 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
 
   it('a user primitive without a WGSL kernel names itself and the fix', () => {
     const p = userPrim('myOp', undefined, (a, b) => a + b);
-    expect(() => bind(p, [ct.ones([2]), ct.ones([2])], {})).toThrow(/myOp: has no WGSL kernel; give definePrimitive a wgsl field/);
+    expect(() => bind(p, [ct.ones([2]), ct.ones([2])], {})).toThrow(/myOp: this user primitive has no WGSL kernel, so it cannot run on the webgpu backend/);
   });
 
   it('user WGSL kernels: elementwise expression (with broadcasting) and a raw module', async () => {

@@ -36,7 +36,7 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 /** What the error of a missing adapter says about getting a software one. */
 export const NO_ADAPTER_HELP = [
   'To run WebGPU without a GPU:',
-  '  - Node on Debian: `sudo bash scripts/setup-software-gpu.sh` (installs Mesa llvmpipe and SwiftShader),',
+  '  - Node on Debian: `bash scripts/setup-software-gpu.sh` as root (installs Mesa llvmpipe and SwiftShader),',
   "    then init({ backend: 'webgpu', webgpu: { adapter: 'llvmpipe' } }) (or 'swiftshader'), or set COTANGENT_WEBGPU_ADAPTER=llvmpipe;",
   '  - Chromium: start it with --enable-unsafe-webgpu --enable-unsafe-swiftshader (headless works).',
   "Or use the CPU backend: init({ backend: 'cpu' }).",

@@ -49,6 +49,10 @@ export function isWgslKernel(k: unknown): k is WgslKernel {
   return (o.kind === 'elementwise' && typeof o.expr === 'string') || (o.kind === 'module' && typeof o.code === 'string' && typeof o.workgroups === 'function');
 }
 
+/** The error text for a user primitive without a WGSL kernel applied to WebGPU tensors (one text wherever it is detected). */
+export const noWgslKernel = (name: string): string =>
+  `${name}: this user primitive has no WGSL kernel, so it cannot run on the webgpu backend (give definePrimitive a \`wgsl\` kernel, e.g. { kind: 'elementwise', expr: 'x0 * x1' }, or move the inputs with toBackend(x, "cpu"))`;
+
 export function runUserKernel(
   ctx: KernelContext,
   call: KernelCall,
@@ -56,7 +60,7 @@ export function runUserKernel(
 ): SharedBuffer {
   const k = call.wgsl;
   if (k === undefined) {
-    throw new Error(`${call.name}: has no WGSL kernel; give definePrimitive a wgsl field (e.g. { kind: 'elementwise', expr: 'x0 * x1' }) or run it on the CPU backend`);
+    throw new Error(noWgslKernel(call.name));
   }
   if (!isWgslKernel(k)) {
     throw new Error(`${call.name}: its wgsl field is not a WgslKernel ({ kind: 'elementwise', expr } or { kind: 'module', code, workgroups })`);
