@@ -146,11 +146,16 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
   };
   const pairOf = (v: unknown, path: string, what: string): void => {
     if (!Array.isArray(v) || v.length !== 2) fail(path, `${what} must be a pair of integers, got ${JSON.stringify(v)}`);
-    else v.forEach((d, i) => int(d, `${path}.${i}`, 1, L.kernel, what));
+    else
+      v.forEach((d, i) => {
+        int(d, `${path}.${i}`, 1, L.kernel, what);
+      });
   };
   if (inputShape !== undefined) {
     if (inputShape.length < 1 || inputShape.length > L.rank) fail('inputShape', `rank ${inputShape.length} is outside [1, ${L.rank}]`);
-    inputShape.slice(1).forEach((d, i) => int(d, `inputShape.${i + 1}`, 1, L.exampleSize, 'dimension'));
+    inputShape.slice(1).forEach((d, i) => {
+      int(d, `inputShape.${i + 1}`, 1, L.exampleSize, 'dimension');
+    });
     if (prod(inputShape.slice(1)) > L.exampleSize) fail('inputShape', `${prod(inputShape.slice(1))} values per example is above the limit of ${L.exampleSize}`);
   }
   // structure and fields, iteratively (depth-first, explicit stack)
@@ -203,7 +208,9 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
       case 'reshape': {
         const sh = s.shape;
         if (!Array.isArray(sh) || sh.length < 1 || sh.length > L.rank) fail(f('shape'), `must be an array of 1 to ${L.rank} integers, got ${JSON.stringify(sh)}`);
-        (sh as unknown[]).forEach((d, i) => int(d, at(f('shape'), i), 1, L.exampleSize, 'dimension'));
+        (sh as unknown[]).forEach((d, i) => {
+          int(d, at(f('shape'), i), 1, L.exampleSize, 'dimension');
+        });
         if (prod(sh as number[]) > L.exampleSize) fail(f('shape'), `${prod(sh as number[])} values per example is above the limit of ${L.exampleSize}`);
         break;
       }
@@ -261,7 +268,7 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
       case 'conv2d':
       case 'maxPool2d':
       case 'avgPool2d': {
-        if (!s1 || s1.length !== 4) return undefined;
+        if (s1?.length !== 4) return undefined;
         const [n, h, w, c] = s1 as [number, number, number, number];
         const conv = node.type === 'conv2d';
         const [kh, kw] = (conv ? node.kernel : node.window) as [number, number];

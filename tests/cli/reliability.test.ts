@@ -19,7 +19,15 @@ const dir = mkdtempSync(join(tmpdir(), 'cotangent-cli-rel-'));
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s), errIsTTY: false };
+  const io: CliIO = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    errIsTTY: false,
+  };
   const code = await run(argv, io);
   return { code, out, err };
 }
@@ -34,7 +42,8 @@ function idx(type: number, shape: number[], body: Uint8Array): Uint8Array {
   const h = new Uint8Array(4 + 4 * shape.length);
   h[2] = type;
   h[3] = shape.length;
-  shape.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
+  const dv = new DataView(h.buffer);
+  for (const [i, d] of shape.entries()) dv.setUint32(4 + 4 * i, d, false);
   const out = new Uint8Array(h.length + body.length);
   out.set(h);
   out.set(body, h.length);
@@ -47,7 +56,9 @@ describe('cotangent train: checks before the first step', () => {
     writeFileSync(file, 'x');
     const r = await cli('train', '--epochs', '1', '--out', join(file, 'run'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(new RegExp(`^cotangent: error: ${join(file, 'run').replace(/[.]/g, '\\.')}: cannot create the folder.*is a file\\n$`));
+    expect(r.err).toMatch(
+      new RegExp(`^cotangent: error: ${join(file, 'run').replace(/[.]/g, '\\.')}: cannot create the folder.*is a file\\n$`),
+    );
     expect(r.err).not.toMatch(/epoch/);
   });
 
@@ -93,12 +104,14 @@ describe('checkpoint, history and plot', () => {
     const d = loadDigits();
     const row = (label: number) => [...Array.from(d.x.subarray(0, 64), (v) => v.toFixed(3)), String(label)].join(',');
     const bad = join(dir, 'bad-label.csv');
-    writeFileSync(bad, [row(1), row(12), row(3)].join('\n') + '\n');
+    writeFileSync(bad, `${[row(1), row(12), row(3)].join('\n')}\n`);
     const r = await cli('eval', '--checkpoint', out, '--data', bad);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^cotangent: error: .*bad-label\.csv: label 12 of example 1 is outside the checkpoint model's 10 classes \[0, 10\)\n$/);
+    expect(r.err).toMatch(
+      /^cotangent: error: .*bad-label\.csv: label 12 of example 1 is outside the checkpoint model's 10 classes \[0, 10\)\n$/,
+    );
     const huge = join(dir, 'huge-label.csv');
-    writeFileSync(huge, [row(1), row(1e8)].join('\n') + '\n');
+    writeFileSync(huge, `${[row(1), row(1e8)].join('\n')}\n`);
     const t0 = performance.now();
     const h = await cli('eval', '--checkpoint', out, '--data', huge);
     expect(h.code).toBe(1);
@@ -110,7 +123,7 @@ describe('checkpoint, history and plot', () => {
     const d = loadDigits();
     const rows = [0, 1, 2].map((i) => [...Array.from(d.x.subarray(64 * i, 64 * (i + 1)), (v) => v.toFixed(3)), String(d.y[i])].join(','));
     const f = join(dir, 'numbered-header.csv');
-    writeFileSync(f, [[...Array.from({ length: 64 }, (_, i) => String(i)), 'label'].join(','), ...rows].join('\n') + '\n');
+    writeFileSync(f, `${[[...Array.from({ length: 64 }, (_, i) => String(i)), 'label'].join(','), ...rows].join('\n')}\n`);
     const r = await cli('eval', '--checkpoint', out, '--data', f);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/numbered-header\.csv: line 1, column 65: 'label' is not a number .*--header yes/);

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
-import { checkWritableDir, decodeSafetensors, encodeSafetensors, parseCsv, readCheckpoint, readIdxDataset, readMnistDir, saveCheckpoint, writeFileAtomic } from '../../src/io/index.js';
+import {
+  checkWritableDir,
+  decodeSafetensors,
+  encodeSafetensors,
+  parseCsv,
+  readCheckpoint,
+  readIdxDataset,
+  readMnistDir,
+  saveCheckpoint,
+  writeFileAtomic,
+} from '../../src/io/index.js';
 import { checkCompatible, MAX_CLASSES } from '../../src/nn/dataset.js';
 import * as nn from '../../src/nn/index.js';
 import { SPEC_LIMITS } from '../../src/nn/spec.js';
@@ -22,7 +32,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cotangent-rel-'));
 /** A safetensors file from a header object and data bytes; `hlenDelta` corrupts the header-length field. */
 function craft(header: Record<string, unknown>, data: Uint8Array, hlenDelta = 0): Uint8Array {
   let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8 + 8); // at least 8 spaces of padding
+  json += ' '.repeat(((8 - ((json.length + 8) % 8)) % 8) + 8); // at least 8 spaces of padding
   const hb = Buffer.from(json, 'utf8');
   const out = new Uint8Array(8 + hb.length + data.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(hb.length + hlenDelta), true);
@@ -62,9 +72,15 @@ describe('safetensors: the data section is exactly covered by the offsets', () =
   });
 
   it('gaps, a start past 0, and trailing bytes are refused naming the tensor', () => {
-    expect(msg(craft({ ...meta, a, b: { ...b, data_offsets: [12, 24] } }, new Uint8Array(24)))).toMatch(/tensor 'b' starts at byte 12 but the previous tensor 'a' ends at 8/);
-    expect(msg(craft({ ...meta, a: { ...a, data_offsets: [4, 12] } }, new Uint8Array(12)))).toMatch(/tensor 'a' starts at byte 4, the first tensor must start at 0/);
-    expect(msg(craft({ ...meta, a, b }, new Uint8Array(24)))).toMatch(/data section has 24 bytes but the tensors cover 20 .*after tensor 'b'/);
+    expect(msg(craft({ ...meta, a, b: { ...b, data_offsets: [12, 24] } }, new Uint8Array(24)))).toMatch(
+      /tensor 'b' starts at byte 12 but the previous tensor 'a' ends at 8/,
+    );
+    expect(msg(craft({ ...meta, a: { ...a, data_offsets: [4, 12] } }, new Uint8Array(12)))).toMatch(
+      /tensor 'a' starts at byte 4, the first tensor must start at 0/,
+    );
+    expect(msg(craft({ ...meta, a, b }, new Uint8Array(24)))).toMatch(
+      /data section has 24 bytes but the tensors cover 20 .*after tensor 'b'/,
+    );
     expect(msg(craft({ ...meta, a, b: { ...b, data_offsets: [4, 16] } }, new Uint8Array(16)))).toMatch(/tensors 'a' and 'b' overlap/);
   });
 
@@ -100,7 +116,9 @@ describe('CSV: the header rule and the class-count limit', () => {
   });
 
   it('labels at or above the class limit are an error naming the file, the line and the label', () => {
-    expect(() => parseCsv('1,2,0\n3,4,100000\n', 'big.csv')).toThrow(/big\.csv: line 2: label 100000 is at or above the limit of 65536 classes/);
+    expect(() => parseCsv('1,2,0\n3,4,100000\n', 'big.csv')).toThrow(
+      /big\.csv: line 2: label 100000 is at or above the limit of 65536 classes/,
+    );
     expect(() => parseCsv('1,2,100000000\n', 'big.csv')).toThrow(/big\.csv: line 1: label 100000000 /);
     expect(parseCsv('1,2,65535\n', 'ok.csv').numClasses).toBe(65536);
   });
@@ -111,7 +129,8 @@ function idx(type: number, shape: number[], body: Uint8Array): Uint8Array {
   const h = new Uint8Array(4 + 4 * shape.length);
   h[2] = type;
   h[3] = shape.length;
-  shape.forEach((d, i) => new DataView(h.buffer).setUint32(4 + 4 * i, d, false));
+  const dv = new DataView(h.buffer);
+  for (const [i, d] of shape.entries()) dv.setUint32(4 + 4 * i, d, false);
   const out = new Uint8Array(h.length + body.length);
   out.set(h);
   out.set(body, h.length);
@@ -132,7 +151,9 @@ describe('IDX labels and train/test compatibility', () => {
     new DataView(big.buffer).setInt32(0, 1e8, false);
     writeFileSync(join(dir, 'big-labels.idx'), idx(0x0c, [1], big));
     writeFileSync(join(dir, 'one-image.idx'), idx(0x08, [1, 2, 2], new Uint8Array(4)));
-    expect(() => readIdxDataset(join(dir, 'one-image.idx'), join(dir, 'big-labels.idx'))).toThrow(new RegExp(`big-labels\\.idx: label 100000000 at index 0 is outside \\[0, ${MAX_CLASSES}\\)`));
+    expect(() => readIdxDataset(join(dir, 'one-image.idx'), join(dir, 'big-labels.idx'))).toThrow(
+      new RegExp(`big-labels\\.idx: label 100000000 at index 0 is outside \\[0, ${MAX_CLASSES}\\)`),
+    );
   });
 
   it('checkCompatible names both data sets and their shapes', () => {
@@ -156,7 +177,9 @@ describe('atomic writes', () => {
     await expect(saveCheckpoint(d, { params: { w: ct.tensor([3, 4, 5]) }, files: { 'blocked.json': 'x' } })).rejects.toThrow();
     expect(readFileSync(f).equals(before)).toBe(true);
     expect(readdirSync(d).filter((n) => n.includes('.tmp-'))).toEqual([]);
-    await expect(saveCheckpoint(d, { params: { w: ct.tensor([1]) }, files: { '../escape.json': 'x' } })).rejects.toThrow(/plain names in the checkpoint folder/);
+    await expect(saveCheckpoint(d, { params: { w: ct.tensor([1]) }, files: { '../escape.json': 'x' } })).rejects.toThrow(
+      /plain names in the checkpoint folder/,
+    );
   });
 
   it('writeFileAtomic removes temporaries of writers that no longer exist', () => {
@@ -191,38 +214,76 @@ describe('checkpoint architectures are bounded before anything is built', () => 
   };
 
   it('nesting 5,000 deep is refused naming the file and the depth limit, not a stack overflow', () => {
-    const deep = '{"type":"serial","layers":['.repeat(5000) + '{"type":"relu"}' + ']}'.repeat(5000);
+    const deep = `${'{"type":"serial","layers":['.repeat(5000)}{"type":"relu"}${']}'.repeat(5000)}`;
     const f = archFile('deep', deep);
-    expect(restoreError(f)).toMatch(new RegExp(`^${f.replace(/[.]/g, '\\.')}: .*architecture: .*layers\\.0: nested more than ${SPEC_LIMITS.depth} deep`));
+    expect(restoreError(f)).toMatch(
+      new RegExp(`^${f.replace(/[.]/g, '\\.')}: .*architecture: .*layers\\.0: nested more than ${SPEC_LIMITS.depth} deep`),
+    );
   });
 
   it('units: 2e6 is refused at once naming the field', () => {
-    const f = archFile('units', JSON.stringify({ type: 'serial', layers: [{ type: 'dense', units: 10 }, { type: 'relu' }, { type: 'dense', units: 2e6 }] }));
+    const f = archFile(
+      'units',
+      JSON.stringify({ type: 'serial', layers: [{ type: 'dense', units: 10 }, { type: 'relu' }, { type: 'dense', units: 2e6 }] }),
+    );
     const t0 = performance.now();
     expect(restoreError(f)).toMatch(/units\.safetensors: .*architecture: layers\.2\.units: units 2000000 is above the limit of 65536/);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('a parameter count past the limit is refused from the shapes, naming the layer', () => {
-    const spec = { type: 'serial', layers: [{ type: 'dense', units: 60000 }, { type: 'dense', units: 60000 }] };
+    const spec = {
+      type: 'serial',
+      layers: [
+        { type: 'dense', units: 60000 },
+        { type: 'dense', units: 60000 },
+      ],
+    };
     const f = archFile('params', JSON.stringify(spec));
     const t0 = performance.now();
-    expect(restoreError(f)).toMatch(/params\.safetensors: architecture: layers\.1\.units: the architecture has more than 268435456 parameters/);
+    expect(restoreError(f)).toMatch(
+      /params\.safetensors: architecture: layers\.1\.units: the architecture has more than 268435456 parameters/,
+    );
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('kernel sizes, strides, dropout rates, reshapes and unknown types are checked field by field', () => {
-    const conv = (k: unknown) => JSON.stringify({ type: 'serial', layers: [{ type: 'reshape', shape: [8, 8, 1] }, { type: 'conv2d', filters: 4, kernel: k, stride: [1, 1], padding: 'same' }] });
-    expect(restoreError(archFile('k1', conv([5000, 3])))).toMatch(/architecture: layers\.1\.kernel\.0: kernel 5000 is above the limit of 1024/);
+    const conv = (k: unknown) =>
+      JSON.stringify({
+        type: 'serial',
+        layers: [
+          { type: 'reshape', shape: [8, 8, 1] },
+          { type: 'conv2d', filters: 4, kernel: k, stride: [1, 1], padding: 'same' },
+        ],
+      });
+    expect(restoreError(archFile('k1', conv([5000, 3])))).toMatch(
+      /architecture: layers\.1\.kernel\.0: kernel 5000 is above the limit of 1024/,
+    );
     expect(restoreError(archFile('k2', conv([3])))).toMatch(/layers\.1\.kernel: kernel must be a pair of integers/);
-    expect(restoreError(archFile('dr', JSON.stringify({ type: 'dropout', rate: 1.5 })))).toMatch(/\(root\)\.rate|rate: must be a number in \[0, 1\)/);
-    expect(restoreError(archFile('rs', JSON.stringify({ type: 'reshape', shape: [1e9, 1e9] })))).toMatch(/shape\.0: dimension 1000000000 is above the limit/);
-    expect(restoreError(archFile('ty', JSON.stringify({ type: 'serial', layers: [{ type: 'dense2' }] })))).toMatch(/layers\.0\.type: unknown layer type 'dense2'/);
-    expect(restoreError(archFile('in', JSON.stringify({ type: 'relu' }), '[-1,100000000000]'))).toMatch(/inputShape\.1: dimension 100000000000 is above the limit/);
+    expect(restoreError(archFile('dr', JSON.stringify({ type: 'dropout', rate: 1.5 })))).toMatch(
+      /\(root\)\.rate|rate: must be a number in \[0, 1\)/,
+    );
+    expect(restoreError(archFile('rs', JSON.stringify({ type: 'reshape', shape: [1e9, 1e9] })))).toMatch(
+      /shape\.0: dimension 1000000000 is above the limit/,
+    );
+    expect(restoreError(archFile('ty', JSON.stringify({ type: 'serial', layers: [{ type: 'dense2' }] })))).toMatch(
+      /layers\.0\.type: unknown layer type 'dense2'/,
+    );
+    expect(restoreError(archFile('in', JSON.stringify({ type: 'relu' }), '[-1,100000000000]'))).toMatch(
+      /inputShape\.1: dimension 100000000000 is above the limit/,
+    );
   });
 
   it('the architectures the library builds pass, and restore', async () => {
-    const model = nn.serial(nn.reshape([8, 8, 1]), nn.conv2d(4, 3, { padding: 'same' }), nn.relu, nn.maxPool2d(2), nn.flatten, nn.dropout(0.1), nn.dense(10));
+    const model = nn.serial(
+      nn.reshape([8, 8, 1]),
+      nn.conv2d(4, 3, { padding: 'same' }),
+      nn.relu,
+      nn.maxPool2d(2),
+      nn.flatten,
+      nn.dropout(0.1),
+      nn.dense(10),
+    );
     const { params } = model.init(nn.random.key(0), [-1, 64]);
     const f = await saveCheckpoint(join(dir, 'fine'), { params, model, inputShape: [-1, 64] });
     expect(restoreError(f)).toBe('ok');

@@ -39,17 +39,27 @@ describe('softmaxCrossEntropy with masked (−∞) logits', () => {
 
   it('a masked entry in a wider row: loss and gradient equal those of the row without it', () => {
     const labels = i32([2, 0]);
-    const masked = ct.tensor([[1, -Infinity, 3], [0.5, -Infinity, -1]], { dtype: 'f64' });
+    const masked = ct.tensor(
+      [
+        [1, -Infinity, 3],
+        [0.5, -Infinity, -1],
+      ],
+      { dtype: 'f64' },
+    );
     const loss = nn.softmaxCrossEntropy(masked, labels).dataSync()[0]!;
     // reference: the same rows without the masked column
     const lse = (a: number[]) => Math.log(a.reduce((s, v) => s + Math.exp(v), 0));
-    const ref = ((lse([1, 3]) - 3) + (lse([0.5, -1]) - 0.5)) / 2;
+    const ref = (lse([1, 3]) - 3 + (lse([0.5, -1]) - 0.5)) / 2;
     expect(loss).toBeCloseTo(ref, 12);
-    const g = Array.from(ct.grad((x: ct.Tensor) => nn.softmaxCrossEntropy(x, labels))(masked).dataSync());
+    const g = Array.from(
+      ct
+        .grad((x: ct.Tensor) => nn.softmaxCrossEntropy(x, labels))(masked)
+        .dataSync(),
+    );
     const sm = (a: number[]) => a.map((v) => Math.exp(v - lse(a)));
     const [p0, p1] = [sm([1, 3]), sm([0.5, -1])];
     const want = [p0[0]! / 2, 0, (p0[1]! - 1) / 2, (p1[0]! - 1) / 2, 0, p1[1]! / 2];
-    g.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12));
+    for (const [i, v] of g.entries()) expect(v).toBeCloseTo(want[i]!, 12);
   });
 
   it('probability labels with a masked logit stay finite where the probability is 0', () => {
