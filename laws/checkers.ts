@@ -30,7 +30,7 @@ export function assertLaw(r: LawResult, subject?: string, inputs?: string): true
 }
 
 /** Something `checkPrimitive` accepts: a primitive record or an op from `definePrimitive`. */
-export type PrimitiveLike = ct.Primitive | { readonly primitive: ct.Primitive<any>; readonly domain?: PrimDomain | unknown };
+export type PrimitiveLike = ct.Primitive | { readonly primitive: ct.Primitive; readonly domain?: PrimDomain | unknown };
 
 /** Options of `checkPrimitive`: the cases (or a domain to generate them from) and which laws to check. */
 export interface CheckPrimitiveOptions {

@@ -13,16 +13,20 @@ import { compare, F64_TOL, prng, randomLike, valuesOf } from './numeric.js';
 import { guard, jvpMatchesFiniteDifferences, transposeLaw, type LawOptions } from './predicates.js';
 import { firstFailure, LawViolation, pass, type LawResult } from './result.js';
 
-/** The structural shape of a layer (cotangent/nn layers fit it). */
-export interface LayerLike<P = any> {
+/**
+ * The structural shape of a layer (cotangent/nn layers fit it). Methods, so a
+ * layer with concrete key, input and context types fits where any layer is
+ * expected.
+ */
+export interface LayerLike<P = unknown> {
   readonly name?: string;
-  init(key: any, inputShape: readonly number[]): { readonly params: P; readonly outputShape: unknown };
-  apply(params: P, x: any, ctx?: any): any;
+  init(key: unknown, inputShape: readonly number[]): { readonly params: P; readonly outputShape: unknown };
+  apply(params: P, x: unknown, ctx?: unknown): unknown;
 }
 
 /** `serial` and `identity` of a layer library, for the combinator laws. */
 export interface Combinators {
-  readonly serial: (...layers: any[]) => LayerLike;
+  serial(...layers: LayerLike[]): LayerLike;
   readonly identity: LayerLike;
 }
 

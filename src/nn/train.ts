@@ -19,7 +19,7 @@ import type { Layer } from './layer.js';
 import type { Loss } from './losses.js';
 import type { Optimizer, OptState } from './optim.js';
 import { foldIn, permutationArray, type Key } from './random.js';
-import { batchTensors, checkDataset, datasetSize, type Dataset } from './dataset.js';
+import { batchTensors, checkCompatible, checkDataset, datasetSize, type Dataset } from './dataset.js';
 
 /** A model whose apply maps one tensor to one tensor of logits. */
 export type Model<P> = Layer<any, any, P>;
@@ -199,6 +199,7 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ValueError('fit', `epochs must be a positive integer, got ${opts.epochs}`);
   if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new ValueError('fit', `batchSize must be a positive integer, got ${opts.batchSize}`);
   if (n === 0) throw new ValueError('fit', `training set ${train.name} is empty`);
+  if (opts.validation) checkCompatible(train, opts.validation); // before the first step, not after the first epoch
   // fit frees its own intermediate parameters and states (the caller's stay alive)
   const step = trainStep(model, opts.loss, opts.optimizer, { donate: false });
   const stepsPerEpoch = Math.ceil(n / opts.batchSize);

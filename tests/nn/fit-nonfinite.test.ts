@@ -45,3 +45,17 @@ describe('fit on a non-finite loss', () => {
     expect(error!.message).toMatch(new RegExp(`fit: the training loss is (NaN|Infinity|-Infinity) at epoch ${next.epoch}, step ${next.step} of 10 `));
   });
 });
+
+describe('fit checks its validation set before the first step', () => {
+  it('a validation set of another example shape is an error naming both, before any step runs', async () => {
+    const model = nn.serial(nn.dense(3));
+    const { params } = model.init(nn.random.key(0), [-1, 4]);
+    const train: nn.Dataset = { name: 'tr', x: new Float32Array(8 * 4), y: new Int32Array(8), exampleShape: [4], numClasses: 3 };
+    const validation: nn.Dataset = { name: 'va', x: new Float32Array(2 * 5), y: new Int32Array(2), exampleShape: [5], numClasses: 3 };
+    let steps = 0;
+    await expect(
+      nn.fit(model, params, train, { loss: nn.softmaxCrossEntropy, optimizer: nn.sgd(0.1), epochs: 1, batchSize: 4, key: nn.random.key(1), validation, onStep: () => void steps++ }),
+    ).rejects.toThrow(/examples of tr are \[4\] but those of va are \[5\]/);
+    expect(steps).toBe(0);
+  });
+});
