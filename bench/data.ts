@@ -51,7 +51,10 @@ export interface Timing {
 }
 
 /** Warm up, then repeat `fn` until `minMs` have passed (at least `minReps`, at most `maxReps`); median time. */
-export async function time(fn: () => Promise<unknown>, opts: { warmup?: number; minReps?: number; maxReps?: number; minMs?: number } = {}): Promise<Timing> {
+export async function time(
+  fn: () => Promise<unknown>,
+  opts: { warmup?: number; minReps?: number; maxReps?: number; minMs?: number } = {},
+): Promise<Timing> {
   const { warmup = 1, minReps = 3, maxReps = 50, minMs = 1500 } = opts;
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];

@@ -24,7 +24,10 @@ export async function installDawnNavigator(kind: string): Promise<void> {
     process.env['VK_ICD_FILENAMES'] ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
     opts.push('backend=vulkan');
   }
-  const { create, globals } = (await import('webgpu')) as unknown as { create: (o: string[]) => { requestAdapter: (o?: object) => Promise<unknown> }; globals: object };
+  const { create, globals } = (await import('webgpu')) as unknown as {
+    create: (o: string[]) => { requestAdapter: (o?: object) => Promise<unknown> };
+    globals: object;
+  };
   Object.assign(globalThis, globals);
   const gpu = create(opts);
   keep.push(gpu);

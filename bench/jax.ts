@@ -56,5 +56,10 @@ export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string): Pr
     },
     { warmup: 2, minReps: 5, maxReps: 50, minMs: 3000 },
   );
-  return { peer: `jax-js (${device})`, device: device === 'webgpu' ? `jax-js webgpu on ${adapterKind}` : 'jax-js wasm', matmul, mlp: { msPerStep: t.ms, stepsPerSec: 1000 / t.ms, firstLoss, reps: t.reps } };
+  return {
+    peer: `jax-js (${device})`,
+    device: device === 'webgpu' ? `jax-js webgpu on ${adapterKind}` : 'jax-js wasm',
+    matmul,
+    mlp: { msPerStep: t.ms, stepsPerSec: 1000 / t.ms, firstLoss, reps: t.reps },
+  };
 }

@@ -23,10 +23,26 @@ const peers = process.env['BENCH_PEERS'] ? process.env['BENCH_PEERS'].split(',')
 function runWorker(peer: string, kind: string): PeerResult & { adapterKind?: string } {
   const t0 = Date.now();
   const worker = process.env['BENCH_WORKER'] ? [process.env['BENCH_WORKER']] : ['--import', 'tsx', join(here, 'worker.ts')];
-  const r = spawnSync(process.execPath, [...worker, peer, kind], { encoding: 'utf8', env: process.env, maxBuffer: 1 << 26, timeout: 20 * 60_000 });
+  const r = spawnSync(process.execPath, [...worker, peer, kind], {
+    encoding: 'utf8',
+    env: process.env,
+    maxBuffer: 1 << 26,
+    timeout: 20 * 60_000,
+  });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   process.stderr.write(`  ${peer}: ${((Date.now() - t0) / 1000).toFixed(0)} s ${line ?? ''}\n`);
-  if (!line) return { peer, device: '', matmul: [], mlp: null, error: `no result (exit ${r.status}): ${(r.stderr ?? '').split('\n').filter((l) => l && !l.startsWith('Warning')).slice(-3).join(' | ')}` };
+  if (!line)
+    return {
+      peer,
+      device: '',
+      matmul: [],
+      mlp: null,
+      error: `no result (exit ${r.status}): ${(r.stderr ?? '')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('Warning'))
+        .slice(-3)
+        .join(' | ')}`,
+    };
   return JSON.parse(line.slice(7)) as PeerResult & { adapterKind?: string };
 }
 
@@ -48,11 +64,21 @@ const ours = (r: PeerResult): PeerResult | undefined => {
 };
 
 const lines: string[] = [];
-lines.push(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`);
+lines.push(
+  `machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`,
+);
 const gpuDev = results.find((r) => r.peer === 'cotangent (webgpu)')?.device;
 if (gpuDev) lines.push(`WebGPU adapter: ${gpuDev}`);
 lines.push('');
-const head = ['peer', ...MATMUL_SIZES.map((n) => `matmul ${n} GFLOP/s`), 'MLP ms/step', 'MLP steps/s', ...MATMUL_SIZES.map((n) => `× mm ${n}`), '× MLP', 'first loss'];
+const head = [
+  'peer',
+  ...MATMUL_SIZES.map((n) => `matmul ${n} GFLOP/s`),
+  'MLP ms/step',
+  'MLP steps/s',
+  ...MATMUL_SIZES.map((n) => `× mm ${n}`),
+  '× MLP',
+  'first loss',
+];
 lines.push(`| ${head.join(' | ')} |`);
 lines.push(`| ${head.map(() => '---').join(' | ')} |`);
 for (const r of results) {
@@ -67,8 +93,12 @@ for (const r of results) {
     return b && mm[i] ? fmt(mm[i].ms / b.ms) : '—';
   });
   const mlpRatio = base?.mlp && r.mlp ? fmt(r.mlp.msPerStep / base.mlp.msPerStep) : '—';
-  lines.push(`| ${[r.peer, ...mm.map((m) => fmt(m?.gflops)), fmt(r.mlp?.msPerStep, 1), fmt(r.mlp?.stepsPerSec), ...ratios, mlpRatio, fmt(r.mlp?.firstLoss, 5)].join(' | ')} |`);
+  lines.push(
+    `| ${[r.peer, ...mm.map((m) => fmt(m?.gflops)), fmt(r.mlp?.msPerStep, 1), fmt(r.mlp?.stepsPerSec), ...ratios, mlpRatio, fmt(r.mlp?.firstLoss, 5)].join(' | ')} |`,
+  );
 }
 lines.push('');
-lines.push('× columns: peer time / cotangent time on the same kind of backend (CPU peers vs cotangent cpu, WebGPU peers vs cotangent webgpu); > 1 means cotangent is faster.');
+lines.push(
+  '× columns: peer time / cotangent time on the same kind of backend (CPU peers vs cotangent cpu, WebGPU peers vs cotangent webgpu); > 1 means cotangent is faster.',
+);
 console.log(lines.join('\n'));

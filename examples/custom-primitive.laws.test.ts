@@ -19,7 +19,10 @@ describe('example.logcosh', () => {
     fc.assert(
       checkGrads(
         (p, y) => logcoshLoss(p, y),
-        pairs.map(([p, y]) => [ct.tensor(Float64Array.from(p.values), { shape: p.shape, dtype: 'f64' }), ct.tensor(Float64Array.from(y.values), { shape: y.shape, dtype: 'f64' })]),
+        pairs.map(([p, y]) => [
+          ct.tensor(Float64Array.from(p.values), { shape: p.shape, dtype: 'f64' }),
+          ct.tensor(Float64Array.from(y.values), { shape: y.shape, dtype: 'f64' }),
+        ]),
       ),
       { numRuns: 15 },
     );

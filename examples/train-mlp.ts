@@ -24,12 +24,21 @@ const result = await nn.fit(model, params, train, {
   key: fitKey!,
   validation: test,
   onEpoch: (e) => {
-    if ((e.epoch + 1) % 10 === 0) console.log(`epoch ${e.epoch + 1}: train loss ${e.train.loss.toFixed(4)}, test accuracy ${(100 * e.validation!.accuracy).toFixed(2)}%`);
+    if ((e.epoch + 1) % 10 === 0)
+      console.log(
+        `epoch ${e.epoch + 1}: train loss ${e.train.loss.toFixed(4)}, test accuracy ${(100 * e.validation!.accuracy).toFixed(2)}%`,
+      );
   },
 });
 console.log(`trained in ${((performance.now() - t0) / 1000).toFixed(1)} s; live tensors: ${ct.memoryStats().liveTensors}`);
 
-const file = await saveCheckpoint('out/example-mlp', { params: result.params, model, inputShape: [-1, 64], optimizer, optState: result.optState });
+const file = await saveCheckpoint('out/example-mlp', {
+  params: result.params,
+  model,
+  inputShape: [-1, 64],
+  optimizer,
+  optState: result.optState,
+});
 const restored = E.chain(restoreModel)(readCheckpoint(file));
 if (E.isLeft(restored)) throw restored.left;
 const ev = await nn.evaluate(restored.right.model, restored.right.params, test, { loss: nn.softmaxCrossEntropy });

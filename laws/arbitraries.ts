@@ -96,7 +96,14 @@ export function broadcastShapes(...shapes: readonly (readonly number[])[]): numb
  * gridOffset value differ by > 0.15, so maximum/minimum/comparisons see no
  * ties); or explicit bounds.
  */
-export type ValueDomain = 'real' | 'unit' | 'positive' | 'awayFromZero' | 'grid' | 'gridOffset' | { readonly min: number; readonly max: number };
+export type ValueDomain =
+  | 'real'
+  | 'unit'
+  | 'positive'
+  | 'awayFromZero'
+  | 'grid'
+  | 'gridOffset'
+  | { readonly min: number; readonly max: number };
 
 /**
  * Values on a 1e-3 grid in [min, max]: counterexamples shrink to short
@@ -134,7 +141,10 @@ export function tensorOf(s: readonly number[], domain: ValueDomain = 'real', dty
 export function distinctTensorOf(s: readonly number[]): fc.Arbitrary<TensorSpec> {
   const n = size(s);
   return fc
-    .tuple(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n }), fc.array(dbl(-0.05, 0.05), { minLength: n, maxLength: n }))
+    .tuple(
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: n, maxLength: n }),
+      fc.array(dbl(-0.05, 0.05), { minLength: n, maxLength: n }),
+    )
     .map(([keys, jitter]) => {
       const order = keys.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       const values = new Array<number>(n);

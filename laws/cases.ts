@@ -32,7 +32,8 @@ export interface PrimCase<P = unknown> {
 }
 
 /** The tensor of a spec (f64 unless the spec says otherwise). */
-export const specTensor = (s: TensorSpec): ct.Tensor => ct.tensor(Float64Array.from(s.values), { shape: [...s.shape], dtype: s.dtype ?? 'f64' });
+export const specTensor = (s: TensorSpec): ct.Tensor =>
+  ct.tensor(Float64Array.from(s.values), { shape: [...s.shape], dtype: s.dtype ?? 'f64' });
 
 const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
 

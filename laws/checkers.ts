@@ -78,7 +78,11 @@ export interface CheckGradsOptions {
  * law between them, and with order 2, Hessian-vector products and a symmetric
  * Hessian of <w, f>. Arguments must be f64 for tight tolerances.
  */
-export function checkGrads(f: TensorFn, args: readonly ct.Tensor[] | fc.Arbitrary<readonly ct.Tensor[]>, opts: CheckGradsOptions = {}): fc.IPropertyWithHooks<[readonly ct.Tensor[], number]> {
+export function checkGrads(
+  f: TensorFn,
+  args: readonly ct.Tensor[] | fc.Arbitrary<readonly ct.Tensor[]>,
+  opts: CheckGradsOptions = {},
+): fc.IPropertyWithHooks<[readonly ct.Tensor[], number]> {
   const order = opts.order ?? 2;
   const modes = opts.modes ?? ['fwd', 'rev'];
   const lawOpts = { ...(opts.tol ? { tol: opts.tol } : {}), ...(opts.eps ? { eps: opts.eps } : {}) };
@@ -102,7 +106,14 @@ export function checkGrads(f: TensorFn, args: readonly ct.Tensor[] | fc.Arbitrar
           results.push(secondOrder(s, xs, k, randomLike(x, rand), lawOpts));
           results.push(hessianIsSymmetric(s, xs, k, lawOpts));
         });
-        results.push(mixedSecondOrder(s, xs, xs.map((x) => randomLike(x, rand)), lawOpts));
+        results.push(
+          mixedSecondOrder(
+            s,
+            xs,
+            xs.map((x) => randomLike(x, rand)),
+            lawOpts,
+          ),
+        );
       }
       return firstFailure(results, 'checkGrads');
     });

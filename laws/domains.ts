@@ -9,7 +9,17 @@
  */
 import fc from 'fast-check';
 import type { PrimName } from '../src/index.js';
-import { axesOf, broadcastPair, broadcastTriple, distinctTensorOf, permutation, shape, tensorOf, type ShapeOptions, type ValueDomain } from './arbitraries.js';
+import {
+  axesOf,
+  broadcastPair,
+  broadcastTriple,
+  distinctTensorOf,
+  permutation,
+  shape,
+  tensorOf,
+  type ShapeOptions,
+  type ValueDomain,
+} from './arbitraries.js';
 import type { PrimCase, TensorSpec } from './cases.js';
 
 const NONE = {} as Record<string, never>;
@@ -18,7 +28,9 @@ const unaryCase = (domain: ValueDomain, extra: Partial<PrimCase> = {}, opts: Sha
   shape(opts).chain((s) => tensorOf(s, domain).map((x) => ({ inputs: [x], params: NONE, ...extra })));
 
 const binaryCase = (da: ValueDomain, db: ValueDomain, extra: Partial<PrimCase> = {}): fc.Arbitrary<PrimCase> =>
-  broadcastPair().chain(({ a, b }) => fc.tuple(tensorOf(a, da), tensorOf(b, db)).map(([x, y]) => ({ inputs: [x, y], params: NONE, ...extra })));
+  broadcastPair().chain(({ a, b }) =>
+    fc.tuple(tensorOf(a, da), tensorOf(b, db)).map(([x, y]) => ({ inputs: [x, y], params: NONE, ...extra })),
+  );
 
 const zero = { zeroDerivative: true, fdIsZero: true } as const;
 
@@ -27,12 +39,12 @@ const regroup = (s: readonly number[], seed: number): number[] => {
   const factors: number[] = [];
   for (const d of s) {
     let v = d;
-    for (const p of [2, 3, 5, 7]) while (v % p === 0 && v > 1) (factors.push(p), (v /= p));
+    for (const p of [2, 3, 5, 7]) while (v % p === 0 && v > 1) factors.push(p), (v /= p);
     if (v > 1) factors.push(v);
   }
   let r = seed >>> 0;
   const next = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0), r >>> 8);
-  const rank = Math.min(4, next() % 4 + (factors.length ? 1 : 0));
+  const rank = Math.min(4, (next() % 4) + (factors.length ? 1 : 0));
   const out = new Array<number>(rank).fill(1);
   for (const f of factors) if (rank > 0) out[next() % rank]! *= f;
   return rank === 0 ? [] : out;
@@ -42,19 +54,29 @@ const sliceCase = shape({ minRank: 1 }).chain((s) =>
   fc
     .tuple(
       tensorOf(s),
-      fc.tuple(...s.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((a) => fc.integer({ min: 1, max: d - a }).map((n) => [a, n] as const)))),
+      fc.tuple(
+        ...s.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((a) => fc.integer({ min: 1, max: d - a }).map((n) => [a, n] as const))),
+      ),
     )
     .map(([x, sn]) => ({ inputs: [x], params: { starts: sn.map((p) => p[0]), sizes: sn.map((p) => p[1]) } })),
 );
 
 const padCase = shape({ maxSize: 12 }).chain((s) =>
   fc
-    .tuple(tensorOf(s), fc.array(fc.nat({ max: 2 }), { minLength: s.length, maxLength: s.length }), fc.array(fc.nat({ max: 2 }), { minLength: s.length, maxLength: s.length }))
+    .tuple(
+      tensorOf(s),
+      fc.array(fc.nat({ max: 2 }), { minLength: s.length, maxLength: s.length }),
+      fc.array(fc.nat({ max: 2 }), { minLength: s.length, maxLength: s.length }),
+    )
     .map(([x, lo, hi]) => ({ inputs: [x], params: { lo, hi } })),
 );
 
 const concatCase = fc
-  .record({ s: shape({ minRank: 1, maxSize: 12 }), axisSeed: fc.nat(), extra: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }) })
+  .record({
+    s: shape({ minRank: 1, maxSize: 12 }),
+    axisSeed: fc.nat(),
+    extra: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 2 }),
+  })
   .chain(({ s, axisSeed, extra }) => {
     const axis = axisSeed % s.length;
     const shapes = [s, ...extra.map((d) => s.map((v, i) => (i === axis ? d : v)))];
@@ -62,13 +84,20 @@ const concatCase = fc
   });
 
 const matmulCase = fc
-  .record({ batch: broadcastPair({ maxRank: 2, maxSize: 4 }), m: fc.integer({ min: 1, max: 3 }), k: fc.integer({ min: 1, max: 3 }), n: fc.integer({ min: 1, max: 3 }) })
+  .record({
+    batch: broadcastPair({ maxRank: 2, maxSize: 4 }),
+    m: fc.integer({ min: 1, max: 3 }),
+    k: fc.integer({ min: 1, max: 3 }),
+    n: fc.integer({ min: 1, max: 3 }),
+  })
   .chain(({ batch, m, k, n }) =>
     fc.tuple(tensorOf([...batch.a, m, k]), tensorOf([...batch.b, k, n])).map(([a, b]) => ({ inputs: [a, b], params: NONE })),
   );
 
 const reduceCase = (distinct: boolean) =>
-  shape().chain((s) => fc.tuple(distinct ? distinctTensorOf(s) : tensorOf(s), axesOf(s.length)).map(([x, axes]) => ({ inputs: [x], params: { axes } })));
+  shape().chain((s) =>
+    fc.tuple(distinct ? distinctTensorOf(s) : tensorOf(s), axesOf(s.length)).map(([x, axes]) => ({ inputs: [x], params: { axes } })),
+  );
 
 const castCase = fc.oneof(
   // f64 -> f32: the output is f32, so finite differences use a larger step and f32 tolerances
@@ -124,6 +153,8 @@ export const builtinCases: { readonly [P in PrimName]: fc.Arbitrary<PrimCase> } 
   sum: reduceCase(false),
   max: reduceCase(true),
   argmax: shape({ minRank: 1 }).chain((s) =>
-    fc.tuple(distinctTensorOf(s), fc.nat({ max: s.length - 1 })).map(([x, axis]) => ({ inputs: [x], params: { axis }, zeroDerivative: true, fdIsZero: false })),
+    fc
+      .tuple(distinctTensorOf(s), fc.nat({ max: s.length - 1 }))
+      .map(([x, axis]) => ({ inputs: [x], params: { axis }, zeroDerivative: true, fdIsZero: false })),
   ),
 };

@@ -10,7 +10,15 @@ import { backendsAgree, type BackendEquivalenceOptions } from './backends.js';
 import { specTensor } from './cases.js';
 import { compare, F64_TOL, isFloatDtype, prng, randomLike, valuesOf } from './numeric.js';
 import { guard, jvpMatchesFiniteDifferences, randomTangents, transposeLaw } from './predicates.js';
-import { buildProgram, program, programFunction, programToString, type ProgramOptions, type ProgramSpec, type UnaryOps } from './programs.js';
+import {
+  buildProgram,
+  program,
+  programFunction,
+  programToString,
+  type ProgramOptions,
+  type ProgramSpec,
+  type UnaryOps,
+} from './programs.js';
 import { firstFailure, LawViolation, pass, type LawResult } from './result.js';
 
 /** Law: makeGraph then evalGraph computes what the function computes. */
@@ -22,7 +30,14 @@ export function graphRoundTrip(f: (...xs: ct.Tensor[]) => ct.Tensor, args: reado
     const z = ct.evalGraph(g, ...args)[0]!;
     const worst = compare(valuesOf(y), valuesOf(z), y.shape, F64_TOL);
     if (!worst && JSON.stringify(y.shape) === JSON.stringify(z.shape)) return pass(law);
-    return { ok: false, law, message: 'the evaluated graph differs from the function', expected: valuesOf(y), actual: valuesOf(z), ...(worst ? { worst } : {}) };
+    return {
+      ok: false,
+      law,
+      message: 'the evaluated graph differs from the function',
+      expected: valuesOf(y),
+      actual: valuesOf(z),
+      ...(worst ? { worst } : {}),
+    };
   });
 }
 
@@ -58,7 +73,10 @@ export function programProperty(opts: ProgramOptions = {}, onChecked?: (spec: Pr
 }
 
 /** Backend equivalence of a random program and of its gradient (reference CPU f64 vs candidate). */
-export async function checkProgramOnBackends(spec: ProgramSpec, opts: BackendEquivalenceOptions & { unaryOps?: UnaryOps } = {}): Promise<LawResult> {
+export async function checkProgramOnBackends(
+  spec: ProgramSpec,
+  opts: BackendEquivalenceOptions & { unaryOps?: UnaryOps } = {},
+): Promise<LawResult> {
   const f = programFunction(spec, opts.unaryOps);
   const g = (...xs: ct.Tensor[]) => {
     const y = f(...xs);
@@ -68,7 +86,10 @@ export async function checkProgramOnBackends(spec: ProgramSpec, opts: BackendEqu
 }
 
 /** An async property checking random programs on two backends. */
-export function programBackendProperty(opts: ProgramOptions & BackendEquivalenceOptions = {}, onChecked?: (spec: ProgramSpec) => void): fc.IAsyncPropertyWithHooks<[ProgramSpec]> {
+export function programBackendProperty(
+  opts: ProgramOptions & BackendEquivalenceOptions = {},
+  onChecked?: (spec: ProgramSpec) => void,
+): fc.IAsyncPropertyWithHooks<[ProgramSpec]> {
   return fc.asyncProperty(program({ ...opts, nestings: ['none'] }), async (spec) => {
     const r = await checkProgramOnBackends(spec, opts);
     if (!r.ok) throw new LawViolation(r, 'a random program', programToString(spec, opts.unaryOps));

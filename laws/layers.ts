@@ -30,7 +30,8 @@ export interface Combinators {
   readonly identity: LayerLike;
 }
 
-const toF64 = (tree: unknown): unknown => ct.treeMap(tree as never, (l: ct.Tensor | number) => (typeof l === 'number' ? l : ct.cast(l, 'f64')) as never);
+const toF64 = (tree: unknown): unknown =>
+  ct.treeMap(tree as never, (l: ct.Tensor | number) => (typeof l === 'number' ? l : ct.cast(l, 'f64')) as never);
 
 const layerName = (l: LayerLike) => `layer '${l.name ?? 'anonymous'}'`;
 
@@ -45,12 +46,23 @@ export function layerShapeLaw(layer: LayerLike, key: unknown, inputShape: readon
     const { params, outputShape } = layer.init(key, inputShape);
     const y = layer.apply(toF64(params), randomInput(inputShape, rand)) as ct.Tensor;
     if (JSON.stringify(y.shape) === JSON.stringify(outputShape)) return pass(law);
-    return { ok: false, law, suspect: 'layer', message: `init declared output shape ${JSON.stringify(outputShape)} but apply returned [${y.shape.join(',')}] for input [${inputShape.join(',')}]` };
+    return {
+      ok: false,
+      law,
+      suspect: 'layer',
+      message: `init declared output shape ${JSON.stringify(outputShape)} but apply returned [${y.shape.join(',')}] for input [${inputShape.join(',')}]`,
+    };
   });
 }
 
 /** Law: derivatives w.r.t. the input and every parameter leaf match finite differences and the transpose law. */
-export function layerGradLaw(layer: LayerLike, key: unknown, inputShape: readonly number[], rand: () => number, opts: LawOptions = {}): LawResult {
+export function layerGradLaw(
+  layer: LayerLike,
+  key: unknown,
+  inputShape: readonly number[],
+  rand: () => number,
+  opts: LawOptions = {},
+): LawResult {
   const law = 'layer derivatives';
   return guard(law, 'layer', () => {
     const params = toF64(layer.init(key, inputShape).params);
@@ -78,7 +90,12 @@ export function layerNoLeakLaw(layer: LayerLike, key: unknown, inputShape: reado
     });
     const after = ct.memoryStats().liveTensors;
     if (after === before) return pass(law);
-    return { ok: false, law, suspect: 'layer', message: `${after - before} tensor(s) still live after applying and differentiating the layer inside a scope` };
+    return {
+      ok: false,
+      law,
+      suspect: 'layer',
+      message: `${after - before} tensor(s) still live after applying and differentiating the layer inside a scope`,
+    };
   });
 }
 
@@ -89,7 +106,13 @@ function sameOutputs(law: string, a: ct.Tensor, b: ct.Tensor, what: string): Law
 }
 
 /** Law: serial(identity, f) ≡ f ≡ serial(f, identity). */
-export function serialIdentityLaw(c: Combinators, f: LayerLike, key: unknown, inputShape: readonly number[], rand: () => number): LawResult {
+export function serialIdentityLaw(
+  c: Combinators,
+  f: LayerLike,
+  key: unknown,
+  inputShape: readonly number[],
+  rand: () => number,
+): LawResult {
   const law = 'serial(identity, f) ≡ f ≡ serial(f, identity)';
   return guard(law, 'layer', () => {
     const pf = toF64(f.init(key, inputShape).params);
@@ -98,12 +121,23 @@ export function serialIdentityLaw(c: Combinators, f: LayerLike, key: unknown, in
     const y = f.apply(pf, x) as ct.Tensor;
     const left = c.serial(c.identity, f).apply([pi, pf], x) as ct.Tensor;
     const right = c.serial(f, c.identity).apply([pf, pi], x) as ct.Tensor;
-    return firstFailure([sameOutputs(law, y, left, 'serial(identity, f) differs from f'), sameOutputs(law, y, right, 'serial(f, identity) differs from f')], law);
+    return firstFailure(
+      [sameOutputs(law, y, left, 'serial(identity, f) differs from f'), sameOutputs(law, y, right, 'serial(f, identity) differs from f')],
+      law,
+    );
   });
 }
 
 /** Law: serial(serial(f, g), h) ≡ serial(f, serial(g, h)). */
-export function serialAssociativityLaw(c: Combinators, f: LayerLike, g: LayerLike, h: LayerLike, key: unknown, inputShape: readonly number[], rand: () => number): LawResult {
+export function serialAssociativityLaw(
+  c: Combinators,
+  f: LayerLike,
+  g: LayerLike,
+  h: LayerLike,
+  key: unknown,
+  inputShape: readonly number[],
+  rand: () => number,
+): LawResult {
   const law = 'serial is associative';
   return guard(law, 'layer', () => {
     const i1 = f.init(key, inputShape);

@@ -52,13 +52,20 @@ const withVjp = (p: ct.Primitive, name: string, vjp: Vjp): Mutant => ({ name: `$
 const mapCt =
   (p: ct.Primitive, f: (c: ct.Tensor, k: number, primals: readonly ct.Tensor[], out: ct.Tensor) => MZ, only?: number): Vjp =>
   (cot, primals, params, out, needed) =>
-    p.vjp(cot, primals, params, out, needed).map((c, k) => (ct.isZero(c) || (only !== undefined && k !== only) ? c : f(c, k, primals, out)));
+    p
+      .vjp(cot, primals, params, out, needed)
+      .map((c, k) => (ct.isZero(c) || (only !== undefined && k !== only) ? c : f(c, k, primals, out)));
 
 /** Call the original JVP with the k-th tangent transformed. */
 const mapTangentIn =
   (p: ct.Primitive, k: number, f: (t: MZ) => MZ): Jvp =>
   (primals, tangents, params, out) =>
-    p.jvp(primals, tangents.map((t, i) => (i === k ? f(t) : t)), params, out);
+    p.jvp(
+      primals,
+      tangents.map((t, i) => (i === k ? f(t) : t)),
+      params,
+      out,
+    );
 
 /** The mutants that apply to every primitive with a derivative. */
 function genericMutants(p: ct.Primitive, info: MutantInfo): Mutant[] {
@@ -70,15 +77,51 @@ function genericMutants(p: ct.Primitive, info: MutantInfo): Mutant[] {
   }
   ms.push(withJvp(p, 'sign flipped', (x, t, pr, out) => lin(p.jvp(x, t, pr, out), ct.neg)));
   ms.push(withJvp(p, 'times 2', (x, t, pr, out) => lin(p.jvp(x, t, pr, out), (v) => ct.mul(v, 2))));
-  ms.push(withVjp(p, 'sign flipped', mapCt(p, (c) => ct.neg(c))));
-  ms.push(withVjp(p, 'times 2', mapCt(p, (c) => ct.mul(c, 2))));
+  ms.push(
+    withVjp(
+      p,
+      'sign flipped',
+      mapCt(p, (c) => ct.neg(c)),
+    ),
+  );
+  ms.push(
+    withVjp(
+      p,
+      'times 2',
+      mapCt(p, (c) => ct.mul(c, 2)),
+    ),
+  );
   const diff = info.diffInputs ?? Array.from({ length: info.arity }, (_, i) => i);
   if (info.arity > 1) {
     for (const k of diff) {
-      ms.push(withJvp(p, `drops the tangent of input ${k}`, mapTangentIn(p, k, () => ct.Zero)));
-      ms.push(withJvp(p, `sign flipped for input ${k}`, mapTangentIn(p, k, (t) => lin(t, ct.neg))));
-      ms.push(withVjp(p, `drops the cotangent of input ${k}`, mapCt(p, () => ct.Zero, k)));
-      ms.push(withVjp(p, `sign flipped for input ${k}`, mapCt(p, (c) => ct.neg(c), k)));
+      ms.push(
+        withJvp(
+          p,
+          `drops the tangent of input ${k}`,
+          mapTangentIn(p, k, () => ct.Zero),
+        ),
+      );
+      ms.push(
+        withJvp(
+          p,
+          `sign flipped for input ${k}`,
+          mapTangentIn(p, k, (t) => lin(t, ct.neg)),
+        ),
+      );
+      ms.push(
+        withVjp(
+          p,
+          `drops the cotangent of input ${k}`,
+          mapCt(p, () => ct.Zero, k),
+        ),
+      );
+      ms.push(
+        withVjp(
+          p,
+          `sign flipped for input ${k}`,
+          mapCt(p, (c) => ct.neg(c), k),
+        ),
+      );
     }
   }
   if (info.broadcasting) {
@@ -87,7 +130,11 @@ function genericMutants(p: ct.Primitive, info: MutantInfo): Mutant[] {
         withVjp(
           p,
           `missing unbroadcast for input ${k} (cotangent left at the broadcast shape)`,
-          mapCt(p, (c, _k, _xs, out) => ct.broadcastTo(c, p.name === 'matmul' ? [...out.shape.slice(0, -2), ...c.shape.slice(-2)] : out.shape), k),
+          mapCt(
+            p,
+            (c, _k, _xs, out) => ct.broadcastTo(c, p.name === 'matmul' ? [...out.shape.slice(0, -2), ...c.shape.slice(-2)] : out.shape),
+            k,
+          ),
         ),
       );
       ms.push(
@@ -111,12 +158,16 @@ function specificMutants(p: ct.Primitive): Mutant[] {
     case 'transpose':
       return [
         withVjp(p, 'applies perm instead of its inverse (wrong axes)', (c, _x, { perm }: any) => [ct.bind(prims.transpose, [c], { perm })]),
-        withJvp(p, 'applies the inverse perm (wrong axes)', (_x, [t], { perm }: any) => lin(t!, (v) => ct.bind(prims.transpose, [v], { perm: inversePerm(perm) }))),
+        withJvp(p, 'applies the inverse perm (wrong axes)', (_x, [t], { perm }: any) =>
+          lin(t!, (v) => ct.bind(prims.transpose, [v], { perm: inversePerm(perm) })),
+        ),
       ];
     case 'sum':
       return [
         withJvp(p, 'sums the wrong axes', ([x], [t], { axes }: any) =>
-          lin(t!, (v) => ct.bind(prims.sum, [v], { axes: axes.length === x!.ndim ? axes.slice(1) : axes.map((a: number) => (a + 1) % x!.ndim).sort() })),
+          lin(t!, (v) =>
+            ct.bind(prims.sum, [v], { axes: axes.length === x!.ndim ? axes.slice(1) : axes.map((a: number) => (a + 1) % x!.ndim).sort() }),
+          ),
         ),
         withVjp(p, 'broadcasts the cotangent along the wrong axes', (c, [x], { axes }: any) => {
           const r = x!.ndim;
@@ -139,9 +190,20 @@ function specificMutants(p: ct.Primitive): Mutant[] {
         ),
       ];
     case 'slice':
-      return [withVjp(p, 'pads on the wrong side (lo and hi swapped)', (c, [x], { starts, sizes }: any) => [ct.pad(c, x!.shape.map((d, i) => [d - starts[i] - sizes[i], starts[i]] as [number, number]))])];
+      return [
+        withVjp(p, 'pads on the wrong side (lo and hi swapped)', (c, [x], { starts, sizes }: any) => [
+          ct.pad(
+            c,
+            x!.shape.map((d, i) => [d - starts[i] - sizes[i], starts[i]] as [number, number]),
+          ),
+        ]),
+      ];
     case 'pad':
-      return [withVjp(p, 'slices at the hi offset instead of lo', (c, [x], { hi }: any) => [ct.bind(prims.slice, [c], { starts: hi, sizes: x!.shape })])];
+      return [
+        withVjp(p, 'slices at the hi offset instead of lo', (c, [x], { hi }: any) => [
+          ct.bind(prims.slice, [c], { starts: hi, sizes: x!.shape }),
+        ]),
+      ];
     case 'concat':
       return [
         withVjp(p, 'slices the pieces in reverse order (wrong offsets)', (c, xs, { axis }: any) => {
@@ -153,7 +215,9 @@ function specificMutants(p: ct.Primitive): Mutant[] {
         }),
       ];
     case 'reshape':
-      return [withVjp(p, 'reverses the axes before reshaping back (wrong element order)', (c, [x]) => [ct.reshape(ct.transpose(c), x!.shape)])];
+      return [
+        withVjp(p, 'reverses the axes before reshaping back (wrong element order)', (c, [x]) => [ct.reshape(ct.transpose(c), x!.shape)]),
+      ];
     case 'broadcastTo':
       return [
         withVjp(p, 'takes the first copy instead of summing the broadcast copies', (c, [x]) => {
@@ -167,10 +231,16 @@ function specificMutants(p: ct.Primitive): Mutant[] {
         }),
       ];
     case 'cast':
-      return [withVjp(p, 'forgets to cast the cotangent back', (c, [x], { dtype }: any) => [x!.dtype !== 'i32' && dtype !== 'i32' ? c : ct.Zero])];
+      return [
+        withVjp(p, 'forgets to cast the cotangent back', (c, [x], { dtype }: any) => [x!.dtype !== 'i32' && dtype !== 'i32' ? c : ct.Zero]),
+      ];
     case 'matmul':
       return [
-        withVjp(p, 'uses Bᵀ on the wrong side (transposed cotangent for A)', mapCt(p, (c) => ct.matrixTranspose(c), 0)),
+        withVjp(
+          p,
+          'uses Bᵀ on the wrong side (transposed cotangent for A)',
+          mapCt(p, (c) => ct.matrixTranspose(c), 0),
+        ),
         withJvp(p, 'multiplies the tangent of A on the wrong side', ([a, b], [ta, tb], pr, out) =>
           p.jvp([a!, b!], [ct.isZero(ta!) ? ta : ct.matrixTranspose(ta!), tb!], pr, out),
         ),
@@ -208,7 +278,9 @@ function nonDifferentiableRuleMutants(p: ct.Primitive): Mutant[] {
   const sg = (xs: readonly ct.Tensor[]) => xs.map((x) => ct.stopGradient(x));
   return [
     withJvp(p, 'not differentiable (primals behind stopGradient)', (xs, ts, pr, out) => p.jvp(sg(xs), ts, pr, ct.stopGradient(out))),
-    withVjp(p, 'not differentiable (primals behind stopGradient)', (c, xs, pr, out, needed) => p.vjp(c, sg(xs), pr, ct.stopGradient(out), needed)),
+    withVjp(p, 'not differentiable (primals behind stopGradient)', (c, xs, pr, out, needed) =>
+      p.vjp(c, sg(xs), pr, ct.stopGradient(out), needed),
+    ),
   ];
 }
 
@@ -223,13 +295,28 @@ function mixedPartialMutants(p: ct.Primitive): Mutant[] {
       let acc: ct.Tensor | typeof ct.Zero = ct.Zero;
       ts.forEach((t, i) => {
         if (t === ct.Zero) return;
-        const part = p.jvp(others(xs, i), ts.map((u, j) => (j === i ? u : ct.Zero)), pr, out);
+        const part = p.jvp(
+          others(xs, i),
+          ts.map((u, j) => (j === i ? u : ct.Zero)),
+          pr,
+          out,
+        );
         if (part !== ct.Zero) acc = acc === ct.Zero ? part : ct.add(acc, part);
       });
       return acc;
     }),
     withVjp(p, 'mixed partials lost (other inputs behind stopGradient)', (c, xs, pr, out, needed) =>
-      xs.map((_, i) => (needed[i] ? p.vjp(c, others(xs, i), pr, out, needed.map((_n, j) => j === i))[i]! : ct.Zero)),
+      xs.map((_, i) =>
+        needed[i]
+          ? p.vjp(
+              c,
+              others(xs, i),
+              pr,
+              out,
+              needed.map((_n, j) => j === i),
+            )[i]!
+          : ct.Zero,
+      ),
     ),
   ];
 }
@@ -342,7 +429,11 @@ export interface KillResult {
  * Run the laws on a mutant over random cases; it is killed when some law
  * fails on some case (no shrinking: the first failure is enough).
  */
-export function killMutant(m: Mutant, cases: fc.Arbitrary<PrimCase>, opts: { numRuns?: number; seed?: number; laws?: readonly PrimitiveLaw[] } = {}): KillResult {
+export function killMutant(
+  m: Mutant,
+  cases: fc.Arbitrary<PrimCase>,
+  opts: { numRuns?: number; seed?: number; laws?: readonly PrimitiveLaw[] } = {},
+): KillResult {
   let report: string | undefined;
   const laws = opts.laws ?? PRIMITIVE_LAWS;
   const r = fc.check(

@@ -56,7 +56,12 @@ export function unravel(i: number, shape: readonly number[]): number[] {
  * against the array's size, not their own. Returns the worst violation, or
  * undefined when all entries are within tolerance.
  */
-export function compare(expected: ArrayLike<number>, actual: ArrayLike<number>, shape: readonly number[], tol: Tolerance): Worst | undefined {
+export function compare(
+  expected: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  shape: readonly number[],
+  tol: Tolerance,
+): Worst | undefined {
   if (expected.length !== actual.length) {
     return { index: [], expected: expected.length, actual: actual.length, error: Infinity, tolerance: 0 };
   }

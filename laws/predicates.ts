@@ -80,7 +80,12 @@ function pullback(f: TensorFn, args: readonly ct.Tensor[], cot: ct.Tensor): ct.T
 }
 
 /** Law: the JVP matches central finite differences. */
-export function jvpMatchesFiniteDifferences(f: TensorFn, args: readonly ct.Tensor[], tangents: readonly ct.Tensor[], opts: LawOptions = {}): LawResult {
+export function jvpMatchesFiniteDifferences(
+  f: TensorFn,
+  args: readonly ct.Tensor[],
+  tangents: readonly ct.Tensor[],
+  opts: LawOptions = {},
+): LawResult {
   const law = 'jvp = finite differences';
   return guard(law, 'jvp', () => {
     const y = f(...args);
@@ -91,12 +96,28 @@ export function jvpMatchesFiniteDifferences(f: TensorFn, args: readonly ct.Tenso
     const tol = { rtol: base.rtol, atol: base.atol * Math.max(1, maxAbs(y.dataSync())) };
     const worst = compare(fd, valuesOf(jt), y.shape, tol);
     if (!worst) return pass(law);
-    return { ok: false, law, suspect: 'jvp', message: `the JVP J·t differs from central finite differences (eps ${defaultEps([...args, y], opts)}, rtol ${tol.rtol}, atol ${tol.atol})`, expectedLabel: 'finite differences', actualLabel: 'JVP', expected: fd, actual: valuesOf(jt), worst };
+    return {
+      ok: false,
+      law,
+      suspect: 'jvp',
+      message: `the JVP J·t differs from central finite differences (eps ${defaultEps([...args, y], opts)}, rtol ${tol.rtol}, atol ${tol.atol})`,
+      expectedLabel: 'finite differences',
+      actualLabel: 'JVP',
+      expected: fd,
+      actual: valuesOf(jt),
+      worst,
+    };
   });
 }
 
 /** Law: <ct, J·t> = <Jᵀ·ct, t> (the hand-written JVP and VJP are adjoint). */
-export function transposeLaw(f: TensorFn, args: readonly ct.Tensor[], tangents: readonly ct.Tensor[], cotangent: ct.Tensor, opts: LawOptions = {}): LawResult {
+export function transposeLaw(
+  f: TensorFn,
+  args: readonly ct.Tensor[],
+  tangents: readonly ct.Tensor[],
+  cotangent: ct.Tensor,
+  opts: LawOptions = {},
+): LawResult {
   const law = 'transpose <ct, J t> = <Jᵀ ct, t>';
   return guard(law, 'jvp or vjp', () => {
     const jt = valuesOf(outTangent(f, args, tangents));
@@ -152,7 +173,15 @@ function combine(a: number, x: ct.Tensor, b: number, y: ct.Tensor): ct.Tensor {
 const combineAll = (a: number, xs: readonly ct.Tensor[], b: number, ys: readonly ct.Tensor[]) => xs.map((x, i) => combine(a, x, b, ys[i]!));
 
 /** Law: the JVP is linear in the tangent: J(a·t₁ + b·t₂) = a·J t₁ + b·J t₂. */
-export function jvpIsLinear(f: TensorFn, args: readonly ct.Tensor[], t1: readonly ct.Tensor[], t2: readonly ct.Tensor[], a: number, b: number, opts: LawOptions = {}): LawResult {
+export function jvpIsLinear(
+  f: TensorFn,
+  args: readonly ct.Tensor[],
+  t1: readonly ct.Tensor[],
+  t2: readonly ct.Tensor[],
+  a: number,
+  b: number,
+  opts: LawOptions = {},
+): LawResult {
   const law = 'JVP linearity';
   return guard(law, 'jvp', () => {
     const y = f(...args);
@@ -163,12 +192,30 @@ export function jvpIsLinear(f: TensorFn, args: readonly ct.Tensor[], t1: readonl
     const rhs = j1.map((v, i) => a * v + b * j2[i]!);
     const worst = compare(rhs, lhs, y.shape, tolerance([...args, y], { rtol: 1e-9, atol: 1e-12 }, opts));
     if (!worst) return pass(law);
-    return { ok: false, law, suspect: 'jvp', message: `J(${a}·t₁ + ${b}·t₂) ≠ ${a}·J t₁ + ${b}·J t₂`, expectedLabel: 'a·J t₁ + b·J t₂', actualLabel: 'J(a·t₁ + b·t₂)', expected: rhs, actual: lhs, worst };
+    return {
+      ok: false,
+      law,
+      suspect: 'jvp',
+      message: `J(${a}·t₁ + ${b}·t₂) ≠ ${a}·J t₁ + ${b}·J t₂`,
+      expectedLabel: 'a·J t₁ + b·J t₂',
+      actualLabel: 'J(a·t₁ + b·t₂)',
+      expected: rhs,
+      actual: lhs,
+      worst,
+    };
   });
 }
 
 /** Law: the VJP is linear in the cotangent. */
-export function vjpIsLinear(f: TensorFn, args: readonly ct.Tensor[], c1: ct.Tensor, c2: ct.Tensor, a: number, b: number, opts: LawOptions = {}): LawResult {
+export function vjpIsLinear(
+  f: TensorFn,
+  args: readonly ct.Tensor[],
+  c1: ct.Tensor,
+  c2: ct.Tensor,
+  a: number,
+  b: number,
+  opts: LawOptions = {},
+): LawResult {
   const law = 'VJP linearity';
   return guard(law, 'vjp', () => {
     const lhs = pullback(f, args, combine(a, c1, b, c2));
@@ -180,7 +227,17 @@ export function vjpIsLinear(f: TensorFn, args: readonly ct.Tensor[], c1: ct.Tens
       const r = valuesOf(g1[k]!).map((v, i) => a * v + b * valuesOf(g2[k]!)[i]!);
       const worst = compare(r, l, args[k]!.shape, tol);
       if (worst) {
-        return { ok: false, law, suspect: 'vjp', message: `Jᵀ(${a}·c₁ + ${b}·c₂) ≠ ${a}·Jᵀc₁ + ${b}·Jᵀc₂ for argument ${k}`, expectedLabel: 'a·Jᵀc₁ + b·Jᵀc₂', actualLabel: 'Jᵀ(a·c₁ + b·c₂)', expected: r, actual: l, worst };
+        return {
+          ok: false,
+          law,
+          suspect: 'vjp',
+          message: `Jᵀ(${a}·c₁ + ${b}·c₂) ≠ ${a}·Jᵀc₁ + ${b}·Jᵀc₂ for argument ${k}`,
+          expectedLabel: 'a·Jᵀc₁ + b·Jᵀc₂',
+          actualLabel: 'Jᵀ(a·c₁ + b·c₂)',
+          expected: r,
+          actual: l,
+          worst,
+        };
       }
     }
     return pass(law);
@@ -197,7 +254,17 @@ export function jacfwdEqualsJacrev(f: TensorFn, args: readonly ct.Tensor[], k: n
     const jr = ct.jacrev(f, { argnums: k })(...args);
     const worst = compare(valuesOf(jf), valuesOf(jr), jf.shape, tolerance([...args, y], { rtol: 1e-9, atol: 1e-12 }, opts));
     if (!worst) return pass(law);
-    return { ok: false, law, suspect: 'jvp or vjp', message: `the Jacobians w.r.t. argument ${k} differ (shape [${jf.shape.join(',')}] = output ++ input)`, expectedLabel: 'jacfwd', actualLabel: 'jacrev', expected: valuesOf(jf), actual: valuesOf(jr), worst };
+    return {
+      ok: false,
+      law,
+      suspect: 'jvp or vjp',
+      message: `the Jacobians w.r.t. argument ${k} differ (shape [${jf.shape.join(',')}] = output ++ input)`,
+      expectedLabel: 'jacfwd',
+      actualLabel: 'jacrev',
+      expected: valuesOf(jf),
+      actual: valuesOf(jr),
+      worst,
+    };
   });
 }
 
@@ -217,16 +284,51 @@ export function secondOrder(f: TensorFn, args: readonly ct.Tensor[], k: number, 
     const scaled = { rtol: tol.rtol, atol: tol.atol * Math.max(1, maxAbs(g(...args).dataSync())) };
     const fwd = valuesOf(ct.jvp((xk: ct.Tensor) => g(...args.map((a, i) => (i === k ? xk : a))), [x], [v])[1]);
     let worst = compare(fd, fwd, x.shape, scaled);
-    if (worst) return { ok: false, law, suspect: 'second-order rules', message: `forward-over-reverse H·v (jvp of grad, argument ${k}) differs from finite differences of grad`, expectedLabel: 'finite differences of grad', actualLabel: 'jvp(grad f)', expected: fd, actual: fwd, worst };
+    if (worst)
+      return {
+        ok: false,
+        law,
+        suspect: 'second-order rules',
+        message: `forward-over-reverse H·v (jvp of grad, argument ${k}) differs from finite differences of grad`,
+        expectedLabel: 'finite differences of grad',
+        actualLabel: 'jvp(grad f)',
+        expected: fd,
+        actual: fwd,
+        worst,
+      };
     const rev = valuesOf(ct.grad((...xs: ct.Tensor[]) => ct.sum(ct.mul(g(...xs), v)), { argnums: k })(...args) as ct.Tensor);
     worst = compare(fd, rev, x.shape, scaled);
-    if (worst) return { ok: false, law, suspect: 'second-order rules', message: `reverse-over-reverse Hᵀ·v (grad of <grad f, v>, argument ${k}) differs from finite differences of grad`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(<grad f, v>)', expected: fd, actual: rev, worst };
+    if (worst)
+      return {
+        ok: false,
+        law,
+        suspect: 'second-order rules',
+        message: `reverse-over-reverse Hᵀ·v (grad of <grad f, v>, argument ${k}) differs from finite differences of grad`,
+        expectedLabel: 'finite differences of grad',
+        actualLabel: 'grad(<grad f, v>)',
+        expected: fd,
+        actual: rev,
+        worst,
+      };
     // reverse-over-forward: grad of the directional derivative (differentiates the JVP rules themselves)
     const rof = valuesOf(
-      ct.grad((...xs: ct.Tensor[]) => ct.jvp((xk: ct.Tensor) => f(...xs.map((a, i) => (i === k ? xk : a))), [xs[k]!], [v])[1], { argnums: k })(...args) as ct.Tensor,
+      ct.grad((...xs: ct.Tensor[]) => ct.jvp((xk: ct.Tensor) => f(...xs.map((a, i) => (i === k ? xk : a))), [xs[k]!], [v])[1], {
+        argnums: k,
+      })(...args) as ct.Tensor,
     );
     worst = compare(fd, rof, x.shape, scaled);
-    if (worst) return { ok: false, law, suspect: 'second-order rules', message: `reverse-over-forward H·v (grad of jvp(f)(x; v), argument ${k}) differs from finite differences of grad: a JVP rule is not differentiable`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(jvp f · v)', expected: fd, actual: rof, worst };
+    if (worst)
+      return {
+        ok: false,
+        law,
+        suspect: 'second-order rules',
+        message: `reverse-over-forward H·v (grad of jvp(f)(x; v), argument ${k}) differs from finite differences of grad: a JVP rule is not differentiable`,
+        expectedLabel: 'finite differences of grad',
+        actualLabel: 'grad(jvp f · v)',
+        expected: fd,
+        actual: rof,
+        worst,
+      };
     return pass(law);
   });
 }
@@ -250,9 +352,13 @@ export function mixedSecondOrder(f: TensorFn, args: readonly ct.Tensor[], vs: re
     const grads = (...xs: ct.Tensor[]) => ct.grad(f, { argnums: ks })(...xs) as ct.Tensor[];
     const tol = tolerance(args, { rtol: 1e-5, atol: 1e-7 }, opts);
     const eps = defaultEps(args, opts);
-    const rev = ct.grad((...xs: ct.Tensor[]) => grads(...xs).reduce((acc: ct.Tensor, g, j) => ct.add(acc, ct.sum(ct.mul(g, tangents[ks[j]!]!))), ct.scalar(0, { dtype: 'f64' })), {
-      argnums: ks,
-    })(...args) as ct.Tensor[];
+    const rev = ct.grad(
+      (...xs: ct.Tensor[]) =>
+        grads(...xs).reduce((acc: ct.Tensor, g, j) => ct.add(acc, ct.sum(ct.mul(g, tangents[ks[j]!]!))), ct.scalar(0, { dtype: 'f64' })),
+      {
+        argnums: ks,
+      },
+    )(...args) as ct.Tensor[];
     // reverse-over-forward: the gradient of the joint directional derivative differentiates the JVP rules
     const rof = ct.grad((...xs: ct.Tensor[]) => ct.jvp(f, xs, tangents)[1], { argnums: ks })(...args) as ct.Tensor[];
     for (let j = 0; j < ks.length; j++) {
@@ -262,13 +368,46 @@ export function mixedSecondOrder(f: TensorFn, args: readonly ct.Tensor[], vs: re
       const scaled = { rtol: tol.rtol, atol: tol.atol * Math.max(1, maxAbs(gk(...args).dataSync())) };
       const fwd = valuesOf(ct.jvp(gk, args, tangents)[1]);
       let worst = compare(fd, fwd, args[k]!.shape, scaled);
-      if (worst) return { ok: false, law, suspect: 'second-order rules', message: `jvp of grad along all arguments at once differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`, expectedLabel: 'finite differences of grad', actualLabel: 'jvp(grad f)', expected: fd, actual: fwd, worst };
+      if (worst)
+        return {
+          ok: false,
+          law,
+          suspect: 'second-order rules',
+          message: `jvp of grad along all arguments at once differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`,
+          expectedLabel: 'finite differences of grad',
+          actualLabel: 'jvp(grad f)',
+          expected: fd,
+          actual: fwd,
+          worst,
+        };
       const r = valuesOf(rev[j]!);
       worst = compare(fd, r, args[k]!.shape, scaled);
-      if (worst) return { ok: false, law, suspect: 'second-order rules', message: `grad of Σ<grad f, v> differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(<grad f, v>)', expected: fd, actual: r, worst };
+      if (worst)
+        return {
+          ok: false,
+          law,
+          suspect: 'second-order rules',
+          message: `grad of Σ<grad f, v> differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`,
+          expectedLabel: 'finite differences of grad',
+          actualLabel: 'grad(<grad f, v>)',
+          expected: fd,
+          actual: r,
+          worst,
+        };
       const q = valuesOf(rof[j]!);
       worst = compare(fd, q, args[k]!.shape, scaled);
-      if (worst) return { ok: false, law, suspect: 'second-order rules', message: `grad of jvp(f)(x; v) along all arguments differs from finite differences of the gradient of argument ${k}: a JVP rule loses a mixed second derivative`, expectedLabel: 'finite differences of grad', actualLabel: 'grad(jvp f · v)', expected: fd, actual: q, worst };
+      if (worst)
+        return {
+          ok: false,
+          law,
+          suspect: 'second-order rules',
+          message: `grad of jvp(f)(x; v) along all arguments differs from finite differences of the gradient of argument ${k}: a JVP rule loses a mixed second derivative`,
+          expectedLabel: 'finite differences of grad',
+          actualLabel: 'grad(jvp f · v)',
+          expected: fd,
+          actual: q,
+          worst,
+        };
     }
     return pass(law);
   });
@@ -283,7 +422,17 @@ export function hessianIsSymmetric(f: TensorFn, args: readonly ct.Tensor[], k: n
     const ht = h.map((_, idx) => h[(idx % n) * n + Math.floor(idx / n)]!);
     const worst = compare(ht, h, [n, n], tolerance(args, { rtol: 1e-8, atol: 1e-10 }, opts));
     if (!worst) return pass(law);
-    return { ok: false, law, suspect: 'second-order rules', message: `H ≠ Hᵀ for argument ${k} (flattened ${n}×${n})`, expectedLabel: 'Hᵀ', actualLabel: 'H', expected: ht, actual: h, worst };
+    return {
+      ok: false,
+      law,
+      suspect: 'second-order rules',
+      message: `H ≠ Hᵀ for argument ${k} (flattened ${n}×${n})`,
+      expectedLabel: 'Hᵀ',
+      actualLabel: 'H',
+      expected: ht,
+      actual: h,
+      worst,
+    };
   });
 }
 
@@ -292,21 +441,57 @@ export function hessianIsSymmetric(f: TensorFn, args: readonly ct.Tensor[], k: n
  * zero JVP and a zero VJP; with `finiteDifferences`, central differences are
  * zero too (inputs must then be away from the jumps).
  */
-export function zeroDerivative(f: TensorFn, args: readonly ct.Tensor[], tangents: readonly ct.Tensor[], cotangent: ct.Tensor, opts: LawOptions & { finiteDifferences?: boolean } = {}): LawResult {
+export function zeroDerivative(
+  f: TensorFn,
+  args: readonly ct.Tensor[],
+  tangents: readonly ct.Tensor[],
+  cotangent: ct.Tensor,
+  opts: LawOptions & { finiteDifferences?: boolean } = {},
+): LawResult {
   const law = 'zero derivative';
   return guard(law, 'jvp or vjp', () => {
     const jt = valuesOf(outTangent(f, args, tangents));
-    if (maxAbs(jt) !== 0) return { ok: false, law, suspect: 'jvp', message: 'the JVP of a function with zero derivative is not zero', expectedLabel: 'zeros', actualLabel: 'JVP', expected: jt.map(() => 0), actual: jt };
+    if (maxAbs(jt) !== 0)
+      return {
+        ok: false,
+        law,
+        suspect: 'jvp',
+        message: 'the JVP of a function with zero derivative is not zero',
+        expectedLabel: 'zeros',
+        actualLabel: 'JVP',
+        expected: jt.map(() => 0),
+        actual: jt,
+      };
     const gs = pullback(f, args, cotangent);
     for (let k = 0; k < gs.length; k++) {
       const g = valuesOf(gs[k]!);
-      if (maxAbs(g) !== 0) return { ok: false, law, suspect: 'vjp', message: `the VJP (argument ${k}) of a function with zero derivative is not zero`, expectedLabel: 'zeros', actualLabel: 'VJP', expected: g.map(() => 0), actual: g };
+      if (maxAbs(g) !== 0)
+        return {
+          ok: false,
+          law,
+          suspect: 'vjp',
+          message: `the VJP (argument ${k}) of a function with zero derivative is not zero`,
+          expectedLabel: 'zeros',
+          actualLabel: 'VJP',
+          expected: g.map(() => 0),
+          actual: g,
+        };
     }
     if (opts.finiteDifferences) {
       const y = f(...args);
       if (isFloatDtype(y.dtype)) {
         const fd = finiteDifference(f, args, tangents, defaultEps(args, opts));
-        if (maxAbs(fd) > 1e-9) return { ok: false, law, suspect: 'kernel', message: 'finite differences are not zero: the function is not piecewise constant here', expectedLabel: 'zeros', actualLabel: 'finite differences', expected: fd.map(() => 0), actual: fd };
+        if (maxAbs(fd) > 1e-9)
+          return {
+            ok: false,
+            law,
+            suspect: 'kernel',
+            message: 'finite differences are not zero: the function is not piecewise constant here',
+            expectedLabel: 'zeros',
+            actualLabel: 'finite differences',
+            expected: fd.map(() => 0),
+            actual: fd,
+          };
       }
     }
     return pass(law);
@@ -322,7 +507,13 @@ export function randomTangents(args: readonly ct.Tensor[], rand: () => number): 
  * Law: the VJP matches finite differences without going through the JVP rule:
  * <ct, (f(x + h·t) − f(x − h·t)) / 2h> = <Jᵀ·ct, t>.
  */
-export function vjpMatchesFiniteDifferences(f: TensorFn, args: readonly ct.Tensor[], tangents: readonly ct.Tensor[], cotangent: ct.Tensor, opts: LawOptions = {}): LawResult {
+export function vjpMatchesFiniteDifferences(
+  f: TensorFn,
+  args: readonly ct.Tensor[],
+  tangents: readonly ct.Tensor[],
+  cotangent: ct.Tensor,
+  opts: LawOptions = {},
+): LawResult {
   const law = 'vjp = finite differences';
   return guard(law, 'vjp', () => {
     const y = f(...args);
@@ -342,6 +533,15 @@ export function vjpMatchesFiniteDifferences(f: TensorFn, args: readonly ct.Tenso
     const base = tolerance([...args, y], F64_TOL, opts);
     const allowed = base.atol * Math.max(1, maxAbs(y.dataSync())) * Math.max(1, norm(c)) + base.rtol * bound;
     if (Math.abs(lhs - rhs) <= allowed) return pass(law);
-    return { ok: false, law, suspect: 'vjp', message: `<ct, finite differences> = ${lhs} but <Jᵀ ct, t> (via VJP) = ${rhs}; |difference| ${Math.abs(lhs - rhs).toExponential(3)} > ${allowed.toExponential(3)}`, expectedLabel: '<ct, FD>', actualLabel: '<Jᵀ ct, t>', expected: [lhs], actual: [rhs] };
+    return {
+      ok: false,
+      law,
+      suspect: 'vjp',
+      message: `<ct, finite differences> = ${lhs} but <Jᵀ ct, t> (via VJP) = ${rhs}; |difference| ${Math.abs(lhs - rhs).toExponential(3)} > ${allowed.toExponential(3)}`,
+      expectedLabel: '<ct, FD>',
+      actualLabel: '<Jᵀ ct, t>',
+      expected: [lhs],
+      actual: [rhs],
+    };
   });
 }

@@ -49,15 +49,30 @@ export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], param
       aval,
     );
     if (data.length !== sizeOf(aval.shape)) {
-      return { ok: false, law, suspect: 'shape rule', message: `the shape rule says ${aval.dtype}${shapeStr(aval.shape)} (${sizeOf(aval.shape)} elements) but the CPU kernel computed ${data.length} elements` };
+      return {
+        ok: false,
+        law,
+        suspect: 'shape rule',
+        message: `the shape rule says ${aval.dtype}${shapeStr(aval.shape)} (${sizeOf(aval.shape)} elements) but the CPU kernel computed ${data.length} elements`,
+      };
     }
     if (!(data instanceof ARRAY_OF[aval.dtype])) {
-      return { ok: false, law, suspect: 'shape rule', message: `the shape rule says dtype ${aval.dtype} but the CPU kernel returned a ${data.constructor.name}` };
+      return {
+        ok: false,
+        law,
+        suspect: 'shape rule',
+        message: `the shape rule says dtype ${aval.dtype} but the CPU kernel returned a ${data.constructor.name}`,
+      };
     }
     const g = ct.makeGraph((...xs: ct.Tensor[]) => ct.bind(prim, xs, params), ...inputs);
     const gv = g.outputs[0]!;
     if (shapeStr(gv.shape) !== shapeStr(aval.shape) || gv.dtype !== aval.dtype) {
-      return { ok: false, law, suspect: 'shape rule', message: `the graph trace gives ${gv.dtype}${shapeStr(gv.shape)}, the shape rule ${aval.dtype}${shapeStr(aval.shape)}` };
+      return {
+        ok: false,
+        law,
+        suspect: 'shape rule',
+        message: `the graph trace gives ${gv.dtype}${shapeStr(gv.shape)}, the shape rule ${aval.dtype}${shapeStr(aval.shape)}`,
+      };
     }
     const out = ct.bind(prim, inputs, params);
     const tangents = inputs.map((x) => (isFloatDtype(x.dtype) ? randomLike(x, rand) : ct.Zero));
@@ -69,25 +84,43 @@ export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], param
         return { ok: false, law, suspect: 'jvp', message: `the JVP rule threw ${(e as Error).name}: ${(e as Error).message}` };
       }
       if (!ct.isZero(t)) {
-        const bcast = t.shape.length <= out.shape.length && t.shape.every((d, i) => d === 1 || d === out.shape[out.shape.length - t.shape.length + i]);
+        const bcast =
+          t.shape.length <= out.shape.length && t.shape.every((d, i) => d === 1 || d === out.shape[out.shape.length - t.shape.length + i]);
         if (!bcast || t.dtype !== out.dtype) {
-          return { ok: false, law, suspect: 'jvp', message: `the JVP rule returned a tangent ${t.dtype}${shapeStr(t.shape)} for an output ${out.dtype}${shapeStr(out.shape)}` };
+          return {
+            ok: false,
+            law,
+            suspect: 'jvp',
+            message: `the JVP rule returned a tangent ${t.dtype}${shapeStr(t.shape)} for an output ${out.dtype}${shapeStr(out.shape)}`,
+          };
         }
       }
     }
     if (isFloatDtype(out.dtype)) {
       let cts: readonly ct.MaybeZero[];
       try {
-        cts = prim.vjp(randomLike(out, rand), inputs, params, out, inputs.map(() => true));
+        cts = prim.vjp(
+          randomLike(out, rand),
+          inputs,
+          params,
+          out,
+          inputs.map(() => true),
+        );
       } catch (e) {
         return { ok: false, law, suspect: 'vjp', message: `the VJP rule threw ${(e as Error).name}: ${(e as Error).message}` };
       }
-      if (cts.length !== inputs.length) return { ok: false, law, suspect: 'vjp', message: `the VJP rule returned ${cts.length} cotangents for ${inputs.length} inputs` };
+      if (cts.length !== inputs.length)
+        return { ok: false, law, suspect: 'vjp', message: `the VJP rule returned ${cts.length} cotangents for ${inputs.length} inputs` };
       for (let k = 0; k < cts.length; k++) {
         const c = cts[k]!;
         if (ct.isZero(c)) continue;
         if (shapeStr(c.shape) !== shapeStr(inputs[k]!.shape) || c.dtype !== inputs[k]!.dtype) {
-          return { ok: false, law, suspect: 'vjp', message: `the VJP rule returned a cotangent ${c.dtype}${shapeStr(c.shape)} for input ${k} ${inputs[k]!.dtype}${shapeStr(inputs[k]!.shape)} (missing unbroadcast?)` };
+          return {
+            ok: false,
+            law,
+            suspect: 'vjp',
+            message: `the VJP rule returned a cotangent ${c.dtype}${shapeStr(c.shape)} for input ${k} ${inputs[k]!.dtype}${shapeStr(inputs[k]!.shape)} (missing unbroadcast?)`,
+          };
         }
       }
     }
@@ -120,7 +153,10 @@ export function bindCase(prim: ct.Primitive, c: PrimCase): BoundCase {
 }
 
 /** w · f summed: a scalar function with the same derivatives as f (for the second-order laws). */
-const scalarise = (f: TensorFn, w: ct.Tensor): TensorFn => (...xs) => ct.sum(ct.mul(f(...xs), w));
+const scalarise =
+  (f: TensorFn, w: ct.Tensor): TensorFn =>
+  (...xs) =>
+    ct.sum(ct.mul(f(...xs), w));
 
 /** Check one law (or all) of `prim` on case `c`, with tangents and cotangents drawn from `seed`. */
 export function primitiveLaw(prim: ct.Primitive, c: PrimCase, law: PrimitiveLaw, seed: number): LawResult {
@@ -151,7 +187,10 @@ export function primitiveLaw(prim: ct.Primitive, c: PrimCase, law: PrimitiveLaw,
         return firstFailure([jvpIsLinear(b.f, b.args, t1, t2, a, bb, opts), vjpIsLinear(b.f, b.args, cot, c2, a, bb, opts)], 'linearity');
       }
       case 'jacobians':
-        return firstFailure(b.args.map((_, k) => jacfwdEqualsJacrev(b.f, b.args, k, opts)), 'jacobians');
+        return firstFailure(
+          b.args.map((_, k) => jacfwdEqualsJacrev(b.f, b.args, k, opts)),
+          'jacobians',
+        );
       case 'second-order': {
         if (!isFloatDtype(out.dtype)) return pass(law);
         const w = randomLike(out, rand);
@@ -162,7 +201,14 @@ export function primitiveLaw(prim: ct.Primitive, c: PrimCase, law: PrimitiveLaw,
           results.push(secondOrder(s, b.args, k, randomLike(x, rand), opts));
           results.push(hessianIsSymmetric(s, b.args, k, opts));
         });
-        results.push(mixedSecondOrder(s, b.args, b.args.map((x) => randomLike(x, rand)), opts));
+        results.push(
+          mixedSecondOrder(
+            s,
+            b.args,
+            b.args.map((x) => randomLike(x, rand)),
+            opts,
+          ),
+        );
         return firstFailure(results, law);
       }
       default:
@@ -175,7 +221,15 @@ function guardOut(b: BoundCase): { ok: true; out: ct.Tensor } | { ok: false; res
   try {
     return { ok: true, out: b.f(...b.args) };
   } catch (e) {
-    return { ok: false, result: { ok: false, law: 'evaluation', suspect: 'kernel', message: `evaluating the primitive threw ${(e as Error).name}: ${(e as Error).message}` } };
+    return {
+      ok: false,
+      result: {
+        ok: false,
+        law: 'evaluation',
+        suspect: 'kernel',
+        message: `evaluating the primitive threw ${(e as Error).name}: ${(e as Error).message}`,
+      },
+    };
   }
 }
 

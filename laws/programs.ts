@@ -15,7 +15,19 @@ import { specTensor, describeSpec, type TensorSpec } from './cases.js';
 import { prng, randomLike } from './numeric.js';
 import type { TensorFn } from './predicates.js';
 
-const UNARY = ['sin', 'cos', 'tanh', 'sigmoid', 'neg', 'square', 'logOnePlusSq', 'expTanh', 'invOnePlusSq', 'sqrtOnePlusSq', 'softmax'] as const;
+const UNARY = [
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'neg',
+  'square',
+  'logOnePlusSq',
+  'expTanh',
+  'invOnePlusSq',
+  'sqrtOnePlusSq',
+  'softmax',
+] as const;
 const BINARY = ['add', 'sub', 'mul', 'divSafe', 'whereFixed'] as const;
 type BinaryOp = (typeof BINARY)[number];
 
@@ -23,7 +35,13 @@ type BinaryOp = (typeof BINARY)[number];
 export type NodeSpec =
   | { readonly kind: 'unary'; readonly op: string; readonly a: number }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly a: number; readonly b: number }
-  | { readonly kind: 'reduce'; readonly op: 'sum' | 'mean' | 'logsumexp'; readonly a: number; readonly axis: number; readonly keepdims: boolean }
+  | {
+      readonly kind: 'reduce';
+      readonly op: 'sum' | 'mean' | 'logsumexp';
+      readonly a: number;
+      readonly axis: number;
+      readonly keepdims: boolean;
+    }
   | { readonly kind: 'matmul'; readonly a: number; readonly b: number }
   | { readonly kind: 'transpose'; readonly a: number }
   | { readonly kind: 'padSlice'; readonly a: number; readonly shift: number }
@@ -54,16 +72,26 @@ export interface ProgramOptions {
   readonly nestings?: readonly Nesting[];
 }
 
-const nodeArb = (unary: readonly string[]): fc.Arbitrary<NodeSpec> => fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('unary' as const), op: fc.constantFrom(...unary), a: fc.nat() }), weight: 4 },
-  { arbitrary: fc.record({ kind: fc.constant('binary' as const), op: fc.constantFrom(...BINARY), a: fc.nat(), b: fc.nat() }), weight: 5 },
-  { arbitrary: fc.record({ kind: fc.constant('reduce' as const), op: fc.constantFrom('sum' as const, 'mean' as const, 'logsumexp' as const), a: fc.nat(), axis: fc.nat(), keepdims: fc.boolean() }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('matmul' as const), a: fc.nat(), b: fc.nat() }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('transpose' as const), a: fc.nat() }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('padSlice' as const), a: fc.nat(), shift: fc.nat({ max: 2 }) }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('concatSlice' as const), a: fc.nat(), b: fc.nat() }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('flatten' as const), a: fc.nat() }), weight: 1 },
-);
+const nodeArb = (unary: readonly string[]): fc.Arbitrary<NodeSpec> =>
+  fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant('unary' as const), op: fc.constantFrom(...unary), a: fc.nat() }), weight: 4 },
+    { arbitrary: fc.record({ kind: fc.constant('binary' as const), op: fc.constantFrom(...BINARY), a: fc.nat(), b: fc.nat() }), weight: 5 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('reduce' as const),
+        op: fc.constantFrom('sum' as const, 'mean' as const, 'logsumexp' as const),
+        a: fc.nat(),
+        axis: fc.nat(),
+        keepdims: fc.boolean(),
+      }),
+      weight: 2,
+    },
+    { arbitrary: fc.record({ kind: fc.constant('matmul' as const), a: fc.nat(), b: fc.nat() }), weight: 2 },
+    { arbitrary: fc.record({ kind: fc.constant('transpose' as const), a: fc.nat() }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant('padSlice' as const), a: fc.nat(), shift: fc.nat({ max: 2 }) }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant('concatSlice' as const), a: fc.nat(), b: fc.nat() }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant('flatten' as const), a: fc.nat() }), weight: 1 },
+  );
 
 /** An arbitrary of random programs (inputs are f64, values in [-2, 2]). */
 export function program(opts: ProgramOptions = {}): fc.Arbitrary<ProgramSpec> {
@@ -162,7 +190,9 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
         const axis = node.axis % a.length;
         const out = node.keepdims ? a.map((d, i) => (i === axis ? 1 : d)) : a.filter((_, i) => i !== axis);
         const f = node.op === 'sum' ? ct.sum : node.op === 'mean' ? ct.mean : ct.logsumexp;
-        push(`${node.op}(${an}, axis ${axis}${node.keepdims ? ', keepdims' : ''})`, out, (v) => f(v[ai]!, axis, { keepdims: node.keepdims }));
+        push(`${node.op}(${an}, axis ${axis}${node.keepdims ? ', keepdims' : ''})`, out, (v) =>
+          f(v[ai]!, axis, { keepdims: node.keepdims }),
+        );
         break;
       }
       case 'matmul': {
@@ -174,7 +204,9 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
         const bi = cands.length ? cands[node.b % cands.length]! : ai;
         const b = shapes[bi]!;
         const tr = b[0] !== a[1];
-        push(`matmul(${an}, ${names[bi]}${tr ? 'ᵀ' : ''})`, [a[0]!, tr ? b[0]! : b[1]!], (v) => ct.matmul(v[ai]!, tr ? ct.matrixTranspose(v[bi]!) : v[bi]!));
+        push(`matmul(${an}, ${names[bi]}${tr ? 'ᵀ' : ''})`, [a[0]!, tr ? b[0]! : b[1]!], (v) =>
+          ct.matmul(v[ai]!, tr ? ct.matrixTranspose(v[bi]!) : v[bi]!),
+        );
         break;
       }
       case 'transpose':
@@ -195,14 +227,18 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
           unaryFallback();
           break;
         }
-        const cands = shapes.map((_, i) => i).filter((i) => shapes[i]!.length === a.length && shapes[i]!.every((d, k) => k === 0 || d === a[k]));
+        const cands = shapes
+          .map((_, i) => i)
+          .filter((i) => shapes[i]!.length === a.length && shapes[i]!.every((d, k) => k === 0 || d === a[k]));
         const bi = cands[node.b % cands.length]!;
         const b = shapes[bi]!;
         const total = a[0]! + b[0]!;
         const start = Math.floor(total / 3);
         const size = Math.max(1, total - start - 1);
         const out = [size, ...a.slice(1)];
-        push(`slice(concat(${an}, ${names[bi]}), rows ${start}..${start + size})`, out, (v) => ct.slice(ct.concat([v[ai]!, v[bi]!], 0), [start], [size, ...a.slice(1).map(() => -1)]));
+        push(`slice(concat(${an}, ${names[bi]}), rows ${start}..${start + size})`, out, (v) =>
+          ct.slice(ct.concat([v[ai]!, v[bi]!], 0), [start], [size, ...a.slice(1).map(() => -1)]),
+        );
         break;
       }
       case 'flatten':
@@ -252,6 +288,13 @@ export function programToString(spec: ProgramSpec, ops?: UnaryOps): string {
   const body = resolve(spec, ops)
     .map((s) => `${s.text}   : [${s.shape.join(',')}]`)
     .join('\n  ');
-  const nest = spec.nesting === 'none' ? 'f' : spec.nesting === 'grad' ? 'x0 ↦ grad(<w, f>)(x0, ...)' : spec.nesting === 'jvp' ? 'xs ↦ jvp(f, xs, vs)[1]' : 'xs ↦ vjp(f, ...xs)[1](c)[0]';
+  const nest =
+    spec.nesting === 'none'
+      ? 'f'
+      : spec.nesting === 'grad'
+        ? 'x0 ↦ grad(<w, f>)(x0, ...)'
+        : spec.nesting === 'jvp'
+          ? 'xs ↦ jvp(f, xs, vs)[1]'
+          : 'xs ↦ vjp(f, ...xs)[1](c)[0]';
   return `program (checked as ${nest}, direction seed ${spec.seed}):\n  ${head}\n  ${body}`;
 }

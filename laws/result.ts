@@ -51,7 +51,10 @@ export const fmtValues = (xs: ArrayLike<number>, limit = 12): string => {
 
 /** A multi-line, human-readable description of a failed law. */
 export function formatFailure(r: LawFailure, subject?: string, inputs?: string): string {
-  const lines = [`law '${r.law}' failed${subject ? ` for ${subject}` : ''}${r.suspect ? ` — suspect: ${r.suspect}` : ''}`, `  ${r.message}`];
+  const lines = [
+    `law '${r.law}' failed${subject ? ` for ${subject}` : ''}${r.suspect ? ` — suspect: ${r.suspect}` : ''}`,
+    `  ${r.message}`,
+  ];
   if (inputs) lines.push(`  inputs: ${inputs}`);
   if (r.expected) lines.push(`  expected (${r.expectedLabel ?? 'reference'}): ${fmtValues(r.expected)}`);
   if (r.actual) lines.push(`  actual   (${r.actualLabel ?? 'checked'}): ${fmtValues(r.actual)}`);

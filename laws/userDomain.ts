@@ -42,7 +42,8 @@ function shapesFor(d: PrimDomain): fc.Arbitrary<readonly (readonly number[])[]> 
 /** An arbitrary of law cases for a primitive with the declared domain. */
 export function casesFromDomain<P>(d: PrimDomain<P>): fc.Arbitrary<PrimCase<P>> {
   const params: fc.Arbitrary<P> = isArbitrary(d.params) ? (d.params as fc.Arbitrary<P>) : fc.constant((d.params ?? {}) as P);
-  const domainOf = (i: number): ValueDomain => (Array.isArray(d.values) ? (d.values[i] ?? 'real') : ((d.values as ValueDomain | undefined) ?? 'real'));
+  const domainOf = (i: number): ValueDomain =>
+    Array.isArray(d.values) ? (d.values[i] ?? 'real') : ((d.values as ValueDomain | undefined) ?? 'real');
   return fc.tuple(shapesFor(d), params).chain(([shapes, p]) =>
     fc.tuple(...shapes.map((s, i) => tensorOf(s, domainOf(i)))).map((inputs) => ({
       inputs,

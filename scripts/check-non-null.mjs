@@ -25,7 +25,11 @@ try {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fix = process.argv.includes('--fix');
 const configPath = resolve(root, 'tsconfig.json');
-const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => console.error(d.messageText) });
+const config = ts.getParsedCommandLineOfConfigFile(
+  configPath,
+  {},
+  { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => console.error(d.messageText) },
+);
 const program = ts.createProgram({ rootNames: config.fileNames, options: { ...config.options, noEmit: true } });
 const checker = program.getTypeChecker();
 
@@ -51,7 +55,9 @@ for (const sf of program.getSourceFiles()) {
       // a definite-assignment `x!` on a variable declared without initialiser is about control flow, not the type: keep it
       if (!nullable(inner)) {
         const { line, character } = sf.getLineAndCharacterOfPosition(node.getEnd() - 1);
-        found.push(`${relative(root, sf.fileName)}:${line + 1}:${character + 1}: '${node.getText(sf).slice(0, 60)}' — ${checker.typeToString(inner)} is never null or undefined`);
+        found.push(
+          `${relative(root, sf.fileName)}:${line + 1}:${character + 1}: '${node.getText(sf).slice(0, 60)}' — ${checker.typeToString(inner)} is never null or undefined`,
+        );
         edits.push(node.getEnd() - 1);
       }
     }

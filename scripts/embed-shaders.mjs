@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export function renderShaderModule() {
   const dir = join(root, 'shaders');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.wgsl'))
+    .sort();
   const entries = files.map((f) => `  ${JSON.stringify(f.replace(/\.wgsl$/, ''))}: ${JSON.stringify(readFileSync(join(dir, f), 'utf8'))},`);
   return [
     '/**',

@@ -100,11 +100,31 @@ export { primitives, primNames, lookupPrimitive, type PrimName, type PrimParams 
 
 export { jvp } from './transforms/jvp.js';
 export { jacfwd, jacrev, hessian, type JacOptions, type JacobianOfFn, type HessianOfFn } from './transforms/jacobian.js';
-export { vjp, grad, valueAndGrad, type GradOptions, type GradOptionsAux, type GradOptionsNoAux, type GradOf, type ScalarFn, type ScalarAuxFn } from './transforms/vjp.js';
+export {
+  vjp,
+  grad,
+  valueAndGrad,
+  type GradOptions,
+  type GradOptionsAux,
+  type GradOptionsNoAux,
+  type GradOf,
+  type ScalarFn,
+  type ScalarAuxFn,
+} from './transforms/vjp.js';
 export type { Argnums, Fn, TensorTree, TangentOf, GradsOf, JacobianOf } from './transforms/argnums.js';
 export { definePrimitive, type PrimitiveDefinition, type DefinedPrimitive } from './ops/define.js';
 export { customJvp, customVjp, type CustomJvpRule } from './transforms/custom.js';
-export { makeGraph, trace, graphToText, graphToDot, evalGraph, type Graph, type GraphVar, type GraphEqn, type GraphConst } from './transforms/graph.js';
+export {
+  makeGraph,
+  trace,
+  graphToText,
+  graphToDot,
+  evalGraph,
+  type Graph,
+  type GraphVar,
+  type GraphEqn,
+  type GraphConst,
+} from './transforms/graph.js';
 
 // networks (also importable as 'cotangent/nn'; data sets and checkpoints are in 'cotangent/io', Node only)
 export * as nn from './nn/index.js';

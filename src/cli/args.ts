@@ -57,7 +57,9 @@ export const intFlag = (name: string, min: number): t.Type<number, string, unkno
     (u): u is number => typeof u === 'number',
     (u, c) => {
       const n = typeof u === 'string' && /^-?\d+$/.test(u.trim()) ? Number(u) : NaN;
-      return Number.isSafeInteger(n) && n >= min ? t.success(n) : t.failure(u, c, `--${name} must be an integer ≥ ${min}, got ${describeValue(u)}`);
+      return Number.isSafeInteger(n) && n >= min
+        ? t.success(n)
+        : t.failure(u, c, `--${name} must be an integer ≥ ${min}, got ${describeValue(u)}`);
     },
     String,
   );
@@ -79,7 +81,10 @@ export const enumFlag = <const K extends string>(name: string, values: readonly 
   new t.Type<K, string, unknown>(
     name,
     (u): u is K => typeof u === 'string' && (values as readonly string[]).includes(u),
-    (u, c) => (typeof u === 'string' && (values as readonly string[]).includes(u) ? t.success(u as K) : t.failure(u, c, `--${name} must be one of ${values.join(', ')}, got ${describeValue(u)}`)),
+    (u, c) =>
+      typeof u === 'string' && (values as readonly string[]).includes(u)
+        ? t.success(u as K)
+        : t.failure(u, c, `--${name} must be one of ${values.join(', ')}, got ${describeValue(u)}`),
     String,
   );
 
@@ -93,7 +98,11 @@ export const stringFlag = (name: string): t.Type<string, string, unknown> =>
   );
 
 /** Validate the flags of one command: every flag must be known, every value must decode. */
-export function decodeFlags<P extends t.Props>(command: string, props: P, flags: Readonly<Record<string, string | true>>): { [K in keyof P]?: t.TypeOf<P[K]> } {
+export function decodeFlags<P extends t.Props>(
+  command: string,
+  props: P,
+  flags: Readonly<Record<string, string | true>>,
+): { [K in keyof P]?: t.TypeOf<P[K]> } {
   for (const k of Object.keys(flags)) {
     if (k !== 'help' && !(k in props)) throw new UsageError(`unknown flag --${k} for '${command}' (see cotangent ${command} --help)`);
   }

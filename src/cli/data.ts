@@ -42,7 +42,10 @@ function load(spec: string, header: HeaderChoice): DataChoice {
     return { name: 'digits', train, test, classes: numbered(10), imageShape: [8, 8, 1] };
   }
   if (spec === 'fashion-mnist') {
-    if (!existsSync(FASHION_MNIST_DIR)) throw new UsageError(`--data fashion-mnist: ${FASHION_MNIST_DIR} not found (apt-get install dataset-fashion-mnist, or pass the folder holding the IDX files)`);
+    if (!existsSync(FASHION_MNIST_DIR))
+      throw new UsageError(
+        `--data fashion-mnist: ${FASHION_MNIST_DIR} not found (apt-get install dataset-fashion-mnist, or pass the folder holding the IDX files)`,
+      );
     const { train, test } = readMnistDir(FASHION_MNIST_DIR, { name: 'fashion-mnist' });
     return { name: 'fashion-mnist', train, test, classes: FASHION_CLASSES, imageShape: [28, 28, 1] };
   }
@@ -50,13 +53,25 @@ function load(spec: string, header: HeaderChoice): DataChoice {
   if (statSync(spec).isDirectory()) {
     const { train, test } = readMnistDir(spec, { name: spec });
     const side = Math.round(Math.sqrt(train.exampleShape[0]!));
-    return { name: spec, train, test, classes: numbered(train.numClasses), ...(side * side === train.exampleShape[0] ? { imageShape: [side, side, 1] as const } : {}) };
+    return {
+      name: spec,
+      train,
+      test,
+      classes: numbered(train.numClasses),
+      ...(side * side === train.exampleShape[0] ? { imageShape: [side, side, 1] as const } : {}),
+    };
   }
   const all = readCsv(spec, csvOptions(header));
   const { train, test } = trainTestSplit(all, key(0), 0.2);
   const f = all.exampleShape[0]!;
   const side = Math.round(Math.sqrt(f));
-  return { name: spec, train, test, classes: numbered(all.numClasses), ...(side * side === f ? { imageShape: [side, side, 1] as const } : {}) };
+  return {
+    name: spec,
+    train,
+    test,
+    classes: numbered(all.numClasses),
+    ...(side * side === f ? { imageShape: [side, side, 1] as const } : {}),
+  };
 }
 
 /** Data for `eval`: the test split of a named set; for a CSV path, the whole file. */

@@ -43,16 +43,29 @@ export async function evalCommand(flags: Readonly<Record<string, string | true>>
     const { model, params, inputShape, outputShape } = restored.right;
     const features = data.exampleShape.reduce((a, b) => a * b, 1);
     const want = inputShape.slice(1).reduce((a, b) => a * b, 1);
-    if (features !== want) throw new UsageError(`--data ${name} has ${features} features per example but the checkpoint's model expects ${want}`);
+    if (features !== want)
+      throw new UsageError(`--data ${name} has ${features} features per example but the checkpoint's model expects ${want}`);
     const modelClasses = outputShape.length === 2 && typeof outputShape[1] === 'number' ? outputShape[1] : undefined;
-    if (modelClasses === undefined) throw new UsageError(`the checkpoint's model gives outputs of shape ${JSON.stringify(outputShape)}, not [batch, classes]`);
+    if (modelClasses === undefined)
+      throw new UsageError(`the checkpoint's model gives outputs of shape ${JSON.stringify(outputShape)}, not [batch, classes]`);
     const bad = data.y.findIndex((v) => !(v >= 0 && v < modelClasses));
-    if (bad >= 0) throw new DataError(name, `label ${data.y[bad]} of example ${bad} is outside the checkpoint model's ${modelClasses} classes [0, ${modelClasses})`);
-    const ev = await evaluate(model, params, { ...data, exampleShape: inputShape.slice(1) }, { loss: softmaxCrossEntropy, ...(f.batch ? { batchSize: f.batch } : {}) });
+    if (bad >= 0)
+      throw new DataError(
+        name,
+        `label ${data.y[bad]} of example ${bad} is outside the checkpoint model's ${modelClasses} classes [0, ${modelClasses})`,
+      );
+    const ev = await evaluate(
+      model,
+      params,
+      { ...data, exampleShape: inputShape.slice(1) },
+      { loss: softmaxCrossEntropy, ...(f.batch ? { batchSize: f.batch } : {}) },
+    );
     const classes = ck.right.meta.classes ?? [];
     const n = modelClasses;
     const correct = Math.round(ev.accuracy * data.y.length);
-    io.out(`checkpoint ${ck.right.file}\ndata ${name}: ${data.y.length} examples\naccuracy ${(100 * ev.accuracy).toFixed(2)}% (${correct}/${data.y.length}), loss ${ev.loss.toFixed(4)}\n\nconfusion matrix (rows: true class, columns: predicted)\n`);
+    io.out(
+      `checkpoint ${ck.right.file}\ndata ${name}: ${data.y.length} examples\naccuracy ${(100 * ev.accuracy).toFixed(2)}% (${correct}/${data.y.length}), loss ${ev.loss.toFixed(4)}\n\nconfusion matrix (rows: true class, columns: predicted)\n`,
+    );
     io.out(formatConfusion(confusionMatrix(data.y, ev.predictions, n), classes));
     return 0;
   } finally {

@@ -54,14 +54,17 @@ export function buildModel(spec: string, data: DataChoice): ModelChoice {
     return { name: sizes.join('-'), model: mlp(sizes), inputShape };
   }
   if (spec === 'cnn') {
-    if (!data.imageShape) throw new UsageError(`--model cnn needs image data; ${data.name} has ${features} features per example, not a square image`);
+    if (!data.imageShape)
+      throw new UsageError(`--model cnn needs image data; ${data.name} has ${features} features per example, not a square image`);
     return { name: 'cnn', model: cnn(data.imageShape, classes), inputShape };
   }
   if (/^\d+(-\d+)+$/.test(spec)) {
     const sizes = spec.split('-').map(Number);
     if (sizes.some((s) => s < 1)) throw new UsageError(`--model ${spec}: layer sizes must be positive`);
-    if (sizes[0] !== features) throw new UsageError(`--model ${spec}: the first size must be the number of input features of ${data.name}, ${features}`);
-    if (sizes[sizes.length - 1] !== classes) throw new UsageError(`--model ${spec}: the last size must be the number of classes of ${data.name}, ${classes}`);
+    if (sizes[0] !== features)
+      throw new UsageError(`--model ${spec}: the first size must be the number of input features of ${data.name}, ${features}`);
+    if (sizes[sizes.length - 1] !== classes)
+      throw new UsageError(`--model ${spec}: the last size must be the number of classes of ${data.name}, ${classes}`);
     return { name: spec, model: mlp(sizes), inputShape };
   }
   throw new UsageError(`--model must be mlp, cnn or layer sizes like 784-256-10, got '${spec}'`);

@@ -34,14 +34,17 @@ function panel(title: string, series: readonly Series[], x0: number, y0: number,
     parts.push(`<text x="${x0 + m.l - 6}" y="${y + 4}" text-anchor="end" font-size="11">${fmtTick(v)}</text>`);
   }
   const step = Math.max(1, Math.ceil(n / 10));
-  for (let i = 0; i < n; i += step) parts.push(`<text x="${px(i)}" y="${y0 + m.t + ph + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
+  for (let i = 0; i < n; i += step)
+    parts.push(`<text x="${px(i)}" y="${y0 + m.t + ph + 16}" text-anchor="middle" font-size="11">${i + 1}</text>`);
   parts.push(`<text x="${x0 + m.l + pw / 2}" y="${y0 + h - 4}" text-anchor="middle" font-size="12">epoch</text>`);
   series.forEach((s, k) => {
     const pts = s.values.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
     if (s.values.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
     s.values.forEach((v, i) => parts.push(`<circle cx="${px(i).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`));
     const ly = y0 + m.t + 14 + 16 * k;
-    parts.push(`<line x1="${x0 + m.l + pw - 90}" x2="${x0 + m.l + pw - 70}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
+    parts.push(
+      `<line x1="${x0 + m.l + pw - 90}" x2="${x0 + m.l + pw - 70}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`,
+    );
     parts.push(`<text x="${x0 + m.l + pw - 65}" y="${ly}" font-size="11">${esc(s.name)}</text>`);
   });
   return parts.join('\n');

@@ -22,7 +22,8 @@ export class ProgressBar {
   update(epoch: number, epochs: number, step: number, steps: number, ms: number, loss: number): void {
     if (!this.sink.isTTY) {
       const q = Math.floor((4 * step) / steps);
-      if (step < steps && q > Math.floor((4 * (step - 1)) / steps)) this.sink.write(`${progressLine(epoch, epochs, step, steps, ms, loss)}\n`);
+      if (step < steps && q > Math.floor((4 * (step - 1)) / steps))
+        this.sink.write(`${progressLine(epoch, epochs, step, steps, ms, loss)}\n`);
       return;
     }
     const now = Date.now();

@@ -25,13 +25,15 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       io.out(topic && topic in commands ? commands[topic as keyof typeof commands].help : MAIN_HELP);
       return args.command === undefined && !args.flags.help ? 2 : 0;
     }
-    if (!(args.command in commands)) throw new UsageError(`unknown command '${args.command}' (expected train, eval or graph; see cotangent --help)`);
+    if (!(args.command in commands))
+      throw new UsageError(`unknown command '${args.command}' (expected train, eval or graph; see cotangent --help)`);
     const cmd = commands[args.command as keyof typeof commands];
     if (args.flags.help) {
       io.out(cmd.help);
       return 0;
     }
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}' for '${args.command}' (flags are written --name value)`);
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${args.positionals[0]}' for '${args.command}' (flags are written --name value)`);
     return await cmd.run(args.flags, io);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

@@ -51,14 +51,17 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
   const outDir = f.out ?? join('out', 'run');
   const totalSteps = epochs * Math.ceil(data.train.y.length / batch);
   const schedule = cosineDecay(lr, totalSteps);
-  const optimizer: Optimizer = optName === 'adam' ? adam(schedule) : optName === 'momentum' ? momentum(schedule, { momentum: 0.9 }) : sgd(schedule);
+  const optimizer: Optimizer =
+    optName === 'adam' ? adam(schedule) : optName === 'momentum' ? momentum(schedule, { momentum: 0.9 }) : sgd(schedule);
   checkWritableDir(outDir); // before any training: a run must not end unable to save
   await init({ backend });
   try {
     const [initKey, fitKey] = split(key(seed), 2) as [Key, Key];
     const { params } = model.init(initKey, inputShape);
     io.err(`data ${data.name}: ${data.train.y.length} train / ${data.test.y.length} test examples, ${data.classes.length} classes\n`);
-    io.err(`model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} epochs, backend ${backend}, seed ${seed}\n`);
+    io.err(
+      `model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} epochs, backend ${backend}, seed ${seed}\n`,
+    );
     const bar = new ProgressBar({ isTTY: io.errIsTTY, write: io.err });
     const tFit = performance.now();
     let lastLoss = 0;
@@ -104,10 +107,23 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
       optimizer,
       optState: result.optState,
       classes: data.classes,
-      info: { data: data.name, model: modelName, epochs, batch, lr, optimizer: optName, seed, backend, testAccuracy: final.accuracy, trainSeconds },
+      info: {
+        data: data.name,
+        model: modelName,
+        epochs,
+        batch,
+        lr,
+        optimizer: optName,
+        seed,
+        backend,
+        testAccuracy: final.accuracy,
+        trainSeconds,
+      },
       files: { 'history.json': history, 'training.svg': plot }, // one commit step with the checkpoint
     });
-    io.out(`test accuracy ${pct(final.accuracy)} (${correct}/${data.test.y.length}) after ${h.length} epochs; training ${trainSeconds.toFixed(1)} s, total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    io.out(
+      `test accuracy ${pct(final.accuracy)} (${correct}/${data.test.y.length}) after ${h.length} epochs; training ${trainSeconds.toFixed(1)} s, total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     io.out(`checkpoint ${file}\nplot ${join(outDir, 'training.svg')}\n`);
     return 0;
   } finally {

@@ -43,7 +43,8 @@ export class ConcreteTensor extends Tensor {
   storageFor(op: string): Storage {
     const s = this.handle.storage;
     if (!s) {
-      const why = this.handle.freedBy ?? 'was disposed (freed by dispose() or by the end of its scope; keep() it or return it from the scope)';
+      const why =
+        this.handle.freedBy ?? 'was disposed (freed by dispose() or by the end of its scope; keep() it or return it from the scope)';
       throw new ValueError(op, `input ${describe(this.dtype, this.shape)} ${why}`);
     }
     return s;

@@ -23,7 +23,13 @@ export type JvpRule<P = unknown> = (primals: readonly Tensor[], tangents: readon
  * Reverse mode: one cotangent per input (`Zero` where none flows, or where
  * `needed[i]` is false). Cotangents have the input's shape (unbroadcast).
  */
-export type VjpRule<P = unknown> = (cotangent: Tensor, primals: readonly Tensor[], params: P, out: Tensor, needed: readonly boolean[]) => readonly MaybeZero[];
+export type VjpRule<P = unknown> = (
+  cotangent: Tensor,
+  primals: readonly Tensor[],
+  params: P,
+  out: Tensor,
+  needed: readonly boolean[],
+) => readonly MaybeZero[];
 
 /**
  * How a record's rules were declared (see ops/rules.ts). Builders keep their

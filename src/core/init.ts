@@ -102,7 +102,10 @@ export async function shutdown(): Promise<void> {
     /* a lost device cannot be synchronised; destroy it anyway */
   }
   // its tensors leave the statistics, and using one says why
-  forgetBackend(b, "is on the WebGPU backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again");
+  forgetBackend(
+    b,
+    "is on the WebGPU backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again",
+  );
   b.destroy();
 }
 

@@ -52,7 +52,11 @@ export class JvpTrace extends Trace {
     if (tangents.every(isZero)) return out;
     const t = prim.jvp(primals, tangents, params, out);
     if (isZero(t)) return out;
-    if (!shapesEqual(t.shape, out.shape) || t.dtype !== out.dtype) throw new ShapeError(prim.name, `JVP rule returned a tangent ${describe(t.dtype, t.shape)} for an output ${describe(out.dtype, out.shape)}`);
+    if (!shapesEqual(t.shape, out.shape) || t.dtype !== out.dtype)
+      throw new ShapeError(
+        prim.name,
+        `JVP rule returned a tangent ${describe(t.dtype, t.shape)} for an output ${describe(out.dtype, out.shape)}`,
+      );
     return new JvpTracer(this, out, t);
   }
 }

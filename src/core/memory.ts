@@ -71,9 +71,14 @@ interface ContextStore<T> {
  * belongs to it; a second scopeAsync is an error rather than silently sharing.
  */
 function loadAsyncContext(): ContextStore<Frame | null> | null {
-  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown }; AsyncLocalStorage?: new () => ContextStore<Frame | null> };
+  const g = globalThis as {
+    process?: { getBuiltinModule?: (m: string) => unknown };
+    AsyncLocalStorage?: new () => ContextStore<Frame | null>;
+  };
   try {
-    const mod = g.process?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage?: new () => ContextStore<Frame | null> } | undefined;
+    const mod = g.process?.getBuiltinModule?.('node:async_hooks') as
+      | { AsyncLocalStorage?: new () => ContextStore<Frame | null> }
+      | undefined;
     const Als = mod?.AsyncLocalStorage ?? g.AsyncLocalStorage;
     return Als ? new Als() : null;
   } catch {
@@ -252,7 +257,9 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
   } else {
     // a nested call and a concurrent one look the same here, so only one may be pending
     if (asyncStack.some((f) => !f.closed)) {
-      throw new Error('scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so the two would share tensors; await the first one before starting another (inside one, use scope())');
+      throw new Error(
+        'scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so the two would share tensors; await the first one before starting another (inside one, use scope())',
+      );
     }
     asyncStack.push(mine);
     syncTop = null;

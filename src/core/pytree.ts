@@ -79,9 +79,14 @@ export function treeLeaves(tree: unknown): Leaf[] {
 export function sameStructure(a: TreeDef, b: TreeDef): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'leaf' || a.kind === 'static') return true;
-  if (a.kind === 'array' && b.kind === 'array') return a.children.length === b.children.length && a.children.every((c, i) => sameStructure(c, b.children[i]!));
+  if (a.kind === 'array' && b.kind === 'array')
+    return a.children.length === b.children.length && a.children.every((c, i) => sameStructure(c, b.children[i]!));
   if (a.kind === 'record' && b.kind === 'record') {
-    return a.keys.length === b.keys.length && a.keys.every((k, i) => k === b.keys[i]) && a.children.every((c, i) => sameStructure(c, b.children[i]!));
+    return (
+      a.keys.length === b.keys.length &&
+      a.keys.every((k, i) => k === b.keys[i]) &&
+      a.children.every((c, i) => sameStructure(c, b.children[i]!))
+    );
   }
   return false;
 }

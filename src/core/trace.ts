@@ -42,7 +42,10 @@ export abstract class Tracer extends Tensor {
 
   data(): Promise<TypedArray> {
     const p = this.primalValue();
-    if (!p) return Promise.reject(new ValueError('data', `cannot read the abstract value ${describe(this.dtype, this.shape)} while building a graph`));
+    if (!p)
+      return Promise.reject(
+        new ValueError('data', `cannot read the abstract value ${describe(this.dtype, this.shape)} while building a graph`),
+      );
     return p.data();
   }
 
@@ -76,7 +79,10 @@ export function bind<P>(prim: Bindable<P>, inputs: readonly Tensor[], params: P)
   for (const x of inputs) {
     if (x instanceof Tracer) {
       if (!x.trace.active) {
-        throw new ValueError(prim.name, `a ${x.trace.kind} tracer escaped its transformation (a value from inside jvp/grad/... was used after that transformation returned)`);
+        throw new ValueError(
+          prim.name,
+          `a ${x.trace.kind} tracer escaped its transformation (a value from inside jvp/grad/... was used after that transformation returned)`,
+        );
       }
       if (!top || x.trace.level > top.level) top = x.trace;
     }
@@ -93,7 +99,10 @@ export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[
   const backend = inputs[0]!.backend;
   for (const x of inputs) {
     if (x.backend !== backend) {
-      throw new ValueError(prim.name, `inputs live on different backends (${inputs.map((i) => i.backendName).join(', ')}); move them with toBackend()`);
+      throw new ValueError(
+        prim.name,
+        `inputs live on different backends (${inputs.map((i) => i.backendName).join(', ')}); move them with toBackend()`,
+      );
     }
   }
   if (!backend.supports(out.dtype)) throw new ValueError(prim.name, `the ${backend.name} backend does not support dtype ${out.dtype}`);
@@ -121,6 +130,9 @@ function finite(a: TypedArray): boolean {
 function checkNumerics(prim: Primitive<never>, inputs: readonly ConcreteTensor[], out: ConcreteTensor): void {
   if (finite(out.dataSync())) return;
   if (inputs.every((x) => finite(x.dataSync()))) {
-    throw new NumericsError(prim.name, `produced a non-finite value from finite inputs ${inputs.map((x) => describe(x.dtype, x.shape)).join(', ')} (checkNumerics)`);
+    throw new NumericsError(
+      prim.name,
+      `produced a non-finite value from finite inputs ${inputs.map((x) => describe(x.dtype, x.shape)).join(', ')} (checkNumerics)`,
+    );
   }
 }

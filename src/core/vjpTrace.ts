@@ -93,7 +93,10 @@ export class VjpTrace extends Trace {
         if (inp < 0 || isZero(g)) return;
         const p = node.primals[k]!;
         if (!shapesEqual(g.shape, p.shape) || g.dtype !== p.dtype) {
-          throw new ShapeError(node.prim!.name, `VJP rule returned a cotangent ${describe(g.dtype, g.shape)} for input ${k} ${describe(p.dtype, p.shape)}`);
+          throw new ShapeError(
+            node.prim!.name,
+            `VJP rule returned a cotangent ${describe(g.dtype, g.shape)} for input ${k} ${describe(p.dtype, p.shape)}`,
+          );
         }
         accumulate(inp, g);
       });
@@ -106,4 +109,3 @@ export class VjpTrace extends Trace {
     return out;
   }
 }
-

@@ -86,13 +86,18 @@ export async function saveCheckpoint<P>(path: string, opts: SaveOptions<P>): Pro
   if (opts.info) meta.info = JSON.stringify(opts.info);
   if (opts.optState) {
     const slots = Object.keys(opts.optState.slots);
-    for (const s of slots) for (const [name, t] of namedLeaves(opts.optState.slots[s])) entries.push([`optimizer.${s}.${name}`, await raw(t)]);
+    for (const s of slots)
+      for (const [name, t] of namedLeaves(opts.optState.slots[s])) entries.push([`optimizer.${s}.${name}`, await raw(t)]);
     const om: OptimizerMeta = { config: { ...(opts.optimizer?.config ?? {}) }, step: opts.optState.step as OptimizerMeta['step'], slots };
     meta.optimizer = JSON.stringify(om);
   }
   const dir = dirname(file);
   const extra = Object.entries(opts.files ?? {}).map(([name, data]): [string, Uint8Array | string] => {
-    if (name === '' || name !== basename(name) || name === basename(file)) throw new OutputError(join(dir, name), 'extra checkpoint files are plain names in the checkpoint folder, other than the checkpoint itself');
+    if (name === '' || name !== basename(name) || name === basename(file))
+      throw new OutputError(
+        join(dir, name),
+        'extra checkpoint files are plain names in the checkpoint folder, other than the checkpoint itself',
+      );
     return [join(dir, name), data];
   });
   writeFilesAtomic([...extra, [file, encodeSafetensors(entries, meta)]]);
@@ -135,16 +140,28 @@ function rebuild<P>(ck: Checkpoint, prefix: string, template: P, what: string): 
   for (const [n, t] of expected) {
     const r = ck.tensors.get(`${prefix}${n}`);
     if (!r) return E.left(new CheckpointError(ck.file, `${what} '${n}' is missing from the checkpoint (the architecture differs)`));
-    if (!shapesEqual(r.shape, t.shape)) return E.left(new CheckpointError(ck.file, `${what} '${n}' has shape ${fmt(r.shape)} in the checkpoint but ${fmt(t.shape)} in the model`));
-    if (r.dtype !== t.dtype) return E.left(new CheckpointError(ck.file, `${what} '${n}' has dtype ${r.dtype} in the checkpoint but ${t.dtype} in the model`));
+    if (!shapesEqual(r.shape, t.shape))
+      return E.left(
+        new CheckpointError(ck.file, `${what} '${n}' has shape ${fmt(r.shape)} in the checkpoint but ${fmt(t.shape)} in the model`),
+      );
+    if (r.dtype !== t.dtype)
+      return E.left(new CheckpointError(ck.file, `${what} '${n}' has dtype ${r.dtype} in the checkpoint but ${t.dtype} in the model`));
   }
   for (const k of ck.tensors.keys()) {
-    if (k.startsWith(prefix) && !names.has(k)) return E.left(new CheckpointError(ck.file, `${what} '${k.slice(prefix.length)}' in the checkpoint has no place in the model (the architecture differs)`));
+    if (k.startsWith(prefix) && !names.has(k))
+      return E.left(
+        new CheckpointError(
+          ck.file,
+          `${what} '${k.slice(prefix.length)}' in the checkpoint has no place in the model (the architecture differs)`,
+        ),
+      );
   }
-  return E.right(rebuildByName(template, (n) => {
-    const r = ck.tensors.get(`${prefix}${n}`)!;
-    return fromTypedArray(r.data, r.shape, r.dtype);
-  }));
+  return E.right(
+    rebuildByName(template, (n) => {
+      const r = ck.tensors.get(`${prefix}${n}`)!;
+      return fromTypedArray(r.data, r.shape, r.dtype);
+    }),
+  );
 }
 
 /** The saved parameters in the structure of `template` (e.g. fresh `model.init(...)` parameters). */
@@ -178,7 +195,8 @@ export interface Restored {
 export function restoreModel(ck: Checkpoint): E.Either<CheckpointError, Restored> {
   const spec = ck.meta.architecture;
   const inputShape = ck.meta.inputShape;
-  if (!spec || !inputShape) return E.left(new CheckpointError(ck.file, 'the checkpoint has no architecture description (save it with { model, inputShape })'));
+  if (!spec || !inputShape)
+    return E.left(new CheckpointError(ck.file, 'the checkpoint has no architecture description (save it with { model, inputShape })'));
   try {
     checkSpec(spec, { inputShape });
   } catch (e) {

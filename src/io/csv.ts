@@ -36,7 +36,8 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
   if (rows.length === 0) throw new DataError(file, 'no data rows');
   const cols = rows[0]!.split(',').length;
   const headerCols = lines[0]!.split(',').length;
-  if (skip && opts.header === undefined && headerCols !== cols) throw new DataError(file, `header line 1 has ${headerCols} columns but line 2 has ${cols}`);
+  if (skip && opts.header === undefined && headerCols !== cols)
+    throw new DataError(file, `header line 1 has ${headerCols} columns but line 2 has ${cols}`);
   if (cols < 2) throw new DataError(file, `needs at least one feature column and a label column, line ${skip ? 2 : 1} has ${cols}`);
   const lc = opts.labelColumn === undefined ? cols - 1 : opts.labelColumn < 0 ? cols + opts.labelColumn : opts.labelColumn;
   if (lc < 0 || lc >= cols) throw new DataError(file, `label column ${opts.labelColumn} is out of range for ${cols} columns`);
@@ -53,19 +54,27 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
     cells.forEach((c, j) => {
       const v = Number(c);
       if (c.trim() === '' || !Number.isFinite(v)) {
-        const hint = lineNo === 1 ? ' (a first line is taken as a header only when none of its cells is a number; pass header: true, or --header yes on the command line, to skip it)' : '';
+        const hint =
+          lineNo === 1
+            ? ' (a first line is taken as a header only when none of its cells is a number; pass header: true, or --header yes on the command line, to skip it)'
+            : '';
         throw new DataError(file, `line ${lineNo}, column ${j + 1}: '${c}' is not a number${hint}`);
       }
       if (j === lc) {
         if (!Number.isInteger(v) || v < 0) throw new DataError(file, `line ${lineNo}: label '${c}' is not a non-negative integer`);
-        if (v >= MAX_CLASSES) throw new DataError(file, `line ${lineNo}: label ${v} is at or above the limit of ${MAX_CLASSES} classes (labels are class indices 0, 1, ...)`);
+        if (v >= MAX_CLASSES)
+          throw new DataError(
+            file,
+            `line ${lineNo}: label ${v} is at or above the limit of ${MAX_CLASSES} classes (labels are class indices 0, 1, ...)`,
+          );
         y[r] = v;
         maxLabel = Math.max(maxLabel, v);
       } else x[r * f + k++] = v * scale;
     });
   });
   const exampleShape = opts.exampleShape ?? [f];
-  if (exampleShape.reduce((a, b) => a * b, 1) !== f) throw new DataError(file, `example shape [${exampleShape.join(',')}] does not hold ${f} features`);
+  if (exampleShape.reduce((a, b) => a * b, 1) !== f)
+    throw new DataError(file, `example shape [${exampleShape.join(',')}] does not hold ${f} features`);
   return { name: opts.name ?? file, x, exampleShape: [...exampleShape], y, numClasses: maxLabel + 1 };
 }
 

@@ -27,7 +27,8 @@ export function digitsPath(): string {
 /** All 1,797 digits, examples [64] (or [8, 8, 1] with `image: true`). */
 export function loadDigits(opts: { image?: boolean } = {}): Dataset {
   const d = readCsv(digitsPath(), { scale: 1 / 16, name: 'digits', header: false, exampleShape: opts.image ? [8, 8, 1] : [64] });
-  if (d.y.length !== 1797 || d.numClasses !== 10) throw new DataError(digitsPath(), `expected 1797 examples of 10 classes, found ${d.y.length} of ${d.numClasses}`);
+  if (d.y.length !== 1797 || d.numClasses !== 10)
+    throw new DataError(digitsPath(), `expected 1797 examples of 10 classes, found ${d.y.length} of ${d.numClasses}`);
   return d;
 }
 

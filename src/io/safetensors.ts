@@ -61,7 +61,8 @@ export function encodeSafetensors(tensors: readonly (readonly [string, RawTensor
 export function decodeSafetensors(buf: Uint8Array): E.Either<string, Safetensors> {
   if (buf.length < 8) return E.left(`truncated: ${buf.length} bytes, a safetensors file starts with an 8-byte header length`);
   const hlen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(0, true);
-  if (hlen > BigInt(buf.length - 8)) return E.left(`header length ${hlen} exceeds the file size ${buf.length} (truncated or not a safetensors file)`);
+  if (hlen > BigInt(buf.length - 8))
+    return E.left(`header length ${hlen} exceeds the file size ${buf.length} (truncated or not a safetensors file)`);
   const hbytes = buf.subarray(8, 8 + Number(hlen));
   let header: unknown;
   try {
@@ -84,10 +85,18 @@ export function decodeSafetensors(buf: Uint8Array): E.Either<string, Safetensors
     }
     const d = TensorEntry.decode(value);
     if (E.isLeft(d)) return E.left(`tensor '${name}': ${formatErrors(d.left)}`);
-    const { dtype, shape, data_offsets: [s, e] } = d.right;
+    const {
+      dtype,
+      shape,
+      data_offsets: [s, e],
+    } = d.right;
     const count = shape.reduce((a: number, b: number) => a * b, 1);
-    if (e < s || e > dataLen) return E.left(`tensor '${name}': data_offsets [${s}, ${e}] outside the ${dataLen} data bytes (truncated file?)`);
-    if (e - s !== count * BYTES[dtype]) return E.left(`tensor '${name}': size mismatch: ${dtype}[${shape.join(',')}] needs ${count * BYTES[dtype]} bytes, data_offsets give ${e - s}`);
+    if (e < s || e > dataLen)
+      return E.left(`tensor '${name}': data_offsets [${s}, ${e}] outside the ${dataLen} data bytes (truncated file?)`);
+    if (e - s !== count * BYTES[dtype])
+      return E.left(
+        `tensor '${name}': size mismatch: ${dtype}[${shape.join(',')}] needs ${count * BYTES[dtype]} bytes, data_offsets give ${e - s}`,
+      );
     const bytes = buf.slice(dataStart + s, dataStart + e); // copy: aligned and detached from the file buffer
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const data = dtype === 'F32' ? new Float32Array(ab) : dtype === 'F64' ? new Float64Array(ab) : new Int32Array(ab);
@@ -100,12 +109,19 @@ export function decodeSafetensors(buf: Uint8Array): E.Either<string, Safetensors
   let last = '';
   for (const [s, e, name] of spans) {
     if (s < end) return E.left(`tensors '${last}' and '${name}' overlap (data_offsets [${s}, ${e}] start before byte ${end})`);
-    if (s > end) return E.left(last === '' ? `tensor '${name}' starts at byte ${s}, the first tensor must start at 0 (header length wrong?)` : `tensor '${name}' starts at byte ${s} but the previous tensor '${last}' ends at ${end}: the data section has a gap`);
+    if (s > end)
+      return E.left(
+        last === ''
+          ? `tensor '${name}' starts at byte ${s}, the first tensor must start at 0 (header length wrong?)`
+          : `tensor '${name}' starts at byte ${s} but the previous tensor '${last}' ends at ${end}: the data section has a gap`,
+      );
     end = e;
     last = name;
   }
   if (end !== dataLen) {
-    return E.left(`the data section has ${dataLen} bytes but the tensors cover ${end}${last ? ` (${dataLen - end} bytes after tensor '${last}')` : ''}: header length wrong or data appended`);
+    return E.left(
+      `the data section has ${dataLen} bytes but the tensors cover ${end}${last ? ` (${dataLen - end} bytes after tensor '${last}')` : ''}: header length wrong or data appended`,
+    );
   }
   return E.right({ tensors, metadata });
 }

@@ -48,15 +48,29 @@ function atPosition(where: string, i: number, l: AnyLayer, shape: RShape, e: unk
 
 /** One shape fits an input: `Same` fits anything, a shape of unknown rank (ShapeT) fits anything. */
 type FitsOne<C, I> = I extends Same ? true : C extends Same ? true : [C] extends [I] ? true : readonly number[] extends C ? true : false;
-type FitsAll<C, I> = C extends readonly [infer c, ...infer cr] ? (I extends readonly [infer i, ...infer ir] ? (FitsOne<c, i> extends true ? FitsAll<cr, ir> : false) : true) : true;
-type Fits<C, I> = C extends readonly (readonly number[])[] ? (I extends readonly (readonly number[])[] ? FitsAll<C, I> : FitsOne<C, I>) : FitsOne<C, I>;
+type FitsAll<C, I> = C extends readonly [infer c, ...infer cr]
+  ? I extends readonly [infer i, ...infer ir]
+    ? FitsOne<c, i> extends true
+      ? FitsAll<cr, ir>
+      : false
+    : true
+  : true;
+type Fits<C, I> = C extends readonly (readonly number[])[]
+  ? I extends readonly (readonly number[])[]
+    ? FitsAll<C, I>
+    : FitsOne<C, I>
+  : FitsOne<C, I>;
 type After<Cur, L> = InOf<L> extends Same ? (OutOf<L> extends Same ? Cur : OutOf<L>) : OutOf<L>;
 
 /** `unknown` when the chain fits, otherwise an object type describing the first mismatch. */
 export type CheckChain<Ls, Cur = Same, Pos extends unknown[] = []> = Ls extends readonly [infer L, ...infer R]
   ? Fits<Cur, InOf<L>> extends true
     ? CheckChain<R, After<Cur, L>, [...Pos, 0]>
-    : { readonly shapeMismatch: `serial: layer ${Pos['length']} does not accept the previous layer's output`; readonly got: Cur; readonly expects: InOf<L> }
+    : {
+        readonly shapeMismatch: `serial: layer ${Pos['length']} does not accept the previous layer's output`;
+        readonly got: Cur;
+        readonly expects: InOf<L>;
+      }
   : unknown;
 
 type FirstIn<Ls> = Ls extends readonly [infer L, ...infer R] ? (InOf<L> extends Same ? FirstIn<R> : InOf<L>) : Same;
@@ -65,7 +79,11 @@ type FinalOut<Ls, Cur = Same> = Ls extends readonly [infer L, ...infer R] ? Fina
 /** The parameter tree of a serial composition: a tuple of the layers' parameters. */
 export type SerialParams<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: ParamsOf<Ls[K]> };
 /** The layer type of `serial(...layers)`: the first declared input, the last output and the tuple of parameters. */
-export type Serial<Ls extends readonly AnyLayer[]> = Layer<FirstIn<Ls> extends Same ? Same : FirstIn<Ls>, FinalOut<Ls> extends Same ? (FirstIn<Ls> extends Same ? Same : ShapeT) : FinalOut<Ls>, SerialParams<Ls>>;
+export type Serial<Ls extends readonly AnyLayer[]> = Layer<
+  FirstIn<Ls> extends Same ? Same : FirstIn<Ls>,
+  FinalOut<Ls> extends Same ? (FirstIn<Ls> extends Same ? Same : ShapeT) : FinalOut<Ls>,
+  SerialParams<Ls>
+>;
 
 /**
  * Compose layers left to right; `init` splits the key across the layers, so does `apply` for ctx.key.
@@ -150,14 +168,19 @@ export function parallel<const Ls extends readonly AnyLayer[]>(...layers: Ls): L
     },
     apply: (params, x, ctx) => {
       const xs = x as readonly Value[];
-      if (!Array.isArray(xs) || xs.length !== layers.length) throw new ShapeError('parallel', `expects an array of ${layers.length} inputs`);
+      if (!Array.isArray(xs) || xs.length !== layers.length)
+        throw new ShapeError('parallel', `expects an array of ${layers.length} inputs`);
       const keys = ctx?.key ? split(ctx.key, layers.length) : undefined;
       return layers.map((l, i) => l.apply((params as readonly unknown[])[i], xs[i], keys ? { ...ctx, key: keys[i] } : ctx)) as never;
     },
   });
 }
 
-type Repeat<N extends number, T, Acc extends unknown[] = []> = number extends N ? T[] : Acc['length'] extends N ? Acc : Repeat<N, T, [...Acc, T]>;
+type Repeat<N extends number, T, Acc extends unknown[] = []> = number extends N
+  ? T[]
+  : Acc['length'] extends N
+    ? Acc
+    : Repeat<N, T, [...Acc, T]>;
 
 /**
  * Copy the input n times (a list of n tensors).
@@ -202,7 +225,8 @@ export const fanInSum: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<an
   init: (_k, s) => {
     const ss = mergeInputs('fanInSum', s);
     for (const e of ss) {
-      if (e.length !== ss[0]!.length || e.some((d, i) => !dimsMatch(d, ss[0]![i]!))) throw new ShapeError('fanInSum', `input shapes differ: ${fmtShape(s)}`);
+      if (e.length !== ss[0]!.length || e.some((d, i) => !dimsMatch(d, ss[0]![i]!)))
+        throw new ShapeError('fanInSum', `input shapes differ: ${fmtShape(s)}`);
     }
     return { params: noParams, outputShape: ss[0]! };
   },
@@ -252,7 +276,8 @@ export function residual<L extends AnyLayer>(f: L): Layer<Same, Same, ParamsOf<L
       } catch (e) {
         return atPosition('residual', 0, f, s, e);
       }
-      if (fmtShape(r.outputShape) !== fmtShape(s)) throw new ShapeError('residual', `the branch ${f.name} maps ${fmtShape(s)} to ${fmtShape(r.outputShape)}; it must keep the shape`);
+      if (fmtShape(r.outputShape) !== fmtShape(s))
+        throw new ShapeError('residual', `the branch ${f.name} maps ${fmtShape(s)} to ${fmtShape(r.outputShape)}; it must keep the shape`);
       return { params: r.params as ParamsOf<L>, outputShape: s };
     },
     apply: (p, x, ctx) => add(x, f.apply(p, x, ctx) as Tensor),
@@ -269,7 +294,11 @@ export function residual<L extends AnyLayer>(f: L): Layer<Same, Same, ParamsOf<L
  * const meanLast = nn.lambda('meanLast', (x) => ct.mean(x, -1), (s) => s.slice(0, -1));
  * ```
  */
-export function lambda(name: string, f: (x: Tensor, ctx?: ApplyContext) => Tensor, outputShape?: (s: readonly number[]) => readonly number[]): Layer<Same, Same, NoParams> {
+export function lambda(
+  name: string,
+  f: (x: Tensor, ctx?: ApplyContext) => Tensor,
+  outputShape?: (s: readonly number[]) => readonly number[],
+): Layer<Same, Same, NoParams> {
   return makeLayer<Same, Same, NoParams>({
     name,
     spec: { type: 'lambda', name },

@@ -29,7 +29,8 @@ export type Padding = 'valid' | 'same';
 export type Pair = number | readonly [number, number];
 const pair = (op: string, name: string, v: Pair): [number, number] => {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new ShapeError(op, `${name} must be positive integers, got ${JSON.stringify(v)}`);
+  if (!p.every((d) => Number.isInteger(d) && d >= 1))
+    throw new ShapeError(op, `${name} must be positive integers, got ${JSON.stringify(v)}`);
   return p;
 };
 
@@ -73,7 +74,8 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
   if (w.ndim !== 4) throw new ShapeError(op, `weights must be [kh, kw, cin, cout], got ${fmt(w.shape)}`);
   const [n, h, wd, cin] = x.shape as [number, number, number, number];
   const [kh, kw, wcin, cout] = w.shape as [number, number, number, number];
-  if (wcin !== cin) throw new ShapeError(op, `input channels differ: input ${fmt(x.shape)} has ${cin}, weights ${fmt(w.shape)} expect ${wcin}`);
+  if (wcin !== cin)
+    throw new ShapeError(op, `input channels differ: input ${fmt(x.shape)} has ${cin}, weights ${fmt(w.shape)} expect ${wcin}`);
   const [sh, sw] = pair(op, 'stride', opts.stride ?? 1);
   const padding = opts.padding ?? 'valid';
   const ah = convAxis(op, h, kh, sh, padding);
@@ -153,7 +155,11 @@ type NHWC<C extends number = number> = readonly [number, number, number, C];
  * const { params } = cnn.init(nn.random.key(0), [-1, 28, 28, 1]); // NHWC input
  * ```
  */
-export function conv2dLayer<const F extends number, const C extends number = number>(filters: F, kernel: Pair, opts: Conv2dLayerOptions<C> = {}): Layer<NHWC<C>, NHWC<F>, Conv2dParams> {
+export function conv2dLayer<const F extends number, const C extends number = number>(
+  filters: F,
+  kernel: Pair,
+  opts: Conv2dLayerOptions<C> = {},
+): Layer<NHWC<C>, NHWC<F>, Conv2dParams> {
   const [kh, kw] = pair('conv2d', 'kernel', kernel);
   const padding = opts.padding ?? 'valid';
   const [sh, sw] = pair('conv2d', 'stride', opts.stride ?? 1);
@@ -161,17 +167,29 @@ export function conv2dLayer<const F extends number, const C extends number = num
   const kinit = opts.kernelInit ?? 'heNormal';
   return makeLayer<any, any, Conv2dParams>({
     name,
-    spec: { type: 'conv2d', filters, kernel: [kh, kw], stride: [sh, sw], padding, ...(opts.inputs !== undefined ? { inputs: opts.inputs } : {}), ...(opts.kernelInit ? { kernelInit: opts.kernelInit } : {}) },
+    spec: {
+      type: 'conv2d',
+      filters,
+      kernel: [kh, kw],
+      stride: [sh, sw],
+      padding,
+      ...(opts.inputs !== undefined ? { inputs: opts.inputs } : {}),
+      ...(opts.kernelInit ? { kernelInit: opts.kernelInit } : {}),
+    },
     init: (key, s) => {
       if (isMultiShape(s) || s.length !== 4) throw new ShapeError(name, `expects an NHWC input [N, H, W, C], got ${fmtShape(s)}`);
       const [nb, h, w, c] = s as readonly number[] as [number, number, number, number];
-      if (opts.inputs !== undefined && c !== opts.inputs) throw new ShapeError(name, `expects ${opts.inputs} input channels, got ${fmtShape(s)}`);
+      if (opts.inputs !== undefined && c !== opts.inputs)
+        throw new ShapeError(name, `expects ${opts.inputs} input channels, got ${fmtShape(s)}`);
       const ah = convAxis(name, h, kh, sh, padding);
       const aw = convAxis(name, w, kw, sw, padding);
       const [k1, k2] = split(key, 2);
       const fanIn = kh * kw * c;
       return {
-        params: { W: initializers[kinit](k1!, [kh, kw, c, filters], fanIn, kh * kw * filters), b: initializers.zeros(k2!, [filters], fanIn, filters) },
+        params: {
+          W: initializers[kinit](k1!, [kh, kw, c, filters], fanIn, kh * kw * filters),
+          b: initializers.zeros(k2!, [filters], fanIn, filters),
+        },
         outputShape: [nb, ah.out, aw.out, filters],
       };
     },

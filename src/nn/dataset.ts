@@ -31,11 +31,14 @@ export const MAX_CLASSES = 65536;
 /** Check a data set's invariants (lengths agree, labels in range); returns it. */
 export function checkDataset(d: Dataset): Dataset {
   const per = sizeOf(d.exampleShape);
-  if (d.x.length !== d.y.length * per) throw new ValueError(`dataset ${d.name}`, `${d.x.length} feature values for ${d.y.length} labels of shape ${fmt(d.exampleShape)}`);
-  if (!(Number.isInteger(d.numClasses) && d.numClasses >= 1 && d.numClasses <= MAX_CLASSES)) throw new ValueError(`dataset ${d.name}`, `${d.numClasses} classes; the limit is ${MAX_CLASSES}`);
+  if (d.x.length !== d.y.length * per)
+    throw new ValueError(`dataset ${d.name}`, `${d.x.length} feature values for ${d.y.length} labels of shape ${fmt(d.exampleShape)}`);
+  if (!(Number.isInteger(d.numClasses) && d.numClasses >= 1 && d.numClasses <= MAX_CLASSES))
+    throw new ValueError(`dataset ${d.name}`, `${d.numClasses} classes; the limit is ${MAX_CLASSES}`);
   for (let i = 0; i < d.y.length; i++) {
     const v = d.y[i]!;
-    if (!(v >= 0 && v < d.numClasses)) throw new ValueError(`dataset ${d.name}`, `label ${v} at index ${i} is outside [0, ${d.numClasses})`);
+    if (!(v >= 0 && v < d.numClasses))
+      throw new ValueError(`dataset ${d.name}`, `label ${v} at index ${i} is outside [0, ${d.numClasses})`);
   }
   return d;
 }
@@ -46,12 +49,20 @@ export function checkDataset(d: Dataset): Dataset {
  * Throws naming both data sets and their shapes; returns nothing.
  */
 export function checkCompatible(train: Dataset, other: Dataset): void {
-  if (sizeOf(train.exampleShape) !== sizeOf(other.exampleShape) || train.exampleShape.length !== other.exampleShape.length || train.exampleShape.some((d, i) => d !== other.exampleShape[i])) {
-    throw new ValueError('data', `examples of ${train.name} are ${fmt(train.exampleShape)} but those of ${other.name} are ${fmt(other.exampleShape)}; a model for one cannot take the other`);
+  if (
+    sizeOf(train.exampleShape) !== sizeOf(other.exampleShape) ||
+    train.exampleShape.length !== other.exampleShape.length ||
+    train.exampleShape.some((d, i) => d !== other.exampleShape[i])
+  ) {
+    throw new ValueError(
+      'data',
+      `examples of ${train.name} are ${fmt(train.exampleShape)} but those of ${other.name} are ${fmt(other.exampleShape)}; a model for one cannot take the other`,
+    );
   }
   let max = -1;
   for (let i = 0; i < other.y.length; i++) max = Math.max(max, other.y[i]!);
-  if (max >= train.numClasses) throw new ValueError('data', `${other.name} has labels up to ${max} but ${train.name} has ${train.numClasses} classes`);
+  if (max >= train.numClasses)
+    throw new ValueError('data', `${other.name} has labels up to ${max} but ${train.name} has ${train.numClasses} classes`);
 }
 
 /** The examples at `indices`, in that order. */
@@ -69,13 +80,15 @@ export function take(d: Dataset, indices: ArrayLike<number>, name = d.name): Dat
 
 /** The same data seen with another example shape of the same size (e.g. [64] -> [8, 8, 1]). */
 export function withExampleShape(d: Dataset, shape: readonly number[]): Dataset {
-  if (sizeOf(shape) !== sizeOf(d.exampleShape)) throw new ValueError('withExampleShape', `cannot view examples of shape ${fmt(d.exampleShape)} as ${fmt(shape)}`);
+  if (sizeOf(shape) !== sizeOf(d.exampleShape))
+    throw new ValueError('withExampleShape', `cannot view examples of shape ${fmt(d.exampleShape)} as ${fmt(shape)}`);
   return { ...d, exampleShape: [...shape] };
 }
 
 /** Shuffle with `key`, then put the first `testFraction` in `test` and the rest in `train`. */
 export function trainTestSplit(d: Dataset, key: Key, testFraction: number): { train: Dataset; test: Dataset } {
-  if (!(testFraction > 0 && testFraction < 1)) throw new ValueError('trainTestSplit', `testFraction must be in (0, 1), got ${testFraction}`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new ValueError('trainTestSplit', `testFraction must be in (0, 1), got ${testFraction}`);
   const perm = permutationArray(key, datasetSize(d));
   const nTest = Math.round(perm.length * testFraction);
   return { test: take(d, perm.subarray(0, nTest), `${d.name}-test`), train: take(d, perm.subarray(nTest), `${d.name}-train`) };

@@ -47,7 +47,10 @@ export interface DenseOptions<I extends number> {
  * const { params } = layer.init(nn.random.key(0), [-1, 64]); // params.W: [10, 64], params.b: [10]
  * ```
  */
-export function dense<const U extends number, const I extends number = number>(units: U, opts: DenseOptions<I> = {}): Layer<readonly [...number[], I], readonly [...number[], U], DenseParams> {
+export function dense<const U extends number, const I extends number = number>(
+  units: U,
+  opts: DenseOptions<I> = {},
+): Layer<readonly [...number[], I], readonly [...number[], U], DenseParams> {
   if (!Number.isInteger(units) || units <= 0) throw new ShapeError('dense', `units must be a positive integer, got ${units}`);
   const kernelInit = opts.kernelInit ?? 'glorotNormal';
   const biasInit = opts.biasInit ?? 'zeros';
@@ -64,7 +67,8 @@ export function dense<const U extends number, const I extends number = number>(u
       const shape = single(name, s);
       if (shape.length < 1) throw new ShapeError(name, `expects an input of rank ≥ 1 [..., features], got ${fmt(shape)}`);
       const fin = shape[shape.length - 1]!;
-      if (opts.inputs !== undefined && fin !== opts.inputs) throw new ShapeError(name, `expects input [..., ${opts.inputs}], got ${fmt(shape)}`);
+      if (opts.inputs !== undefined && fin !== opts.inputs)
+        throw new ShapeError(name, `expects input [..., ${opts.inputs}], got ${fmt(shape)}`);
       if (!(fin > 0)) throw new ShapeError(name, `input features must be known and positive, got ${fmt(shape)}`);
       const [kw, kb] = split(key, 2);
       const W = initializers[kernelInit](kw!, [units, fin], fin, units, opts.dtype);
@@ -143,7 +147,8 @@ export function reshape<const S extends readonly number[]>(shape: S): Layer<Shap
     init: (_k, s) => {
       const sh = single(name, s);
       const n = sizeOf(sh.slice(1));
-      if (sh.length < 1 || n !== per) throw new ShapeError(name, `cannot reshape examples of ${fmt(sh)} (${n} values each) to [${shape.join(',')}] (${per})`);
+      if (sh.length < 1 || n !== per)
+        throw new ShapeError(name, `cannot reshape examples of ${fmt(sh)} (${n} values each) to [${shape.join(',')}] (${per})`);
       return { params: noParams, outputShape: [sh[0]!, ...shape] };
     },
     apply: (_p, x) => reshapeOp(x as Tensor, [(x as Tensor).shape[0]!, ...shape]),

@@ -19,7 +19,8 @@ export type Loss = (pred: Tensor, target: Tensor) => Tensor;
 
 /** mean((pred − target)²) */
 export const mse: Loss = (pred, target) => {
-  if (!shapesEqual(pred.shape, target.shape)) throw new ShapeError('mse', `prediction ${fmt(pred.shape)} and target ${fmt(target.shape)} differ`);
+  if (!shapesEqual(pred.shape, target.shape))
+    throw new ShapeError('mse', `prediction ${fmt(pred.shape)} and target ${fmt(target.shape)} differ`);
   const d = sub(pred, target.dtype === pred.dtype ? target : cast(target, pred.dtype));
   return mean(mul(d, d));
 };
@@ -34,7 +35,8 @@ export const softmaxCrossEntropy: Loss = (logits, labels) => sce(logits, labels)
 
 /** Mean binary cross-entropy of sigmoid(logits) against 0/1 (or soft) targets, computed from logits. */
 export const sigmoidBinaryCrossEntropy: Loss = (logits, targets) => {
-  if (!shapesEqual(logits.shape, targets.shape)) throw new ShapeError('sigmoidBinaryCrossEntropy', `logits ${fmt(logits.shape)} and targets ${fmt(targets.shape)} differ`);
+  if (!shapesEqual(logits.shape, targets.shape))
+    throw new ShapeError('sigmoidBinaryCrossEntropy', `logits ${fmt(logits.shape)} and targets ${fmt(targets.shape)} differ`);
   const y = targets.dtype === logits.dtype ? targets : cast(targets, logits.dtype);
   // log(1 + e^z) − z·y, rewritten so exp never overflows
   return mean(add(sub(relu(logits), mul(logits, y)), log(add(exp(neg(abs(logits))), 1))));
@@ -47,9 +49,13 @@ export function l2(params: unknown, lambda: number, include: (path: string, leaf
     if (t instanceof TensorClass) {
       if (include(path, t)) leaves.push(t);
     } else if (Array.isArray(t)) t.forEach((c, i) => walk(c, `${path}${path ? '.' : ''}${i}`));
-    else if (t && typeof t === 'object') for (const k of Object.keys(t).sort()) walk((t as Record<string, unknown>)[k], `${path}${path ? '.' : ''}${k}`);
+    else if (t && typeof t === 'object')
+      for (const k of Object.keys(t).sort()) walk((t as Record<string, unknown>)[k], `${path}${path ? '.' : ''}${k}`);
   };
   walk(params, '');
   if (leaves.length === 0) throw new ShapeError('l2', `no parameters selected (tree has ${flatten(params).leaves.length} leaves)`);
-  return mul(leaves.map((w) => sum(mul(w, w))).reduce((a, b) => add(a, b)), lambda / 2);
+  return mul(
+    leaves.map((w) => sum(mul(w, w))).reduce((a, b) => add(a, b)),
+    lambda / 2,
+  );
 }

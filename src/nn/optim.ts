@@ -70,22 +70,29 @@ export interface CommonOptions {
 /** The constant schedule: `lr` at every step. */
 export const constant = (lr: number): Schedule => Object.assign(() => lr, { describe: `constant(${lr})` });
 /** lr · factor^floor(step / every) */
-export const stepDecay = (lr: number, every: number, factor: number): Schedule => Object.assign((s: number) => lr * factor ** Math.floor(s / every), { describe: `stepDecay(${lr}, ${every}, ${factor})` });
+export const stepDecay = (lr: number, every: number, factor: number): Schedule =>
+  Object.assign((s: number) => lr * factor ** Math.floor(s / every), { describe: `stepDecay(${lr}, ${every}, ${factor})` });
 /** Cosine decay from lr to `min` over `steps` steps, then constant at `min`. */
 export const cosineDecay = (lr: number, steps: number, min = 0): Schedule =>
-  Object.assign((s: number) => min + ((lr - min) * (1 + Math.cos((Math.PI * Math.min(s, steps)) / steps))) / 2, { describe: `cosineDecay(${lr}, ${steps}, ${min})` });
+  Object.assign((s: number) => min + ((lr - min) * (1 + Math.cos((Math.PI * Math.min(s, steps)) / steps))) / 2, {
+    describe: `cosineDecay(${lr}, ${steps}, ${min})`,
+  });
 /** Linear warm-up from 0 over `steps` steps, then the wrapped schedule (shifted so it starts at 0). */
 export const warmup = (steps: number, after: LearningRate): Schedule => {
   const f = asSchedule(after);
-  return Object.assign((s: number) => (s < steps ? (f(0) * (s + 1)) / steps : f(s - steps)), { describe: `warmup(${steps}, ${describeLr(after)})` });
+  return Object.assign((s: number) => (s < steps ? (f(0) * (s + 1)) / steps : f(s - steps)), {
+    describe: `warmup(${steps}, ${describeLr(after)})`,
+  });
 };
 
 const asSchedule = (lr: LearningRate): Schedule => (typeof lr === 'number' ? constant(lr) : lr);
 /** A learning rate as JSON: the number, or the schedule's description. */
-export const describeLr = (lr: LearningRate): string | number => (typeof lr === 'number' ? lr : ((lr as { describe?: string }).describe ?? 'custom schedule'));
+export const describeLr = (lr: LearningRate): string | number =>
+  typeof lr === 'number' ? lr : ((lr as { describe?: string }).describe ?? 'custom schedule');
 
 function checkLr(op: string, lr: LearningRate): void {
-  if (typeof lr === 'number' && !(lr >= 0 && Number.isFinite(lr))) throw new ValueError(op, `learning rate must be a finite number ≥ 0, got ${lr}`);
+  if (typeof lr === 'number' && !(lr >= 0 && Number.isFinite(lr)))
+    throw new ValueError(op, `learning rate must be a finite number ≥ 0, got ${lr}`);
 }
 
 /** Scale a gradient tree so its global norm is at most `maxNorm` (unchanged when already smaller). */
@@ -112,11 +119,19 @@ function optimizer(
   return Object.freeze({
     name,
     config: Object.freeze({ name, lr: describeLr(lr), ...config, ...(common.clipNorm ? { clipNorm: common.clipNorm } : {}) }),
-    init: <P>(params: P): OptState => Object.freeze({ step: 0, slots: Object.freeze(Object.fromEntries(slotNames.map((s) => [s, zerosTree(params)]))) }),
+    init: <P>(params: P): OptState =>
+      Object.freeze({ step: 0, slots: Object.freeze(Object.fromEntries(slotNames.map((s) => [s, zerosTree(params)]))) }),
     update: <P>(grads: P, state: OptState, params: P, opts: UpdateOptions = {}) => {
       // intermediates are freed; only the new params and state leave the scope
       const next = scope(() => step(grads, state, params));
-      if (opts.donate !== false) donate(`${name}.update`, [params, state], next, 'use the returned params and state (pass { donate: false } to keep the old ones)', grads);
+      if (opts.donate !== false)
+        donate(
+          `${name}.update`,
+          [params, state],
+          next,
+          'use the returned params and state (pass { donate: false } to keep the old ones)',
+          grads,
+        );
       return next;
     },
   });
@@ -142,7 +157,8 @@ function optimizer(
 }
 
 /** Plain gradient descent: w ← w − lr·∇. */
-export const sgd = (lr: LearningRate, common: CommonOptions = {}): Optimizer => optimizer('sgd', {}, common, [], (r, _t, g, p) => [sub(p, mul(g, r))], lr);
+export const sgd = (lr: LearningRate, common: CommonOptions = {}): Optimizer =>
+  optimizer('sgd', {}, common, [], (r, _t, g, p) => [sub(p, mul(g, r))], lr);
 
 /** Options of `momentum`: μ (default 0.9) and Nesterov (default false). */
 export interface MomentumOptions extends CommonOptions {
@@ -154,11 +170,18 @@ export interface MomentumOptions extends CommonOptions {
 export const momentum = (lr: LearningRate, opts: MomentumOptions = {}): Optimizer => {
   const mu = opts.momentum ?? 0.9;
   const nesterov = opts.nesterov ?? false;
-  return optimizer('momentum', { momentum: mu, nesterov }, opts, ['v'], (r, _t, g, p, [v]) => {
-    const v2 = add(mul(v!, mu), g);
-    const dir = nesterov ? add(g, mul(v2, mu)) : v2;
-    return [sub(p, mul(dir, r)), v2];
-  }, lr);
+  return optimizer(
+    'momentum',
+    { momentum: mu, nesterov },
+    opts,
+    ['v'],
+    (r, _t, g, p, [v]) => {
+      const v2 = add(mul(v!, mu), g);
+      const dir = nesterov ? add(g, mul(v2, mu)) : v2;
+      return [sub(p, mul(dir, r)), v2];
+    },
+    lr,
+  );
 };
 
 /** Options of `adam` and `adamw`: β₁, β₂ and ε. */

@@ -72,7 +72,8 @@ export function split(k: Key, n = 2): Key[] {
 /** A new key mixing `data` (a non-negative 32-bit integer, e.g. a step number) into `k`. */
 export function foldIn(k: Key, data: number): Key {
   checkKey('random.foldIn', k);
-  if (!Number.isInteger(data) || data < 0 || data > 0xffffffff) throw new ValueError('random.foldIn', `data must be an integer in [0, 2^32), got ${data}`);
+  if (!Number.isInteger(data) || data < 0 || data > 0xffffffff)
+    throw new ValueError('random.foldIn', `data must be an integer in [0, 2^32), got ${data}`);
   const [a, b] = threefry2x32(k.k0, k.k1, 2, data);
   return makeKey(a, b);
 }
@@ -186,7 +187,8 @@ export function permutation(k: Key, n: number): Tensor {
 export function categorical(k: Key, logits: Tensor): Tensor {
   checkKey('random.categorical', k);
   if (logits.ndim < 1) throw new ValueError('random.categorical', `logits need a class axis, got ${fmt(logits.shape)}`);
-  if (logits.dtype !== 'f32' && logits.dtype !== 'f64') throw new ValueError('random.categorical', `logits must be float, got ${logits.dtype}`);
+  if (logits.dtype !== 'f32' && logits.dtype !== 'f64')
+    throw new ValueError('random.categorical', `logits must be float, got ${logits.dtype}`);
   const u = uniformArray(k, logits.size);
   const g = new Float64Array(u.length);
   for (let i = 0; i < u.length; i++) g[i] = -Math.log(-Math.log(u[i]! * (1 - 2 ** -32) + 2 ** -33));

@@ -20,7 +20,8 @@ const num = (spec: LayerSpec, k: string): number => {
 const pair = (spec: LayerSpec, k: string): [number, number] => {
   const v = spec[k];
   const [a, b] = Array.isArray(v) && v.length === 2 ? (v as unknown[]) : [];
-  if (typeof a !== 'number' || typeof b !== 'number') throw new ValueError('fromSpec', `${spec.type}: field '${k}' must be a pair of numbers`);
+  if (typeof a !== 'number' || typeof b !== 'number')
+    throw new ValueError('fromSpec', `${spec.type}: field '${k}' must be a pair of numbers`);
   return [a, b];
 };
 const list = (spec: LayerSpec): LayerSpec[] => {
@@ -36,7 +37,8 @@ export function fromSpec(spec: LayerSpec): AnyLayer {
 }
 
 function build(spec: LayerSpec): AnyLayer {
-  if (typeof spec !== 'object' || spec === null || typeof spec.type !== 'string') throw new ValueError('fromSpec', `not a layer spec: ${JSON.stringify(spec)}`);
+  if (typeof spec !== 'object' || spec === null || typeof spec.type !== 'string')
+    throw new ValueError('fromSpec', `not a layer spec: ${JSON.stringify(spec)}`);
   switch (spec.type) {
     case 'serial':
       return (serial as (...ls: AnyLayer[]) => AnyLayer)(...list(spec).map(build));
@@ -74,7 +76,8 @@ function build(spec: LayerSpec): AnyLayer {
       return dropout(num(spec, 'rate'));
     case 'reshape': {
       const s = spec.shape;
-      if (!Array.isArray(s) || !s.every((d) => typeof d === 'number')) throw new ValueError('fromSpec', `reshape: field 'shape' must be an array of numbers`);
+      if (!Array.isArray(s) || !s.every((d) => typeof d === 'number'))
+        throw new ValueError('fromSpec', `reshape: field 'shape' must be an array of numbers`);
       return reshape(s as number[]);
     }
     case 'conv2d':
@@ -132,7 +135,10 @@ const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
  * `allowLambda` (they cannot be rebuilt, but their description is valid). Throws a ValueError naming the field path, e.g.
  * `architecture: layers.1.units: 2000000 is above the limit of 65536`.
  */
-export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly number[]; readonly where?: string; readonly allowLambda?: boolean } = {}): void {
+export function checkSpec(
+  spec: unknown,
+  opts: { readonly inputShape?: readonly number[]; readonly where?: string; readonly allowLambda?: boolean } = {},
+): void {
   const L = SPEC_LIMITS;
   const { inputShape, where = 'architecture' } = opts;
   const fail = (path: string, msg: string): never => {
@@ -156,7 +162,8 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
     inputShape.slice(1).forEach((d, i) => {
       int(d, `inputShape.${i + 1}`, 1, L.exampleSize, 'dimension');
     });
-    if (prod(inputShape.slice(1)) > L.exampleSize) fail('inputShape', `${prod(inputShape.slice(1))} values per example is above the limit of ${L.exampleSize}`);
+    if (prod(inputShape.slice(1)) > L.exampleSize)
+      fail('inputShape', `${prod(inputShape.slice(1))} values per example is above the limit of ${L.exampleSize}`);
   }
   // structure and fields, iteratively (depth-first, explicit stack)
   const stack: { node: unknown; path: string; depth: number }[] = [{ node: spec, path: '', depth: 0 }];
@@ -166,7 +173,8 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
     const { node, path, depth } = stack.pop()!;
     if (++count > L.layers) fail(path, `more than ${L.layers} layer descriptions`);
     if (depth > L.depth) fail(path, `nested more than ${L.depth} deep`);
-    if (typeof node !== 'object' || node === null || Array.isArray(node) || typeof (node as LayerSpec).type !== 'string') fail(path, `not a layer description (an object with a string 'type')`);
+    if (typeof node !== 'object' || node === null || Array.isArray(node) || typeof (node as LayerSpec).type !== 'string')
+      fail(path, `not a layer description (an object with a string 'type')`);
     const s = node as LayerSpec;
     const f = (k: string): string => at(path, k);
     switch (s.type) {
@@ -187,15 +195,19 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
       case 'dense':
         int(s.units, f('units'), 1, L.units, 'units');
         if (s.inputs !== undefined) int(s.inputs, f('inputs'), 1, L.exampleSize, 'inputs');
-        for (const k of ['kernelInit', 'biasInit']) if (s[k] !== undefined && !INITIALIZERS.includes(s[k] as string)) fail(f(k), `unknown initializer ${JSON.stringify(s[k])} (expected ${INITIALIZERS.join(', ')})`);
+        for (const k of ['kernelInit', 'biasInit'])
+          if (s[k] !== undefined && !INITIALIZERS.includes(s[k] as string))
+            fail(f(k), `unknown initializer ${JSON.stringify(s[k])} (expected ${INITIALIZERS.join(', ')})`);
         break;
       case 'conv2d':
         int(s.filters, f('filters'), 1, L.units, 'filters');
         pairOf(s.kernel, f('kernel'), 'kernel');
         pairOf(s.stride, f('stride'), 'stride');
-        if (s.padding !== 'valid' && s.padding !== 'same') fail(f('padding'), `must be 'valid' or 'same', got ${JSON.stringify(s.padding)}`);
+        if (s.padding !== 'valid' && s.padding !== 'same')
+          fail(f('padding'), `must be 'valid' or 'same', got ${JSON.stringify(s.padding)}`);
         if (s.inputs !== undefined) int(s.inputs, f('inputs'), 1, L.units, 'inputs');
-        if (s.kernelInit !== undefined && !INITIALIZERS.includes(s.kernelInit as string)) fail(f('kernelInit'), `unknown initializer ${JSON.stringify(s.kernelInit)}`);
+        if (s.kernelInit !== undefined && !INITIALIZERS.includes(s.kernelInit as string))
+          fail(f('kernelInit'), `unknown initializer ${JSON.stringify(s.kernelInit)}`);
         break;
       case 'maxPool2d':
       case 'avgPool2d':
@@ -203,15 +215,18 @@ export function checkSpec(spec: unknown, opts: { readonly inputShape?: readonly 
         pairOf(s.stride, f('stride'), 'stride');
         break;
       case 'dropout':
-        if (typeof s.rate !== 'number' || !(s.rate >= 0 && s.rate < 1)) fail(f('rate'), `must be a number in [0, 1), got ${JSON.stringify(s.rate)}`);
+        if (typeof s.rate !== 'number' || !(s.rate >= 0 && s.rate < 1))
+          fail(f('rate'), `must be a number in [0, 1), got ${JSON.stringify(s.rate)}`);
         break;
       case 'reshape': {
         const sh = s.shape;
-        if (!Array.isArray(sh) || sh.length < 1 || sh.length > L.rank) fail(f('shape'), `must be an array of 1 to ${L.rank} integers, got ${JSON.stringify(sh)}`);
+        if (!Array.isArray(sh) || sh.length < 1 || sh.length > L.rank)
+          fail(f('shape'), `must be an array of 1 to ${L.rank} integers, got ${JSON.stringify(sh)}`);
         (sh as unknown[]).forEach((d, i) => {
           int(d, at(f('shape'), i), 1, L.exampleSize, 'dimension');
         });
-        if (prod(sh as number[]) > L.exampleSize) fail(f('shape'), `${prod(sh as number[])} values per example is above the limit of ${L.exampleSize}`);
+        if (prod(sh as number[]) > L.exampleSize)
+          fail(f('shape'), `${prod(sh as number[])} values per example is above the limit of ${L.exampleSize}`);
         break;
       }
       case 'lambda':

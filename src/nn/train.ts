@@ -50,7 +50,8 @@ export interface TrainStepOptions {
 /** A step's metrics, by the optimiser state returned with them: freed when that state is donated. */
 const metricsOf = new WeakMap<object, readonly Tensor[]>();
 
-const DONATED = 'use the returned params and state (keep an old value by copying it before the step, or pass { donate: false } to trainStep)';
+const DONATED =
+  'use the returned params and state (keep an old value by copying it before the step, or pass { donate: false } to trainStep)';
 
 /**
  * A pure training step: loss and gradients of the mini-batch at `params`, then
@@ -81,7 +82,11 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
     if (donating) {
       donate('trainStep', [params, state], [r.params, r.state], DONATED, [x, y, key]);
       const old = metricsOf.get(state);
-      if (old) releaseUnkept(old, 'was freed by the next trainStep (a step\'s loss and correct live until the state returned with them is passed to the next step; read them first or keep() them)');
+      if (old)
+        releaseUnkept(
+          old,
+          "was freed by the next trainStep (a step's loss and correct live until the state returned with them is passed to the next step; read them first or keep() them)",
+        );
       metricsOf.set(r.state, [r.loss, r.correct]);
     }
     return r;
@@ -101,7 +106,12 @@ export interface EvalResult extends Metrics {
 }
 
 /** Loss, accuracy and predictions of `params` on a data set (inference mode, in batches). */
-export async function evaluate<P>(model: Model<P>, params: P, data: Dataset, opts: { loss: Loss; batchSize?: number }): Promise<EvalResult> {
+export async function evaluate<P>(
+  model: Model<P>,
+  params: P,
+  data: Dataset,
+  opts: { loss: Loss; batchSize?: number },
+): Promise<EvalResult> {
   const n = datasetSize(data);
   if (n === 0) throw new ValueError('evaluate', `data set ${data.name} is empty`);
   const bs = opts.batchSize ?? 500;
@@ -196,8 +206,10 @@ function release(old: unknown, now: unknown): void {
 export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: FitOptions<P>): Promise<FitResult<P>> {
   checkDataset(train);
   const n = datasetSize(train);
-  if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new ValueError('fit', `epochs must be a positive integer, got ${opts.epochs}`);
-  if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new ValueError('fit', `batchSize must be a positive integer, got ${opts.batchSize}`);
+  if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1))
+    throw new ValueError('fit', `epochs must be a positive integer, got ${opts.epochs}`);
+  if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1))
+    throw new ValueError('fit', `batchSize must be a positive integer, got ${opts.batchSize}`);
   if (n === 0) throw new ValueError('fit', `training set ${train.name} is empty`);
   if (opts.validation) checkCompatible(train, opts.validation); // before the first step, not after the first epoch
   // fit frees its own intermediate parameters and states (the caller's stay alive)
@@ -232,7 +244,10 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
         loss.dispose();
         c.dispose();
         if (!Number.isFinite(lv![0]!)) {
-          throw new ValueError('fit', `the training loss is ${lv![0]} at epoch ${epoch}, step ${s} of ${stepsPerEpoch} (0-based, as in onStep; batch of ${count} examples); training stopped. Check the data for NaN or Inf values, or lower the learning rate`);
+          throw new ValueError(
+            'fit',
+            `the training loss is ${lv![0]} at epoch ${epoch}, step ${s} of ${stepsPerEpoch} (0-based, as in onStep; batch of ${count} examples); training stopped. Check the data for NaN or Inf values, or lower the learning rate`,
+          );
         }
         lossSum += lv![0]! * count;
         correct += cv![0]!;
@@ -259,7 +274,12 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
       pendingOut = null;
       const trainM: Metrics = { loss: lossSum / n, accuracy: correct / n };
       const validation = opts.validation ? await evaluate(model, p, opts.validation, { loss: opts.loss }) : undefined;
-      const info: EpochInfo = { epoch, train: trainM, ...(validation ? { validation: { loss: validation.loss, accuracy: validation.accuracy } } : {}), epochMs: performance.now() - t0 };
+      const info: EpochInfo = {
+        epoch,
+        train: trainM,
+        ...(validation ? { validation: { loss: validation.loss, accuracy: validation.accuracy } } : {}),
+        epochMs: performance.now() - t0,
+      };
       history.push(info);
       const verdict = await opts.onEpoch?.(info, p);
       if (opts.earlyStopping && validation) {

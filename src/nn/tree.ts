@@ -25,7 +25,9 @@ const tensorLeaves = (op: string, tree: unknown): { leaves: Tensor[]; def: Retur
 export function zipMap<T>(op: string, trees: readonly unknown[], f: (...leaves: Tensor[]) => Tensor): T {
   const fl = trees.map((t) => tensorLeaves(op, t));
   const d0 = fl[0]!.def;
-  for (const f2 of fl) if (!sameStructure(d0, f2.def) || f2.leaves.length !== fl[0]!.leaves.length) throw new ValueError(op, 'trees have different structures (gradients and parameters must match)');
+  for (const f2 of fl)
+    if (!sameStructure(d0, f2.def) || f2.leaves.length !== fl[0]!.leaves.length)
+      throw new ValueError(op, 'trees have different structures (gradients and parameters must match)');
   return unflatten<T>(
     d0,
     fl[0]!.leaves.map((_, i) => f(...fl.map((x) => x.leaves[i]!))),
@@ -68,4 +70,3 @@ export function globalNorm(tree: unknown): Tensor {
   const sq = leaves.map((g) => sum(mul(g, g))).reduce((a, b) => add(a, b));
   return sqrtT(sq);
 }
-

@@ -73,7 +73,8 @@ function checkClassIndices(labels: Tensor, classes: number): void {
   const y = labels.dataSync();
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
-    if (!(v >= 0 && v < classes)) throw new ValueError('softmaxCrossEntropy', `label ${v} at index ${i} is outside [0, ${classes}) for logits with ${classes} classes`);
+    if (!(v >= 0 && v < classes))
+      throw new ValueError('softmaxCrossEntropy', `label ${v} at index ${i} is outside [0, ${classes}) for logits with ${classes} classes`);
   }
 }
 
@@ -88,13 +89,19 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   let target: Tensor;
   if (labels.dtype === 'i32') {
     if (labels.ndim !== logits.ndim - 1 || labels.shape.some((d, i) => d !== logits.shape[i])) {
-      throw new ShapeError('softmaxCrossEntropy', `class-index labels ${fmt(labels.shape)} must match logits ${fmt(logits.shape)} without the class axis`);
+      throw new ShapeError(
+        'softmaxCrossEntropy',
+        `class-index labels ${fmt(labels.shape)} must match logits ${fmt(logits.shape)} without the class axis`,
+      );
     }
     checkClassIndices(labels, c);
     target = oneHot(labels, c, { dtype: logits.dtype });
   } else {
     if (labels.ndim !== logits.ndim || labels.shape.some((d, i) => d !== logits.shape[i])) {
-      throw new ShapeError('softmaxCrossEntropy', `probability labels ${fmt(labels.shape)} must have the logits' shape ${fmt(logits.shape)}`);
+      throw new ShapeError(
+        'softmaxCrossEntropy',
+        `probability labels ${fmt(labels.shape)} must have the logits' shape ${fmt(logits.shape)}`,
+      );
     }
     target = labels.dtype === logits.dtype ? labels : cast(labels, logits.dtype);
   }
@@ -103,7 +110,6 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
   const perExample = neg(sum(mul(target, where(equal(target, 0), 0, logp)), -1));
   return perExample.ndim === 0 ? perExample : mean(perExample);
 }
-
 
 /** Clamp `x` to [lo, hi] elementwise: minimum(maximum(x, lo), hi). NaN propagates; the derivative is 1 inside the interval (ties: x). */
 export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {

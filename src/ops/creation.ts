@@ -50,8 +50,10 @@ function flatten(op: string, v: unknown, shape: Shape, dim: number, out: number[
     else throw new ValueError(op, `ragged nested array: expected a number at depth ${dim} for shape ${fmt(shape)}`);
     return;
   }
-  if (!Array.isArray(v) && !isTyped(v)) throw new ValueError(op, `ragged nested array: expected an array at depth ${dim} for shape ${fmt(shape)}`);
-  if (v.length !== shape[dim]) throw new ValueError(op, `ragged nested array: length ${v.length} at depth ${dim}, expected ${shape[dim]} for shape ${fmt(shape)}`);
+  if (!Array.isArray(v) && !isTyped(v))
+    throw new ValueError(op, `ragged nested array: expected an array at depth ${dim} for shape ${fmt(shape)}`);
+  if (v.length !== shape[dim])
+    throw new ValueError(op, `ragged nested array: length ${v.length} at depth ${dim}, expected ${shape[dim]} for shape ${fmt(shape)}`);
   for (const e of Array.from(v as ArrayLike<unknown>)) flatten(op, e, shape, dim + 1, out);
 }
 
@@ -62,8 +64,13 @@ export function backendFor(opts?: { backend?: BackendName }): Backend {
 
 /** Make a concrete tensor from a typed array already in the right dtype (no copy). */
 export function fromTypedArray(data: TypedArray, shape: Shape, dtype: DType, backend: Backend = defaultBackend()): ConcreteTensor {
-  if (data.length !== sizeOf(shape)) throw new ValueError('tensor', `data has ${data.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
-  if (!backend.supports(dtype)) throw new ValueError('tensor', `the ${backend.name} backend does not support dtype ${dtype}${dtype === 'f64' ? ' (f64 is CPU-only)' : ''}`);
+  if (data.length !== sizeOf(shape))
+    throw new ValueError('tensor', `data has ${data.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
+  if (!backend.supports(dtype))
+    throw new ValueError(
+      'tensor',
+      `the ${backend.name} backend does not support dtype ${dtype}${dtype === 'f64' ? ' (f64 is CPU-only)' : ''}`,
+    );
   return new ConcreteTensor(backend, backend.upload(data, dtype), [...shape], dtype);
 }
 
@@ -107,7 +114,11 @@ function checkValue(op: string, value: unknown): number {
 
 /** A count argument (arange's length, linspace's num, eye's sizes): a non-negative integer. */
 function checkCount(op: string, what: string, n: unknown): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ValueError(op, `${what} must be a non-negative integer, got ${typeof n === 'number' ? n : typeof n === 'string' ? `the string '${n}'` : typeof n}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    throw new ValueError(
+      op,
+      `${what} must be a non-negative integer, got ${typeof n === 'number' ? n : typeof n === 'string' ? `the string '${n}'` : typeof n}`,
+    );
   return n;
 }
 
@@ -151,10 +162,15 @@ export const fullLike = (t: Tensor, value: number): Tensor => filledLike('fullLi
 /** `arange(stop)`, `arange(start, stop, step?)`; f32 unless dtype says otherwise. */
 export function arange(a: number, b?: number, step = 1, opts: Omit<CreateOptions, 'shape'> = {}): Tensor {
   const [start, stop] = b === undefined ? [0, a] : [a, b];
-  for (const [what, v] of [['start', start], ['stop', stop]] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError('arange', `${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
+  for (const [what, v] of [
+    ['start', start],
+    ['stop', stop],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new ValueError('arange', `${what} must be a finite number, got ${typeof v === 'number' ? v : typeof v}`);
   }
-  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be a non-zero finite number, got ${step}`);
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step))
+    throw new ValueError('arange', `step must be a non-zero finite number, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = checkDtype('arange', opts.dtype ?? 'f32');
   checkShape('arange', [n], dtype);

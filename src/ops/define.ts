@@ -32,7 +32,13 @@ export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
   /** d out = jvp(primals, tangents, params, out); tangents of inputs that do not vary are zero tensors. */
   readonly jvp: (primals: readonly Tensor[], tangents: readonly Tensor[], params: P, out: Tensor) => Tensor | MaybeZero;
   /** One cotangent per input (input-shaped: unbroadcast yourself), or Zero / null for none. */
-  readonly vjp: (cotangent: Tensor, primals: readonly Tensor[], params: P, out: Tensor, needed: readonly boolean[]) => readonly (MaybeZero | null)[];
+  readonly vjp: (
+    cotangent: Tensor,
+    primals: readonly Tensor[],
+    params: P,
+    out: Tensor,
+    needed: readonly boolean[],
+  ) => readonly (MaybeZero | null)[];
   /** The input domain its laws sample from (see `cotangent/laws`: PrimDomain). */
   readonly domain?: D;
   /** Default parameters (default {}). */
@@ -71,7 +77,8 @@ function requireFn(name: string, field: string, v: unknown): void {
  * ```
  */
 export function definePrimitive<P = Record<string, never>, D = unknown>(def: PrimitiveDefinition<P, D>): DefinedPrimitive<P, D> {
-  if (!def || typeof def.name !== 'string' || def.name.length === 0) throw new ValueError('definePrimitive', "field 'name' must be a non-empty string");
+  if (!def || typeof def.name !== 'string' || def.name.length === 0)
+    throw new ValueError('definePrimitive', "field 'name' must be a non-empty string");
   const name = def.name;
   for (const f of ['shape', 'cpu', 'jvp', 'vjp'] as const) requireFn(name, f, def[f]);
   const primitive: Primitive<P> = {
@@ -80,7 +87,12 @@ export function definePrimitive<P = Record<string, never>, D = unknown>(def: Pri
     cpu: def.cpu,
     ...(def.wgsl !== undefined ? { wgsl: def.wgsl } : {}),
     jvp: (primals, tangents, params, out) => {
-      const t = def.jvp(primals, tangents.map((t, i) => (isZero(t) ? zerosLike(primals[i]!) : t)), params, out);
+      const t = def.jvp(
+        primals,
+        tangents.map((t, i) => (isZero(t) ? zerosLike(primals[i]!) : t)),
+        params,
+        out,
+      );
       if (t !== Zero && !(t instanceof Tensor)) throw new ValueError(name, 'the JVP rule must return a tensor (or Zero)');
       // a tangent that broadcasts to the output (a rule written with broadcasting ops) is broadcast here
       return t !== Zero && !shapesEqual(t.shape, out.shape) && broadcastsTo(t.shape, out.shape) ? broadcastTo(t, out.shape) : t;
@@ -88,7 +100,10 @@ export function definePrimitive<P = Record<string, never>, D = unknown>(def: Pri
     vjp: (cot, primals, params, out, needed) => {
       const cts = def.vjp(cot, primals, params, out, needed);
       if (!Array.isArray(cts) || cts.length !== primals.length) {
-        throw new ValueError(name, `the VJP rule must return one cotangent per input (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}`);
+        throw new ValueError(
+          name,
+          `the VJP rule must return one cotangent per input (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}`,
+        );
       }
       return cts.map((c, i) => (!needed[i] || c === null || c === undefined ? Zero : c));
     },

@@ -36,8 +36,14 @@ const arithmetic: Arithmetic = {
 };
 
 /** ∂/∂x as a function of the input `x` or the output `y`. */
-const ofX = (d: (x: Tensor) => Tensor): Partial => ([x]) => d(x!);
-const ofY = (d: (y: Tensor) => Tensor): Partial => (_, y) => d(y);
+const ofX =
+  (d: (x: Tensor) => Tensor): Partial =>
+  ([x]) =>
+    d(x!);
+const ofY =
+  (d: (y: Tensor) => Tensor): Partial =>
+  (_, y) =>
+    d(y);
 
 interface UnarySpec {
   /** Float inputs only (exp, log, …). */
@@ -106,9 +112,20 @@ export const unaryPrims = {
   // d cos x = -sin x · dx
   cos: unary('cos', { floatOnly: true, f: Math.cos, wgsl: () => 'cos(x0)', derivative: ofX((x) => neg(sin(x))) }),
   // d tanh x = (1 - tanh² x) · dx   (WGSL clamps: tanh(±15) is ±1 in f32, and some implementations overflow past it)
-  tanh: unary('tanh', { floatOnly: true, f: Math.tanh, wgsl: () => 'tanh(clamp(x0, -15.0, 15.0))', derivative: ofY((y) => sub(1, square(y))) }),
+  tanh: unary('tanh', {
+    floatOnly: true,
+    f: Math.tanh,
+    wgsl: () => 'tanh(clamp(x0, -15.0, 15.0))',
+    derivative: ofY((y) => sub(1, square(y))),
+  }),
   // d σ(x) = σ(x)(1 - σ(x)) · dx
-  sigmoid: unary('sigmoid', { floatOnly: true, f: sigmoidF, wgsl: () => 'sigmoid_f(x0)', prelude: SIGMOID_WGSL, derivative: ofY((y) => mul(y, sub(1, y))) }),
+  sigmoid: unary('sigmoid', {
+    floatOnly: true,
+    f: sigmoidF,
+    wgsl: () => 'sigmoid_f(x0)',
+    prelude: SIGMOID_WGSL,
+    derivative: ofY((y) => mul(y, sub(1, y))),
+  }),
   // d relu x = [x > 0] · dx   (relu'(0) = 0; relu(NaN) = NaN)
   relu: unary('relu', {
     floatOnly: false,
@@ -294,7 +311,8 @@ export const binaryOps: { readonly [K in BinaryName]: BinaryOp } = mapRecord(bin
  * // d softsign x = 1 / (1 + |x|)² · dx
  * const rules = elementwiseRules(([x]) => ct.reciprocal(ct.square(ct.add(1, ct.abs(x)))));
  */
-export const elementwiseRules = <P = NoParams>(...partials: readonly (Partial | null)[]): Rules<P> => elementwise<P>(arithmetic, ...partials);
+export const elementwiseRules = <P = NoParams>(...partials: readonly (Partial | null)[]): Rules<P> =>
+  elementwise<P>(arithmetic, ...partials);
 
 /** −x. d(−x) = −dx */
 export const neg: UnaryOp = unaryOps.neg;
@@ -359,4 +377,3 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const c = asTensor(cond, x);
   return bind(wherePrim, [c, x, y], NO_PARAMS);
 }
-

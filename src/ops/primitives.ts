@@ -85,4 +85,3 @@ export function registerPrimitive(p: Primitive): void {
 export function lookupPrimitive(name: string): Primitive | undefined {
   return (primitives as Readonly<Record<string, Primitive>>)[name] ?? userPrimitives.get(name);
 }
-

@@ -14,7 +14,18 @@ import type { Tensor } from '../tensor/Tensor.js';
 import { arange, asTensor, type TensorLike } from './creation.js';
 import { equal, mul } from './elementwise.js';
 import { handWritten, mapTangent, zeroDerivative, type Builtin } from './rules.js';
-import { broadcastTo, cast, expandDims, keptShape, reshape, sumPrim, transpose, withKeepdims, type AxesParams, type ReduceOptions } from './structural.js';
+import {
+  broadcastTo,
+  cast,
+  expandDims,
+  keptShape,
+  reshape,
+  sumPrim,
+  transpose,
+  withKeepdims,
+  type AxesParams,
+  type ReduceOptions,
+} from './structural.js';
 import { inversePermutation } from './util.js';
 
 export { sum, sumPrim, type AxesParams, type ReduceOptions } from './structural.js';
@@ -25,7 +36,8 @@ export interface AxisParams {
 }
 
 const reducedShape = (op: string, s: Shape, axes: readonly number[]): number[] => {
-  for (const a of axes) if (!Number.isInteger(a) || a < 0 || a >= s.length) throw new ShapeError(op, `axis ${a} is out of bounds for ${fmt(s)}`);
+  for (const a of axes)
+    if (!Number.isInteger(a) || a < 0 || a >= s.length) throw new ShapeError(op, `axis ${a} is out of bounds for ${fmt(s)}`);
   return s.filter((_, i) => !axes.includes(i));
 };
 

@@ -83,7 +83,14 @@ export function linear<P = unknown>(
   transpose: (ct: Tensor, primals: readonly Tensor[], params: P, needed: readonly boolean[]) => readonly MaybeZero[],
 ): Rules<P> {
   return {
-    jvp: (xs, ts, p) => (ts.every(isZero) ? Zero : apply(ts.map((t, i) => (isZero(t) ? zerosLike(xs[i]!) : t)), p, xs)),
+    jvp: (xs, ts, p) =>
+      ts.every(isZero)
+        ? Zero
+        : apply(
+            ts.map((t, i) => (isZero(t) ? zerosLike(xs[i]!) : t)),
+            p,
+            xs,
+          ),
     vjp: (ct, xs, p, _out, needed) => transpose(ct, xs, p, needed),
     declared: { kind: 'linear' },
   };

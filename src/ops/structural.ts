@@ -23,7 +23,17 @@ import { bind } from '../core/trace.js';
 import { Zero } from '../core/Zero.js';
 import { allocArray, DTYPES, isFloat, toTypedArray, type DType } from '../tensor/dtype.js';
 import { describe } from '../tensor/format.js';
-import { broadcastsTo, checkShape, fmt, normalizeAxes, normalizeAxis, shapesEqual, sizeOf, stridesOf, type Shape } from '../tensor/shape.js';
+import {
+  broadcastsTo,
+  checkShape,
+  fmt,
+  normalizeAxes,
+  normalizeAxis,
+  shapesEqual,
+  sizeOf,
+  stridesOf,
+  type Shape,
+} from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, type TensorLike } from './creation.js';
@@ -62,12 +72,15 @@ export interface AxesParams {
 }
 type NoParams = Record<string, never>;
 
-
 /** The primitive record of `reshape` (linear: the cotangent is reshaped back). */
 export const reshapePrim: Builtin<ReshapeParams> = {
   name: 'reshape',
   shape: ([x], { shape }) => {
-    if (sizeOf(shape) !== sizeOf(x!.shape)) throw new ShapeError('reshape', `cannot reshape ${fmt(x!.shape)} (${sizeOf(x!.shape)} elements) to ${fmt(shape)} (${sizeOf(shape)} elements)`);
+    if (sizeOf(shape) !== sizeOf(x!.shape))
+      throw new ShapeError(
+        'reshape',
+        `cannot reshape ${fmt(x!.shape)} (${sizeOf(x!.shape)} elements) to ${fmt(shape)} (${sizeOf(shape)} elements)`,
+      );
     return { shape, dtype: x!.dtype };
   },
   cpu: ([x]) => x!.data,
@@ -91,7 +104,13 @@ export const transposePrim: Builtin<TransposeParams> = {
   },
   cpu: ([x], { perm }, out) => {
     const st = stridesOf(x!.shape);
-    return gather(x!.data, out.shape, perm.map((p) => st[p]!), 0, out.dtype);
+    return gather(
+      x!.data,
+      out.shape,
+      perm.map((p) => st[p]!),
+      0,
+      out.dtype,
+    );
   },
   webgpu: transposeKernel,
   // d transpose(x) = transpose(dx); the adjoint of a permutation is its inverse
@@ -122,7 +141,11 @@ export const slicePrim: Builtin<SliceParams> = {
   name: 'slice',
   shape: ([x], { starts, sizes }) => {
     const s = x!.shape;
-    if (starts.length !== s.length || sizes.length !== s.length) throw new ShapeError('slice', `starts [${starts.join(',')}] and sizes [${sizes.join(',')}] must have one entry per axis of ${fmt(s)}`);
+    if (starts.length !== s.length || sizes.length !== s.length)
+      throw new ShapeError(
+        'slice',
+        `starts [${starts.join(',')}] and sizes [${sizes.join(',')}] must have one entry per axis of ${fmt(s)}`,
+      );
     s.forEach((d, i) => {
       const a = starts[i]!;
       const n = sizes[i]!;
@@ -150,14 +173,22 @@ export const padPrim: Builtin<PadParams> = {
   name: 'pad',
   shape: ([x], { lo, hi }) => {
     const s = x!.shape;
-    if (lo.length !== s.length || hi.length !== s.length) throw new ShapeError('pad', `padding needs one (lo, hi) pair per axis of ${fmt(s)}`);
-    if ([...lo, ...hi].some((v) => !Number.isInteger(v) || v < 0)) throw new ShapeError('pad', `padding must be non-negative integers, got lo [${lo.join(',')}] hi [${hi.join(',')}]`);
+    if (lo.length !== s.length || hi.length !== s.length)
+      throw new ShapeError('pad', `padding needs one (lo, hi) pair per axis of ${fmt(s)}`);
+    if ([...lo, ...hi].some((v) => !Number.isInteger(v) || v < 0))
+      throw new ShapeError('pad', `padding must be non-negative integers, got lo [${lo.join(',')}] hi [${hi.join(',')}]`);
     return { shape: s.map((d, i) => d + lo[i]! + hi[i]!), dtype: x!.dtype };
   },
   cpu: ([x], { lo }, out) => {
     const r = allocArray(out.dtype, sizeOf(out.shape));
     const st = stridesOf(out.shape);
-    scatter(x!.data, x!.shape, r, st, lo.reduce((acc, a, i) => acc + a * st[i]!, 0));
+    scatter(
+      x!.data,
+      x!.shape,
+      r,
+      st,
+      lo.reduce((acc, a, i) => acc + a * st[i]!, 0),
+    );
     return r;
   },
   webgpu: padKernel,
@@ -175,7 +206,8 @@ export const concatPrim: Builtin<ConcatParams> = {
     if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
     sameDtype('concat', ...xs);
     const s0 = xs[0]!.shape;
-    if (!Number.isInteger(axis) || axis < 0 || axis >= s0.length) throw new ShapeError('concat', `axis ${axis} is out of bounds for ${xs.map((x) => fmt(x.shape)).join(', ')}`);
+    if (!Number.isInteger(axis) || axis < 0 || axis >= s0.length)
+      throw new ShapeError('concat', `axis ${axis} is out of bounds for ${xs.map((x) => fmt(x.shape)).join(', ')}`);
     for (const x of xs) {
       if (x.shape.length !== s0.length || x.shape.some((d, i) => i !== axis && d !== s0[i])) {
         throw new ShapeError('concat', `shapes ${xs.map((x) => fmt(x.shape)).join(', ')} differ outside axis ${axis}`);
@@ -239,7 +271,8 @@ export const stopGradientPrim: Builtin<NoParams> = {
 };
 
 const reducedShape = (op: string, s: Shape, axes: readonly number[]): number[] => {
-  for (const a of axes) if (!Number.isInteger(a) || a < 0 || a >= s.length) throw new ShapeError(op, `axis ${a} is out of bounds for ${fmt(s)}`);
+  for (const a of axes)
+    if (!Number.isInteger(a) || a < 0 || a >= s.length) throw new ShapeError(op, `axis ${a} is out of bounds for ${fmt(s)}`);
   return s.filter((_, i) => !axes.includes(i));
 };
 
@@ -346,7 +379,10 @@ export function squeeze(x: TensorLike, axes?: number | readonly number[]): Tenso
   const t = asTensor(x);
   const ax = axes === undefined ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axes, t.ndim);
   for (const a of ax) if (t.shape[a] !== 1) throw new ShapeError('squeeze', `axis ${a} of ${fmt(t.shape)} has size ${t.shape[a]}, not 1`);
-  return reshape(t, t.shape.filter((_, i) => !ax.includes(i)));
+  return reshape(
+    t,
+    t.shape.filter((_, i) => !ax.includes(i)),
+  );
 }
 
 /**
@@ -371,14 +407,19 @@ export function slice(x: TensorLike, begin: readonly number[], size?: readonly n
 /** Zero-pad: one [before, after] pair per axis. */
 export function pad(x: TensorLike, widths: readonly (readonly [number, number])[]): Tensor {
   const t = asTensor(x);
-  if (widths.length !== t.ndim) throw new ShapeError('pad', `needs ${t.ndim} (before, after) pairs for ${fmt(t.shape)}, got ${widths.length}`);
+  if (widths.length !== t.ndim)
+    throw new ShapeError('pad', `needs ${t.ndim} (before, after) pairs for ${fmt(t.shape)}, got ${widths.length}`);
   return bind(padPrim, [t], { lo: widths.map((w) => w[0]), hi: widths.map((w) => w[1]) });
 }
 
 /** Join tensors of equal shape but for `axis` along that axis (default 0). Linear: each input's cotangent is its slice of the output's. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('concat', 'needs at least one tensor');
-  if (xs.some((x) => x.ndim === 0)) throw new ShapeError('concat', `cannot concatenate rank-0 tensors (scalars): ${xs.map((x) => describe(x.dtype, x.shape)).join(', ')}; use stack()`);
+  if (xs.some((x) => x.ndim === 0))
+    throw new ShapeError(
+      'concat',
+      `cannot concatenate rank-0 tensors (scalars): ${xs.map((x) => describe(x.dtype, x.shape)).join(', ')}; use stack()`,
+    );
   const a = normalizeAxis('concat', axis, xs[0]!.ndim);
   for (const x of xs) {
     if (x.ndim !== xs[0]!.ndim) throw new ShapeError('concat', `ranks differ: ${xs.map((x) => fmt(x.shape)).join(', ')}`);
@@ -391,7 +432,8 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('stack', 'needs at least one tensor');
   const s0 = xs[0]!.shape;
-  for (const x of xs) if (!shapesEqual(x.shape, s0)) throw new ShapeError('stack', `shapes differ: ${xs.map((x) => fmt(x.shape)).join(', ')}`);
+  for (const x of xs)
+    if (!shapesEqual(x.shape, s0)) throw new ShapeError('stack', `shapes differ: ${xs.map((x) => fmt(x.shape)).join(', ')}`);
   const a = normalizeAxis('stack', axis, s0.length + 1);
   return concat(
     xs.map((x) => expandDims(x, a)),

@@ -18,7 +18,8 @@ export function requireFloat(op: string, x: Aval): void {
 /** Throw a ShapeError naming `op` unless every input has the same dtype. */
 export function sameDtype(op: string, ...xs: readonly Aval[]): void {
   const d = xs[0]!.dtype;
-  if (xs.some((x) => x.dtype !== d)) throw new ShapeError(op, `dtype mismatch: ${xs.map((x) => describe(x.dtype, x.shape)).join(' and ')} (use cast())`);
+  if (xs.some((x) => x.dtype !== d))
+    throw new ShapeError(op, `dtype mismatch: ${xs.map((x) => describe(x.dtype, x.shape)).join(' and ')} (use cast())`);
 }
 
 /** The shape rule of a unary elementwise op: the input's shape and dtype (float only when `floatOnly`). */

@@ -15,8 +15,7 @@ export const fmt = (s: Shape): string => `[${s.join(',')}]`;
 export const sizeOf = (s: Shape): number => s.reduce((a, b) => a * b, 1);
 
 /** Whether two shapes are equal. */
-export const shapesEqual = (a: Shape, b: Shape): boolean =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
+export const shapesEqual = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The row-major strides of a shape, in elements. */
 export function stridesOf(s: Shape): number[] {
@@ -48,11 +47,19 @@ const size = (bytes: number): string => (bytes < MAX_TENSOR_BYTES * 1.01 ? `${co
 /** A shape given where one is expected: an array of non-negative integers (anything else names the op and what it got). */
 function checkShapeValue(op: string, s: unknown): asserts s is Shape {
   if (!Array.isArray(s)) {
-    const got = typeof s === 'number' ? `the number ${s} (write [${s}] for a 1-D shape)` : typeof s === 'string' ? `the string '${s}'` : s === null ? 'null' : typeof s;
+    const got =
+      typeof s === 'number'
+        ? `the number ${s} (write [${s}] for a 1-D shape)`
+        : typeof s === 'string'
+          ? `the string '${s}'`
+          : s === null
+            ? 'null'
+            : typeof s;
     throw new ShapeError(op, `a shape must be an array of non-negative integers, got ${got}`);
   }
   for (const d of s as unknown[]) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${fmt(s as number[])}: dimensions must be non-negative integers`);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
+      throw new ShapeError(op, `invalid shape ${fmt(s as number[])}: dimensions must be non-negative integers`);
   }
 }
 

@@ -29,10 +29,18 @@ export type Fn = (...args: any[]) => unknown;
 export type TensorTree<T> = T extends Tensor | number ? Tensor : T extends object ? { -readonly [K in keyof T]: TensorTree<T[K]> } : T;
 
 /** What may be passed where a tree of type `T` is expected as a tangent or cotangent: a tensor or a number at each leaf. */
-export type TangentOf<T> = T extends Tensor | number ? Tensor | number : T extends object ? { readonly [K in keyof T]: TangentOf<T[K]> } : T;
+export type TangentOf<T> = T extends Tensor | number
+  ? Tensor | number
+  : T extends object
+    ? { readonly [K in keyof T]: TangentOf<T[K]> }
+    : T;
 
 /** The `argnums` of an options type: its literal value, or 0 when absent. */
-export type ArgnumsOf<O> = O extends { readonly argnums: infer A } ? A : 'argnums' extends keyof O ? NonNullable<O['argnums' & keyof O]> | 0 : 0;
+export type ArgnumsOf<O> = O extends { readonly argnums: infer A }
+  ? A
+  : 'argnums' extends keyof O
+    ? NonNullable<O['argnums' & keyof O]> | 0
+    : 0;
 
 /** The type of argument `K` of the parameter list `Args`. */
 type ArgAt<Args extends readonly unknown[], K> = K extends keyof Args ? Args[K] : never;
@@ -51,7 +59,11 @@ export type GradsOf<Args extends readonly unknown[], A> = A extends readonly num
  * gradient type is `In`: the output's tree with every leaf replaced by the
  * input's tree of blocks (each of shape output-leaf.shape ++ input-leaf.shape).
  */
-export type JacobianOf<Out, In> = Out extends Tensor | number ? In : Out extends object ? { -readonly [K in keyof Out]: JacobianOf<Out[K], In> } : Out;
+export type JacobianOf<Out, In> = Out extends Tensor | number
+  ? In
+  : Out extends object
+    ? { -readonly [K in keyof Out]: JacobianOf<Out[K], In> }
+    : Out;
 
 /** An index literal that is not a position of the fixed-length parameter list `Args`. */
 type OutOfRange<Args extends readonly unknown[], K> = K extends number
@@ -68,11 +80,14 @@ type OutOfRange<Args extends readonly unknown[], K> = K extends number
  * `unknown` when every index in the argnums of `O` is a position of `Args`,
  * otherwise a type no options object satisfies (a compile error at the call).
  */
-export type CheckArgnums<Args extends readonly unknown[], O> = [OutOfRange<Args, ArgnumsOf<O> extends readonly (infer K)[] ? K : ArgnumsOf<O>>] extends [never]
+export type CheckArgnums<Args extends readonly unknown[], O> = [
+  OutOfRange<Args, ArgnumsOf<O> extends readonly (infer K)[] ? K : ArgnumsOf<O>>,
+] extends [never]
   ? unknown
   : { readonly argnums: never };
 
-const show = (a: unknown): string => (Array.isArray(a) ? `[${a.map(show).join(', ')}]` : typeof a === 'string' ? JSON.stringify(a) : String(a));
+const show = (a: unknown): string =>
+  Array.isArray(a) ? `[${a.map(show).join(', ')}]` : typeof a === 'string' ? JSON.stringify(a) : String(a);
 
 /** The argnums of a transformation, checked where the function is transformed (each an integer, none repeated). */
 export interface ResolvedArgnums {
@@ -119,7 +134,10 @@ export function checkFloatLeaves(op: string, index: number, leaves: readonly Lea
   leaves.forEach((l, j) => {
     if (typeof l === 'number' || isFloat(l.dtype)) return;
     const where = leaves.length === 1 ? `argument ${index}` : `argument ${index} (leaf ${j} of its tree)`;
-    throw new ValueError(op, `${where} has dtype ${l.dtype}; only float (f32, f64) arguments can be differentiated — pass integer values as arguments outside argnums`);
+    throw new ValueError(
+      op,
+      `${where} has dtype ${l.dtype}; only float (f32, f64) arguments can be differentiated — pass integer values as arguments outside argnums`,
+    );
   });
 }
 

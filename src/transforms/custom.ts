@@ -32,14 +32,17 @@ function toTensors(op: string, args: readonly TensorLike[]): Tensor[] {
 }
 
 function checkOut(op: string, y: unknown): Tensor {
-  if (!(y instanceof Tensor)) throw new ValueError(op, `the function must return a single tensor (got ${Array.isArray(y) ? 'an array' : typeof y})`);
+  if (!(y instanceof Tensor))
+    throw new ValueError(op, `the function must return a single tensor (got ${Array.isArray(y) ? 'an array' : typeof y})`);
   return y;
 }
 
 /** The indices of the float arguments among those marked in `wanted`. */
-const floatIndices = (xs: readonly Tensor[], wanted: readonly boolean[]): number[] => xs.flatMap((x, i) => (wanted[i] && isFloat(x.dtype) ? [i] : []));
+const floatIndices = (xs: readonly Tensor[], wanted: readonly boolean[]): number[] =>
+  xs.flatMap((x, i) => (wanted[i] && isFloat(x.dtype) ? [i] : []));
 
-const materialise = (ts: readonly MaybeZero[], like: readonly Tensor[]): Tensor[] => ts.map((t, i) => (isZero(t) ? zerosLike(like[i]!) : t));
+const materialise = (ts: readonly MaybeZero[], like: readonly Tensor[]): Tensor[] =>
+  ts.map((t, i) => (isZero(t) ? zerosLike(like[i]!) : t));
 
 /**
  * The JVP rule: `(primals, tangents, out) => outputTangent`, linear in the
@@ -77,8 +80,12 @@ export function customJvp(f: (...args: Tensor[]) => Tensor, rule: CustomJvpRule)
     // arguments have no tangent space)
     vjp: (cot, primals, _p, out, needed) => {
       const wrt = floatIndices(primals, needed);
-      const tangentsFrom = (ts: readonly Tensor[]): Tensor[] => primals.map((x, i) => (wrt.includes(i) ? ts[wrt.indexOf(i)]! : zerosLike(x)));
-      const [, pullback] = vjpTransform((...ts: Tensor[]) => checkOut(name, rule(primals, tangentsFrom(ts), out)), ...wrt.map((i) => zerosLike(primals[i]!)));
+      const tangentsFrom = (ts: readonly Tensor[]): Tensor[] =>
+        primals.map((x, i) => (wrt.includes(i) ? ts[wrt.indexOf(i)]! : zerosLike(x)));
+      const [, pullback] = vjpTransform(
+        (...ts: Tensor[]) => checkOut(name, rule(primals, tangentsFrom(ts), out)),
+        ...wrt.map((i) => zerosLike(primals[i]!)),
+      );
       const cts = pullback(cot);
       return primals.map((_, i) => (wrt.includes(i) ? cts[wrt.indexOf(i)]! : Zero));
     },
@@ -125,7 +132,10 @@ export function customVjp<R>(
     // forward mode: differentiate f itself with respect to its float arguments
     // (integer arguments have no tangent space and are held fixed)
     jvp: (primals, tangents) => {
-      const wrt = floatIndices(primals, primals.map(() => true));
+      const wrt = floatIndices(
+        primals,
+        primals.map(() => true),
+      );
       const ts = materialise(tangents, primals);
       const withFloats = (xs: readonly Tensor[]): Tensor[] => primals.map((x, i) => (wrt.includes(i) ? xs[wrt.indexOf(i)]! : x));
       return jvpTransform(
@@ -138,7 +148,10 @@ export function customVjp<R>(
       const res = residuals.has(out) ? residuals.get(out)! : (forward(...primals)[1] as R);
       const cts = backward(res, cot);
       if (!Array.isArray(cts) || cts.length !== primals.length) {
-        throw new ValueError(name, `backward must return one cotangent per argument (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}`);
+        throw new ValueError(
+          name,
+          `backward must return one cotangent per argument (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}`,
+        );
       }
       return cts.map((c, i) => {
         if (c === null || c === undefined) return Zero;

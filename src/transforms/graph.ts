@@ -107,15 +107,22 @@ export function graphToDot(g: Graph, name = 'cotangent'): string {
  * const [y] = ct.evalGraph(ct.makeGraph(f, ct.scalar(0)), ct.scalar(3)); // f(3)
  */
 export function evalGraph(g: Graph, ...inputs: Tensor[]): Tensor[] {
-  if (inputs.length !== g.inputs.length) throw new ValueError('evalGraph', `the graph takes ${g.inputs.length} inputs, got ${inputs.length}`);
+  if (inputs.length !== g.inputs.length)
+    throw new ValueError('evalGraph', `the graph takes ${g.inputs.length} inputs, got ${inputs.length}`);
   const env = new Map<string, Tensor>();
   g.inputs.forEach((v, i) => env.set(v.name, inputs[i]!));
   for (const c of g.consts) env.set(c.var.name, c.value);
   for (const e of g.eqns) {
     const prim = lookupPrimitive(e.prim);
     if (!prim) throw new ValueError('evalGraph', `unknown primitive '${e.prim}'`);
-    env.set(e.output.name, bind(prim, e.inputs.map((v) => env.get(v.name)!), e.params));
+    env.set(
+      e.output.name,
+      bind(
+        prim,
+        e.inputs.map((v) => env.get(v.name)!),
+        e.params,
+      ),
+    );
   }
   return g.outputs.map((v) => env.get(v.name)!);
 }
-

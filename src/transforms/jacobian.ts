@@ -167,7 +167,10 @@ function jacrevNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
  * const J = ct.jacfwd((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
  * const [Ja, Jb] = ct.jacfwd((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), { argnums: [0, 1] })(a, b);
  */
-export function jacfwd<F extends Fn, const O extends JacOptions = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => JacobianOfFn<F, O> {
+export function jacfwd<F extends Fn, const O extends JacOptions = {}>(
+  f: F,
+  opts?: O & CheckArgnums<Parameters<F>, O>,
+): (...args: Parameters<F>) => JacobianOfFn<F, O> {
   return jacfwdNamed('jacfwd', f, opts ?? {}) as (...args: Parameters<F>) => JacobianOfFn<F, O>;
 }
 
@@ -180,7 +183,10 @@ export function jacfwd<F extends Fn, const O extends JacOptions = {}>(f: F, opts
  * const J = ct.jacrev((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
  * const { W, b } = ct.jacrev((p: { W: ct.Tensor; b: ct.Tensor }) => ct.add(ct.matmul(p.W, x), p.b))({ W, b }); // W: output.shape ++ W.shape
  */
-export function jacrev<F extends Fn, const O extends JacOptions = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => JacobianOfFn<F, O> {
+export function jacrev<F extends Fn, const O extends JacOptions = {}>(
+  f: F,
+  opts?: O & CheckArgnums<Parameters<F>, O>,
+): (...args: Parameters<F>) => JacobianOfFn<F, O> {
   return jacrevNamed('jacrev', f, opts ?? {}) as (...args: Parameters<F>) => JacobianOfFn<F, O>;
 }
 
@@ -193,7 +199,10 @@ export function jacrev<F extends Fn, const O extends JacOptions = {}>(f: F, opts
  * @example
  * const H = ct.hessian((x: ct.Tensor) => ct.sum(ct.mul(x, ct.mul(x, x))))(ct.tensor([1, 2])); // diag(6x) = [[6, 0], [0, 12]]
  */
-export function hessian<F extends Fn, const O extends JacOptions = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => HessianOfFn<F, O> {
+export function hessian<F extends Fn, const O extends JacOptions = {}>(
+  f: F,
+  opts?: O & CheckArgnums<Parameters<F>, O>,
+): (...args: Parameters<F>) => HessianOfFn<F, O> {
   const o: JacOptions = opts ?? {};
   return jacfwdNamed('hessian', jacrevNamed('hessian', f, o), o) as (...args: Parameters<F>) => HessianOfFn<F, O>;
 }

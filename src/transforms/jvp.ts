@@ -28,7 +28,11 @@ const leafTensor = (l: Leaf, like?: Tensor): Tensor => (typeof l === 'number' ? 
  * const [y, dy] = ct.jvp((x: ct.Tensor) => ct.sin(x), [ct.tensor([0, 1])], [ct.tensor([1, 1])]); // dy = cos x
  * const [, dz] = ct.jvp((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), [ct.scalar(2), ct.scalar(3)], [1, 0]); // dz = b = 3
  */
-export function jvp<F extends Fn>(f: F, primals: Readonly<Parameters<F>>, tangents: TangentOf<Parameters<F>>): [TensorTree<ReturnType<F>>, TensorTree<ReturnType<F>>] {
+export function jvp<F extends Fn>(
+  f: F,
+  primals: Readonly<Parameters<F>>,
+  tangents: TangentOf<Parameters<F>>,
+): [TensorTree<ReturnType<F>>, TensorTree<ReturnType<F>>] {
   const p = flatten(primals);
   const t = flatten(tangents);
   primals.forEach((a, i) => checkFloatLeaves('jvp', i, flatten(a).leaves));
@@ -43,7 +47,10 @@ export function jvp<F extends Fn>(f: F, primals: Readonly<Parameters<F>>, tangen
           const x = leafTensor(pl);
           const dx = leafTensor(t.leaves[i]!, x);
           if (!shapesEqual(x.shape, dx.shape) || x.dtype !== dx.dtype) {
-            throw new ShapeError('jvp', `tangent ${describe(dx.dtype, dx.shape)} does not match primal ${describe(x.dtype, x.shape)} (argument leaf ${i})`);
+            throw new ShapeError(
+              'jvp',
+              `tangent ${describe(dx.dtype, dx.shape)} does not match primal ${describe(x.dtype, x.shape)} (argument leaf ${i})`,
+            );
           }
           return new JvpTracer(trace, x, dx);
         });

@@ -92,8 +92,14 @@ function pullbackTrees(rec: Recorded, seeds: Map<number, Tensor>): unknown[] {
  * const [y, pullback] = ct.vjp((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), ct.tensor([1, 2]), ct.tensor([3, 4]));
  * const [da, db] = pullback(ct.tensor([1, 1])); // da = b = [3, 4], db = a = [1, 2]
  */
-export function vjp<F extends Fn>(f: F, ...primals: Parameters<F>): [ReturnType<F>, (cotangent: TangentOf<ReturnType<F>>) => TensorTree<Parameters<F>>] {
-  const everything = resolveArgnums('vjp', primals.map((_, i) => i));
+export function vjp<F extends Fn>(
+  f: F,
+  ...primals: Parameters<F>
+): [ReturnType<F>, (cotangent: TangentOf<ReturnType<F>>) => TensorTree<Parameters<F>>] {
+  const everything = resolveArgnums(
+    'vjp',
+    primals.map((_, i) => i),
+  );
   const rec = retaining(() => record('vjp', f, primals, everything));
   const out = flatten(rec.result);
   const value = unwrapTree(rec.trace, rec.result) as ReturnType<F>;
@@ -146,8 +152,16 @@ export type ScalarAuxFn = (...args: any[]) => readonly [Tensor, unknown];
 export type GradOf<F extends Fn, O> = GradsOf<Parameters<F>, ArgnumsOf<O>>;
 
 function checkScalar(op: string, y: unknown): Tensor {
-  if (!(y instanceof Tensor)) throw new ValueError(op, `the function must return a scalar tensor (got ${Array.isArray(y) ? 'an array; pass hasAux: true for [value, aux]' : typeof y})`);
-  if (y.ndim !== 0) throw new ShapeError(op, `the function must return a scalar, got ${describe(y.dtype, y.shape)} (use jacrev or vjp for non-scalar outputs)`);
+  if (!(y instanceof Tensor))
+    throw new ValueError(
+      op,
+      `the function must return a scalar tensor (got ${Array.isArray(y) ? 'an array; pass hasAux: true for [value, aux]' : typeof y})`,
+    );
+  if (y.ndim !== 0)
+    throw new ShapeError(
+      op,
+      `the function must return a scalar, got ${describe(y.dtype, y.shape)} (use jacrev or vjp for non-scalar outputs)`,
+    );
   if (!isFloat(y.dtype)) throw new ShapeError(op, `the output must be a float scalar, got ${describe(y.dtype, y.shape)}`);
   return y;
 }
@@ -218,7 +232,10 @@ export function grad<F extends ScalarAuxFn, const O extends GradOptionsAux>(
   f: F,
   opts: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => [GradOf<F, O>, ReturnType<F>[1]];
-export function grad<F extends ScalarFn, const O extends GradOptionsNoAux = {}>(f: F, opts?: O & CheckArgnums<Parameters<F>, O>): (...args: Parameters<F>) => GradOf<F, O>;
+export function grad<F extends ScalarFn, const O extends GradOptionsNoAux = {}>(
+  f: F,
+  opts?: O & CheckArgnums<Parameters<F>, O>,
+): (...args: Parameters<F>) => GradOf<F, O>;
 export function grad(f: Fn, opts: GradOptions = {}): (...args: unknown[]) => unknown {
   const vg = valueAndGradNamed('grad', f, opts);
   // the scope frees the value, which grad does not return

@@ -74,7 +74,8 @@ describe('cotangent command line', () => {
     expect(main.code).toBe(0);
     expect(main.out).toMatch(/train.*\n.*eval.*\n.*graph/);
     const t = await cli('train', '--help');
-    for (const f of ['--data', '--model', '--epochs', '--batch', '--lr', '--optimizer', '--backend', '--seed', '--out']) expect(t.out).toContain(f);
+    for (const f of ['--data', '--model', '--epochs', '--batch', '--lr', '--optimizer', '--backend', '--seed', '--out'])
+      expect(t.out).toContain(f);
     expect((await cli('eval', '--help')).out).toContain('--checkpoint');
     expect((await cli('graph', '--help')).out).toContain('--format');
   });

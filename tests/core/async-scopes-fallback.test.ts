@@ -45,7 +45,9 @@ describe('async scopes without AsyncLocalStorage', () => {
       await gate;
       return ct.sum(t);
     });
-    await expect(ct.scopeAsync(async () => ct.zeros([1]))).rejects.toThrow(/scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage/);
+    await expect(ct.scopeAsync(async () => ct.zeros([1]))).rejects.toThrow(
+      /scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage/,
+    );
     release();
     expect((await first).dataSync()[0]).toBe(2);
     // once it has settled, the next one may start

@@ -93,7 +93,10 @@ describe('concurrent async scopes', () => {
     const { params } = model.init(nn.random.key(0), [-1, 2]);
     const opt = nn.sgd(0.1);
     const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
-    const x = ct.tensor([[1, 2], [3, 4]]);
+    const x = ct.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = ct.tensor([0, 2], { dtype: 'i32' });
     const r = step(params, opt.init(params), x, y);
     release();

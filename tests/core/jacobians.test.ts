@@ -79,7 +79,9 @@ describe('Jacobians over pytrees', () => {
       [0, 3],
     ]);
     // argnums 2 is also a compile error for a one-parameter function; a rest-parameter function only fails at run time
-    expect(() => ct.jacfwd((...vs: ct.Tensor[]) => vs[0]!, { argnums: 2 })(f64([1]))).toThrow('jacfwd: argnums 2 is out of range for 1 argument(s)');
+    expect(() => ct.jacfwd((...vs: ct.Tensor[]) => vs[0]!, { argnums: 2 })(f64([1]))).toThrow(
+      'jacfwd: argnums 2 is out of range for 1 argument(s)',
+    );
   });
 });
 
@@ -181,13 +183,21 @@ describe('integer arguments cannot be differentiated', () => {
       ([, k], [tx], out) => ct.mul(tx!, ct.cast(k!, out.dtype)),
     );
     const k = ct.tensor([3, 5], { dtype: 'i32' });
-    expect(ct.grad((x: ct.Tensor) => ct.sum(scale(x, k)))(a).arraySync()).toEqual([3, 5]);
+    expect(
+      ct
+        .grad((x: ct.Tensor) => ct.sum(scale(x, k)))(a)
+        .arraySync(),
+    ).toEqual([3, 5]);
     const clip = ct.customVjp(
       (x, k) => ct.mul(x, ct.cast(k, x.dtype)),
       (x, k) => [ct.mul(x, ct.cast(k, x.dtype)), k] as const,
       (kk, c) => [ct.mul(c, ct.cast(kk, c.dtype)), null],
     );
     expect(ct.jvp((x: ct.Tensor) => clip(x, k), [a], [f64([1, 1])])[1].arraySync()).toEqual([3, 5]);
-    expect(ct.grad((x: ct.Tensor) => ct.sum(clip(x, k)))(a).arraySync()).toEqual([3, 5]);
+    expect(
+      ct
+        .grad((x: ct.Tensor) => ct.sum(clip(x, k)))(a)
+        .arraySync(),
+    ).toEqual([3, 5]);
   });
 });

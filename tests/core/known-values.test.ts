@@ -139,7 +139,7 @@ describe('nesting without perturbation confusion', () => {
     const f = (x: ct.Tensor) => ct.mul(ct.exp(x), ct.sin(x)); // f'' = 2 eˣ cos x
     const x0 = 0.4;
     const expected = 2 * Math.exp(x0) * Math.cos(x0);
-    const fprime = (x: ct.Tensor) => (ct.vjp(f, x)[1](f64(1))[0] as ct.Tensor);
+    const fprime = (x: ct.Tensor) => ct.vjp(f, x)[1](f64(1))[0] as ct.Tensor;
     expect(num(ct.jvp(fprime, [f64(x0)], [f64(1)])[1])).toBeCloseTo(expected, 10);
     const fprimeFwd = (x: ct.Tensor) => ct.jvp(f, [x], [f64(1)])[1];
     const [, pb] = ct.vjp(fprimeFwd, f64(x0));

@@ -70,12 +70,21 @@ describe('scopes', () => {
 describe('1,000 training steps of a small MLP', () => {
   it('hold the live-tensor count and bytes flat', () => {
     let params = {
-      W1: ct.tensor(Array.from({ length: 16 * 4 }, (_, i) => Math.sin(i) * 0.3), { shape: [16, 4] }),
+      W1: ct.tensor(
+        Array.from({ length: 16 * 4 }, (_, i) => Math.sin(i) * 0.3),
+        { shape: [16, 4] },
+      ),
       b1: ct.zeros([16]),
-      W2: ct.tensor(Array.from({ length: 3 * 16 }, (_, i) => Math.cos(i) * 0.3), { shape: [3, 16] }),
+      W2: ct.tensor(
+        Array.from({ length: 3 * 16 }, (_, i) => Math.cos(i) * 0.3),
+        { shape: [3, 16] },
+      ),
       b2: ct.zeros([3]),
     };
-    const x = ct.tensor(Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)), { shape: [8, 4] });
+    const x = ct.tensor(
+      Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)),
+      { shape: [8, 4] },
+    );
     const labels = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
     type P = typeof params;
     const loss = (p: P) => {

@@ -24,7 +24,10 @@ describe('NaN propagates (CPU, f32 and f64)', () => {
   }
 
   it('a NaN input makes the loss of a relu network NaN (not a finite number)', () => {
-    const w = ct.tensor([[1, -1], [0.5, 2]]);
+    const w = ct.tensor([
+      [1, -1],
+      [0.5, 2],
+    ]);
     const x = ct.tensor([[NaN, NaN]]);
     const loss = ct.sum(ct.relu(ct.matmul(x, w)));
     expect(Number.isNaN(loss.dataSync()[0])).toBe(true);
@@ -48,7 +51,9 @@ describe('pow at 0', () => {
 
 describe('concat', () => {
   it('of scalars is an error naming the op and the shapes', () => {
-    expect(() => ct.concat([ct.scalar(1), ct.scalar(2)])).toThrow(/concat: cannot concatenate rank-0 tensors \(scalars\): f32\[\], f32\[\]; use stack\(\)/);
+    expect(() => ct.concat([ct.scalar(1), ct.scalar(2)])).toThrow(
+      /concat: cannot concatenate rank-0 tensors \(scalars\): f32\[\], f32\[\]; use stack\(\)/,
+    );
   });
   it('stack of scalars works', () => {
     expect(values(ct.stack([ct.scalar(1), ct.scalar(2)]))).toEqual([1, 2]);

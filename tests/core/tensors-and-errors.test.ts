@@ -58,7 +58,14 @@ describe('creation and reading', () => {
   });
 
   it('prints like numpy and truncates big tensors', () => {
-    expect(ct.tensor([[1, 2], [3, 4.5]]).toString()).toBe('Tensor([[1., 2.],\n [3., 4.5]], f32[2,2])');
+    expect(
+      ct
+        .tensor([
+          [1, 2],
+          [3, 4.5],
+        ])
+        .toString(),
+    ).toBe('Tensor([[1., 2.],\n [3., 4.5]], f32[2,2])');
     const big = ct.arange(1000).toString();
     expect(big).toContain('...');
     expect(big.length).toBeLessThan(200);
@@ -126,12 +133,16 @@ describe('errors name the op and the shapes', () => {
       expect(Date.now() - t0, `${name} failed fast`).toBeLessThan(1000);
     }
     // the limit is in bytes: f64 holds half as many elements
-    expect(() => ct.zeros([2 ** 28 + 1], { dtype: 'f64' })).toThrow(/^zeros: shape \[268435457\] has 268,435,457 elements \(2,147,483,656 bytes as f64\), past the per-tensor limit of 2 GiB \(268,435,456 elements of f64\)/);
+    expect(() => ct.zeros([2 ** 28 + 1], { dtype: 'f64' })).toThrow(
+      /^zeros: shape \[268435457\] has 268,435,457 elements \(2,147,483,656 bytes as f64\), past the per-tensor limit of 2 GiB \(268,435,456 elements of f64\)/,
+    );
     expect(ct.zeros([2 ** 20, 4]).size).toBe(2 ** 22);
   });
 
   it('malformed creation arguments: one clear error naming the op', () => {
-    expect(() => ct.zeros(5 as never)).toThrow(/^zeros: a shape must be an array of non-negative integers, got the number 5 \(write \[5\] for a 1-D shape\)$/);
+    expect(() => ct.zeros(5 as never)).toThrow(
+      /^zeros: a shape must be an array of non-negative integers, got the number 5 \(write \[5\] for a 1-D shape\)$/,
+    );
     expect(() => ct.ones('3' as never)).toThrow(/^ones: a shape must be an array of non-negative integers, got the string '3'$/);
     expect(() => ct.full(undefined as never, 1)).toThrow(/^full: a shape must be an array of non-negative integers, got undefined$/);
     expect(() => ct.zeros([2, -1])).toThrow(/^zeros: invalid shape \[2,-1\]: dimensions must be non-negative integers$/);
@@ -149,7 +160,10 @@ describe('errors name the op and the shapes', () => {
     expect(ct.full([2], 2.5).arraySync()).toEqual([2.5, 2.5]);
     expect(ct.arange(1, 3, 0.5).arraySync()).toEqual([1, 1.5, 2, 2.5]);
     expect(ct.arange(4, undefined, 1, { dtype: 'i32' }).arraySync()).toEqual([0, 1, 2, 3]);
-    expect(ct.eye(2, 3, { dtype: 'f64' }).arraySync()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    expect(ct.eye(2, 3, { dtype: 'f64' }).arraySync()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     expect(ct.eye(0).shape).toEqual([0, 0]);
   });
 
@@ -208,7 +222,14 @@ describe('ops', () => {
     expect(ct.stack([x, x], 0).shape).toEqual([2, 2, 3]);
     expect(ct.expandDims(x, 1).shape).toEqual([2, 1, 3]);
     expect(ct.squeeze(ct.zeros([1, 2, 1])).shape).toEqual([2]);
-    expect(ct.pad(ct.ones([1, 1]), [[1, 0], [0, 1]]).arraySync()).toEqual([
+    expect(
+      ct
+        .pad(ct.ones([1, 1]), [
+          [1, 0],
+          [0, 1],
+        ])
+        .arraySync(),
+    ).toEqual([
       [0, 0],
       [1, 0],
     ]);
@@ -225,7 +246,12 @@ describe('ops', () => {
   it('max sends the gradient to the first maximal element', () => {
     const g = ct.grad((v: ct.Tensor) => ct.max(v))(ct.tensor([1, 3, 3, 2]));
     expect(g.arraySync()).toEqual([0, 1, 0, 0]);
-    const g2 = ct.grad((v: ct.Tensor) => ct.sum(ct.max(v, 0)))(ct.tensor([[1, 4], [1, 2]]));
+    const g2 = ct.grad((v: ct.Tensor) => ct.sum(ct.max(v, 0)))(
+      ct.tensor([
+        [1, 4],
+        [1, 2],
+      ]),
+    );
     expect(g2.arraySync()).toEqual([
       [1, 1],
       [0, 0],
@@ -233,12 +259,23 @@ describe('ops', () => {
   });
 
   it('relu and abs have derivative 0 at 0', () => {
-    expect(ct.grad((v: ct.Tensor) => ct.sum(ct.relu(v)))(ct.tensor([-1, 0, 2])).arraySync()).toEqual([0, 0, 1]);
-    expect(ct.grad((v: ct.Tensor) => ct.sum(ct.abs(v)))(ct.tensor([-1, 0, 2])).arraySync()).toEqual([-1, 0, 1]);
+    expect(
+      ct
+        .grad((v: ct.Tensor) => ct.sum(ct.relu(v)))(ct.tensor([-1, 0, 2]))
+        .arraySync(),
+    ).toEqual([0, 0, 1]);
+    expect(
+      ct
+        .grad((v: ct.Tensor) => ct.sum(ct.abs(v)))(ct.tensor([-1, 0, 2]))
+        .arraySync(),
+    ).toEqual([-1, 0, 1]);
   });
 
   it('softmax, logsumexp and cross-entropy are stable for huge logits', () => {
-    const logits = ct.tensor([[1e4, 0, -1e4], [1, 2, 3]]);
+    const logits = ct.tensor([
+      [1e4, 0, -1e4],
+      [1, 2, 3],
+    ]);
     const p = ct.softmax(logits, -1).arraySync() as number[][];
     expect(p[0]).toEqual([1, 0, 0]);
     expect(p[1]!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
@@ -248,7 +285,13 @@ describe('ops', () => {
     const expected = (1e4 + Math.log(1 + Math.exp(-1) + Math.exp(-2))) / 2;
     // f32 spacing near 1e4 is 2⁻¹⁰ ≈ 0.001: within 0.005, so a wrong term (say log(2 + ...)) fails
     expect(loss.dataSync()[0]).toBeCloseTo(expected, 2);
-    const oneHotLoss = ct.softmaxCrossEntropy(logits, ct.tensor([[0, 1, 0], [0, 0, 1]]));
+    const oneHotLoss = ct.softmaxCrossEntropy(
+      logits,
+      ct.tensor([
+        [0, 1, 0],
+        [0, 0, 1],
+      ]),
+    );
     expect(oneHotLoss.dataSync()[0]).toBeCloseTo(loss.dataSync()[0]!, 3);
     // d/dlogits of the batch mean = (softmax(logits) − onehot(labels)) / 2, worked out by hand:
     // row 0: softmax = [1, 0, 0] (e^−1e4 underflows), label 1; row 1: softmax([1, 2, 3]), label 2

@@ -10,7 +10,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
-import { decodeSafetensors, encodeSafetensors, loadOptState, loadParams, readCheckpoint, restoreModel, saveCheckpoint, writeFileAtomic } from '../../src/io/index.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadOptState,
+  loadParams,
+  readCheckpoint,
+  restoreModel,
+  saveCheckpoint,
+  writeFileAtomic,
+} from '../../src/io/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cotangent-ckpt-'));
 const model = nn.serial(nn.reshape([4, 4, 1]), nn.conv2d(2, 3, { padding: 'same' }), nn.relu, nn.flatten, nn.dense(3));
@@ -64,7 +73,14 @@ describe('checkpoints', () => {
     const g = ct.grad((p: typeof params) => ct.sum(model.apply(p, ct.ones([2, 16]))))(params);
     const u = opt.update(g, state, params);
     state = u.state;
-    const file = await saveCheckpoint(join(dir, 'run'), { params: u.params, model, inputShape: [-1, 16], optimizer: opt, optState: state, classes: ['a', 'b', 'c'] });
+    const file = await saveCheckpoint(join(dir, 'run'), {
+      params: u.params,
+      model,
+      inputShape: [-1, 16],
+      optimizer: opt,
+      optState: state,
+      classes: ['a', 'b', 'c'],
+    });
     expect(file).toBe(join(dir, 'run', 'model.safetensors'));
     expect(readdirSync(join(dir, 'run'))).toEqual(['model.safetensors']); // no temp file left behind
     const ck = right(readCheckpoint(join(dir, 'run')));
@@ -86,7 +102,9 @@ describe('checkpoints', () => {
     const ck = right(readCheckpoint(join(dir, 'm.safetensors')));
     const other = nn.serial(nn.reshape([4, 4, 1]), nn.conv2d(3, 3, { padding: 'same' }), nn.relu, nn.flatten, nn.dense(3));
     const r = loadParams(ck, other.init(nn.random.key(0), [-1, 16]).params);
-    expect(E.isLeft(r) && r.left.message).toMatch(/m\.safetensors: parameter '1\.W' has shape \[3,3,1,2\] in the checkpoint but \[3,3,1,3\] in the model/);
+    expect(E.isLeft(r) && r.left.message).toMatch(
+      /m\.safetensors: parameter '1\.W' has shape \[3,3,1,2\] in the checkpoint but \[3,3,1,3\] in the model/,
+    );
     const fewer = nn.serial(nn.reshape([4, 4, 1]), nn.conv2d(2, 3, { padding: 'same' }), nn.relu, nn.flatten);
     const r2 = loadParams(ck, fewer.init(nn.random.key(0), [-1, 16]).params);
     expect(E.isLeft(r2) && r2.left.message).toMatch(/parameter '4\.W' in the checkpoint has no place in the model/);
@@ -97,7 +115,10 @@ describe('checkpoints', () => {
     writeFileSync(join(dir, 'foreign.safetensors'), encodeSafetensors([], { format: 'other' }));
     const r = readCheckpoint(join(dir, 'foreign.safetensors'));
     expect(E.isLeft(r) && r.left.message).toMatch(/foreign\.safetensors: invalid cotangent metadata/);
-    writeFileSync(join(dir, 'badarch.safetensors'), encodeSafetensors([], { format: 'cotangent', version: '1', architecture: '{"layers":3}' }));
+    writeFileSync(
+      join(dir, 'badarch.safetensors'),
+      encodeSafetensors([], { format: 'cotangent', version: '1', architecture: '{"layers":3}' }),
+    );
     expect(E.isLeft(readCheckpoint(join(dir, 'badarch.safetensors')))).toBe(true);
     const m = readCheckpoint(join(dir, 'nothing-here'));
     expect(E.isLeft(m) && m.left.message).toMatch(/nothing-here\/model\.safetensors: file not found/);

@@ -78,7 +78,9 @@ describe('IDX', () => {
     expect(() => readIdx(join(dir, 'bad-magic.idx'))).toThrow(DataError);
     expect(() => readIdx(join(dir, 'bad-magic.idx'))).toThrow(/bad-magic\.idx: bad magic number 0x00000703/);
     writeFileSync(join(dir, 'short.idx'), images.subarray(0, images.length - 3));
-    expect(() => readIdx(join(dir, 'short.idx'))).toThrow(/short\.idx: size mismatch: header says u8\[3,2,2\] = 12 data bytes \(28 in all\), file has 25 bytes \(truncated\)/);
+    expect(() => readIdx(join(dir, 'short.idx'))).toThrow(
+      /short\.idx: size mismatch: header says u8\[3,2,2\] = 12 data bytes \(28 in all\), file has 25 bytes \(truncated\)/,
+    );
     writeFileSync(join(dir, 'long.idx'), Uint8Array.from([...images, 9]));
     expect(() => readIdx(join(dir, 'long.idx'))).toThrow(/long\.idx: size mismatch/);
     writeFileSync(join(dir, 'header.idx'), images.subarray(0, 6));

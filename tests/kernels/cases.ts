@@ -28,7 +28,10 @@ export function valuesOf(n: number, seed: number, kind: Values): number[] {
   });
 }
 
-export const array = (shape: readonly number[], seed: number, kind: Values = 'real'): NdArray => ({ shape: [...shape], data: valuesOf(sizeOf(shape), seed, kind) });
+export const array = (shape: readonly number[], seed: number, kind: Values = 'real'): NdArray => ({
+  shape: [...shape],
+  data: valuesOf(sizeOf(shape), seed, kind),
+});
 
 export const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
 export const dimArb = fc.integer({ min: 1, max: 5 });
@@ -36,25 +39,36 @@ export const dimArb = fc.integer({ min: 1, max: 5 });
 export const shapeArb = (maxRank = 4, minRank = 0): fc.Arbitrary<number[]> => fc.array(dimArb, { minLength: minRank, maxLength: maxRank });
 /** Like shapeArb, with some dims 0 (empty tensors). */
 export const shapeWithZerosArb = (maxRank = 3, minRank = 0): fc.Arbitrary<number[]> =>
-  fc.array(fc.oneof({ arbitrary: dimArb, weight: 4 }, { arbitrary: fc.constant(0), weight: 1 }), { minLength: minRank, maxLength: maxRank });
+  fc.array(fc.oneof({ arbitrary: dimArb, weight: 4 }, { arbitrary: fc.constant(0), weight: 1 }), {
+    minLength: minRank,
+    maxLength: maxRank,
+  });
 
 /** n shapes that broadcast together: each drops some leading dims of a common shape and sets some dims to 1. */
 export const broadcastShapesArb = (n: number): fc.Arbitrary<number[][]> =>
   fc
-    .tuple(shapeArb(4), fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n }))
+    .tuple(
+      shapeArb(4),
+      fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n }),
+    )
     .map(([out, specs]) => specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))));
 
 /** A permutation of 0..rank-1. */
-export const permArb = (rank: number): fc.Arbitrary<number[]> => fc.shuffledSubarray([...Array(rank).keys()], { minLength: rank, maxLength: rank });
+export const permArb = (rank: number): fc.Arbitrary<number[]> =>
+  fc.shuffledSubarray([...Array(rank).keys()], { minLength: rank, maxLength: rank });
 
 /** A shape with a permutation of its axes. */
-export const transposeArb = shapeArb(4, 1).chain((shape) => fc.record({ shape: fc.constant(shape), perm: permArb(shape.length), seed: seedArb }));
+export const transposeArb = shapeArb(4, 1).chain((shape) =>
+  fc.record({ shape: fc.constant(shape), perm: permArb(shape.length), seed: seedArb }),
+);
 
 /** A shape with a window (begin, size) inside it; empty windows included. */
 export const sliceArb = shapeArb(4, 1).chain((shape) =>
   fc.record({
     shape: fc.constant(shape),
-    window: fc.tuple(...shape.map((d) => fc.integer({ min: 0, max: d }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 0, max: d - b }))))),
+    window: fc.tuple(
+      ...shape.map((d) => fc.integer({ min: 0, max: d }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 0, max: d - b })))),
+    ),
     seed: seedArb,
   }),
 );
@@ -68,7 +82,9 @@ export const padArb = shapeArb(3, 1).chain((shape) =>
 export const concatArb = shapeArb(3, 1).chain((shape) =>
   fc.integer({ min: 0, max: shape.length - 1 }).chain((axis) =>
     fc.record({
-      shapes: fc.array(fc.nat(4), { minLength: 1, maxLength: 3 }).map((sizes) => sizes.map((s) => shape.map((d, k) => (k === axis ? s : d)))),
+      shapes: fc
+        .array(fc.nat(4), { minLength: 1, maxLength: 3 })
+        .map((sizes) => sizes.map((s) => shape.map((d, k) => (k === axis ? s : d)))),
       axis: fc.constant(axis),
       seed: seedArb,
     }),
@@ -83,7 +99,9 @@ export const reduceArb = (kind: Values = 'real') =>
 
 /** A shape of rank ≥ 1 with one axis, and values with ties (and NaNs with `nan`). */
 export const argmaxArb = (kind: Values = 'ints') =>
-  shapeArb(4, 1).chain((shape) => fc.record({ shape: fc.constant(shape), axis: fc.integer({ min: 0, max: shape.length - 1 }), seed: seedArb, kind: fc.constant(kind) }));
+  shapeArb(4, 1).chain((shape) =>
+    fc.record({ shape: fc.constant(shape), axis: fc.integer({ min: 0, max: shape.length - 1 }), seed: seedArb, kind: fc.constant(kind) }),
+  );
 
 /** Strides 0-3 (0: a broadcast read) and an offset 0-3 over a shape, and the source length they need. */
 export const stridedArb = shapeWithZerosArb(4).chain((shape) =>
@@ -131,7 +149,13 @@ export function firstMismatch(actual: ArrayLike<number>, expected: ArrayLike<num
 }
 
 /** Fails (with the first differing element and the case) unless `actual` matches the reference `expected`. */
-export function expectMatches(label: string, actual: { shape: readonly number[]; data: ArrayLike<number> }, expected: NdArray, rtol = 0, atol = 0): void {
+export function expectMatches(
+  label: string,
+  actual: { shape: readonly number[]; data: ArrayLike<number> },
+  expected: NdArray,
+  rtol = 0,
+  atol = 0,
+): void {
   if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
     throw new Error(`${label}: shape [${actual.shape}] but the reference has [${expected.shape}]`);
   }

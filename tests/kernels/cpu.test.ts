@@ -50,7 +50,11 @@ describe('CPU kernels (src/backends/cpu/kernels.ts) = naive references', () => {
       fc.property(stridedArb, dtypeArb, ({ shape, strides, offset, span, seed }, dtype) => {
         const src = valuesOf(span, seed, 'real');
         const got = gather(typed(dtype, src), shape, strides, offset, dtype);
-        expectMatches(`gather ${dtype} [${shape}] strides [${strides}] offset ${offset}`, { shape, data: got }, rounded(dtype, ref.gather(src, shape, strides, offset)));
+        expectMatches(
+          `gather ${dtype} [${shape}] strides [${strides}] offset ${offset}`,
+          { shape, data: got },
+          rounded(dtype, ref.gather(src, shape, strides, offset)),
+        );
         return true;
       }),
       { numRuns: RUNS },
@@ -65,7 +69,11 @@ describe('CPU kernels (src/backends/cpu/kernels.ts) = naive references', () => {
         const out = typed(dtype, dst);
         scatter(typed(dtype, src.data), shape, out, strides, offset);
         const want = ref.scatter(src, dst, strides, offset);
-        expectMatches(`scatter ${dtype} [${shape}] strides [${strides}] offset ${offset}`, { shape: [out.length], data: out }, rounded(dtype, { shape: [want.length], data: want }));
+        expectMatches(
+          `scatter ${dtype} [${shape}] strides [${strides}] offset ${offset}`,
+          { shape: [out.length], data: out },
+          rounded(dtype, { shape: [want.length], data: want }),
+        );
         return true;
       }),
       { numRuns: RUNS },
@@ -80,8 +88,16 @@ describe('CPU kernels (src/backends/cpu/kernels.ts) = naive references', () => {
         const a = array(sa!, seed, 'ints');
         const b = array(sb!, seed + 1, 'ints');
         const out = { shape: ref.broadcastShape(sa!, sb!), dtype };
-        expectMatches(`mapBinary ${dtype} [${sa}] [${sb}]`, { shape: out.shape, data: mapBinary(input(dtype, a), input(dtype, b), out, f2) }, rounded(dtype, ref.map(f2, a, b)));
-        expectMatches(`mapUnary ${dtype} [${sa}]`, { shape: sa!, data: mapUnary(input(dtype, a), { shape: sa!, dtype }, f1) }, rounded(dtype, ref.map(f1, a)));
+        expectMatches(
+          `mapBinary ${dtype} [${sa}] [${sb}]`,
+          { shape: out.shape, data: mapBinary(input(dtype, a), input(dtype, b), out, f2) },
+          rounded(dtype, ref.map(f2, a, b)),
+        );
+        expectMatches(
+          `mapUnary ${dtype} [${sa}]`,
+          { shape: sa!, data: mapUnary(input(dtype, a), { shape: sa!, dtype }, f1) },
+          rounded(dtype, ref.map(f1, a)),
+        );
         return true;
       }),
       { numRuns: RUNS },
@@ -196,7 +212,8 @@ describe('CPU primitives through the public ops (f64) = naive references', () =>
         const x = array(shape, seed, 'ints');
         expectMatches(`sum [${shape}] axes [${axes}]`, result(ct.sum(f64(x), axes)), ref.sum(x, axes));
         if (axes.length > 0) expectMatches(`max [${shape}] axes [${axes}]`, result(ct.max(f64(x), axes)), ref.max(x, axes));
-        if (shape.length > 0) expectMatches(`argmax [${shape}] axis ${shape.length - 1}`, result(ct.argmax(f64(x), -1)), ref.argmax(x, shape.length - 1));
+        if (shape.length > 0)
+          expectMatches(`argmax [${shape}] axis ${shape.length - 1}`, result(ct.argmax(f64(x), -1)), ref.argmax(x, shape.length - 1));
         return true;
       }),
       { numRuns: RUNS },

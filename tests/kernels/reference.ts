@@ -87,7 +87,13 @@ export function transpose(x: NdArray, perm: readonly number[]): NdArray {
 }
 
 /** out[idx] = x[begin + idx] over `size`. */
-export const slice = (x: NdArray, begin: readonly number[], size: readonly number[]): NdArray => build(size, (idx) => at(x, idx.map((i, k) => i + begin[k]!)));
+export const slice = (x: NdArray, begin: readonly number[], size: readonly number[]): NdArray =>
+  build(size, (idx) =>
+    at(
+      x,
+      idx.map((i, k) => i + begin[k]!),
+    ),
+  );
 
 /** Zero padding: `widths[k] = [before, after]` on axis k. */
 export function pad(x: NdArray, widths: readonly (readonly [number, number])[]): NdArray {
@@ -107,7 +113,11 @@ export function concat(xs: readonly NdArray[], axis: number): NdArray {
   return build(shape, (idx) => {
     let i = idx[axis]!;
     for (const x of xs) {
-      if (i < x.shape[axis]!) return at(x, idx.map((v, k) => (k === axis ? i : v)));
+      if (i < x.shape[axis]!)
+        return at(
+          x,
+          idx.map((v, k) => (k === axis ? i : v)),
+        );
       i -= x.shape[axis]!;
     }
     throw new Error('unreachable');
@@ -130,7 +140,13 @@ export function scatter(src: NdArray, dst: readonly number[], strides: readonly 
  * shape without those axes, or with them as 1 with keepdims) starts at `init`
  * and folds in, in row-major order, every input element whose other indices match.
  */
-export function reduce(x: NdArray, axes: readonly number[], init: number, step: (acc: number, v: number) => number, keepdims = false): NdArray {
+export function reduce(
+  x: NdArray,
+  axes: readonly number[],
+  init: number,
+  step: (acc: number, v: number) => number,
+  keepdims = false,
+): NdArray {
   const reduced = (k: number) => axes.includes(k);
   const outShape = x.shape.flatMap((d, k) => (reduced(k) ? (keepdims ? [1] : []) : [d]));
   return build(outShape, (outIdx) => {
@@ -146,7 +162,8 @@ export function reduce(x: NdArray, axes: readonly number[], init: number, step: 
 export const sum = (x: NdArray, axes: readonly number[]): NdArray => reduce(x, axes, 0, (a, v) => a + v);
 
 /** The largest value; NaN wins (NaN propagates, as in numpy). */
-export const max = (x: NdArray, axes: readonly number[]): NdArray => reduce(x, axes, -Infinity, (a, v) => (Number.isNaN(a) || Number.isNaN(v) ? NaN : Math.max(a, v)));
+export const max = (x: NdArray, axes: readonly number[]): NdArray =>
+  reduce(x, axes, -Infinity, (a, v) => (Number.isNaN(a) || Number.isNaN(v) ? NaN : Math.max(a, v)));
 
 /** Index along `axis` of the first maximum (the first NaN, where there is one). */
 export function argmax(x: NdArray, axis: number): NdArray {
@@ -172,7 +189,8 @@ export function matmul(a: NdArray, b: NdArray): NdArray {
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
   const batch = broadcastShape(aBatch, bBatch);
-  const batchRead = (shape: readonly number[], idx: readonly number[]) => shape.map((d, q) => (d === 1 ? 0 : idx[idx.length - shape.length + q]!));
+  const batchRead = (shape: readonly number[], idx: readonly number[]) =>
+    shape.map((d, q) => (d === 1 ? 0 : idx[idx.length - shape.length + q]!));
   return build([...batch, m, n], (idx) => {
     const bi = idx.slice(0, -2);
     const [i, j] = idx.slice(-2) as [number, number];

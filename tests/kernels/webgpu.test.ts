@@ -36,7 +36,8 @@ const ok = await acquireGpu();
 const swiftshader = ok && /swiftshader/i.test(ct.backendInfo());
 
 const RUNS = 15;
-const gpu = (x: ref.NdArray, dtype: 'f32' | 'i32' = 'f32') => ct.tensor(x.data as number[], { shape: [...x.shape], dtype, backend: 'webgpu' });
+const gpu = (x: ref.NdArray, dtype: 'f32' | 'i32' = 'f32') =>
+  ct.tensor(x.data as number[], { shape: [...x.shape], dtype, backend: 'webgpu' });
 const read = async (t: ct.Tensor) => ({ shape: t.shape, data: await t.data() });
 /** An async property over `arb`, run with the suite's fixed seed. */
 const prop = <T>(arb: fc.Arbitrary<T>, check: (v: T) => Promise<void>, runs = RUNS) =>
@@ -59,31 +60,43 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
   // 8-column lane stride. (The register kernel is skipped on SwiftShader, which
   // never uses it and takes about a minute to run it.)
   for (const variant of ['tiled', 'registers'] as const satisfies readonly MatmulVariant[]) {
-    it.skipIf(variant === 'registers' && swiftshader)(`matmul kernel '${variant}' (batched, broadcast batch dims, odd sizes, f32 and i32)`, async () => {
-      forceMatmulVariant(variant);
-      try {
-        await prop(
-          fc.tuple(matmulArb([1, 3, 4, 8, 9, 31, 33, 65, 129], [1, 2, 5, 17]), fc.boolean()),
-          async ([{ aShape, bShape, sa, sb }, int]) => {
-            const a = array(aShape, sa, int ? 'ints' : 'small');
-            const b = array(bShape, sb, int ? 'ints' : 'small');
-            const k = aShape[aShape.length - 1]!;
-            expectMatches(`matmul '${variant}' ${int ? 'i32' : 'f32'} [${aShape}] x [${bShape}]`, await read(ct.matmul(gpu(a, int ? 'i32' : 'f32'), gpu(b, int ? 'i32' : 'f32'))), ref.matmul(a, b), 0, int ? 0 : 2e-7 * k);
-          },
-          20,
-        );
-      } finally {
-        forceMatmulVariant(null);
-      }
-    });
+    it.skipIf(variant === 'registers' && swiftshader)(
+      `matmul kernel '${variant}' (batched, broadcast batch dims, odd sizes, f32 and i32)`,
+      async () => {
+        forceMatmulVariant(variant);
+        try {
+          await prop(
+            fc.tuple(matmulArb([1, 3, 4, 8, 9, 31, 33, 65, 129], [1, 2, 5, 17]), fc.boolean()),
+            async ([{ aShape, bShape, sa, sb }, int]) => {
+              const a = array(aShape, sa, int ? 'ints' : 'small');
+              const b = array(bShape, sb, int ? 'ints' : 'small');
+              const k = aShape[aShape.length - 1]!;
+              expectMatches(
+                `matmul '${variant}' ${int ? 'i32' : 'f32'} [${aShape}] x [${bShape}]`,
+                await read(ct.matmul(gpu(a, int ? 'i32' : 'f32'), gpu(b, int ? 'i32' : 'f32'))),
+                ref.matmul(a, b),
+                0,
+                int ? 0 : 2e-7 * k,
+              );
+            },
+            20,
+          );
+        } finally {
+          forceMatmulVariant(null);
+        }
+      },
+    );
   }
 
   it('sum and max over any axes (short axes: a thread per output; long axes: the workgroup tree), NaN through max', async () => {
-    const long = fc.record({ rows: fc.constantFrom(1, 3), len: fc.constantFrom(65, 300, 1500), seed: seedArb, nan: fc.boolean() }).map(({ rows, len, seed, nan }) => ({ shape: [rows, len], axes: [1], seed, kind: nan ? ('nan' as const) : ('real' as const) }));
+    const long = fc
+      .record({ rows: fc.constantFrom(1, 3), len: fc.constantFrom(65, 300, 1500), seed: seedArb, nan: fc.boolean() })
+      .map(({ rows, len, seed, nan }) => ({ shape: [rows, len], axes: [1], seed, kind: nan ? ('nan' as const) : ('real' as const) }));
     await prop(fc.oneof(reduceArb('real'), reduceArb('nan'), long), async ({ shape, axes, seed, kind }) => {
       const x = array(shape, seed, kind);
       const terms = axes.reduce((n, a) => n * shape[a]!, 1);
-      if (kind === 'real') expectMatches(`sum [${shape}] axes [${axes}]`, await read(ct.sum(gpu(x), axes)), ref.sum(x, axes), 1e-6, 3 * 2 ** -24 * terms);
+      if (kind === 'real')
+        expectMatches(`sum [${shape}] axes [${axes}]`, await read(ct.sum(gpu(x), axes)), ref.sum(x, axes), 1e-6, 3 * 2 ** -24 * terms);
       if (axes.length > 0) expectMatches(`max [${shape}] axes [${axes}] (${kind})`, await read(ct.max(gpu(x), axes)), ref.max(x, axes));
     });
   });
@@ -91,7 +104,11 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
   it('argmax: the first maximum along any axis (ties), f32 with NaN and i32', async () => {
     await prop(fc.tuple(argmaxArb('ints'), fc.constantFrom('ints', 'nan', 'i32')), async ([{ shape, axis, seed }, kind]) => {
       const x = array(shape, seed, kind === 'nan' ? 'nan' : 'ints');
-      expectMatches(`argmax ${kind} [${shape}] axis ${axis}`, await read(ct.argmax(gpu(x, kind === 'i32' ? 'i32' : 'f32'), axis)), ref.argmax(x, axis));
+      expectMatches(
+        `argmax ${kind} [${shape}] axis ${axis}`,
+        await read(ct.argmax(gpu(x, kind === 'i32' ? 'i32' : 'f32'), axis)),
+        ref.argmax(x, axis),
+      );
     });
   });
 
@@ -102,7 +119,11 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
       const y = array(s.shape, s.seed);
       const begin = s.window.map((w) => w[0]);
       const size = s.window.map((w) => w[1]);
-      expectMatches(`slice [${s.shape}] begin [${begin}] size [${size}]`, await read(ct.slice(gpu(y), begin, size)), ref.slice(y, begin, size));
+      expectMatches(
+        `slice [${s.shape}] begin [${begin}] size [${size}]`,
+        await read(ct.slice(gpu(y), begin, size)),
+        ref.slice(y, begin, size),
+      );
       const z = array(p.shape, p.seed);
       expectMatches(`pad [${p.shape}] widths ${JSON.stringify(p.widths)}`, await read(ct.pad(gpu(z), p.widths)), ref.pad(z, p.widths));
     });
@@ -111,7 +132,16 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
   it('concat and broadcastTo (strided map kernel)', async () => {
     await prop(fc.tuple(concatArb, broadcastShapesArb(2), seedArb), async ([c, [from, to], seed]) => {
       const xs = c.shapes.map((s, i) => array(s, c.seed + i));
-      expectMatches(`concat ${JSON.stringify(c.shapes)} axis ${c.axis}`, await read(ct.concat(xs.map((x) => gpu(x)), c.axis)), ref.concat(xs, c.axis));
+      expectMatches(
+        `concat ${JSON.stringify(c.shapes)} axis ${c.axis}`,
+        await read(
+          ct.concat(
+            xs.map((x) => gpu(x)),
+            c.axis,
+          ),
+        ),
+        ref.concat(xs, c.axis),
+      );
       const target = ref.broadcastShape(from!, to!);
       const x = array(from!, seed);
       expectMatches(`broadcastTo [${from}] -> [${target}]`, await read(ct.broadcastTo(gpu(x), target)), ref.broadcastTo(x, target));
@@ -140,7 +170,11 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
         const [bname, bop, bf] = binary[bi]!;
         const a = array(sa!, seed, 'ints');
         const b = array(sb!, seed + 1, 'real');
-        expectMatches(`${bname} [${sa}] [${sb}]`, await read(bop(gpu(a), gpu(b))), ref.map((u, v) => Math.fround(bf(u, v)), a, b));
+        expectMatches(
+          `${bname} [${sa}] [${sb}]`,
+          await read(bop(gpu(a), gpu(b))),
+          ref.map((u, v) => Math.fround(bf(u, v)), a, b),
+        );
         const c = array(sc!, seed + 2, 'ints');
         expectMatches(`where [${sc}] [${sa}] [${sb}]`, await read(ct.where(gpu(c), gpu(a), gpu(b))), ref.where(c, a, b));
         const [uname, uop, uf, rtol] = unary[ui]!;

@@ -24,7 +24,9 @@ describe('run budget (FC_SCALE)', () => {
     expect(parseScale('20')).toBe(20);
     expect(parseScale('0.5')).toBe(0.5);
     for (const bad of ['x', '20x', '0', '-3', 'Infinity', 'NaN']) {
-      expect(() => parseScale(bad), bad).toThrow(`FC_SCALE must be a positive number (the factor on the run counts of the heavy property suites), got '${bad}'`);
+      expect(() => parseScale(bad), bad).toThrow(
+        `FC_SCALE must be a positive number (the factor on the run counts of the heavy property suites), got '${bad}'`,
+      );
     }
   });
 

@@ -15,13 +15,18 @@
  * FC_SCALE must be a positive finite number: anything else is an error, since
  * a NaN run count makes fast-check run no case at all and pass.
  */
-export const SCALED_SUITES: readonly string[] = ['tests/laws/primitiveSuite.ts', 'tests/mutation/mutation.test.ts', 'tests/fuzz/fuzz.test.ts'];
+export const SCALED_SUITES: readonly string[] = [
+  'tests/laws/primitiveSuite.ts',
+  'tests/mutation/mutation.test.ts',
+  'tests/fuzz/fuzz.test.ts',
+];
 
 /** The scale factor from FC_SCALE's text (unset: 1). */
 export function parseScale(text: string | undefined): number {
   if (text === undefined || text.trim() === '') return 1;
   const s = Number(text);
-  if (!Number.isFinite(s) || s <= 0) throw new Error(`FC_SCALE must be a positive number (the factor on the run counts of the heavy property suites), got '${text}'`);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new Error(`FC_SCALE must be a positive number (the factor on the run counts of the heavy property suites), got '${text}'`);
   return s;
 }
 

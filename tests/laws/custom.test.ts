@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { arb, checkGrads, checkPrimitive, type PrimDomain } from '../../laws/index.js';
 
-const f64 = (v: number | number[], shape?: number[]) => ct.tensor(typeof v === 'number' ? [v] : v, { dtype: 'f64', shape: shape ?? (typeof v === 'number' ? [] : [v.length]) });
+const f64 = (v: number | number[], shape?: number[]) =>
+  ct.tensor(typeof v === 'number' ? [v] : v, { dtype: 'f64', shape: shape ?? (typeof v === 'number' ? [] : [v.length]) });
 const vals = (t: unknown) => Array.from((t as ct.Tensor).dataSync(), (v) => v + 0);
 
 // cube(x) = x³;  d cube = 3x² · dx
@@ -61,8 +62,12 @@ describe('definePrimitive', () => {
   });
 
   it('rejects bad definitions with an error naming the field, and a built-in name', () => {
-    expect(() => ct.definePrimitive({ name: 'test.bad', shape: ([x]) => x!, cpu: undefined as never, jvp: () => ct.Zero, vjp: () => [] })).toThrow(/cpu/);
-    expect(() => ct.definePrimitive({ name: 'sin', shape: ([x]) => x!, cpu: ([x]) => x!.data, jvp: () => ct.Zero, vjp: () => [null] })).toThrow(/built-in/);
+    expect(() =>
+      ct.definePrimitive({ name: 'test.bad', shape: ([x]) => x!, cpu: undefined as never, jvp: () => ct.Zero, vjp: () => [] }),
+    ).toThrow(/cpu/);
+    expect(() =>
+      ct.definePrimitive({ name: 'sin', shape: ([x]) => x!, cpu: ([x]) => x!.data, jvp: () => ct.Zero, vjp: () => [null] }),
+    ).toThrow(/built-in/);
   });
 
   it('a broken user rule is caught, with the suspect rule, the case and the seed in the report', () => {
@@ -86,7 +91,10 @@ describe('definePrimitive', () => {
     const bad = ct.definePrimitive({
       name: 'test.badAdd',
       shape: ([a, b]) => ({ shape: arb.broadcastShapes(a!.shape, b!.shape), dtype: a!.dtype }),
-      cpu: ([a, b]) => ct.add(ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }), ct.tensor(b!.data, { shape: [...b!.shape], dtype: 'f64' })).dataSync() as Float64Array,
+      cpu: ([a, b]) =>
+        ct
+          .add(ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }), ct.tensor(b!.data, { shape: [...b!.shape], dtype: 'f64' }))
+          .dataSync() as Float64Array,
       jvp: (_x, [ta, tb]) => ct.add(ta!, tb!),
       vjp: (c) => [c, c], // forgot unbroadcast
       domain: { arity: 2, shapes: 'broadcast' } satisfies PrimDomain,
@@ -111,15 +119,27 @@ describe('customJvp', () => {
   });
 
   it('passes checkGrads (forward, reverse, second order) and nests', () => {
-    fc.assert(checkGrads((x) => softplus(x), arb.concreteTensor().map((x) => [ct.cast(x, 'f64')])), { numRuns: 20 });
+    fc.assert(
+      checkGrads(
+        (x) => softplus(x),
+        arb.concreteTensor().map((x) => [ct.cast(x, 'f64')]),
+      ),
+      { numRuns: 20 },
+    );
     const h = vals(ct.hessian((x: ct.Tensor) => ct.sum(softplus(x)))(f64([0.3])));
     const s = 1 / (1 + Math.exp(-0.3));
     expect(h[0]).toBeCloseTo(s * (1 - s), 12);
   });
 
   it('a wrong rule is caught by checkGrads', () => {
-    const wrong = ct.customJvp((x) => ct.sin(x), ([x], [t]) => ct.mul(t!, ct.sin(x!)));
-    const r = fc.check(checkGrads((x) => wrong(x), [f64([0.4, 1.2])], { order: 1 }), { numRuns: 5 });
+    const wrong = ct.customJvp(
+      (x) => ct.sin(x),
+      ([x], [t]) => ct.mul(t!, ct.sin(x!)),
+    );
+    const r = fc.check(
+      checkGrads((x) => wrong(x), [f64([0.4, 1.2])], { order: 1 }),
+      { numRuns: 5 },
+    );
     expect(r.failed).toBe(true);
     expect(String((r.errorInstance as Error).message)).toMatch(/suspect: jvp/);
   });
@@ -172,7 +192,10 @@ describe('customVjp', () => {
     expect(forwards).toBe(1);
     expect(vals(ct.jvp(sq, [f64([3])], [f64([1])])[1])).toEqual([6]);
     expect(vals(ct.hessian((x: ct.Tensor) => ct.sum(sq(x)))(f64([3])))).toEqual([2]);
-    fc.assert(checkGrads((x) => sq(x), [f64([0.5, -1.5])]), { numRuns: 5 });
+    fc.assert(
+      checkGrads((x) => sq(x), [f64([0.5, -1.5])]),
+      { numRuns: 5 },
+    );
   });
 
   it('reports a backward that returns the wrong number of cotangents', () => {

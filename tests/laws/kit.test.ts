@@ -52,9 +52,18 @@ describe('arbitraries', () => {
   });
 
   it('value domains hold: positive, away from zero, grid vs offset grid (no ties), distinct values', () => {
-    fc.assert(fc.property(arb.value('positive'), (v) => v >= 0.5), { numRuns: 200 });
-    fc.assert(fc.property(arb.value('awayFromZero'), (v) => Math.abs(v) >= 0.2), { numRuns: 200 });
-    fc.assert(fc.property(arb.value('grid'), arb.value('gridOffset'), (a, b) => Math.abs(a - b) > 0.15), { numRuns: 200 });
+    fc.assert(
+      fc.property(arb.value('positive'), (v) => v >= 0.5),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(arb.value('awayFromZero'), (v) => Math.abs(v) >= 0.2),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(arb.value('grid'), arb.value('gridOffset'), (a, b) => Math.abs(a - b) > 0.15),
+      { numRuns: 200 },
+    );
     fc.assert(
       fc.property(arb.shape({ minRank: 1 }).chain(arb.distinctTensorOf), (t) => {
         const s = [...t.values].sort((a, b) => a - b);
@@ -68,7 +77,9 @@ describe('arbitraries', () => {
     fc.assert(
       fc.property(arb.pytree({ maxSize: 6 }), (tree) => {
         const t = arb.treeToTensors(tree);
-        const g = ct.grad((p: unknown) => ct.treeLeaves(p as never).reduce<ct.Tensor>((acc, l) => ct.add(acc, ct.sum(l as ct.Tensor)), ct.scalar(0, { dtype: 'f64' })))(t);
+        const g = ct.grad((p: unknown) =>
+          ct.treeLeaves(p as never).reduce<ct.Tensor>((acc, l) => ct.add(acc, ct.sum(l as ct.Tensor)), ct.scalar(0, { dtype: 'f64' })),
+        )(t);
         return ct.treeLeaves(g as never).every((l) => Array.from((l as ct.Tensor).dataSync()).every((v) => v === 1));
       }),
       { numRuns: 30 },
@@ -76,7 +87,10 @@ describe('arbitraries', () => {
   });
 
   it('permutations are permutations', () => {
-    fc.assert(fc.property(fc.nat({ max: 5 }).chain(arb.permutation), (p) => [...p].sort().every((v, i) => v === i)), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.nat({ max: 5 }).chain(arb.permutation), (p) => [...p].sort().every((v, i) => v === i)),
+      { numRuns: 50 },
+    );
   });
 });
 
@@ -84,7 +98,10 @@ describe('reports', () => {
   const x = [f64([0.3, -1.2, 2])];
   const t = [f64([1, 0.5, -1])];
   const c = f64([0.2, 1, -0.7]);
-  const brokenJvp = ct.customJvp((v) => ct.sin(v), ([v], [dv]) => ct.mul(dv!, ct.cos(ct.mul(v!, 2))));
+  const brokenJvp = ct.customJvp(
+    (v) => ct.sin(v),
+    ([v], [dv]) => ct.mul(dv!, ct.cos(ct.mul(v!, 2))),
+  );
   const brokenVjp = ct.customVjp(
     (v) => ct.sin(v),
     (v) => [ct.sin(v), v] as const,
@@ -143,7 +160,9 @@ describe('backend equivalence (generic)', () => {
   it('compares a reference and a candidate backend/dtype, and catches a difference', async () => {
     const inputs = [{ shape: [2, 2], values: [0.1, -0.5, 1.5, 2] }];
     const f = (a: ct.Tensor) => [ct.tanh(ct.matmul(a, a)), ct.grad((b: ct.Tensor) => ct.sum(ct.sin(b)))(a)];
-    expect((await backendsAgree(f, inputs, { reference: { backend: 'cpu', dtype: 'f64' }, candidate: { backend: 'cpu', dtype: 'f32' } })).ok).toBe(true);
+    expect(
+      (await backendsAgree(f, inputs, { reference: { backend: 'cpu', dtype: 'f64' }, candidate: { backend: 'cpu', dtype: 'f32' } })).ok,
+    ).toBe(true);
     const g = (a: ct.Tensor) => (a.dtype === 'f32' ? ct.mul(a, 1.01) : a);
     const r = await backendsAgree(g, inputs, { candidate: { backend: 'cpu', dtype: 'f32' } });
     expect(r.ok).toBe(false);
@@ -153,7 +172,8 @@ describe('backend equivalence (generic)', () => {
 });
 
 describe('checkGrads on the public composite ops', () => {
-  const tensors = (opts: Parameters<typeof arb.tensor>[0] = {}) => arb.tensor({ minRank: 1, maxSize: 12, ...opts }).map((s) => [ct.tensor(Float64Array.from(s.values), { shape: s.shape, dtype: 'f64' })]);
+  const tensors = (opts: Parameters<typeof arb.tensor>[0] = {}) =>
+    arb.tensor({ minRank: 1, maxSize: 12, ...opts }).map((s) => [ct.tensor(Float64Array.from(s.values), { shape: s.shape, dtype: 'f64' })]);
   const cases: [string, TensorFn][] = [
     ['mean', (x) => ct.mean(x, -1)],
     ['logsumexp', (x) => ct.logsumexp(x, -1)],
@@ -163,7 +183,12 @@ describe('checkGrads on the public composite ops', () => {
   ];
   for (const [name, f] of cases) {
     it(name, () => {
-      const arbx = name.startsWith('min') ? arb.shape({ minRank: 1, maxSize: 12 }).chain(arb.distinctTensorOf).map((s) => [ct.tensor(Float64Array.from(s.values), { shape: s.shape, dtype: 'f64' })]) : tensors();
+      const arbx = name.startsWith('min')
+        ? arb
+            .shape({ minRank: 1, maxSize: 12 })
+            .chain(arb.distinctTensorOf)
+            .map((s) => [ct.tensor(Float64Array.from(s.values), { shape: s.shape, dtype: 'f64' })])
+        : tensors();
       fc.assert(checkGrads(f, arbx), { numRuns: 15 });
     });
   }
@@ -172,6 +197,9 @@ describe('checkGrads on the public composite ops', () => {
     const rand = prng(3);
     const labels = ct.tensor([0, 2], { dtype: 'i32' });
     const logits = randomLike({ shape: [2, 3], dtype: 'f64' }, rand);
-    fc.assert(checkGrads((l) => ct.softmaxCrossEntropy(l, labels), [logits]), { numRuns: 5 });
+    fc.assert(
+      checkGrads((l) => ct.softmaxCrossEntropy(l, labels), [logits]),
+      { numRuns: 5 },
+    );
   });
 });

@@ -41,7 +41,14 @@ describe('checkLayer catches broken layers', () => {
   });
 
   it('a wrong declared output shape', () => {
-    const r = fc.check(checkLayer(scaleLayer((p, x) => ct.mul(x, p.w), [9]), [2, 3], { laws: ['shape'] }), { numRuns: 3 });
+    const r = fc.check(
+      checkLayer(
+        scaleLayer((p, x) => ct.mul(x, p.w), [9]),
+        [2, 3],
+        { laws: ['shape'] },
+      ),
+      { numRuns: 3 },
+    );
     expect(r.failed).toBe(true);
     expect(String((r.errorInstance as Error).message)).toMatch(/declared output shape \[9\]/);
   });
@@ -52,14 +59,28 @@ describe('checkLayer catches broken layers', () => {
       (x) => [ct.tanh(x), x] as const,
       (x, c) => [ct.mul(c, x)],
     );
-    const r = fc.check(checkLayer(scaleLayer((p, x) => wrong(ct.mul(x, p.w))), [2, 3], { laws: ['grads'] }), { numRuns: 3 });
+    const r = fc.check(
+      checkLayer(
+        scaleLayer((p, x) => wrong(ct.mul(x, p.w))),
+        [2, 3],
+        { laws: ['grads'] },
+      ),
+      { numRuns: 3 },
+    );
     expect(r.failed).toBe(true);
     expect(String((r.errorInstance as Error).message)).toMatch(/suspect: vjp/);
   });
 
   it('a layer that leaks tensors', () => {
     const leaked: ct.Tensor[] = [];
-    const r = fc.check(checkLayer(scaleLayer((p, x) => (leaked.push(ct.keep(ct.mul(x, 2))), ct.mul(x, p.w))), [2, 3], { laws: ['no-leaks'] }), { numRuns: 2 });
+    const r = fc.check(
+      checkLayer(
+        scaleLayer((p, x) => (leaked.push(ct.keep(ct.mul(x, 2))), ct.mul(x, p.w))),
+        [2, 3],
+        { laws: ['no-leaks'] },
+      ),
+      { numRuns: 2 },
+    );
     expect(r.failed).toBe(true);
     expect(String((r.errorInstance as Error).message)).toMatch(/still live/);
   });

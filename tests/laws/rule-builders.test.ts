@@ -24,8 +24,21 @@ const softsign = ct.definePrimitive({
 const mulAdd = ct.definePrimitive({
   name: 'test.rules.mulAdd',
   shape: ([a, b]) => ({ shape: arb.broadcastShapes(a!.shape, b!.shape), dtype: a!.dtype }),
-  cpu: ([a, b], _p, out) => ct.add(ct.mul(ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }), ct.tensor(b!.data, { shape: [...b!.shape], dtype: 'f64' })), ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' })).dataSync().slice(0, out.shape.reduce((x, y) => x * y, 1)) as Float64Array,
-  ...ct.elementwiseRules(([, b]) => ct.add(b!, 1), ([a]) => a!),
+  cpu: ([a, b], _p, out) =>
+    ct
+      .add(
+        ct.mul(ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }), ct.tensor(b!.data, { shape: [...b!.shape], dtype: 'f64' })),
+        ct.tensor(a!.data, { shape: [...a!.shape], dtype: 'f64' }),
+      )
+      .dataSync()
+      .slice(
+        0,
+        out.shape.reduce((x, y) => x * y, 1),
+      ) as Float64Array,
+  ...ct.elementwiseRules(
+    ([, b]) => ct.add(b!, 1),
+    ([a]) => a!,
+  ),
   domain: { arity: 2, shapes: 'broadcast', values: ['real', 'real'] } satisfies PrimDomain,
 });
 
@@ -56,7 +69,13 @@ describe('rule builders in user primitives', () => {
   it('both rules come from the one declaration', () => {
     const x = ct.tensor([0.5, -2], { dtype: 'f64' });
     const expected = [1 / 1.5 ** 2, 1 / 9];
-    expect(Array.from(ct.grad((v: ct.Tensor) => ct.sum(softsign(v)))(x).dataSync())).toEqual(expected);
+    expect(
+      Array.from(
+        ct
+          .grad((v: ct.Tensor) => ct.sum(softsign(v)))(x)
+          .dataSync(),
+      ),
+    ).toEqual(expected);
     expect(Array.from(ct.jvp(softsign, [x], [ct.onesLike(x)])[1].dataSync())).toEqual(expected);
   });
 

@@ -17,7 +17,10 @@ const NUM_RUNS = runs(60);
 describe('mutation testing of every built-in primitive', () => {
   for (const name of ct.primNames) {
     it(`${name}: the laws pass the real rules and catch every mutant`, () => {
-      const control = killMutant({ name: `${name} (unbroken)`, rule: 'jvp', prim: ct.primitives[name] }, builtinCases[name], { numRuns: NUM_RUNS, seed: FC_SEED });
+      const control = killMutant({ name: `${name} (unbroken)`, rule: 'jvp', prim: ct.primitives[name] }, builtinCases[name], {
+        numRuns: NUM_RUNS,
+        seed: FC_SEED,
+      });
       expect(control.report ?? '', 'the unbroken primitive must pass the laws').toBe('');
       const mutants = mutantsOf(ct.primitives[name], builtinMutantInfo(name));
       expect(mutants.length).toBeGreaterThanOrEqual(2);

@@ -67,7 +67,18 @@ describe('conv2d and pooling', () => {
   it('conv2d matches the direct definition (valid/same, strides, channels)', () => {
     fc.assert(
       fc.property(
-        fc.record({ h: fc.integer({ min: 3, max: 6 }), w: fc.integer({ min: 3, max: 6 }), c: fc.integer({ min: 1, max: 3 }), o: fc.integer({ min: 1, max: 3 }), kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), sh: fc.integer({ min: 1, max: 3 }), sw: fc.integer({ min: 1, max: 2 }), same: fc.boolean(), seed: fc.integer({ min: 0, max: 1e6 }) }),
+        fc.record({
+          h: fc.integer({ min: 3, max: 6 }),
+          w: fc.integer({ min: 3, max: 6 }),
+          c: fc.integer({ min: 1, max: 3 }),
+          o: fc.integer({ min: 1, max: 3 }),
+          kh: fc.integer({ min: 1, max: 3 }),
+          kw: fc.integer({ min: 1, max: 3 }),
+          sh: fc.integer({ min: 1, max: 3 }),
+          sw: fc.integer({ min: 1, max: 2 }),
+          same: fc.boolean(),
+          seed: fc.integer({ min: 0, max: 1e6 }),
+        }),
         (p) => {
           const x = f64([2, p.h, p.w, p.c], p.seed);
           const w = f64([p.kh, p.kw, p.c, p.o], p.seed + 1);
@@ -83,20 +94,28 @@ describe('conv2d and pooling', () => {
 
   it('maxPool2d and avgPool2d match the direct definition', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1e6 }), (h, k, s, seed) => {
-        const x = f64([2, h + k, h, 2], seed);
-        const kk = Math.min(k, h);
-        const xs = x.arraySync() as Img;
-        near(F.maxPool2d(x, { window: kk, stride: s }).arraySync(), refPool(xs, kk, kk, s, s, 'max'));
-        near(F.avgPool2d(x, { window: [kk, 1], stride: [s, 1] }).arraySync(), refPool(xs, kk, 1, s, 1, 'avg'));
-        return true;
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (h, k, s, seed) => {
+          const x = f64([2, h + k, h, 2], seed);
+          const kk = Math.min(k, h);
+          const xs = x.arraySync() as Img;
+          near(F.maxPool2d(x, { window: kk, stride: s }).arraySync(), refPool(xs, kk, kk, s, s, 'max'));
+          near(F.avgPool2d(x, { window: [kk, 1], stride: [s, 1] }).arraySync(), refPool(xs, kk, 1, s, 1, 'avg'));
+          return true;
+        },
+      ),
       { numRuns: 25 },
     );
   });
 
   it('shape errors name the op and the shapes', () => {
-    expect(() => F.conv2d(ct.zeros([1, 4, 4, 2]), ct.zeros([3, 3, 1, 4]))).toThrow(/conv2d: input channels differ: input \[1,4,4,2\] has 2, weights \[3,3,1,4\] expect 1/);
+    expect(() => F.conv2d(ct.zeros([1, 4, 4, 2]), ct.zeros([3, 3, 1, 4]))).toThrow(
+      /conv2d: input channels differ: input \[1,4,4,2\] has 2, weights \[3,3,1,4\] expect 1/,
+    );
     expect(() => F.conv2d(ct.zeros([4, 4, 2]), ct.zeros([3, 3, 2, 4]))).toThrow(/conv2d: input must be NHWC/);
     expect(() => F.maxPool2d(ct.zeros([1, 2, 2, 1]), { window: 3 })).toThrow(/maxPool2d: window 3 is larger than the input size 2/);
   });
@@ -109,9 +128,18 @@ describe('conv2d and pooling', () => {
   });
 
   it('law: pooling derivatives match finite differences and satisfy the transpose law', () => {
-    fc.assert(checkGrads((x: ct.Tensor) => F.maxPool2d(x, { window: 2 }), [f64([1, 4, 4, 2], 5)], { order: 1 }), { numRuns: 2 });
-    fc.assert(checkGrads((x: ct.Tensor) => F.maxPool2d(x, { window: 2, stride: 1 }), [f64([1, 3, 3, 1], 6)], { order: 1 }), { numRuns: 2 });
-    fc.assert(checkGrads((x: ct.Tensor) => F.avgPool2d(x, { window: [2, 3], stride: [1, 2] }), [f64([1, 4, 5, 1], 7)], { order: 1 }), { numRuns: 2 });
+    fc.assert(
+      checkGrads((x: ct.Tensor) => F.maxPool2d(x, { window: 2 }), [f64([1, 4, 4, 2], 5)], { order: 1 }),
+      { numRuns: 2 },
+    );
+    fc.assert(
+      checkGrads((x: ct.Tensor) => F.maxPool2d(x, { window: 2, stride: 1 }), [f64([1, 3, 3, 1], 6)], { order: 1 }),
+      { numRuns: 2 },
+    );
+    fc.assert(
+      checkGrads((x: ct.Tensor) => F.avgPool2d(x, { window: [2, 3], stride: [1, 2] }), [f64([1, 4, 5, 1], 7)], { order: 1 }),
+      { numRuns: 2 },
+    );
   });
 
   it('law: jacfwd = jacrev for conv2d and the pools', () => {

@@ -29,7 +29,11 @@ describe('layer laws (checkLayer)', () => {
     ['flatten', nn.flatten, [2, 2, 3]],
     ['reshape', nn.reshape([2, 3]), [2, 6]],
     ['residual', nn.residual(nn.serial(nn.dense(4), nn.tanh)), [2, 4]],
-    ['fanOut/parallel/fanInSum', nn.serial(nn.fanOut(2), nn.parallel(nn.dense(3), nn.serial(nn.dense(3), nn.sigmoid)), nn.fanInSum), [2, 4]],
+    [
+      'fanOut/parallel/fanInSum',
+      nn.serial(nn.fanOut(2), nn.parallel(nn.dense(3), nn.serial(nn.dense(3), nn.sigmoid)), nn.fanInSum),
+      [2, 4],
+    ],
     ['fanInConcat', nn.serial(nn.fanOut(2), nn.parallel(nn.dense(2), nn.identity), nn.fanInConcat), [2, 3]],
     ['lambda', nn.lambda('square', (x) => ct.square(x)), [2, 3]],
     ['dropout (inference)', nn.dropout(0.5), [2, 3]],
@@ -61,21 +65,25 @@ describe('combinator laws', () => {
 
   it('law: the parameter count of a composition is the sum of its parts', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 6 }), (widths, input) => {
-        const layers = widths.map((w) => nn.dense(w));
-        const whole = (nn.serial as (...l: nn.AnyLayer[]) => nn.AnyLayer)(...layers);
-        const k = nn.random.key(0);
-        const total = nn.paramCount(whole.init(k, [-1, input]).params);
-        let shape: readonly number[] = [-1, input];
-        let sum = 0;
-        for (const l of layers) {
-          const r = l.init(k, shape);
-          sum += nn.paramCount(r.params);
-          shape = r.outputShape as number[];
-        }
-        expect(total).toBe(sum);
-        return true;
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        (widths, input) => {
+          const layers = widths.map((w) => nn.dense(w));
+          const whole = (nn.serial as (...l: nn.AnyLayer[]) => nn.AnyLayer)(...layers);
+          const k = nn.random.key(0);
+          const total = nn.paramCount(whole.init(k, [-1, input]).params);
+          let shape: readonly number[] = [-1, input];
+          let sum = 0;
+          for (const l of layers) {
+            const r = l.init(k, shape);
+            sum += nn.paramCount(r.params);
+            shape = r.outputShape as number[];
+          }
+          expect(total).toBe(sum);
+          return true;
+        },
+      ),
       { numRuns: 20 },
     );
   });
@@ -85,7 +93,13 @@ describe('combinator laws', () => {
     const l2 = nn.tanh;
     const l3 = nn.dense(2);
     const net = nn.serial(l1, l2, l3);
-    const params = ct.treeMap(net.init(nn.random.key(3), [-1, 3]).params, (l) => f64(l as ct.Tensor)) as typeof net extends nn.Layer<any, any, infer P> ? P : never;
+    const params = ct.treeMap(net.init(nn.random.key(3), [-1, 3]).params, (l) => f64(l as ct.Tensor)) as typeof net extends nn.Layer<
+      any,
+      any,
+      infer P
+    >
+      ? P
+      : never;
     const x = f64(nn.random.normal(nn.random.key(4), [5, 3]));
     const ct0 = f64(nn.random.normal(nn.random.key(5), [5, 2]));
     const [, pbNet] = ct.vjp((p: typeof params, xi: ct.Tensor) => net.apply(p, xi), params, x);
@@ -120,9 +134,21 @@ describe('layers', () => {
     expect(params.W.shape).toEqual([2, 3]);
     expect(params.b.shape).toEqual([2]);
     expect(outputShape).toEqual([-1, 2]);
-    const W = ct.tensor([[1, 2, 3], [0, -1, 1]]);
-    const y = l.apply({ W, b: ct.tensor([10, 20]) }, ct.tensor([[1, 1, 1], [1, 0, 2]]));
-    expect(y.arraySync()).toEqual([[16, 20], [17, 22]]);
+    const W = ct.tensor([
+      [1, 2, 3],
+      [0, -1, 1],
+    ]);
+    const y = l.apply(
+      { W, b: ct.tensor([10, 20]) },
+      ct.tensor([
+        [1, 1, 1],
+        [1, 0, 2],
+      ]),
+    );
+    expect(y.arraySync()).toEqual([
+      [16, 20],
+      [17, 22],
+    ]);
   });
 
   it('dropout is the identity at inference, zeroes and rescales in training, driven by the key', () => {
@@ -143,19 +169,38 @@ describe('layers', () => {
   it('init checks shapes: the error names the layer position and both shapes', () => {
     // @ts-expect-error (a literal mismatch is also a compile-time error)
     const net = nn.serial(nn.dense(8), nn.relu, nn.dense(3, { inputs: 5 }));
-    expect(() => net.init(nn.random.key(0), [-1, 4])).toThrow(/serial: layer 2 \(dense\(3\)\) with input \[-1,8\]: dense\(3\): expects input \[\.\.\., 5\], got \[-1,8\]/);
+    expect(() => net.init(nn.random.key(0), [-1, 4])).toThrow(
+      /serial: layer 2 \(dense\(3\)\) with input \[-1,8\]: dense\(3\): expects input \[\.\.\., 5\], got \[-1,8\]/,
+    );
     // @ts-expect-error (a rank mismatch is also a compile-time error)
     const cnn = nn.serial(nn.flatten, nn.conv2d(4, 3));
-    expect(() => cnn.init(nn.random.key(0), [-1, 8, 8, 1])).toThrow(/layer 1 \(conv2d\(4, 3x3, valid\)\) with input \[-1,64\]: .*expects an NHWC input/);
+    expect(() => cnn.init(nn.random.key(0), [-1, 8, 8, 1])).toThrow(
+      /layer 1 \(conv2d\(4, 3x3, valid\)\) with input \[-1,64\]: .*expects an NHWC input/,
+    );
     // @ts-expect-error (a rank mismatch is also a compile-time error)
     const nested = nn.serial(nn.dense(4), nn.serial(nn.relu, nn.conv2d(2, 3)));
     expect(() => nested.init(nn.random.key(0), [-1, 3])).toThrow(/layer 1 .* layer 1 \(conv2d/);
-    expect(() => nn.residual(nn.dense(2)).init(nn.random.key(0), [-1, 3])).toThrow(/residual: the branch dense\(2\) maps \[-1,3\] to \[-1,2\]/);
-    expect(() => nn.fanInSum.init(nn.random.key(0), [[-1, 2], [-1, 3]])).toThrow(/fanInSum: input shapes differ/);
+    expect(() => nn.residual(nn.dense(2)).init(nn.random.key(0), [-1, 3])).toThrow(
+      /residual: the branch dense\(2\) maps \[-1,3\] to \[-1,2\]/,
+    );
+    expect(() =>
+      nn.fanInSum.init(nn.random.key(0), [
+        [-1, 2],
+        [-1, 3],
+      ]),
+    ).toThrow(/fanInSum: input shapes differ/);
   });
 
   it('fromSpec rebuilds an architecture from its description', () => {
-    const net = nn.serial(nn.reshape([4, 4, 1]), nn.conv2d(2, 3, { padding: 'same' }), nn.relu, nn.maxPool2d(2), nn.flatten, nn.dropout(0.1), nn.dense(3));
+    const net = nn.serial(
+      nn.reshape([4, 4, 1]),
+      nn.conv2d(2, 3, { padding: 'same' }),
+      nn.relu,
+      nn.maxPool2d(2),
+      nn.flatten,
+      nn.dropout(0.1),
+      nn.dense(3),
+    );
     const again = nn.fromSpec(JSON.parse(JSON.stringify(net.spec)));
     expect(again.spec).toEqual(net.spec);
     const { params } = net.init(nn.random.key(0), [-1, 16]);

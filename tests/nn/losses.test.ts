@@ -18,7 +18,10 @@ describe('losses', () => {
   });
 
   it('softmaxCrossEntropy is stable for logits of magnitude 1e4', () => {
-    const logits = ct.tensor([[1e4, -1e4, 0], [-1e4, 1e4, 1e4]]);
+    const logits = ct.tensor([
+      [1e4, -1e4, 0],
+      [-1e4, 1e4, 1e4],
+    ]);
     const labels = ct.tensor([0, 2], { dtype: 'i32' });
     const l = v(nn.softmaxCrossEntropy(logits, labels));
     expect(Number.isFinite(l)).toBe(true);
@@ -30,13 +33,21 @@ describe('losses', () => {
 
   it('sigmoidBinaryCrossEntropy matches the naive formula and stays finite for huge logits', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -20, max: 20, noNaN: true }), { minLength: 1, maxLength: 6 }), fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), (z, ys) => {
-        const y = z.map((_, i) => (ys[i] ? 1 : 0));
-        const naive = z.reduce((s, zi, i) => s - (y[i]! * Math.log(1 / (1 + Math.exp(-zi))) + (1 - y[i]!) * Math.log(1 - 1 / (1 + Math.exp(-zi)))), 0) / z.length;
-        const got = v(nn.sigmoidBinaryCrossEntropy(f64(z), f64(y)));
-        expect(got).toBeCloseTo(naive, 6);
-        return true;
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -20, max: 20, noNaN: true }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+        (z, ys) => {
+          const y = z.map((_, i) => (ys[i] ? 1 : 0));
+          const naive =
+            z.reduce(
+              (s, zi, i) => s - (y[i]! * Math.log(1 / (1 + Math.exp(-zi))) + (1 - y[i]!) * Math.log(1 - 1 / (1 + Math.exp(-zi)))),
+              0,
+            ) / z.length;
+          const got = v(nn.sigmoidBinaryCrossEntropy(f64(z), f64(y)));
+          expect(got).toBeCloseTo(naive, 6);
+          return true;
+        },
+      ),
       { numRuns: 30 },
     );
     const big = v(nn.sigmoidBinaryCrossEntropy(ct.tensor([1e4, -1e4]), ct.tensor([0, 1])));
@@ -50,9 +61,30 @@ describe('losses', () => {
   });
 
   it('law: loss gradients match finite differences', () => {
-    const y = f64([[0.2, 0.8, 0], [1, 0, 0]]);
-    fc.assert(checkGrads((z: ct.Tensor) => nn.softmaxCrossEntropy(z, y), [f64([[0.1, -1, 2], [0.5, 0.5, -3]])], { order: 1 }), { numRuns: 3 });
-    fc.assert(checkGrads((z: ct.Tensor) => nn.sigmoidBinaryCrossEntropy(z, f64([1, 0, 1])), [f64([0.3, -2, 1.5])], { order: 1 }), { numRuns: 3 });
-    fc.assert(checkGrads((z: ct.Tensor) => nn.mse(z, f64([1, 0, 1])), [f64([0.3, -2, 1.5])], { order: 1 }), { numRuns: 3 });
+    const y = f64([
+      [0.2, 0.8, 0],
+      [1, 0, 0],
+    ]);
+    fc.assert(
+      checkGrads(
+        (z: ct.Tensor) => nn.softmaxCrossEntropy(z, y),
+        [
+          f64([
+            [0.1, -1, 2],
+            [0.5, 0.5, -3],
+          ]),
+        ],
+        { order: 1 },
+      ),
+      { numRuns: 3 },
+    );
+    fc.assert(
+      checkGrads((z: ct.Tensor) => nn.sigmoidBinaryCrossEntropy(z, f64([1, 0, 1])), [f64([0.3, -2, 1.5])], { order: 1 }),
+      { numRuns: 3 },
+    );
+    fc.assert(
+      checkGrads((z: ct.Tensor) => nn.mse(z, f64([1, 0, 1])), [f64([0.3, -2, 1.5])], { order: 1 }),
+      { numRuns: 3 },
+    );
   });
 });

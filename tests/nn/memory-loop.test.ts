@@ -15,7 +15,10 @@ const SAMPLE_EVERY = 1_000;
 function setup() {
   const model = nn.serial(nn.dense(16), nn.relu, nn.dense(3));
   const { params } = model.init(nn.random.key(0), [-1, 4]);
-  const x = ct.tensor(Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)), { shape: [8, 4] });
+  const x = ct.tensor(
+    Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)),
+    { shape: [8, 4] },
+  );
   const y = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
   return { model, params, x, y };
 }
@@ -64,10 +67,12 @@ describe('a plain synchronous training loop (no scope, dispose or await)', () =>
     const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
     const s0 = opt.init(params);
     const r = step(params, s0, x, y);
-    expect(() => ct.add(params[0].W, 1)).toThrow(/add: input f32\[16,4\] was donated to trainStep and freed; use the returned params and state/);
+    expect(() => ct.add(params[0].W, 1)).toThrow(
+      /add: input f32\[16,4\] was donated to trainStep and freed; use the returned params and state/,
+    );
     expect(() => params[2].b.dataSync()).toThrow(/dataSync: .*was donated to trainStep/);
     expect(() => step(params, r.state, x, y)).toThrow(/was donated to trainStep and freed/);
-    expect(() => ((s0.slots.v as typeof params)[0].W).dataSync()).toThrow(/was donated to trainStep/);
+    expect(() => (s0.slots.v as typeof params)[0].W.dataSync()).toThrow(/was donated to trainStep/);
     // the data and the new values stay usable
     expect(x.dataSync()).toHaveLength(32);
     expect(y.dataSync()).toHaveLength(8);
@@ -93,7 +98,7 @@ describe('a plain synchronous training loop (no scope, dispose or await)', () =>
     const r = step(params, s0, x, y);
     expect(Array.from(params[0].W.dataSync())).toEqual(before);
     expect(Array.from(r.params[0].W.dataSync())).not.toEqual(before);
-    expect(((s0.slots.m as typeof params)[0].W).dataSync().every((v) => v === 0)).toBe(true);
+    expect((s0.slots.m as typeof params)[0].W.dataSync().every((v) => v === 0)).toBe(true);
   });
 
   it('optimiser updates donate the parameters and state they replace ({ donate: false } keeps them)', () => {

@@ -14,7 +14,8 @@ type Tree = ReturnType<typeof tree>;
 const leaves = (t: Tree) => [...vals(t.w), ...vals(t.layers[0]!.b)];
 
 // a convex quadratic: ½ Σ c_i (p_i − t_i)²
-const quad = (p: Tree) => ct.add(ct.sum(ct.mul(ct.square(ct.sub(p.w, 1)), 2)), ct.sum(ct.mul(ct.square(ct.sub(p.layers[0]!.b, -0.5)), 0.5)));
+const quad = (p: Tree) =>
+  ct.add(ct.sum(ct.mul(ct.square(ct.sub(p.w, 1)), 2)), ct.sum(ct.mul(ct.square(ct.sub(p.layers[0]!.b, -0.5)), 0.5)));
 
 const optimisers = (lr: number): [string, nn.Optimizer][] => [
   ['sgd', nn.sgd(lr)],

@@ -9,7 +9,11 @@ import * as nn from '../../src/nn/index.js';
 import { digitsSplit } from '../../src/io/digits.js';
 
 const { train, test } = digitsSplit();
-const small = nn.take(train, Array.from({ length: 300 }, (_, i) => i), 'digits-300');
+const small = nn.take(
+  train,
+  Array.from({ length: 300 }, (_, i) => i),
+  'digits-300',
+);
 const model = nn.serial(nn.dense(32), nn.relu, nn.dropout(0.1), nn.dense(10));
 
 async function trainOnce(seed: number, epochs = 2) {
@@ -48,7 +52,14 @@ describe('training', () => {
     expect(w(a)).not.toEqual(w(c));
     expect(a.history.map((h) => h.train.loss)).toEqual(b.history.map((h) => h.train.loss));
     // continuing from a result: the given parameters and optimiser state stay alive
-    const more = await nn.fit(model, a.params, small, { loss: nn.softmaxCrossEntropy, optimizer: nn.adam(0.01), epochs: 1, batchSize: 32, key: nn.random.key(9), optState: a.optState });
+    const more = await nn.fit(model, a.params, small, {
+      loss: nn.softmaxCrossEntropy,
+      optimizer: nn.adam(0.01),
+      epochs: 1,
+      batchSize: 32,
+      key: nn.random.key(9),
+      optState: a.optState,
+    });
     expect(more.optState.step).toBe(a.optState.step + 10);
     expect(w(a)).toEqual(w(b));
     expect(ct.treeLeaves(a.optState).every((l) => typeof l === 'number' || l.dataSync().length > 0)).toBe(true);
@@ -80,10 +91,17 @@ describe('training', () => {
       const b = Array.from(p.b.dataSync());
       return x.map((row) => W.map((w, o) => w.reduce((s, wi, i) => s + wi * row[i]!, b[o]!)));
     };
-    const naive = dense(dense(xt.arraySync() as number[][], r.params[0]).map((h) => h.map((z) => Math.max(0, z))), r.params[3]);
+    const naive = dense(
+      dense(xt.arraySync() as number[][], r.params[0]).map((h) => h.map((z) => Math.max(0, z))),
+      r.params[3],
+    );
     const logits = model.apply(r.params, xt).arraySync() as number[][];
     expect(logits.length).toBe(40);
-    logits.forEach((row, i) => row.forEach((z, c) => expect(Math.abs(z - naive[i]![c]!), `logit [${i},${c}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(naive[i]![c]!)))));
+    logits.forEach((row, i) =>
+      row.forEach((z, c) =>
+        expect(Math.abs(z - naive[i]![c]!), `logit [${i},${c}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(naive[i]![c]!))),
+      ),
+    );
     expect(new Set(live.slice(1)).size).toBe(1);
     expect(params[0].W.dataSync().length).toBe(32 * 64); // the caller's parameters are still alive
     const ev = await nn.evaluate(model, r.params, test, { loss: nn.softmaxCrossEntropy });
@@ -95,16 +113,39 @@ describe('training', () => {
 
   it('early stopping ends training and returns the best epoch; onEpoch can stop', async () => {
     const { params } = model.init(nn.random.key(7), [-1, 64]);
-    const r = await nn.fit(model, params, small, { loss: nn.softmaxCrossEntropy, optimizer: nn.sgd(1e-9), epochs: 10, batchSize: 100, key: nn.random.key(8), validation: test, earlyStopping: { patience: 2, minDelta: 1 } });
+    const r = await nn.fit(model, params, small, {
+      loss: nn.softmaxCrossEntropy,
+      optimizer: nn.sgd(1e-9),
+      epochs: 10,
+      batchSize: 100,
+      key: nn.random.key(8),
+      validation: test,
+      earlyStopping: { patience: 2, minDelta: 1 },
+    });
     expect(r.stoppedEarly).toBe(true);
     expect(r.history).toHaveLength(3);
     expect(r.bestEpoch).toBe(0);
-    const s = await nn.fit(model, params, small, { loss: nn.softmaxCrossEntropy, optimizer: nn.sgd(0.1), epochs: 10, batchSize: 100, key: nn.random.key(8), onEpoch: (e) => (e.epoch === 1 ? 'stop' : undefined) });
+    const s = await nn.fit(model, params, small, {
+      loss: nn.softmaxCrossEntropy,
+      optimizer: nn.sgd(0.1),
+      epochs: 10,
+      batchSize: 100,
+      key: nn.random.key(8),
+      onEpoch: (e) => (e.epoch === 1 ? 'stop' : undefined),
+    });
     expect(s.history).toHaveLength(2);
   });
 
   it('rejects bad settings', async () => {
     const { params } = model.init(nn.random.key(0), [-1, 64]);
-    await expect(nn.fit(model, params, small, { loss: nn.softmaxCrossEntropy, optimizer: nn.sgd(0.1), epochs: 0, batchSize: 8, key: nn.random.key(0) })).rejects.toThrow(/epochs must be a positive integer/);
+    await expect(
+      nn.fit(model, params, small, {
+        loss: nn.softmaxCrossEntropy,
+        optimizer: nn.sgd(0.1),
+        epochs: 0,
+        batchSize: 8,
+        key: nn.random.key(0),
+      }),
+    ).rejects.toThrow(/epochs must be a positive integer/);
   });
 });

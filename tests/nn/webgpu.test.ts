@@ -29,7 +29,8 @@ describe.skipIf(!ok)('nn on WebGPU', () => {
   });
 
   it('conv2d and max-pooling and their gradients match the CPU', async () => {
-    const f = (x: ct.Tensor, w: ct.Tensor) => ct.sum(ct.square(nn.functional.maxPool2d(nn.functional.conv2d(x, w, { padding: 'same', stride: [1, 2] }), { window: 2 })));
+    const f = (x: ct.Tensor, w: ct.Tensor) =>
+      ct.sum(ct.square(nn.functional.maxPool2d(nn.functional.conv2d(x, w, { padding: 'same', stride: [1, 2] }), { window: 2 })));
     const k = nn.random.split(nn.random.key(5));
     const run = () => {
       const x = nn.random.normal(k[0]!, [2, 6, 8, 3]);
@@ -47,11 +48,20 @@ describe.skipIf(!ok)('nn on WebGPU', () => {
 
   it('fit on WebGPU gives the CPU run’s weights (same seed) within f32 tolerance', async () => {
     const { train } = digitsSplit();
-    const data = nn.take(train, Array.from({ length: 128 }, (_, i) => i));
+    const data = nn.take(
+      train,
+      Array.from({ length: 128 }, (_, i) => i),
+    );
     const model = nn.serial(nn.dense(16), nn.relu, nn.dropout(0.1), nn.dense(10));
     const go = async () => {
       const { params } = model.init(nn.random.key(1), [-1, 64]);
-      const r = await nn.fit(model, params, data, { loss: nn.softmaxCrossEntropy, optimizer: nn.sgd(0.1), epochs: 2, batchSize: 32, key: nn.random.key(2) });
+      const r = await nn.fit(model, params, data, {
+        loss: nn.softmaxCrossEntropy,
+        optimizer: nn.sgd(0.1),
+        epochs: 2,
+        batchSize: 32,
+        key: nn.random.key(2),
+      });
       return r.params[3].W.data();
     };
     const gpu = await go();

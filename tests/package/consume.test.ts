@@ -42,14 +42,31 @@ describe('the packed package', () => {
 
     const work = mkdtempSync(join(tmpdir(), 'cotangent-pack-'));
     const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--offline', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--offline', '--pack-destination', work], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     ) as PackResult[];
     const tarball = join(work, packed[0]!.filename);
     const listed = new Set(packed[0]!.files.map((f) => f.path));
-    for (const needed of ['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/nn/index.js', 'dist/src/io/index.js', 'dist/laws/index.js', 'dist/src/cli/main.js', 'data/digits.csv.gz']) {
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/nn/index.js',
+      'dist/src/io/index.js',
+      'dist/laws/index.js',
+      'dist/src/cli/main.js',
+      'data/digits.csv.gz',
+    ]) {
       expect(listed.has(needed), `${needed} is in the tarball`).toBe(true);
     }
-    for (const path of listed) expect(path, 'only built code, data, shaders and docs are shipped').toMatch(/^(dist\/|data\/|shaders\/|README\.md$|package\.json$|LICEN[CS]E)/);
+    for (const path of listed)
+      expect(path, 'only built code, data, shaders and docs are shipped').toMatch(
+        /^(dist\/|data\/|shaders\/|README\.md$|package\.json$|LICEN[CS]E)/,
+      );
 
     // the consumer: node_modules/cotangent is the extracted tarball, nothing from the checkout
     const dir = join(work, 'consumer');
@@ -57,10 +74,15 @@ describe('the packed package', () => {
     mkdirSync(nodeModules, { recursive: true });
     execFileSync('tar', ['-xzf', tarball, '-C', work]);
     renameSync(join(work, 'package'), join(nodeModules, 'cotangent'));
-    const manifest = JSON.parse(readFileSync(join(nodeModules, 'cotangent', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(nodeModules, 'cotangent', 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     for (const dep of Object.keys(manifest.dependencies)) linkDependency(nodeModules, dep);
 
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true, dependencies: { cotangent: `file:${tarball}` } }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'consumer', type: 'module', private: true, dependencies: { cotangent: `file:${tarball}` } }),
+    );
     const source = [
       "import fc from 'fast-check';",
       "import * as ct from 'cotangent';",
@@ -80,10 +102,25 @@ describe('the packed package', () => {
     writeFileSync(join(dir, 'main.ts'), source);
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, types: [], lib: ['ES2022', 'DOM'] } }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: true,
+          types: [],
+          lib: ['ES2022', 'DOM'],
+        },
+      }),
     );
     execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, stdio: 'pipe' });
-    const out = JSON.parse(execFileSync(process.execPath, [join(dir, 'main.js')], { cwd: dir, encoding: 'utf8' })) as { g: number[]; examples: number; outputShape: number[]; programs: number };
+    const out = JSON.parse(execFileSync(process.execPath, [join(dir, 'main.js')], { cwd: dir, encoding: 'utf8' })) as {
+      g: number[];
+      examples: number;
+      outputShape: number[];
+      programs: number;
+    };
     // d/dx [x sin x] = sin x + x cos x
     expect(out.g[0]).toBeCloseTo(Math.sin(0.5) + 0.5 * Math.cos(0.5), 12);
     expect(out.g[1]).toBeCloseTo(Math.sin(1) + Math.cos(1), 12);
@@ -92,7 +129,10 @@ describe('the packed package', () => {
     expect(out.programs).toBe(1);
 
     // the bin, from the installed package
-    const graph = execFileSync(process.execPath, [join(nodeModules, 'cotangent', 'dist/src/cli/main.js'), 'graph', '--format', 'text'], { cwd: dir, encoding: 'utf8' });
+    const graph = execFileSync(process.execPath, [join(nodeModules, 'cotangent', 'dist/src/cli/main.js'), 'graph', '--format', 'text'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(graph).toMatch(/log a/);
   });
 });

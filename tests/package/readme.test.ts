@@ -50,25 +50,62 @@ describe('the README', () => {
   it('uses only names the package exports (ct.X, nn.X, arb.X, named imports)', () => {
     const all = codeBlocks.join('\n') + '\n' + readme;
     // type-only exports (ct.WgslKernel) have no runtime value: look for them in the entry point's source
-    const typeExport = (file: string) => (path: string) => !new RegExp(`export type \\{[^}]*\\b${path.split('.')[1]}\\b|\\btype ${path.split('.')[1]}\\b`).test(readFileSync(join(root, file), 'utf8'));
+    const typeExport = (file: string) => (path: string) =>
+      !new RegExp(`export type \\{[^}]*\\b${path.split('.')[1]}\\b|\\btype ${path.split('.')[1]}\\b`).test(
+        readFileSync(join(root, file), 'utf8'),
+      );
     expect(missingPaths('ct', ct, all).filter(typeExport('src/index.ts'))).toEqual([]);
     expect(missingPaths('nn', nn, all).filter(typeExport('src/nn/index.ts'))).toEqual([]);
     expect(missingPaths('arb', laws.arb, all)).toEqual([]);
-    const imports = codeBlocks.flatMap((b) => [...b.matchAll(/import \{([^}]+)\} from '([^']+)'/g)].map((m) => [m[2]!, m[1]!.split(',').map((s) => s.trim().replace(/^type /, '').split(' as ')[0]!).filter(Boolean)] as const));
+    const imports = codeBlocks.flatMap((b) =>
+      [...b.matchAll(/import \{([^}]+)\} from '([^']+)'/g)].map(
+        (m) =>
+          [
+            m[2]!,
+            m[1]!
+              .split(',')
+              .map(
+                (s) =>
+                  s
+                    .trim()
+                    .replace(/^type /, '')
+                    .split(' as ')[0]!,
+              )
+              .filter(Boolean),
+          ] as const,
+      ),
+    );
     expect(imports.length).toBeGreaterThan(0);
-    const missing = imports.flatMap(([from, names]) => (from in entryPoints ? names.filter((n) => !(n in entryPoints[from]!)).map((n) => `${n} from '${from}'`) : []));
+    const missing = imports.flatMap(([from, names]) =>
+      from in entryPoints ? names.filter((n) => !(n in entryPoints[from]!)).map((n) => `${n} from '${from}'`) : [],
+    );
     expect(missing).toEqual([]);
   });
 
   it('lists laws, checkers, arbitraries and fuzzing helpers that cotangent/laws exports', () => {
-    const arbitraries = ticked(paragraph('**Arbitraries** (`arb`)').split(/Whole random programs|Value domains/)[0]!).filter((n) => n !== 'arb');
+    const arbitraries = ticked(paragraph('**Arbitraries** (`arb`)').split(/Whole random programs|Value domains/)[0]!).filter(
+      (n) => n !== 'arb',
+    );
     expect(arbitraries.length).toBeGreaterThan(5);
-    expect(arbitraries.filter((n) => !(n in laws.arb)), 'arbitraries listed under arb').toEqual([]);
+    expect(
+      arbitraries.filter((n) => !(n in laws.arb)),
+      'arbitraries listed under arb',
+    ).toEqual([]);
     const lawsSection = readme.slice(readme.indexOf('## Laws'), readme.indexOf('## WebGPU backend'));
     const tableNames = [...lawsSection.matchAll(/^\| .* \| (`.*`) \|$/gm)].flatMap((m) => ticked(m[1]!));
     expect(tableNames.length).toBeGreaterThan(10);
-    const listed = [...tableNames, ...ticked(paragraph('**Checkers**')).filter((n) => /^check/.test(n)), ...ticked(paragraph('**Fuzzing whole programs**')).filter((n) => /^program/.test(n)), 'mutantsOf', 'killMutant', 'builtinCases'];
-    expect(listed.filter((n) => !(n in laws)), 'exports of cotangent/laws').toEqual([]);
+    const listed = [
+      ...tableNames,
+      ...ticked(paragraph('**Checkers**')).filter((n) => /^check/.test(n)),
+      ...ticked(paragraph('**Fuzzing whole programs**')).filter((n) => /^program/.test(n)),
+      'mutantsOf',
+      'killMutant',
+      'builtinCases',
+    ];
+    expect(
+      listed.filter((n) => !(n in laws)),
+      'exports of cotangent/laws',
+    ).toEqual([]);
   });
 
   it('quotes the no-WGSL error as the library gives it, and tells to run the GPU setup as root', async () => {

@@ -34,7 +34,9 @@ const files = (dir: string): string[] =>
 const all = files(src);
 /** Relative imports (static and re-exports; `import type` too: types follow the same direction). */
 const importsOf = (file: string): string[] =>
-  [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)].map((m) =>
+    resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')),
+  );
 /** Value imports only (what is evaluated at load time, where a cycle can bite). */
 const valueImportsOf = (file: string): string[] =>
   [...readFileSync(file, 'utf8').matchAll(/^\s*(import|export)\s(?!type\s)[^;]*?from\s+'(\.[^']+)'/gms)]

@@ -59,7 +59,10 @@ describe('any in the emitted .d.ts', () => {
 
   it('the emitted declarations (src/ and laws/) have no `any` outside the allow-list', () => {
     const out = mkdtempSync(join(tmpdir(), 'cotangent-dts-'));
-    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--emitDeclarationOnly', '--outDir', out], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--emitDeclarationOnly', '--outDir', out], {
+      cwd: root,
+      stdio: 'pipe',
+    });
     const { found } = runCheck(out, []);
     expect(found.map((o) => `${o.file}:${o.line}: ${o.text}`)).toEqual([]);
   });

@@ -15,7 +15,11 @@ describe('the type check', () => {
   it('tsc --noEmit over src, laws, tests, bench and examples reports no error', () => {
     let output = '';
     try {
-      execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--noEmit', '--pretty', 'false'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--noEmit', '--pretty', 'false'], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string };
       output = `${err.stdout ?? ''}${err.stderr ?? ''}` || String(e);

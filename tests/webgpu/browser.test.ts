@@ -15,7 +15,14 @@ import * as ct from '../../src/index.js';
 import { closeMessage } from './gpu.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--headless', '--no-sandbox', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'];
+const FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--headless',
+  '--no-sandbox',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+];
 
 const have = existsSync(CHROMIUM);
 if (!have) {
@@ -80,12 +87,31 @@ describe.skipIf(!have)('cotangent in headless Chromium on WebGPU', () => {
       page.on('console', (m) => logs.push(m.text()));
       await page.goto(`http://127.0.0.1:${port}/`);
       await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 90_000 });
-      const r = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as { error?: string; backend: string; adapter: string; value: number[]; grad: number[] };
+      const r = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as {
+        error?: string;
+        backend: string;
+        adapter: string;
+        value: number[];
+        grad: number[];
+      };
       if (r.error) throw new Error(`page failed: ${r.error}\n${logs.join('\n')}`);
       console.log(`[browser test] ${r.adapter}`);
       expect(r.backend).toBe('webgpu');
-      const x = ct.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], { dtype: 'f64', backend: 'cpu' });
-      const w = ct.tensor([[0.2, -0.4], [0.1, 0.3], [-0.5, 0.6]], { dtype: 'f64', backend: 'cpu' });
+      const x = ct.tensor(
+        [
+          [0.5, -1.0, 2.0],
+          [1.5, 0.25, -0.75],
+        ],
+        { dtype: 'f64', backend: 'cpu' },
+      );
+      const w = ct.tensor(
+        [
+          [0.2, -0.4],
+          [0.1, 0.3],
+          [-0.5, 0.6],
+        ],
+        { dtype: 'f64', backend: 'cpu' },
+      );
       const f = (w: ct.Tensor) => ct.sum(ct.mul(ct.tanh(ct.matmul(x, w)), ct.softmax(ct.matmul(x, w), -1)));
       const [value, g] = ct.valueAndGrad(f)(w);
       expect(closeMessage('value', r.value, value.dataSync(), { rtol: 1e-5, atol: 1e-6 })).toBeNull();

@@ -44,9 +44,12 @@ const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
 
 /** Shapes of n inputs that broadcast together: each drops some leading dims and sets some dims to 1. */
 const broadcastShapes = (n: number) =>
-  fc.tuple(shapeArb(4), fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n })).map(([out, specs]) =>
-    specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))),
-  );
+  fc
+    .tuple(
+      shapeArb(4),
+      fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n }),
+    )
+    .map(([out, specs]) => specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))));
 
 const values32 = (s: InputSpec): number[] => {
   const n = s.shape.reduce((a, b) => a * b, 1);
@@ -60,7 +63,9 @@ async function check(inst: Instance): Promise<boolean> {
   const gpuOut = inst.run(gpuIn);
   const got = await gpuOut.data();
   const expected = await onCpu(() => {
-    const cpuIn = inst.inputs.map((s, i) => ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype === 'i32' ? 'i32' : 'f64', backend: 'cpu' }));
+    const cpuIn = inst.inputs.map((s, i) =>
+      ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype === 'i32' ? 'i32' : 'f64', backend: 'cpu' }),
+    );
     const y = inst.run(cpuIn);
     return { shape: y.shape, dtype: y.dtype, data: y.dataSync() };
   });
@@ -76,18 +81,38 @@ const prop = (arb: fc.Arbitrary<Instance>, runs = RUNS) => fc.assert(fc.asyncPro
 
 /** Input domains of the unary ops: typed over every unary primitive, so a new one without its domain does not compile. */
 const unaryDomains: { readonly [K in ct.UnaryName]: Domain } = {
-  neg: 'any', exp: 'any', log: 'pos', sin: 'any', cos: 'any', tanh: 'any', sigmoid: 'any', relu: 'any',
-  sqrt: 'pos', square: 'any', abs: 'any', reciprocal: 'nonzero', sign: 'ints',
+  neg: 'any',
+  exp: 'any',
+  log: 'pos',
+  sin: 'any',
+  cos: 'any',
+  tanh: 'any',
+  sigmoid: 'any',
+  relu: 'any',
+  sqrt: 'pos',
+  square: 'any',
+  abs: 'any',
+  reciprocal: 'nonzero',
+  sign: 'ints',
 };
 const exactUnary = new Set<ct.UnaryName>(['neg', 'relu', 'abs', 'sign']);
 const intUnary: ct.UnaryName[] = ['neg', 'relu', 'square', 'abs', 'sign'];
 
 /** Input domains and tolerance of the binary ops, typed over every binary primitive. */
 const binaryDomains: { readonly [K in ct.BinaryName]: readonly [Domain, Domain, Tol] } = {
-  add: ['any', 'any', ARITH], sub: ['any', 'any', ARITH], mul: ['any', 'any', ARITH], div: ['any', 'nonzero', ARITH],
-  pow: ['pos', 'small', TRANS], maximum: ['ints', 'any', EXACT], minimum: ['ints', 'any', EXACT],
-  greater: ['ints', 'ints', EXACT], greaterEqual: ['ints', 'ints', EXACT], less: ['ints', 'ints', EXACT],
-  lessEqual: ['ints', 'ints', EXACT], equal: ['ints', 'ints', EXACT], notEqual: ['ints', 'ints', EXACT],
+  add: ['any', 'any', ARITH],
+  sub: ['any', 'any', ARITH],
+  mul: ['any', 'any', ARITH],
+  div: ['any', 'nonzero', ARITH],
+  pow: ['pos', 'small', TRANS],
+  maximum: ['ints', 'any', EXACT],
+  minimum: ['ints', 'any', EXACT],
+  greater: ['ints', 'ints', EXACT],
+  greaterEqual: ['ints', 'ints', EXACT],
+  less: ['ints', 'ints', EXACT],
+  lessEqual: ['ints', 'ints', EXACT],
+  equal: ['ints', 'ints', EXACT],
+  notEqual: ['ints', 'ints', EXACT],
 };
 
 const covered = new Set<string>();
@@ -162,15 +187,22 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
 
   it('comparisons and equal on i32 (labels)', async () => {
     await prop(
-      fc.record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb, k: fc.constantFrom<ct.BinaryName>('equal', 'notEqual', 'greater', 'lessEqual', 'add', 'mul', 'maximum') }).map(({ shapes, sa, sb, k }) => ({
-        inputs: [
-          { shape: shapes[0]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
-          { shape: shapes[1]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
-        ],
-        run: ([a, b]) => ct.binaryOps[k](a!, b!),
-        tol: EXACT,
-        note: k,
-      })),
+      fc
+        .record({
+          shapes: broadcastShapes(2),
+          sa: seedArb,
+          sb: seedArb,
+          k: fc.constantFrom<ct.BinaryName>('equal', 'notEqual', 'greater', 'lessEqual', 'add', 'mul', 'maximum'),
+        })
+        .map(({ shapes, sa, sb, k }) => ({
+          inputs: [
+            { shape: shapes[0]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
+            { shape: shapes[1]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
+          ],
+          run: ([a, b]) => ct.binaryOps[k](a!, b!),
+          tol: EXACT,
+          note: k,
+        })),
     );
   });
 
@@ -193,28 +225,38 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   it('matmul: batched, broadcast batch dims, odd / prime / tile-crossing sizes', async () => {
     const size = fc.constantFrom(1, 2, 3, 7, 13, 31, 63, 64, 65, 67, 97, 130);
     await prop(
-      fc.record({ m: size, k: size, n: size, batch: shapeArb(2), bcast: fc.tuple(fc.boolean(), fc.boolean()), sa: seedArb, sb: seedArb }).map(({ m, k, n, batch, bcast, sa, sb }) => ({
-        inputs: [
-          { shape: [...(bcast[0] ? batch.map(() => 1) : batch), m, k], domain: 'small' as Domain, seed: sa },
-          { shape: [...(bcast[1] ? batch.slice(1) : batch), k, n], domain: 'small' as Domain, seed: sb },
-        ],
-        run: ([a, b]) => ct.matmul(a!, b!),
-        tol: { rtol: 1e-5, atol: 2e-6 * k },
-      })),
+      fc
+        .record({ m: size, k: size, n: size, batch: shapeArb(2), bcast: fc.tuple(fc.boolean(), fc.boolean()), sa: seedArb, sb: seedArb })
+        .map(({ m, k, n, batch, bcast, sa, sb }) => ({
+          inputs: [
+            { shape: [...(bcast[0] ? batch.map(() => 1) : batch), m, k], domain: 'small' as Domain, seed: sa },
+            { shape: [...(bcast[1] ? batch.slice(1) : batch), k, n], domain: 'small' as Domain, seed: sb },
+          ],
+          run: ([a, b]) => ct.matmul(a!, b!),
+          tol: { rtol: 1e-5, atol: 2e-6 * k },
+        })),
       16,
     );
   });
 
   it('matmul on i32', async () => {
     await prop(
-      fc.record({ m: fc.integer({ min: 1, max: 70 }), k: fc.integer({ min: 1, max: 20 }), n: fc.integer({ min: 1, max: 70 }), sa: seedArb, sb: seedArb }).map(({ m, k, n, sa, sb }) => ({
-        inputs: [
-          { shape: [m, k], domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
-          { shape: [k, n], domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
-        ],
-        run: ([a, b]) => ct.matmul(a!, b!),
-        tol: EXACT,
-      })),
+      fc
+        .record({
+          m: fc.integer({ min: 1, max: 70 }),
+          k: fc.integer({ min: 1, max: 20 }),
+          n: fc.integer({ min: 1, max: 70 }),
+          sa: seedArb,
+          sb: seedArb,
+        })
+        .map(({ m, k, n, sa, sb }) => ({
+          inputs: [
+            { shape: [m, k], domain: 'ints' as Domain, dtype: 'i32' as const, seed: sa },
+            { shape: [k, n], domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
+          ],
+          run: ([a, b]) => ct.matmul(a!, b!),
+          tol: EXACT,
+        })),
       4,
     );
   });
@@ -226,60 +268,86 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   // (The register kernel is skipped on SwiftShader, which does not use it: it
   // takes about 50 s to run there.)
   for (const variant of ['tiled', 'registers'] as const) {
-    it.skipIf(variant === 'registers' && nativeMatmul !== 'registers' && softwareGpu)(`matmul kernel '${variant}': sizes across its tile and thread blocks, k = 1, broadcast batch dims, i32`, async () => {
-      forceMatmulVariant(variant);
-      try {
-        const size = fc.constantFrom(1, 2, 7, 8, 9, 16, 17, 31, 32, 33, 63, 65, 127, 128, 129, 131);
-        await prop(
-          fc.record({ m: size, k: fc.constantFrom(1, 2, 5, 17), n: size, batch: shapeArb(2, 1), bcast: fc.tuple(fc.boolean(), fc.boolean()), sa: seedArb, sb: seedArb }).map(({ m, k, n, batch, bcast, sa, sb }) => ({
-            inputs: [
-              { shape: [...(bcast[0] ? batch.map(() => 1) : batch), m, k], domain: 'small' as Domain, seed: sa },
-              { shape: [...(bcast[1] ? batch.slice(1) : batch), k, n], domain: 'small' as Domain, seed: sb },
-            ],
-            run: ([a, b]) => ct.matmul(a!, b!),
-            tol: { rtol: 1e-5, atol: 2e-6 * k },
-            note: variant,
-          })),
-          12,
-        );
-        for (const [m, k, n] of [[1, 67, 257], [257, 67, 1], [129, 1, 130]] as const) {
-          await check({
-            inputs: [
-              { shape: [m, k], domain: 'ints' as Domain, dtype: 'i32' as const, seed: m + 1 },
-              { shape: [k, n], domain: 'ints' as Domain, dtype: 'i32' as const, seed: n + 2 },
-            ],
-            run: ([a, b]) => ct.matmul(a!, b!),
-            tol: EXACT,
-            note: variant,
-          });
+    it.skipIf(variant === 'registers' && nativeMatmul !== 'registers' && softwareGpu)(
+      `matmul kernel '${variant}': sizes across its tile and thread blocks, k = 1, broadcast batch dims, i32`,
+      async () => {
+        forceMatmulVariant(variant);
+        try {
+          const size = fc.constantFrom(1, 2, 7, 8, 9, 16, 17, 31, 32, 33, 63, 65, 127, 128, 129, 131);
+          await prop(
+            fc
+              .record({
+                m: size,
+                k: fc.constantFrom(1, 2, 5, 17),
+                n: size,
+                batch: shapeArb(2, 1),
+                bcast: fc.tuple(fc.boolean(), fc.boolean()),
+                sa: seedArb,
+                sb: seedArb,
+              })
+              .map(({ m, k, n, batch, bcast, sa, sb }) => ({
+                inputs: [
+                  { shape: [...(bcast[0] ? batch.map(() => 1) : batch), m, k], domain: 'small' as Domain, seed: sa },
+                  { shape: [...(bcast[1] ? batch.slice(1) : batch), k, n], domain: 'small' as Domain, seed: sb },
+                ],
+                run: ([a, b]) => ct.matmul(a!, b!),
+                tol: { rtol: 1e-5, atol: 2e-6 * k },
+                note: variant,
+              })),
+            12,
+          );
+          for (const [m, k, n] of [
+            [1, 67, 257],
+            [257, 67, 1],
+            [129, 1, 130],
+          ] as const) {
+            await check({
+              inputs: [
+                { shape: [m, k], domain: 'ints' as Domain, dtype: 'i32' as const, seed: m + 1 },
+                { shape: [k, n], domain: 'ints' as Domain, dtype: 'i32' as const, seed: n + 2 },
+              ],
+              run: ([a, b]) => ct.matmul(a!, b!),
+              tol: EXACT,
+              note: variant,
+            });
+          }
+        } finally {
+          forceMatmulVariant(null);
         }
-      } finally {
-        forceMatmulVariant(null);
-      }
-    });
+      },
+    );
 
     // only for the kernel this adapter uses, and not for the tiled kernel on a software
     // adapter (15 s on llvmpipe, over 2 minutes on SwiftShader)
-    it.skipIf(variant !== nativeMatmul || (variant === 'tiled' && softwareGpu))(`matmul kernel '${variant}': grids past 65,535 workgroups (batches and row tiles)`, async () => {
-      forceMatmulVariant(variant);
-      try {
-        // 70,000 batches of 1×1 products; 65,535·64 + 3 rows (more row tiles than one grid dimension holds)
-        const many = 70_000;
-        const a = ct.tensor(Array.from({ length: many }, (_, i) => (i % 7) - 3), { shape: [many, 1, 1], backend: 'webgpu' });
-        const b = ct.tensor([2], { shape: [1, 1], backend: 'webgpu' });
-        const y = await ct.matmul(a, b).data();
-        expect(Array.from(y).every((v, i) => v === 2 * ((i % 7) - 3))).toBe(true);
-        const rows = 65_535 * 64 + 3;
-        const x = ct.tensor(Float32Array.from({ length: rows }, (_, i) => (i % 5) - 2), { shape: [rows, 1], backend: 'webgpu' });
-        const w = ct.tensor([1, -3], { shape: [1, 2], backend: 'webgpu' });
-        const z = await ct.matmul(x, w).data();
-        let bad = 0;
-        for (let i = 0; i < rows; i++) if (z[2 * i] !== (i % 5) - 2 || z[2 * i + 1] !== -3 * ((i % 5) - 2)) bad++;
-        expect(bad).toBe(0);
-      } finally {
-        forceMatmulVariant(null);
-      }
-    });
+    it.skipIf(variant !== nativeMatmul || (variant === 'tiled' && softwareGpu))(
+      `matmul kernel '${variant}': grids past 65,535 workgroups (batches and row tiles)`,
+      async () => {
+        forceMatmulVariant(variant);
+        try {
+          // 70,000 batches of 1×1 products; 65,535·64 + 3 rows (more row tiles than one grid dimension holds)
+          const many = 70_000;
+          const a = ct.tensor(
+            Array.from({ length: many }, (_, i) => (i % 7) - 3),
+            { shape: [many, 1, 1], backend: 'webgpu' },
+          );
+          const b = ct.tensor([2], { shape: [1, 1], backend: 'webgpu' });
+          const y = await ct.matmul(a, b).data();
+          expect(Array.from(y).every((v, i) => v === 2 * ((i % 7) - 3))).toBe(true);
+          const rows = 65_535 * 64 + 3;
+          const x = ct.tensor(
+            Float32Array.from({ length: rows }, (_, i) => (i % 5) - 2),
+            { shape: [rows, 1], backend: 'webgpu' },
+          );
+          const w = ct.tensor([1, -3], { shape: [1, 2], backend: 'webgpu' });
+          const z = await ct.matmul(x, w).data();
+          let bad = 0;
+          for (let i = 0; i < rows; i++) if (z[2 * i] !== (i % 5) - 2 || z[2 * i + 1] !== -3 * ((i % 5) - 2)) bad++;
+          expect(bad).toBe(0);
+        } finally {
+          forceMatmulVariant(null);
+        }
+      },
+    );
   }
 
   covered.add('reshape');
@@ -297,10 +365,21 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   covered.add('transpose');
   it('transpose (random permutations)', async () => {
     await prop(
-      fc.record({ shape: shapeArb(5, 1), seed: seedArb, keys: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }) }).map(({ shape, seed, keys }) => {
-        const perm = shape.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
-        return { inputs: [{ shape, domain: 'any' as Domain, seed }], run: ([x]) => ct.transpose(x!, perm), tol: EXACT, note: `perm [${perm}]` };
-      }),
+      fc
+        .record({
+          shape: shapeArb(5, 1),
+          seed: seedArb,
+          keys: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }),
+        })
+        .map(({ shape, seed, keys }) => {
+          const perm = shape.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
+          return {
+            inputs: [{ shape, domain: 'any' as Domain, seed }],
+            run: ([x]) => ct.transpose(x!, perm),
+            tol: EXACT,
+            note: `perm [${perm}]`,
+          };
+        }),
     );
   });
 
@@ -308,7 +387,10 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   it('broadcastTo', async () => {
     await prop(
       fc.record({ shapes: broadcastShapes(1), target: shapeArb(4), seed: seedArb }).map(({ target, seed, shapes }) => {
-        const src = shapes[0]!.length <= target.length ? target.slice(target.length - shapes[0]!.length).map((d, i) => (shapes[0]![i] === 1 ? 1 : d)) : [];
+        const src =
+          shapes[0]!.length <= target.length
+            ? target.slice(target.length - shapes[0]!.length).map((d, i) => (shapes[0]![i] === 1 ? 1 : d))
+            : [];
         return { inputs: [{ shape: src, domain: 'any' as Domain, seed }], run: ([x]) => ct.broadcastTo(x!, target), tol: EXACT };
       }),
     );
@@ -318,28 +400,45 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   covered.add('pad');
   it('slice and pad', async () => {
     await prop(
-      fc.record({ shape: shapeArb(4, 1), seed: seedArb, u: fc.array(fc.tuple(fc.nat(100), fc.nat(100), fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }) }).map(({ shape, seed, u }) => {
-        const begin = shape.map((d, i) => u[i]![0] % d);
-        const size = shape.map((d, i) => 1 + (u[i]![1] % (d - begin[i]!)));
-        const widths = shape.map((_, i) => [u[i]![2], u[i]![3]] as [number, number]);
-        return {
-          inputs: [{ shape, domain: 'any' as Domain, seed }],
-          run: ([x]) => ct.pad(ct.slice(x!, begin, size), widths),
-          tol: EXACT,
-          note: `begin [${begin}] size [${size}]`,
-        };
-      }),
+      fc
+        .record({
+          shape: shapeArb(4, 1),
+          seed: seedArb,
+          u: fc.array(fc.tuple(fc.nat(100), fc.nat(100), fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }),
+        })
+        .map(({ shape, seed, u }) => {
+          const begin = shape.map((d, i) => u[i]![0] % d);
+          const size = shape.map((d, i) => 1 + (u[i]![1] % (d - begin[i]!)));
+          const widths = shape.map((_, i) => [u[i]![2], u[i]![3]] as [number, number]);
+          return {
+            inputs: [{ shape, domain: 'any' as Domain, seed }],
+            run: ([x]) => ct.pad(ct.slice(x!, begin, size), widths),
+            tol: EXACT,
+            note: `begin [${begin}] size [${size}]`,
+          };
+        }),
     );
   });
 
   covered.add('concat');
   it('concat (2 to 4 inputs, any axis)', async () => {
     await prop(
-      fc.record({ shape: shapeArb(4, 1), axisU: fc.nat(10), extra: fc.array(fc.constantFrom(1, 2, 3, 5), { minLength: 2, maxLength: 4 }), seed: seedArb }).map(({ shape, axisU, extra, seed }) => {
-        const axis = axisU % shape.length;
-        const inputs = extra.map((d, i) => ({ shape: shape.map((s, j) => (j === axis ? d : s)), domain: 'any' as Domain, seed: seed + i }));
-        return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
-      }),
+      fc
+        .record({
+          shape: shapeArb(4, 1),
+          axisU: fc.nat(10),
+          extra: fc.array(fc.constantFrom(1, 2, 3, 5), { minLength: 2, maxLength: 4 }),
+          seed: seedArb,
+        })
+        .map(({ shape, axisU, extra, seed }) => {
+          const axis = axisU % shape.length;
+          const inputs = extra.map((d, i) => ({
+            shape: shape.map((s, j) => (j === axis ? d : s)),
+            domain: 'any' as Domain,
+            seed: seed + i,
+          }));
+          return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
+        }),
     );
   });
 
@@ -359,17 +458,19 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   for (const name of ['sum', 'max'] as const) {
     it(`${name} over any set of axes`, async () => {
       await prop(
-        fc.record({ shape: shapeArb(4, 1), seed: seedArb, mask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) }).map(({ shape, seed, mask }) => {
-          let axes = shape.map((_, i) => i).filter((i) => mask[i]);
-          if (axes.length === 0) axes = [shape.length - 1];
-          const n = axes.reduce((a, i) => a * shape[i]!, 1);
-          return {
-            inputs: [{ shape, domain: name === 'max' ? ('ints' as Domain) : ('any' as Domain), seed }],
-            run: ([x]) => (name === 'sum' ? ct.sum(x!, axes) : ct.max(x!, axes)),
-            tol: name === 'sum' ? { rtol: 1e-5, atol: 1e-6 * n } : EXACT,
-            note: `axes [${axes}]`,
-          };
-        }),
+        fc
+          .record({ shape: shapeArb(4, 1), seed: seedArb, mask: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) })
+          .map(({ shape, seed, mask }) => {
+            let axes = shape.map((_, i) => i).filter((i) => mask[i]);
+            if (axes.length === 0) axes = [shape.length - 1];
+            const n = axes.reduce((a, i) => a * shape[i]!, 1);
+            return {
+              inputs: [{ shape, domain: name === 'max' ? ('ints' as Domain) : ('any' as Domain), seed }],
+              run: ([x]) => (name === 'sum' ? ct.sum(x!, axes) : ct.max(x!, axes)),
+              tol: name === 'sum' ? { rtol: 1e-5, atol: 1e-6 * n } : EXACT,
+              note: `axes [${axes}]`,
+            };
+          }),
         14,
       );
     });
@@ -377,11 +478,13 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
 
   it('sum and max over long axes (workgroup tree reduction)', async () => {
     await prop(
-      fc.record({ rows: fc.constantFrom(1, 3, 17), len: fc.constantFrom(65, 257, 1000, 4099), seed: seedArb, axis: fc.constantFrom(0, 1) }).map(({ rows, len, seed, axis }) => ({
-        inputs: [{ shape: axis === 1 ? [rows, len] : [len, rows], domain: 'any' as Domain, seed }],
-        run: ([x]) => ct.concat([ct.sum(x!, axis), ct.max(x!, axis)], 0),
-        tol: { rtol: 1e-5, atol: 3e-6 * len },
-      })),
+      fc
+        .record({ rows: fc.constantFrom(1, 3, 17), len: fc.constantFrom(65, 257, 1000, 4099), seed: seedArb, axis: fc.constantFrom(0, 1) })
+        .map(({ rows, len, seed, axis }) => ({
+          inputs: [{ shape: axis === 1 ? [rows, len] : [len, rows], domain: 'any' as Domain, seed }],
+          run: ([x]) => ct.concat([ct.sum(x!, axis), ct.max(x!, axis)], 0),
+          tol: { rtol: 1e-5, atol: 3e-6 * len },
+        })),
       8,
     );
   });
@@ -389,10 +492,17 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   covered.add('argmax');
   it('argmax along any axis (first maximum on ties)', async () => {
     await prop(
-      fc.record({ shape: shapeArb(4, 1), seed: seedArb, axisU: fc.nat(10), dtype: fc.constantFrom('f32' as const, 'i32' as const) }).map(({ shape, seed, axisU, dtype }) => {
-        const axis = axisU % shape.length;
-        return { inputs: [{ shape, domain: 'ints' as Domain, dtype, seed }], run: ([x]) => ct.argmax(x!, axis), tol: EXACT, note: `axis ${axis}` };
-      }),
+      fc
+        .record({ shape: shapeArb(4, 1), seed: seedArb, axisU: fc.nat(10), dtype: fc.constantFrom('f32' as const, 'i32' as const) })
+        .map(({ shape, seed, axisU, dtype }) => {
+          const axis = axisU % shape.length;
+          return {
+            inputs: [{ shape, domain: 'ints' as Domain, dtype, seed }],
+            run: ([x]) => ct.argmax(x!, axis),
+            tol: EXACT,
+            note: `axis ${axis}`,
+          };
+        }),
       14,
     );
   });
@@ -414,7 +524,10 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
         inputs: [{ shape, domain: 'any' as Domain, seed }],
         run: ([x]) => {
           const s = ct.mul(x!, scale);
-          return ct.concat([ct.reshape(ct.softmax(s, -1), [-1]), ct.reshape(ct.logSoftmax(s, -1), [-1]), ct.reshape(ct.logsumexp(s, -1), [-1])], 0);
+          return ct.concat(
+            [ct.reshape(ct.softmax(s, -1), [-1]), ct.reshape(ct.logSoftmax(s, -1), [-1]), ct.reshape(ct.logsumexp(s, -1), [-1])],
+            0,
+          );
         },
         tol: { rtol: 2e-5, atol: 2e-5 * scale },
         note: `scale ${scale}`,
@@ -428,7 +541,7 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
     const e = ct.zeros([0, 3], { backend: 'webgpu' });
     expect((await ct.add(e, 1).data()).length).toBe(0);
     expect(Array.from(await ct.sum(e, 0).data())).toEqual([0, 0, 0]);
-    expect((await ct.matmul(ct.zeros([2, 0], { backend: 'webgpu' }), ct.zeros([0, 3], { backend: 'webgpu' })).array())).toEqual([
+    expect(await ct.matmul(ct.zeros([2, 0], { backend: 'webgpu' }), ct.zeros([0, 3], { backend: 'webgpu' })).array()).toEqual([
       [0, 0, 0],
       [0, 0, 0],
     ]);

@@ -21,7 +21,14 @@ interface Subject {
 }
 
 const u = (name: ct.UnaryName, domain: Domain = 'any'): Subject => ({ name, f: (x) => ct.unaryOps[name](x), args: [[[3, 5], domain]] });
-const b = (name: ct.BinaryName, da: Domain = 'any', db: Domain = 'any'): Subject => ({ name, f: (x, y) => ct.binaryOps[name](x, y), args: [[[3, 1, 5], da], [[4, 5], db]] });
+const b = (name: ct.BinaryName, da: Domain = 'any', db: Domain = 'any'): Subject => ({
+  name,
+  f: (x, y) => ct.binaryOps[name](x, y),
+  args: [
+    [[3, 1, 5], da],
+    [[4, 5], db],
+  ],
+});
 
 const subjects: Subject[] = [
   ...(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign'] as const).map((n) => u(n)),
@@ -31,22 +38,74 @@ const subjects: Subject[] = [
   ...(['add', 'sub', 'mul', 'maximum', 'minimum'] as const).map((n) => b(n)),
   b('div', 'any', 'nonzero'),
   b('pow', 'pos', 'small'),
-  { name: 'where', f: (x, y) => ct.where(ct.greater(x, 0), x, y), args: [[[4, 3], 'any'], [[3], 'any']] },
-  { name: 'matmul', f: (x, y) => ct.matmul(x, y), args: [[[3, 4], 'any'], [[4, 5], 'any']] },
-  { name: 'batched matmul', f: (x, y) => ct.matmul(x, y), args: [[[2, 3, 4], 'any'], [[4, 5], 'any']] },
+  {
+    name: 'where',
+    f: (x, y) => ct.where(ct.greater(x, 0), x, y),
+    args: [
+      [[4, 3], 'any'],
+      [[3], 'any'],
+    ],
+  },
+  {
+    name: 'matmul',
+    f: (x, y) => ct.matmul(x, y),
+    args: [
+      [[3, 4], 'any'],
+      [[4, 5], 'any'],
+    ],
+  },
+  {
+    name: 'batched matmul',
+    f: (x, y) => ct.matmul(x, y),
+    args: [
+      [[2, 3, 4], 'any'],
+      [[4, 5], 'any'],
+    ],
+  },
   { name: 'sum', f: (x) => ct.sum(x, [0, 2]), args: [[[3, 4, 5], 'any']] },
   { name: 'max', f: (x) => ct.max(x, [1]), args: [[[3, 7], 'any']] },
   { name: 'transpose', f: (x) => ct.transpose(x, [2, 0, 1]), args: [[[2, 3, 4], 'any']] },
   { name: 'reshape/broadcastTo', f: (x) => ct.broadcastTo(ct.reshape(x, [3, 1, 2]), [3, 4, 2]), args: [[[6], 'any']] },
-  { name: 'slice/pad', f: (x) => ct.pad(ct.slice(x, [1, 0], [2, 3]), [[1, 0], [2, 1]]), args: [[[4, 5], 'any']] },
-  { name: 'concat', f: (x, y) => ct.concat([x, y, x], 1), args: [[[2, 3], 'any'], [[2, 2], 'any']] },
+  {
+    name: 'slice/pad',
+    f: (x) =>
+      ct.pad(ct.slice(x, [1, 0], [2, 3]), [
+        [1, 0],
+        [2, 1],
+      ]),
+    args: [[[4, 5], 'any']],
+  },
+  {
+    name: 'concat',
+    f: (x, y) => ct.concat([x, y, x], 1),
+    args: [
+      [[2, 3], 'any'],
+      [[2, 2], 'any'],
+    ],
+  },
   { name: 'logSoftmax', f: (x) => ct.logSoftmax(x, -1), args: [[[3, 6], 'any']] },
   { name: 'softmax', f: (x) => ct.softmax(x, 0), args: [[[4, 3], 'any']] },
-  { name: 'mlp', f: (w, x) => ct.tanh(ct.matmul(ct.relu(ct.matmul(x, w)), ct.transpose(w))), args: [[[5, 7], 'small'], [[3, 5], 'any']] },
+  {
+    name: 'mlp',
+    f: (w, x) => ct.tanh(ct.matmul(ct.relu(ct.matmul(x, w)), ct.transpose(w))),
+    args: [
+      [[5, 7], 'small'],
+      [[3, 5], 'any'],
+    ],
+  },
 ];
 
 const makeArgs = (s: Subject, seed: number, backend: 'webgpu' | 'cpu', dtype: 'f32' | 'f64') =>
-  s.args.map(([shape, domain], i) => ct.tensor(values(shape.reduce((a, c) => a * c, 1), seed + 7 * i, domain).map(Math.fround), { shape, dtype, backend }));
+  s.args.map(([shape, domain], i) =>
+    ct.tensor(
+      values(
+        shape.reduce((a, c) => a * c, 1),
+        seed + 7 * i,
+        domain,
+      ).map(Math.fround),
+      { shape, dtype, backend },
+    ),
+  );
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let s = 0;
@@ -63,7 +122,9 @@ describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 1, max: 1 << 30 }), async (seed) => {
           const args = makeArgs(s, seed, 'webgpu', 'f32');
-          const ts = args.map((a, i) => ct.tensor(values(a.size, seed + 101 + i, 'small').map(Math.fround), { shape: [...a.shape], backend: 'webgpu' }));
+          const ts = args.map((a, i) =>
+            ct.tensor(values(a.size, seed + 101 + i, 'small').map(Math.fround), { shape: [...a.shape], backend: 'webgpu' }),
+          );
           const [y, jt] = ct.jvp(s.f, args, ts);
           const c = ct.tensor(values(y.size, seed + 999, 'small').map(Math.fround), { shape: [...y.shape], backend: 'webgpu' });
           const [, pb] = ct.vjp(s.f, ...args);
@@ -87,7 +148,12 @@ describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
   }
 
   it('jacfwd = jacrev on WebGPU', async () => {
-    const fs: Subject[] = [subjects.find((s) => s.name === 'logSoftmax')!, subjects.find((s) => s.name === 'matmul')!, u('tanh'), { name: 'max', f: (x) => ct.max(x, 1), args: [[[3, 4], 'any']] }];
+    const fs: Subject[] = [
+      subjects.find((s) => s.name === 'logSoftmax')!,
+      subjects.find((s) => s.name === 'matmul')!,
+      u('tanh'),
+      { name: 'max', f: (x) => ct.max(x, 1), args: [[[3, 4], 'any']] },
+    ];
     for (const s of fs) {
       const args = makeArgs(s, 42, 'webgpu', 'f32');
       const jf = ct.jacfwd((x: ct.Tensor) => s.f(x, ...args.slice(1)))(args[0]!);
@@ -139,7 +205,9 @@ describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
     const want = await onCpu(() => {
       const lc = ct.tensor(values(4 * 10, 3, 'any').map(Math.fround), { shape: [4, 10], dtype: 'f64', backend: 'cpu' });
       const yc = ct.tensor([1, 9, 0, 3], { dtype: 'i32', backend: 'cpu' });
-      return ct.grad((l: ct.Tensor) => ct.softmaxCrossEntropy(l, yc))(lc).dataSync();
+      return ct
+        .grad((l: ct.Tensor) => ct.softmaxCrossEntropy(l, yc))(lc)
+        .dataSync();
     });
     expect(closeMessage('d CE / d logits', gv, want, { rtol: 1e-5, atol: 1e-7 })).toBeNull();
   });

@@ -24,7 +24,10 @@ describe.skipIf(!ok)('WebGPU: a plain synchronous training loop', () => {
   it(`holds live tensors and GPU buffers flat over ${STEPS.toLocaleString('en')} steps`, async () => {
     const model = nn.serial(nn.dense(16), nn.relu, nn.dense(3));
     let { params } = model.init(nn.random.key(0), [-1, 4]);
-    const x = ct.tensor(Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)), { shape: [8, 4] });
+    const x = ct.tensor(
+      Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)),
+      { shape: [8, 4] },
+    );
     const y = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
     const opt = nn.adam(0.01);
     const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
@@ -63,7 +66,10 @@ describe.skipIf(!ok)('WebGPU: a plain synchronous training loop', () => {
     const { params } = model.init(nn.random.key(1), [-1, 2]);
     const opt = nn.sgd(0.1);
     const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
-    const x = ct.tensor([[1, 2], [3, 4]]);
+    const x = ct.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = ct.tensor([0, 3], { dtype: 'i32' });
     const r = step(params, opt.init(params), x, y);
     expect(() => ct.exp(params[0].W)).toThrow(/exp: input f32\[4,2\] was donated to trainStep and freed; use the returned params/);
@@ -85,7 +91,7 @@ describe.skipIf(!ok)('WebGPU: a plain synchronous training loop', () => {
 });
 
 describe.skipIf(!ok)('WebGPU: after shutdown()', () => {
-  it("its tensors leave memoryStats() and using one says the backend was shut down", async () => {
+  it('its tensors leave memoryStats() and using one says the backend was shut down', async () => {
     await ct.init({ backend: 'webgpu', webgpu: { adapter: ADAPTER } });
     const ts = Array.from({ length: 42 }, (_, i) => ct.full([3], i));
     const c = ct.tensor([1, 2, 3], { backend: 'cpu' });

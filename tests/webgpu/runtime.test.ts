@@ -85,9 +85,20 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
 
   it('a 1,000-step training loop holds GPU memory flat', async () => {
     const X = ct.keep(ct.tensor(values(32 * 8, 3), { shape: [32, 8] }));
-    const Y = ct.keep(ct.tensor(Array.from({ length: 32 }, (_, i) => i % 3), { dtype: 'i32' }));
-    let params = ct.keep([ct.tensor(values(8 * 16, 4, 'small'), { shape: [8, 16] }), ct.zeros([16]), ct.tensor(values(16 * 3, 5, 'small'), { shape: [16, 3] }), ct.zeros([3])]);
-    const loss = (p: ct.Tensor[]) => ct.softmaxCrossEntropy(ct.add(ct.matmul(ct.relu(ct.add(ct.matmul(X, p[0]!), p[1]!)), p[2]!), p[3]!), Y);
+    const Y = ct.keep(
+      ct.tensor(
+        Array.from({ length: 32 }, (_, i) => i % 3),
+        { dtype: 'i32' },
+      ),
+    );
+    let params = ct.keep([
+      ct.tensor(values(8 * 16, 4, 'small'), { shape: [8, 16] }),
+      ct.zeros([16]),
+      ct.tensor(values(16 * 3, 5, 'small'), { shape: [16, 3] }),
+      ct.zeros([3]),
+    ]);
+    const loss = (p: ct.Tensor[]) =>
+      ct.softmaxCrossEntropy(ct.add(ct.matmul(ct.relu(ct.add(ct.matmul(X, p[0]!), p[1]!)), p[2]!), p[3]!), Y);
     const step = () => {
       const next = ct.scope(() => {
         const [l, g] = ct.valueAndGrad(loss)(params);
@@ -118,7 +129,9 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
     expect(after1000.liveBytes).toBeLessThanOrEqual(after100.liveBytes);
     expect(after1000.bytes - after100.bytes).toBeLessThanOrEqual(Math.max(0.05 * after100.bytes, 64 * 1024));
     expect(final).toBeLessThan(first);
-    console.log(`[webgpu tests] 1,000 training steps: loss ${first.toFixed(4)} -> ${final.toFixed(4)}; GPU ${after1000.buffers} buffers / ${after1000.bytes} bytes (live ${after1000.liveBytes}, pooled ${after1000.pooledBytes}); ${after1000.submissions} submissions for ${after1000.dispatches} dispatches`);
+    console.log(
+      `[webgpu tests] 1,000 training steps: loss ${first.toFixed(4)} -> ${final.toFixed(4)}; GPU ${after1000.buffers} buffers / ${after1000.bytes} bytes (live ${after1000.liveBytes}, pooled ${after1000.pooledBytes}); ${after1000.submissions} submissions for ${after1000.dispatches} dispatches`,
+    );
     params.forEach((w) => w.dispose());
     X.dispose();
     Y.dispose();
@@ -148,7 +161,11 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
       [x, y].forEach((t) => t.dispose());
     }
     const rows = 70000; // one workgroup per output cell: 70,000 workgroups
-    const m = ct.fromTypedArray(Float32Array.from({ length: rows * 3 }, (_, i) => (i % 3 === 1 ? 5 : i % 3)), [rows, 3], 'f32');
+    const m = ct.fromTypedArray(
+      Float32Array.from({ length: rows * 3 }, (_, i) => (i % 3 === 1 ? 5 : i % 3)),
+      [rows, 3],
+      'f32',
+    );
     const am = await ct.argmax(m, 1).data();
     expect(am.every((k) => k === 1)).toBe(true);
     const rs = await ct.sum(ct.transpose(m), 0).data(); // 70,000 outputs
@@ -164,7 +181,9 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
 
   it('a user primitive without a WGSL kernel names itself and the fix', () => {
     const p = userPrim('myOp', undefined, (a, b) => a + b);
-    expect(() => bind(p, [ct.ones([2]), ct.ones([2])], {})).toThrow(/myOp: this user primitive has no WGSL kernel, so it cannot run on the webgpu backend/);
+    expect(() => bind(p, [ct.ones([2]), ct.ones([2])], {})).toThrow(
+      /myOp: this user primitive has no WGSL kernel, so it cannot run on the webgpu backend/,
+    );
   });
 
   it('user WGSL kernels: elementwise expression (with broadcasting) and a raw module', async () => {
@@ -180,7 +199,11 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   if (g.x < m(0u)) { out[g.x] = a[g.x] - 2.0 * b[g.x]; }
 }`;
-    const mod = userPrim('axpyModule', { kind: 'module', code, workgroups: ({ out }) => [Math.ceil(out.shape.reduce((x, y) => x * y, 1) / 64)] } satisfies ct.WgslKernel, (x, y) => x - 2 * y);
+    const mod = userPrim(
+      'axpyModule',
+      { kind: 'module', code, workgroups: ({ out }) => [Math.ceil(out.shape.reduce((x, y) => x * y, 1) / 64)] } satisfies ct.WgslKernel,
+      (x, y) => x - 2 * y,
+    );
     expect(Array.from(await bind(mod, [a, b], {}).data())).toEqual([-7, -8, -9]);
   });
 

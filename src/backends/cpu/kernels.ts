@@ -165,7 +165,13 @@ export function mapBinary(a: CpuInput, b: CpuInput, out: Aval, f: (x: number, y:
  * Reduce over `axes` (sorted, normalised): out has the input shape without the
  * reduced axes. `init` seeds every output cell; `step(acc, v)` folds a value.
  */
-export function reduce(x: CpuInput, axes: readonly number[], out: Aval, init: number, step: (acc: number, v: number) => number): TypedArray {
+export function reduce(
+  x: CpuInput,
+  axes: readonly number[],
+  out: Aval,
+  init: number,
+  step: (acc: number, v: number) => number,
+): TypedArray {
   const shape = x.shape;
   const rank = shape.length;
   const n = sizeOf(out.shape);
@@ -261,7 +267,14 @@ function gemmBt(ad: TypedArray, ao: number, bt: TypedArray, bo: number, r: Typed
     for (; j + 2 <= n; j += 2) {
       const b0 = bo + j * k;
       const b1 = b0 + k;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s10 = 0,
+        s11 = 0,
+        s20 = 0,
+        s21 = 0,
+        s30 = 0,
+        s31 = 0;
       for (let p = 0; p < k; p++) {
         const y0 = bt[b0 + p]!;
         const y1 = bt[b1 + p]!;
@@ -290,7 +303,10 @@ function gemmBt(ad: TypedArray, ao: number, bt: TypedArray, bo: number, r: Typed
     }
     for (; j < n; j++) {
       const b0 = bo + j * k;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let p = 0; p < k; p++) {
         const y = bt[b0 + p]!;
         s0 += ad[a0 + p]! * y;

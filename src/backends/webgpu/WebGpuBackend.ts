@@ -94,7 +94,10 @@ export class WebGpuBackend implements Backend {
 
   /** Throws the pending device-loss or validation error, if any (each validation error once). */
   private check(op: string): void {
-    if (this.destroyed) throw new Error(`${op}: the WebGPU backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again`);
+    if (this.destroyed)
+      throw new Error(
+        `${op}: the WebGPU backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again`,
+      );
     if (this.lost) throw new Error(`${op}: ${this.lost}; call await init({ backend: 'webgpu' }) to get a new device`);
     const e = this.batch.takeError();
     if (e) {
@@ -149,7 +152,7 @@ export class WebGpuBackend implements Backend {
   }
 
   readSync(): TypedArray {
-    throw new Error("dataSync: WebGPU tensors cannot be read synchronously; use await t.data() or await t.array()");
+    throw new Error('dataSync: WebGPU tensors cannot be read synchronously; use await t.data() or await t.array()');
   }
 
   run(call: KernelCall): Storage {

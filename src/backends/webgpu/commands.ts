@@ -40,7 +40,11 @@ export class CommandBatcher {
     const align = device.limits.minUniformBufferOffsetAlignment;
     const slotBytes = Math.ceil(META_BYTES / align) * align;
     this.slotU32 = slotBytes / 4;
-    this.metaGpu = device.createBuffer({ size: slotBytes * SLOTS, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'cotangent meta arena' });
+    this.metaGpu = device.createBuffer({
+      size: slotBytes * SLOTS,
+      usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      label: 'cotangent meta arena',
+    });
     this.metaCpu = new Uint32Array(this.slotU32 * SLOTS);
   }
 
@@ -69,7 +73,13 @@ export class CommandBatcher {
   }
 
   /** Record one dispatch of `pipeline` over `inputs` -> `output` with parameters `meta` (u32s). */
-  dispatch(pipeline: GPUComputePipeline, inputs: readonly GPUBuffer[], output: GPUBuffer, meta: readonly number[], groups: readonly [number, number, number]): void {
+  dispatch(
+    pipeline: GPUComputePipeline,
+    inputs: readonly GPUBuffer[],
+    output: GPUBuffer,
+    meta: readonly number[],
+    groups: readonly [number, number, number],
+  ): void {
     if (meta.length > META_BYTES / 4) throw new Error(`webgpu: ${meta.length} kernel parameters exceed the ${META_BYTES / 4}-word slot`);
     if (this.slots === SLOTS) this.flush();
     const pass = this.computePass();

@@ -29,7 +29,13 @@ export interface KernelContext {
   bufferOf(s: Storage): GPUBuffer;
   /** A cached pipeline; `source` is only called when `key` is new. */
   pipeline(key: string, source: () => string, entryPoint: string, inputs: number, label: string): GPUComputePipeline;
-  dispatch(pipeline: GPUComputePipeline, inputs: readonly GPUBuffer[], output: GPUBuffer, meta: readonly number[], groups: readonly [number, number, number]): void;
+  dispatch(
+    pipeline: GPUComputePipeline,
+    inputs: readonly GPUBuffer[],
+    output: GPUBuffer,
+    meta: readonly number[],
+    groups: readonly [number, number, number],
+  ): void;
   /** Zero the first `bytes` bytes of `buffer`. */
   clear(buffer: GPUBuffer, bytes: number): void;
 }

@@ -68,7 +68,8 @@ async function nodeEnvFor(choice: AdapterChoice): Promise<void> {
     process.env['XDG_RUNTIME_DIR'] = dir;
   }
   if (choice === 'llvmpipe' && !process.env['EGL_PLATFORM']) process.env['EGL_PLATFORM'] = 'surfaceless';
-  if (choice === 'swiftshader' && !process.env['VK_ICD_FILENAMES'] && fs.existsSync(SWIFTSHADER_ICD)) process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
+  if (choice === 'swiftshader' && !process.env['VK_ICD_FILENAMES'] && fs.existsSync(SWIFTSHADER_ICD))
+    process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
 }
 
 async function nodeGpu(choice: AdapterChoice, extra: readonly string[]): Promise<GpuLike> {
@@ -117,7 +118,8 @@ export function describeAdapter(adapter: GPUAdapter): string {
  */
 export async function acquireDevice(o: WebGpuOptions = {}): Promise<AcquiredDevice> {
   const choice = o.adapter ?? envChoice() ?? 'auto';
-  const order: Exclude<AdapterChoice, 'auto'>[] = choice === 'auto' ? (isNode() ? ['hardware', 'llvmpipe', 'swiftshader'] : ['hardware']) : [choice];
+  const order: Exclude<AdapterChoice, 'auto'>[] =
+    choice === 'auto' ? (isNode() ? ['hardware', 'llvmpipe', 'swiftshader'] : ['hardware']) : [choice];
   const tried: string[] = [];
   for (const c of order) {
     let found: { adapter: GPUAdapter; gpu: unknown } | null = null;
@@ -143,7 +145,9 @@ export async function acquireDevice(o: WebGpuOptions = {}): Promise<AcquiredDevi
       maxBufferSize: l.maxBufferSize,
     };
     if (l.maxComputeInvocationsPerWorkgroup < 256) {
-      throw new Error(`init: the WebGPU adapter '${describeAdapter(adapter)}' allows only ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup; cotangent's kernels need 256`);
+      throw new Error(
+        `init: the WebGPU adapter '${describeAdapter(adapter)}' allows only ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup; cotangent's kernels need 256`,
+      );
     }
     const device = await adapter.requestDevice({ requiredLimits });
     const featureLevel = (adapter as { featureLevel?: string }).featureLevel ?? (c === 'llvmpipe' ? 'compatibility' : 'core');

@@ -42,7 +42,12 @@ export type WebGpuKernel<P = unknown> = (ctx: KernelContext, call: KernelCall<P>
 
 const outBytes = (call: KernelCall): number => sizeOf(call.out.shape) * bytesPerElement(call.out.dtype);
 
-const contiguous = (ctx: KernelContext, x: KernelInput): MapOperand => ({ buffer: ctx.bufferOf(x.storage), dtype: x.dtype, offset: 0, strides: stridesOf(x.shape) });
+const contiguous = (ctx: KernelContext, x: KernelInput): MapOperand => ({
+  buffer: ctx.bufferOf(x.storage),
+  dtype: x.dtype,
+  offset: 0,
+  strides: stridesOf(x.shape),
+});
 const broadcast = (ctx: KernelContext, x: KernelInput, target: Shape): MapOperand => ({
   buffer: ctx.bufferOf(x.storage),
   dtype: x.dtype,
@@ -112,7 +117,8 @@ function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[
   return out;
 }
 
-const MAX_INIT_COMBINE = (t: string) => (t === 'f32' ? ['-f32_inf()', 'select(a, b, b > a || is_nan(b))'] : ['i32(-2147483647 - 1)', 'max(a, b)']);
+const MAX_INIT_COMBINE = (t: string) =>
+  t === 'f32' ? ['-f32_inf()', 'select(a, b, b > a || is_nan(b))'] : ['i32(-2147483647 - 1)', 'max(a, b)'];
 
 /** Batched matrix product (batch dims broadcast); the variant is chosen by adapter (see MatmulVariant). */
 export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
@@ -141,19 +147,31 @@ export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer
       : ctx.pipeline(`matmul|${t}|${BR}|${MATMUL_WG}`, () => instantiate('matmul', { BR, T: t, WG: MATMUL_WG }), 'main', 2, 'matmul');
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);
-  if (colTiles > MAX_GROUPS_PER_DIM) throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * tileN})`);
+  if (colTiles > MAX_GROUPS_PER_DIM)
+    throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * tileN})`);
   const inputs = [ctx.bufferOf(a.storage), ctx.bufferOf(b.storage)];
   for (let b0 = 0; b0 < batch; b0 += MAX_GROUPS_PER_DIM) {
     for (let r0 = 0; r0 < rowTiles; r0 += MAX_GROUPS_PER_DIM) {
       const meta = [M, N, K, b0, r0, ...bs.shape, ...bs.strides[0]!, ...bs.strides[1]!];
-      ctx.dispatch(pipeline, inputs, out.buffer, meta, [colTiles, Math.min(MAX_GROUPS_PER_DIM, rowTiles - r0), Math.min(MAX_GROUPS_PER_DIM, batch - b0)]);
+      ctx.dispatch(pipeline, inputs, out.buffer, meta, [
+        colTiles,
+        Math.min(MAX_GROUPS_PER_DIM, rowTiles - r0),
+        Math.min(MAX_GROUPS_PER_DIM, batch - b0),
+      ]);
     }
   }
   return out;
 }
 
 /** Copy `x` into `out` at element offset `offset` with output strides `ostr` (pad, concat). */
-function scatterInto(ctx: KernelContext, call: KernelCall, x: KernelInput, out: SharedBuffer, offset: number, ostr: readonly number[]): void {
+function scatterInto(
+  ctx: KernelContext,
+  call: KernelCall,
+  x: KernelInput,
+  out: SharedBuffer,
+  offset: number,
+  ostr: readonly number[],
+): void {
   runMap(ctx, {
     label: call.name,
     shape: x.shape,
@@ -181,12 +199,14 @@ function gatherFrom(ctx: KernelContext, call: KernelCall, offset: number, stride
 export const shareKernel: WebGpuKernel = (ctx, call) => ctx.share(call.inputs[0]!.storage);
 
 /** `where(c, a, b)`: a where c ≠ 0, else b, all broadcast. */
-export const whereKernel: WebGpuKernel = (ctx, call) => elementwise(ctx, call, `select(x2, x1, x0 != ${wgslType('where', call.inputs[0]!.dtype)}(0))`);
+export const whereKernel: WebGpuKernel = (ctx, call) =>
+  elementwise(ctx, call, `select(x2, x1, x0 != ${wgslType('where', call.inputs[0]!.dtype)}(0))`);
 
 /** Conversion between dtypes (the map's store converts). */
 export const castKernel: WebGpuKernel = (ctx, call) => elementwise(ctx, call, 'x0');
 
-export const broadcastKernel: WebGpuKernel = (ctx, call) => gatherFrom(ctx, call, 0, broadcastStrides(call.inputs[0]!.shape, call.out.shape));
+export const broadcastKernel: WebGpuKernel = (ctx, call) =>
+  gatherFrom(ctx, call, 0, broadcastStrides(call.inputs[0]!.shape, call.out.shape));
 
 export const transposeKernel: WebGpuKernel<{ readonly perm: readonly number[] }> = (ctx, call) => {
   const st = stridesOf(call.inputs[0]!.shape);
@@ -254,7 +274,13 @@ export const argmaxKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call)
   const nOut = sizeOf(call.out.shape);
   if (nOut === 0) return out;
   const t = operandType(call);
-  const pipeline = ctx.pipeline(`argmax|${t}`, () => instantiate('argmax', { T: t, NAN_CHECK: t === 'f32' ? 'is_nan(v)' : 'false' }), 'main', 1, 'argmax');
+  const pipeline = ctx.pipeline(
+    `argmax|${t}`,
+    () => instantiate('argmax', { T: t, NAN_CHECK: t === 'f32' ? 'is_nan(v)' : 'false' }),
+    'main',
+    1,
+    'argmax',
+  );
   const meta = [nOut, x.shape[axis]!, sizeOf(x.shape.slice(axis + 1))];
   ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, grid(nOut));
   return out;

@@ -36,5 +36,6 @@ export function collapse(shape: Shape, strides: readonly (readonly number[])[]):
 }
 
 export function checkRank(op: string, rank: number): void {
-  if (rank > MAX_RANK) throw new Error(`${op}: the WebGPU kernels handle up to ${MAX_RANK} dimensions that cannot be merged; this operation needs ${rank}`);
+  if (rank > MAX_RANK)
+    throw new Error(`${op}: the WebGPU kernels handle up to ${MAX_RANK} dimensions that cannot be merged; this operation needs ${rank}`);
 }

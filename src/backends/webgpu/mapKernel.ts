@@ -33,7 +33,10 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const n = sizeOf(spec.shape);
   if (n === 0) return;
   const ops = [spec.out, ...spec.inputs];
-  const c = collapse(spec.shape, ops.map((o) => o.strides));
+  const c = collapse(
+    spec.shape,
+    ops.map((o) => o.strides),
+  );
   checkRank(spec.label, c.shape.length);
   let shape = c.shape;
   let strides = c.strides;

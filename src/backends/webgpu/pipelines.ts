@@ -18,7 +18,9 @@ export class PipelineCache {
   layout(inputs: number): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
     let l = this.layouts.get(inputs);
     if (!l) {
-      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform', hasDynamicOffset: true } }];
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      ];
       for (let i = 0; i < inputs; i++) entries.push({ binding: i + 1, visibility: 4, buffer: { type: 'read-only-storage' } });
       entries.push({ binding: inputs + 1, visibility: 4, buffer: { type: 'storage' } });
       const group = this.device.createBindGroupLayout({ entries });

@@ -46,7 +46,10 @@ export type WgslKernel =
 export function isWgslKernel(k: unknown): k is WgslKernel {
   if (typeof k !== 'object' || k === null) return false;
   const o = k as { kind?: unknown; expr?: unknown; code?: unknown; workgroups?: unknown };
-  return (o.kind === 'elementwise' && typeof o.expr === 'string') || (o.kind === 'module' && typeof o.code === 'string' && typeof o.workgroups === 'function');
+  return (
+    (o.kind === 'elementwise' && typeof o.expr === 'string') ||
+    (o.kind === 'module' && typeof o.code === 'string' && typeof o.workgroups === 'function')
+  );
 }
 
 /** The error text for a user primitive without a WGSL kernel applied to WebGPU tensors (one text wherever it is detected). */
@@ -63,7 +66,9 @@ export function runUserKernel(
     throw new Error(noWgslKernel(call.name));
   }
   if (!isWgslKernel(k)) {
-    throw new Error(`${call.name}: its wgsl field is not a WgslKernel ({ kind: 'elementwise', expr } or { kind: 'module', code, workgroups })`);
+    throw new Error(
+      `${call.name}: its wgsl field is not a WgslKernel ({ kind: 'elementwise', expr } or { kind: 'module', code, workgroups })`,
+    );
   }
   wgslType(call.name, call.out.dtype);
   call.inputs.forEach((x) => wgslType(call.name, x.dtype));
@@ -73,7 +78,13 @@ export function runUserKernel(
   const out = ctx.alloc(bytes);
   if (bytes === 0) return out;
   const entry = k.entryPoint ?? 'main';
-  const pipeline = ctx.pipeline(`user|${call.name}|${entry}|${k.code}`, () => `${shaderSources['common']}\n${k.code}`, entry, call.inputs.length, call.name);
+  const pipeline = ctx.pipeline(
+    `user|${call.name}|${entry}|${k.code}`,
+    () => `${shaderSources['common']}\n${k.code}`,
+    entry,
+    call.inputs.length,
+    call.name,
+  );
   const meta = k.meta ? k.meta(info) : [sizeOf(call.out.shape), ...call.inputs.map((x) => sizeOf(x.shape))];
   const [x, y = 1, z = 1] = k.workgroups(info);
   ctx.dispatch(
