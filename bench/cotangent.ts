@@ -41,7 +41,7 @@ export async function runCotangent(backend: 'cpu' | 'webgpu'): Promise<PeerResul
       const [l, g] = ct.valueAndGrad(loss)(params);
       return { l, p: params.map((w, i) => ct.sub(w, ct.mul((g as ct.Tensor[])[i]!, MLP.lr))) };
     });
-    params.forEach((w) => w.dispose());
+    for (const w of params) w.dispose();
     params = ct.keep(out.p);
     const l = (await out.l.data())[0]!;
     if (Number.isNaN(firstLoss)) firstLoss = l;

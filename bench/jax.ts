@@ -6,10 +6,10 @@
 import { installDawnNavigator } from './dawn.js';
 import { gflops, MATMUL_SIZES, MM_BATCH, mlpData, MLP, time, uniform, type PeerResult } from './data.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+type Arr = import('@jax-js/jax').numpy.Array;
 export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string): Promise<PeerResult> {
   if (device === 'webgpu') await installDawnNavigator(adapterKind);
-  const jax: any = await import('@jax-js/jax');
+  const jax = await import('@jax-js/jax');
   const ok: string[] = await jax.init(device);
   if (!ok.includes(device)) throw new Error(`jax-js device ${device} is not available (got ${ok.join(', ')})`);
   jax.defaultDevice(device);
@@ -30,20 +30,20 @@ export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string): Pr
     b.dispose();
   }
   const d = mlpData();
-  let params: any[] = d.params.map((p) => np.array(p.data).reshape(p.shape));
+  let params: Arr[] = d.params.map((p) => np.array(p.data).reshape(p.shape));
   const x = np.array(d.x).reshape([MLP.batch, MLP.sizes[0]]);
   const y = jax.nn.oneHot(np.array(d.labels, { dtype: np.int32 }), 10);
-  const loss = (p: any[], xb: any, yb: any) => {
+  const loss = (p: Arr[], xb: Arr, yb: Arr) => {
     let h = xb;
     for (let i = 0; i < p.length; i += 2) {
-      h = np.matmul(h, p[i]).add(p[i + 1]);
+      h = np.matmul(h, p[i]!).add(p[i + 1]!);
       if (i + 2 < p.length) h = jax.nn.relu(h);
     }
     return yb.mul(jax.nn.logSoftmax(h, -1)).sum(-1).mean().neg();
   };
-  const step = jax.jit((p: any[], xb: any, yb: any) => {
+  const step = jax.jit((p: Arr[], xb: Arr, yb: Arr): [Arr, Arr[]] => {
     const [l, g] = jax.valueAndGrad(loss)(jax.tree.ref(p), xb, yb);
-    const next = p.map((w: any, i: number) => w.sub(g[i].mul(MLP.lr)));
+    const next = p.map((w: Arr, i: number) => w.sub(g[i]!.mul(MLP.lr)));
     return [l, next];
   });
   let firstLoss = NaN;
