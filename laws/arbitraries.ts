@@ -148,7 +148,9 @@ export function distinctTensorOf(s: readonly number[]): fc.Arbitrary<TensorSpec>
     .map(([keys, jitter]) => {
       const order = keys.map((k, i) => [k, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       const values = new Array<number>(n);
-      order.forEach(([, i], rank) => (values[i] = 0.3 * (rank - n / 2) + jitter[i]!));
+      order.forEach(([, i], rank) => {
+        values[i] = 0.3 * (rank - n / 2) + jitter[i]!;
+      });
       return { shape: [...s], values };
     });
 }

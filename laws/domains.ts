@@ -39,11 +39,18 @@ const regroup = (s: readonly number[], seed: number): number[] => {
   const factors: number[] = [];
   for (const d of s) {
     let v = d;
-    for (const p of [2, 3, 5, 7]) while (v % p === 0 && v > 1) factors.push(p), (v /= p);
+    for (const p of [2, 3, 5, 7])
+      while (v % p === 0 && v > 1) {
+        factors.push(p);
+        v /= p;
+      }
     if (v > 1) factors.push(v);
   }
   let r = seed >>> 0;
-  const next = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0), r >>> 8);
+  const next = () => {
+    r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+    return r >>> 8;
+  };
   const rank = Math.min(4, (next() % 4) + (factors.length ? 1 : 0));
   const out = new Array<number>(rank).fill(1);
   for (const f of factors) if (rank > 0) out[next() % rank]! *= f;

@@ -157,19 +157,21 @@ function specificMutants(p: ct.Primitive): Mutant[] {
   switch (p.name) {
     case 'transpose':
       return [
-        withVjp(p, 'applies perm instead of its inverse (wrong axes)', (c, _x, { perm }: any) => [ct.bind(prims.transpose, [c], { perm })]),
-        withJvp(p, 'applies the inverse perm (wrong axes)', (_x, [t], { perm }: any) =>
+        withVjp(p, 'applies perm instead of its inverse (wrong axes)', (c, _x, { perm }: ct.PrimParams['transpose']) => [
+          ct.bind(prims.transpose, [c], { perm }),
+        ]),
+        withJvp(p, 'applies the inverse perm (wrong axes)', (_x, [t], { perm }: ct.PrimParams['transpose']) =>
           lin(t!, (v) => ct.bind(prims.transpose, [v], { perm: inversePerm(perm) })),
         ),
       ];
     case 'sum':
       return [
-        withJvp(p, 'sums the wrong axes', ([x], [t], { axes }: any) =>
+        withJvp(p, 'sums the wrong axes', ([x], [t], { axes }: ct.PrimParams['sum']) =>
           lin(t!, (v) =>
-            ct.bind(prims.sum, [v], { axes: axes.length === x!.ndim ? axes.slice(1) : axes.map((a: number) => (a + 1) % x!.ndim).sort() }),
+            ct.bind(prims.sum, [v], { axes: axes.length === x!.ndim ? axes.slice(1) : axes.map((a) => (a + 1) % x!.ndim).sort() }),
           ),
         ),
-        withVjp(p, 'broadcasts the cotangent along the wrong axes', (c, [x], { axes }: any) => {
+        withVjp(p, 'broadcasts the cotangent along the wrong axes', (c, [x], { axes }: ct.PrimParams['sum']) => {
           const r = x!.ndim;
           if (r === 0) return [c];
           const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -180,33 +182,33 @@ function specificMutants(p: ct.Primitive): Mutant[] {
       ];
     case 'max':
       return [
-        withVjp(p, 'sends the cotangent to the minimum (wrong element)', (c, [x], { axes }: any) => {
+        withVjp(p, 'sends the cotangent to the minimum (wrong element)', (c, [x], { axes }: ct.PrimParams['max']) => {
           const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
           const m = ct.cast(ct.equal(x!, ct.min(x!, axes, { keepdims: true })), x!.dtype);
           return [ct.mul(ct.broadcastTo(ct.reshape(c, kept), x!.shape), m)];
         }),
-        withJvp(p, 'takes the tangent at the minimum (wrong element)', ([x], [t], { axes }: any) =>
+        withJvp(p, 'takes the tangent at the minimum (wrong element)', ([x], [t], { axes }: ct.PrimParams['max']) =>
           lin(t!, (v) => ct.sum(ct.mul(v, ct.cast(ct.equal(x!, ct.min(x!, axes, { keepdims: true })), x!.dtype)), axes)),
         ),
       ];
     case 'slice':
       return [
-        withVjp(p, 'pads on the wrong side (lo and hi swapped)', (c, [x], { starts, sizes }: any) => [
+        withVjp(p, 'pads on the wrong side (lo and hi swapped)', (c, [x], { starts, sizes }: ct.PrimParams['slice']) => [
           ct.pad(
             c,
-            x!.shape.map((d, i) => [d - starts[i] - sizes[i], starts[i]] as [number, number]),
+            x!.shape.map((d, i) => [d - starts[i]! - sizes[i]!, starts[i]!] as [number, number]),
           ),
         ]),
       ];
     case 'pad':
       return [
-        withVjp(p, 'slices at the hi offset instead of lo', (c, [x], { hi }: any) => [
+        withVjp(p, 'slices at the hi offset instead of lo', (c, [x], { hi }: ct.PrimParams['pad']) => [
           ct.bind(prims.slice, [c], { starts: hi, sizes: x!.shape }),
         ]),
       ];
     case 'concat':
       return [
-        withVjp(p, 'slices the pieces in reverse order (wrong offsets)', (c, xs, { axis }: any) => {
+        withVjp(p, 'slices the pieces in reverse order (wrong offsets)', (c, xs, { axis }: ct.PrimParams['concat']) => {
           let off = c.shape[axis]!;
           return xs.map((x) => {
             off -= x.shape[axis]!;
@@ -232,7 +234,9 @@ function specificMutants(p: ct.Primitive): Mutant[] {
       ];
     case 'cast':
       return [
-        withVjp(p, 'forgets to cast the cotangent back', (c, [x], { dtype }: any) => [x!.dtype !== 'i32' && dtype !== 'i32' ? c : ct.Zero]),
+        withVjp(p, 'forgets to cast the cotangent back', (c, [x], { dtype }: ct.PrimParams['cast']) => [
+          x!.dtype !== 'i32' && dtype !== 'i32' ? c : ct.Zero,
+        ]),
       ];
     case 'matmul':
       return [

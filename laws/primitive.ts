@@ -33,7 +33,11 @@ export type PrimitiveLaw = (typeof PRIMITIVE_LAWS)[number];
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const shapeStr = (s: readonly number[]) => `[${s.join(',')}]`;
 
-const ARRAY_OF: Record<ct.DType, Function> = { f32: Float32Array, f64: Float64Array, i32: Int32Array };
+const ARRAY_OF: Record<ct.DType, Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor> = {
+  f32: Float32Array,
+  f64: Float64Array,
+  i32: Int32Array,
+};
 
 /** Law: the shape rule agrees with the kernel, the graph trace and the shapes of the rules' results. */
 export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], params: unknown, rand: () => number): LawResult {

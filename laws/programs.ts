@@ -171,11 +171,12 @@ function resolve(spec: ProgramSpec, ops: UnaryOps = {}): Step[] {
     const an = names[ai]!;
     const unaryFallback = () => push(`tanh(${an})`, a, (v) => ct.tanh(v[ai]!));
     switch (node.kind) {
-      case 'unary':
+      case 'unary': {
         const fn = ops[node.op] ?? unaryFn[node.op];
         if (!fn) throw new Error(`random program: unknown unary op '${node.op}' (pass it in unaryOps)`);
         push(`${node.op}(${an})`, a, (v) => fn(v[ai]!));
         break;
+      }
       case 'binary': {
         const cands = shapes.map((_, i) => i).filter((i) => canBroadcast(a, shapes[i]!));
         const bi = cands[node.b % cands.length]!;

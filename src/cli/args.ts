@@ -38,7 +38,10 @@ export function splitArgs(argv: readonly string[]): ParsedArgs {
       if (eq >= 0) flags[name] = a.slice(eq + 1);
       else {
         const next = argv[i + 1];
-        flags[name] = next !== undefined && !next.startsWith('--') ? (i++, next) : true;
+        if (next !== undefined && !next.startsWith('--')) {
+          flags[name] = next;
+          i++;
+        } else flags[name] = true;
       }
     } else if (a.startsWith('-') && a.length > 1 && !/^-\d/.test(a)) {
       throw new UsageError(`unknown option '${a}' (flags are written --name value)`);

@@ -26,7 +26,7 @@ export function formatConfusion(m: readonly (readonly number[])[], classes: read
   const lw = Math.max(...labels.map((l) => l.length), 'true\\pred'.length);
   const head = `${'true\\pred'.padEnd(lw)} ${m.map((_, j) => String(j).padStart(w)).join('')}`;
   const rows = m.map((r, i) => `${labels[i]!.padEnd(lw)} ${r.map((v) => String(v).padStart(w)).join('')}`);
-  return [head, ...rows].join('\n') + '\n';
+  return `${[head, ...rows].join('\n')}\n`;
 }
 
 export async function evalCommand(flags: Readonly<Record<string, string | true>>, io: CliIO): Promise<number> {

@@ -43,16 +43,16 @@ export function hasGraphviz(): boolean {
 export async function graphCommand(flags: Readonly<Record<string, string | true>>, io: CliIO): Promise<number> {
   const f = decodeFlags('graph', graphFlags, flags);
   const g = exampleGraph(f.example ?? 'seed');
-  const text = (f.format ?? 'dot') === 'text' ? graphToText(g) + '\n' : graphToDot(g, f.example ?? 'seed');
+  const text = (f.format ?? 'dot') === 'text' ? `${graphToText(g)}\n` : graphToDot(g, f.example ?? 'seed');
   if (!f.out) {
-    io.out(text.endsWith('\n') ? text : text + '\n');
+    io.out(text.endsWith('\n') ? text : `${text}\n`);
     return 0;
   }
   writeFileAtomic(f.out, text);
   io.out(`wrote ${f.out}\n`);
   if ((f.format ?? 'dot') === 'dot') {
     if (hasGraphviz()) {
-      const svgFile = f.out.replace(/\.(dot|gv)$/i, '') + '.svg';
+      const svgFile = `${f.out.replace(/\.(dot|gv)$/i, '')}.svg`;
       const r = spawnSync('dot', ['-Tsvg', f.out], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`graph: dot failed: ${r.stderr.trim().split('\n')[0]}`);
       writeFileAtomic(svgFile, r.stdout);

@@ -40,7 +40,9 @@ function panel(title: string, series: readonly Series[], x0: number, y0: number,
   series.forEach((s, k) => {
     const pts = s.values.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
     if (s.values.length > 1) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts}"/>`);
-    s.values.forEach((v, i) => parts.push(`<circle cx="${px(i).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`));
+    s.values.forEach((v, i) => {
+      parts.push(`<circle cx="${px(i).toFixed(1)}" cy="${py(v).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+    });
     const ly = y0 + m.t + 14 + 16 * k;
     parts.push(
       `<line x1="${x0 + m.l + pw - 90}" x2="${x0 + m.l + pw - 70}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`,

@@ -65,6 +65,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
     const bar = new ProgressBar({ isTTY: io.errIsTTY, write: io.err });
     const tFit = performance.now();
     let lastLoss = 0;
+    // biome-ignore lint/suspicious/noFocusedTests: this is nn.fit, the training loop, not a focused test
     const result = await fit(model, params, data.train, {
       loss: softmaxCrossEntropy,
       optimizer,
@@ -88,7 +89,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
     const final = await evaluate(model, result.params, data.test, { loss: softmaxCrossEntropy });
     const correct = Math.round(final.accuracy * data.test.y.length);
     const h = result.history;
-    const history = JSON.stringify({ data: data.name, model: modelName, epochs: h }, null, 2) + '\n';
+    const history = `${JSON.stringify({ data: data.name, model: modelName, epochs: h }, null, 2)}\n`;
     const plot = trainingPlot(
       `${modelName} on ${data.name} (${optName}, batch ${batch}, seed ${seed})`,
       [

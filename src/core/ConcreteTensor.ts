@@ -74,6 +74,6 @@ export class ConcreteTensor extends Tensor {
     } catch {
       body = `<on ${this.backendName}: await t.data() to read>`;
     }
-    return `Tensor(${body}, ${describe(this.dtype, this.shape)}${this.backendName === 'cpu' ? '' : ', ' + this.backendName})`;
+    return `Tensor(${body}, ${describe(this.dtype, this.shape)}${this.backendName === 'cpu' ? '' : `, ${this.backendName}`})`;
   }
 }

@@ -95,7 +95,7 @@ export const scopesFollowAsyncContext = asyncContext !== null;
 
 function currentFrame(): Frame | null {
   let f = syncTop ?? (asyncContext ? (asyncContext.getStore() ?? null) : (asyncStack[asyncStack.length - 1] ?? null));
-  while (f && f.closed) f = f.parent;
+  while (f?.closed) f = f.parent;
   return f;
 }
 
@@ -122,7 +122,10 @@ export function track(owner: object, h: Handle): void {
   registry.register(owner, ticket, h);
   if (keepsStorage) {
     let set = handlesByBackend.get(h.backend);
-    if (!set) handlesByBackend.set(h.backend, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      handlesByBackend.set(h.backend, set);
+    }
     set.add(h);
   }
   const top = currentFrame();
@@ -295,7 +298,7 @@ function removeFrame(f: Frame): void {
 function closeScope(mine: Frame, keep: Set<object>): void {
   mine.closed = true;
   let parent = mine.parent;
-  while (parent && parent.closed) parent = parent.parent;
+  while (parent?.closed) parent = parent.parent;
   for (const o of mine.tensors) {
     const h = (o as Owner).handle;
     if (h.scope !== mine) continue; // moved elsewhere (kept by an inner scope's parent, or `keep`)

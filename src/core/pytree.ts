@@ -54,7 +54,9 @@ export function unflatten<T = unknown>(def: TreeDef, leaves: readonly unknown[])
         return d.children.map(build);
       case 'record': {
         const o: Record<string, unknown> = {};
-        d.keys.forEach((k, j) => (o[k] = build(d.children[j]!)));
+        d.keys.forEach((k, j) => {
+          o[k] = build(d.children[j]!);
+        });
         return o;
       }
     }

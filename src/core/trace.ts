@@ -66,7 +66,7 @@ export abstract class Tracer extends Tensor {
 
   override toString(): string {
     const p = this.primalValue();
-    return `Tracer<${this.trace.kind}@${this.trace.level}>(${describe(this.dtype, this.shape)}${p ? ', primal ' + p.toString() : ''})`;
+    return `Tracer<${this.trace.kind}@${this.trace.level}>(${describe(this.dtype, this.shape)}${p ? `, primal ${p.toString()}` : ''})`;
   }
 }
 

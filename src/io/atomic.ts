@@ -140,7 +140,9 @@ export function writeFilesAtomic(files: readonly (readonly [string, Uint8Array |
         closeSync(fd);
       }
     }
-    files.forEach(([file], i) => renameSync(temps[i]!, file));
+    files.forEach(([file], i) => {
+      renameSync(temps[i]!, file);
+    });
   } catch (e) {
     for (const t of temps) rmSync(t, { force: true });
     throw e;

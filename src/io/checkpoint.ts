@@ -22,7 +22,7 @@ import { key as prngKey } from '../nn/random.js';
 import { checkSpec, fromSpec } from '../nn/spec.js';
 import { namedLeaves, rebuildByName } from '../nn/tree.js';
 import { OutputError, writeFilesAtomic } from './atomic.js';
-import { CheckpointMeta, formatErrors, OptimizerMeta } from './codecs.js';
+import { CheckpointMeta, formatErrors, type OptimizerMeta } from './codecs.js';
 import { readMaybeGzip } from './files.js';
 import { decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors.js';
 

@@ -16,13 +16,14 @@ export interface IdxArray {
   readonly data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 }
 
+/** Element types by the header's type byte (0x08, 0x09, 0x0b-0x0e in the IDX format). */
 const TYPES: Record<number, { name: string; bytes: number }> = {
-  0x08: { name: 'u8', bytes: 1 },
-  0x09: { name: 'i8', bytes: 1 },
-  0x0b: { name: 'i16', bytes: 2 },
-  0x0c: { name: 'i32', bytes: 4 },
-  0x0d: { name: 'f32', bytes: 4 },
-  0x0e: { name: 'f64', bytes: 8 },
+  8: { name: 'u8', bytes: 1 },
+  9: { name: 'i8', bytes: 1 },
+  11: { name: 'i16', bytes: 2 },
+  12: { name: 'i32', bytes: 4 },
+  13: { name: 'f32', bytes: 4 },
+  14: { name: 'f64', bytes: 8 },
 };
 
 /** Parse IDX bytes; `file` only names the source in errors. */

@@ -24,6 +24,7 @@ import {
   type AnyLayer,
   type ApplyContext,
   type Arity,
+  type InitResult,
   type InOf,
   type Layer,
   type NoParams,
@@ -99,7 +100,7 @@ export type Serial<Ls extends readonly AnyLayer[]> = Layer<
  */
 export function serial<const Ls extends readonly AnyLayer[]>(...layers: Ls & CheckChain<Ls>): Serial<Ls> {
   const ls = layers as readonly AnyLayer[];
-  return makeLayer<any, any, SerialParams<Ls>>({
+  return makeLayer<InOf<Serial<Ls>>, OutOf<Serial<Ls>>, SerialParams<Ls>>({
     name: `serial(${ls.map((l) => l.name).join(', ')})`,
     spec: { type: 'serial', layers: ls.map((l) => l.spec) },
     init: (key, inputShape) => {
@@ -149,7 +150,7 @@ type OutsOf<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: OutOf<
  * ```
  */
 export function parallel<const Ls extends readonly AnyLayer[]>(...layers: Ls): Layer<InsOf<Ls>, OutsOf<Ls>, SerialParams<Ls>> {
-  return makeLayer<any, any, SerialParams<Ls>>({
+  return makeLayer<InsOf<Ls>, OutsOf<Ls>, SerialParams<Ls>>({
     name: `parallel(${layers.map((l) => l.name).join(', ')})`,
     spec: { type: 'parallel', layers: layers.map((l) => l.spec) },
     init: (key, inputShape) => {
@@ -192,7 +193,7 @@ type Repeat<N extends number, T, Acc extends unknown[] = []> = number extends N
  */
 export function fanOut<const N extends number>(n: N): Layer<ShapeT, Repeat<N, ShapeT>, NoParams> {
   if (!Number.isInteger(n) || n < 1) throw new ShapeError('fanOut', `n must be a positive integer, got ${n}`);
-  return makeLayer<any, any, NoParams>({
+  return makeLayer<ShapeT, Repeat<N, ShapeT>, NoParams>({
     name: `fanOut(${n})`,
     spec: { type: 'fanOut', n },
     init: (_k, s) => {
@@ -219,7 +220,7 @@ const dimsMatch = (a: number, b: number): boolean => a === b || a === -1 || b ==
  * const block = nn.serial(nn.fanOut(2), nn.parallel(nn.dense(8), nn.identity), nn.fanInSum); // dense(x) + x
  * ```
  */
-export const fanInSum: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<any, any, NoParams>({
+export const fanInSum: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<readonly ShapeT[], ShapeT, NoParams>({
   name: 'fanInSum',
   spec: { type: 'fanInSum' },
   init: (_k, s) => {
@@ -241,7 +242,7 @@ export const fanInSum: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<an
  * const wide = nn.serial(nn.fanOut(2), nn.parallel(nn.dense(3), nn.dense(5)), nn.fanInConcat); // [..., 8]
  * ```
  */
-export const fanInConcat: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<any, any, NoParams>({
+export const fanInConcat: Layer<readonly ShapeT[], ShapeT, NoParams> = makeLayer<readonly ShapeT[], ShapeT, NoParams>({
   name: 'fanInConcat',
   spec: { type: 'fanInConcat' },
   init: (_k, s) => {
@@ -270,7 +271,7 @@ export function residual<L extends AnyLayer>(f: L): Layer<Same, Same, ParamsOf<L
     name: `residual(${f.name})`,
     spec: { type: 'residual', layer: f.spec },
     init: (key, s) => {
-      let r;
+      let r: InitResult<ParamsOf<L>>;
       try {
         r = f.init(key, s);
       } catch (e) {

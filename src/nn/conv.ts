@@ -165,6 +165,7 @@ export function conv2dLayer<const F extends number, const C extends number = num
   const [sh, sw] = pair('conv2d', 'stride', opts.stride ?? 1);
   const name = `conv2d(${filters}, ${kh}x${kw}${sh * sw > 1 ? `, stride ${sh}x${sw}` : ''}, ${padding})`;
   const kinit = opts.kernelInit ?? 'heNormal';
+  // biome-ignore lint/suspicious/noExplicitAny: ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
   return makeLayer<any, any, Conv2dParams>({
     name,
     spec: {
@@ -202,7 +203,7 @@ function poolLayer(kind: 'maxPool2d' | 'avgPool2d', window: Pair, stride?: Pair)
   const [sh, sw] = pair(kind, 'stride', stride ?? window);
   const name = `${kind}(${kh}x${kw}${sh !== kh || sw !== kw ? `, stride ${sh}x${sw}` : ''})`;
   const f = kind === 'maxPool2d' ? maxPool2d : avgPool2d;
-  return makeLayer<any, any, NoParams>({
+  return makeLayer<NHWC, NHWC, NoParams>({
     name,
     spec: { type: kind, window: [kh, kw], stride: [sh, sw] },
     init: (_k, s) => {

@@ -72,12 +72,16 @@ export interface Layer<In extends Arity, Out extends Arity, P> {
 }
 
 /** Any layer (used as a constraint). */
+// biome-ignore lint/suspicious/noExplicitAny: the constraint every layer satisfies (Layer is invariant in its input type)
 export type AnyLayer = Layer<any, any, any>;
 /** The parameter type of a layer type. */
+// biome-ignore lint/suspicious/noExplicitAny: the positions not being inferred are wildcards
 export type ParamsOf<L> = L extends Layer<any, any, infer P> ? P : never;
 /** The type-level input shape of a layer type. */
+// biome-ignore lint/suspicious/noExplicitAny: the positions not being inferred are wildcards
 export type InOf<L> = L extends Layer<infer I, any, any> ? I : never;
 /** The type-level output shape of a layer type. */
+// biome-ignore lint/suspicious/noExplicitAny: the positions not being inferred are wildcards
 export type OutOf<L> = L extends Layer<any, infer O, any> ? O : never;
 
 /** Parameters of a layer with none. */

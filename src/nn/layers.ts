@@ -60,6 +60,7 @@ export function dense<const U extends number, const I extends number = number>(
   if (opts.kernelInit) spec.kernelInit = opts.kernelInit;
   if (opts.biasInit) spec.biasInit = opts.biasInit;
   if (opts.dtype) spec.dtype = opts.dtype;
+  // biome-ignore lint/suspicious/noExplicitAny: ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
   return makeLayer<any, any, DenseParams>({
     name,
     spec: spec as { type: string },
@@ -106,7 +107,7 @@ export const softmax = activation('softmax', (x) => softmaxOp(x, -1));
 export const logSoftmax = activation('logSoftmax', (x) => logSoftmaxOp(x, -1));
 
 /** Flatten every axis after the batch axis: [N, ...] -> [N, prod(...)]. */
-export const flatten: Layer<ShapeT, readonly [number, number], NoParams> = makeLayer<any, any, NoParams>({
+export const flatten: Layer<ShapeT, readonly [number, number], NoParams> = makeLayer<ShapeT, readonly [number, number], NoParams>({
   name: 'flatten',
   spec: { type: 'flatten' },
   init: (_k, s) => {
@@ -141,6 +142,7 @@ export function dropout(rate: number): Layer<Same, Same, NoParams> {
 export function reshape<const S extends readonly number[]>(shape: S): Layer<ShapeT, readonly [number, ...S], NoParams> {
   const per = sizeOf(shape);
   const name = `reshape([${shape.join(',')}])`;
+  // biome-ignore lint/suspicious/noExplicitAny: ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
   return makeLayer<any, any, NoParams>({
     name,
     spec: { type: 'reshape', shape: [...shape] },

@@ -48,7 +48,10 @@ export function l2(params: unknown, lambda: number, include: (path: string, leaf
   const walk = (t: unknown, path: string): void => {
     if (t instanceof TensorClass) {
       if (include(path, t)) leaves.push(t);
-    } else if (Array.isArray(t)) t.forEach((c, i) => walk(c, `${path}${path ? '.' : ''}${i}`));
+    } else if (Array.isArray(t))
+      t.forEach((c, i) => {
+        walk(c, `${path}${path ? '.' : ''}${i}`);
+      });
     else if (t && typeof t === 'object')
       for (const k of Object.keys(t).sort()) walk((t as Record<string, unknown>)[k], `${path}${path ? '.' : ''}${k}`);
   };

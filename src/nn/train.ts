@@ -22,6 +22,7 @@ import { foldIn, permutationArray, type Key } from './random.js';
 import { batchTensors, checkCompatible, checkDataset, datasetSize, type Dataset } from './dataset.js';
 
 /** A model whose apply maps one tensor to one tensor of logits. */
+// biome-ignore lint/suspicious/noExplicitAny: a model is any layer with parameters P: its input and output types are wildcards (as AnyLayer)
 export type Model<P> = Layer<any, any, P>;
 
 /** What `trainStep` returns: the new parameters and optimiser state, the batch loss and the number classified correctly. */
@@ -138,7 +139,9 @@ export async function evaluate<P>(
 /** counts[true][predicted] */
 export function confusionMatrix(labels: Int32Array, predictions: Int32Array, numClasses: number): number[][] {
   const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
-  labels.forEach((t, i) => m[t]![predictions[i]!]!++);
+  labels.forEach((t, i) => {
+    m[t]![predictions[i]!]!++;
+  });
   return m;
 }
 
@@ -174,6 +177,7 @@ export interface FitOptions<P> {
   readonly optState?: OptState;
   readonly onStep?: (info: StepInfo) => void;
   /** Return 'stop' to end training after this epoch. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing (declared `void`) must stay assignable; undefined would reject it
   readonly onEpoch?: (info: EpochInfo, params: P) => void | 'stop' | Promise<void | 'stop'>;
   /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs; the best parameters are returned. */
   readonly earlyStopping?: { readonly patience: number; readonly minDelta?: number };

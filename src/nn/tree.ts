@@ -39,7 +39,10 @@ export function namedLeaves(tree: unknown, prefix = ''): [string, Tensor][] {
   const out: [string, Tensor][] = [];
   const walk = (t: unknown, path: string): void => {
     if (t instanceof TensorClass) out.push([path, t]);
-    else if (Array.isArray(t)) t.forEach((c, i) => walk(c, path === '' ? String(i) : `${path}.${i}`));
+    else if (Array.isArray(t))
+      t.forEach((c, i) => {
+        walk(c, path === '' ? String(i) : `${path}.${i}`);
+      });
     else if (t !== null && typeof t === 'object') {
       for (const k of Object.keys(t).sort()) walk((t as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`);
     }

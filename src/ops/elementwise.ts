@@ -129,7 +129,7 @@ export const unaryPrims = {
   // d relu x = [x > 0] · dx   (relu'(0) = 0; relu(NaN) = NaN)
   relu: unary('relu', {
     floatOnly: false,
-    f: (v) => (v > 0 || v !== v ? v : 0),
+    f: (v) => (v > 0 || Number.isNaN(v) ? v : 0),
     wgsl: (t) => `select(${t}(0), x0, x0 > ${t}(0)${orNan(t, 'x0')})`,
     derivative: ofX((x) => greater(x, 0)),
   }),
@@ -220,14 +220,14 @@ export const binaryPrims = {
   // d max(a, b) = [a ≥ b] · da + [a < b] · db   (ties: the first argument; NaN propagates)
   maximum: binary('maximum', {
     floatOnly: false,
-    f: (a, b) => (a >= b || a !== a ? a : b),
+    f: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
     wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 >= x1 || is_nan(x0))' : 'max(x0, x1)'),
     derivative: [([a, b]) => greaterEqual(a!, b!), ([a, b]) => less(a!, b!)],
   }),
   // d min(a, b) = [a ≤ b] · da + [a > b] · db   (ties: the first argument; NaN propagates)
   minimum: binary('minimum', {
     floatOnly: false,
-    f: (a, b) => (a <= b || a !== a ? a : b),
+    f: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
     wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 <= x1 || is_nan(x0))' : 'min(x0, x1)'),
     derivative: [([a, b]) => lessEqual(a!, b!), ([a, b]) => greater(a!, b!)],
   }),

@@ -63,7 +63,7 @@ export const maxPrim: Builtin<AxesParams> = {
     for (const a of axes) if (x!.shape[a] === 0) throw new ShapeError('max', `cannot reduce over the empty axis ${a} of ${fmt(x!.shape)}`);
     return { shape: reducedShape('max', x!.shape, axes), dtype: x!.dtype };
   },
-  cpu: ([x], { axes }, out) => reduce(x!, axes, out, -Infinity, (a, v) => (v > a || v !== v ? v : a)),
+  cpu: ([x], { axes }, out) => reduce(x!, axes, out, -Infinity, (a, v) => (v > a || Number.isNaN(v) ? v : a)),
   webgpu: maxKernel,
   ...handWritten<AxesParams>(
     // d max x = dx at the first maximal element

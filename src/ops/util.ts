@@ -50,6 +50,8 @@ export function pair(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
 /** The inverse of a permutation: inv[perm[i]] = i. */
 export function inversePermutation(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => (inv[p] = i));
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return inv;
 }

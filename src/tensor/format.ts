@@ -54,9 +54,9 @@ export function formatData(data: TypedArray, shape: Shape, dtype: DType): string
       idx.push(null);
       for (let i = n - EDGE; i < n; i++) idx.push(i);
     } else for (let i = 0; i < n; i++) idx.push(i);
-    const parts = idx.map((i) => (i === null ? '...' : rec(dim + 1, offset + i * strides[dim]!, indent + ' ')));
-    const sep = dim === shape.length - 1 ? ', ' : ',\n' + indent + ' ';
-    return '[' + parts.join(sep) + ']';
+    const parts = idx.map((i) => (i === null ? '...' : rec(dim + 1, offset + i * strides[dim]!, `${indent} `)));
+    const sep = dim === shape.length - 1 ? ', ' : `,\n${indent} `;
+    return `[${parts.join(sep)}]`;
   };
   return rec(0, 0, '');
 }

@@ -19,6 +19,7 @@ export type Argnums = number | readonly number[];
  * `never`. Every transformation result is typed from the function's own
  * parameters (`Parameters<F>`), so no `any` reaches a result.
  */
+// biome-ignore lint/suspicious/noExplicitAny: the widest parameter list; un-annotated parameters stay `any` instead of `never`, and results are typed from Parameters<F>
 export type Fn = (...args: any[]) => unknown;
 
 /**

@@ -20,7 +20,7 @@ import { vjp as vjpTransform } from './vjp.js';
 
 let counter = 0;
 
-const functionName = (prefix: string, f: Function): string => `${prefix}(${f.name || 'anonymous'})#${++counter}`;
+const functionName = (prefix: string, f: { readonly name: string }): string => `${prefix}(${f.name || 'anonymous'})#${++counter}`;
 
 function toTensors(op: string, args: readonly TensorLike[]): Tensor[] {
   const like = args.find((a): a is Tensor => a instanceof Tensor);

@@ -7,7 +7,7 @@ import { GraphTrace, type Graph, type GraphVar } from '../core/graphTrace.js';
 import { flatten, unflatten } from '../core/pytree.js';
 import { bind } from '../core/trace.js';
 import { ValueError } from '../tensor/ShapeError.js';
-import { Tensor } from '../tensor/Tensor.js';
+import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor } from '../ops/creation.js';
 import { lookupPrimitive } from '../ops/primitives.js';
 import type { Fn } from './argnums.js';
@@ -45,7 +45,7 @@ const typeOf = (v: GraphVar): string => `${v.dtype}[${v.shape.join(',')}]`;
 const fmtParams = (p: Readonly<Record<string, unknown>>): string => {
   const keys = Object.keys(p);
   if (keys.length === 0) return '';
-  return '[' + keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ') + ']';
+  return `[${keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ')}]`;
 };
 
 /**
@@ -110,7 +110,9 @@ export function evalGraph(g: Graph, ...inputs: Tensor[]): Tensor[] {
   if (inputs.length !== g.inputs.length)
     throw new ValueError('evalGraph', `the graph takes ${g.inputs.length} inputs, got ${inputs.length}`);
   const env = new Map<string, Tensor>();
-  g.inputs.forEach((v, i) => env.set(v.name, inputs[i]!));
+  g.inputs.forEach((v, i) => {
+    env.set(v.name, inputs[i]!);
+  });
   for (const c of g.consts) env.set(c.var.name, c.value);
   for (const e of g.eqns) {
     const prim = lookupPrimitive(e.prim);

@@ -70,7 +70,7 @@ interface Problem {
  */
 function setUp(op: string, f: Fn, args: readonly unknown[], argnums: ResolvedArgnums): Problem {
   checkInRange(op, argnums, args.length);
-  argnums.list.forEach((k) => checkFloatArgument(op, k, args[k]));
+  for (const k of argnums.list) checkFloatArgument(op, k, args[k]);
   const tree = argnums.many ? argnums.list.map((k) => args[k]) : args[argnums.list[0]!];
   const { leaves, def } = flatten(tree);
   if (leaves.length === 0) throw new ValueError(op, `argument(s) ${argnums.list.join(', ')} have no tensor to differentiate`);
@@ -78,7 +78,10 @@ function setUp(op: string, f: Fn, args: readonly unknown[], argnums: ResolvedArg
   const g = (...ls: Tensor[]) => {
     const wrt = unflatten(def, ls);
     const full = [...args];
-    if (argnums.many) argnums.list.forEach((k, j) => (full[k] = (wrt as unknown[])[j]));
+    if (argnums.many)
+      argnums.list.forEach((k, j) => {
+        full[k] = (wrt as unknown[])[j];
+      });
     else full[argnums.list[0]!] = wrt;
     return f(...full);
   };
@@ -116,7 +119,9 @@ function jacfwdNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
           for (let e = 0; e < x.size; e++) {
             const tangents = xs.map((z, k) => (k === i ? basis(x, e) : zerosLike(z)));
             const [, ty] = jvp(g, xs, tangents);
-            outputLeaves(op, ty).ys.forEach((t, o) => cols[o]!.push(t));
+            outputLeaves(op, ty).ys.forEach((t, o) => {
+              cols[o]!.push(t);
+            });
           }
           ys.forEach((y, o) => {
             if (y.size > 0) blocks[o]![i] = reshape(stack(cols[o]!, -1), [...y.shape, ...x.shape]);
@@ -145,7 +150,9 @@ function jacrevNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
               outDef,
               ys.map((z, k) => (k === o ? basis(yo, e) : zerosLike(z))),
             );
-            pb(ct).forEach((c, i) => rows[i]!.push(c));
+            pb(ct).forEach((c, i) => {
+              rows[i]!.push(c);
+            });
           }
           xs.forEach((x, i) => {
             if (x.size > 0) blocks[o]![i] = reshape(stack(rows[i]!, 0), [...yo.shape, ...x.shape]);
@@ -167,7 +174,7 @@ function jacrevNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
  * const J = ct.jacfwd((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
  * const [Ja, Jb] = ct.jacfwd((a: ct.Tensor, b: ct.Tensor) => ct.mul(a, b), { argnums: [0, 1] })(a, b);
  */
-export function jacfwd<F extends Fn, const O extends JacOptions = {}>(
+export function jacfwd<F extends Fn, const O extends JacOptions = Record<never, never>>(
   f: F,
   opts?: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => JacobianOfFn<F, O> {
@@ -183,7 +190,7 @@ export function jacfwd<F extends Fn, const O extends JacOptions = {}>(
  * const J = ct.jacrev((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
  * const { W, b } = ct.jacrev((p: { W: ct.Tensor; b: ct.Tensor }) => ct.add(ct.matmul(p.W, x), p.b))({ W, b }); // W: output.shape ++ W.shape
  */
-export function jacrev<F extends Fn, const O extends JacOptions = {}>(
+export function jacrev<F extends Fn, const O extends JacOptions = Record<never, never>>(
   f: F,
   opts?: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => JacobianOfFn<F, O> {
@@ -199,7 +206,7 @@ export function jacrev<F extends Fn, const O extends JacOptions = {}>(
  * @example
  * const H = ct.hessian((x: ct.Tensor) => ct.sum(ct.mul(x, ct.mul(x, x))))(ct.tensor([1, 2])); // diag(6x) = [[6, 0], [0, 12]]
  */
-export function hessian<F extends Fn, const O extends JacOptions = {}>(
+export function hessian<F extends Fn, const O extends JacOptions = Record<never, never>>(
   f: F,
   opts?: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => HessianOfFn<F, O> {

@@ -10,7 +10,7 @@ import { isZero } from '../core/Zero.js';
 import { describe } from '../tensor/format.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
-import { Tensor } from '../tensor/Tensor.js';
+import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, zerosLike } from '../ops/creation.js';
 import { checkFloatLeaves, type Fn, type TangentOf, type TensorTree } from './argnums.js';
 
@@ -35,7 +35,9 @@ export function jvp<F extends Fn>(
 ): [TensorTree<ReturnType<F>>, TensorTree<ReturnType<F>>] {
   const p = flatten(primals);
   const t = flatten(tangents);
-  primals.forEach((a, i) => checkFloatLeaves('jvp', i, flatten(a).leaves));
+  primals.forEach((a, i) => {
+    checkFloatLeaves('jvp', i, flatten(a).leaves);
+  });
   if (!sameStructure(p.def, t.def) || p.leaves.length !== t.leaves.length) {
     throw new ValueError('jvp', 'tangents must have the same structure as primals');
   }

@@ -144,8 +144,10 @@ export type GradOptionsNoAux = GradOptions & { readonly hasAux?: false };
 export type GradOptionsAux = GradOptions & { readonly hasAux: true };
 
 /** A function `grad` and `valueAndGrad` accept: it returns a float scalar tensor. */
+// biome-ignore lint/suspicious/noExplicitAny: the widest parameter list, as Fn
 export type ScalarFn = (...args: any[]) => Tensor;
 /** A function `grad` and `valueAndGrad` accept with `hasAux: true`: it returns `[scalar, aux]`. */
+// biome-ignore lint/suspicious/noExplicitAny: the widest parameter list, as Fn
 export type ScalarAuxFn = (...args: any[]) => readonly [Tensor, unknown];
 
 /** The gradient type of `grad(f, opts)` (and the second entry of `valueAndGrad`'s result). */
@@ -207,7 +209,7 @@ export function valueAndGrad<F extends ScalarAuxFn, const O extends GradOptionsA
   f: F,
   opts: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => [[Tensor, ReturnType<F>[1]], GradOf<F, O>];
-export function valueAndGrad<F extends ScalarFn, const O extends GradOptionsNoAux = {}>(
+export function valueAndGrad<F extends ScalarFn, const O extends GradOptionsNoAux = Record<never, never>>(
   f: F,
   opts?: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => [Tensor, GradOf<F, O>];
@@ -232,7 +234,7 @@ export function grad<F extends ScalarAuxFn, const O extends GradOptionsAux>(
   f: F,
   opts: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => [GradOf<F, O>, ReturnType<F>[1]];
-export function grad<F extends ScalarFn, const O extends GradOptionsNoAux = {}>(
+export function grad<F extends ScalarFn, const O extends GradOptionsNoAux = Record<never, never>>(
   f: F,
   opts?: O & CheckArgnums<Parameters<F>, O>,
 ): (...args: Parameters<F>) => GradOf<F, O>;

@@ -117,14 +117,20 @@ const binaryFallback: Record<keyof typeof BINARY_SRC, BinaryLoop> = {
   },
 };
 
-const unaryLoops = new WeakMap<Function, Map<string, UnaryLoop>>();
-const binaryLoops = new WeakMap<Function, Map<string, BinaryLoop>>();
+const unaryLoops = new WeakMap<(v: number) => number, Map<string, UnaryLoop>>();
+const binaryLoops = new WeakMap<(a: number, b: number) => number, Map<string, BinaryLoop>>();
 
-function loopFor<L>(cache: WeakMap<Function, Map<string, L>>, f: Function, key: string, make: () => L): L {
+function loopFor<F extends object, L>(cache: WeakMap<F, Map<string, L>>, f: F, key: string, make: () => L): L {
   let byKey = cache.get(f);
-  if (!byKey) cache.set(f, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    cache.set(f, byKey);
+  }
   let loop = byKey.get(key);
-  if (!loop) byKey.set(key, (loop = make()));
+  if (!loop) {
+    loop = make();
+    byKey.set(key, loop);
+  }
   return loop;
 }
 

@@ -69,10 +69,9 @@ export class WebGpuBackend implements Backend {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.batch.record(`WebGPU error: ${e.message}`);
     });
-    const self = this;
     this.ctx = {
       adapterKind: acquired.kind,
-      alloc: (bytes) => self.newShared(bytes),
+      alloc: (bytes) => this.newShared(bytes),
       share: (s) => {
         const buf = (s as GpuStorage).buf;
         buf.refs++;
@@ -80,11 +79,11 @@ export class WebGpuBackend implements Backend {
       },
       bufferOf: (s) => (s as GpuStorage).buf.buffer,
       pipeline: (key, source, entry, inputs, label) => {
-        self.batch.open();
-        return self.pipelines.get(key, source, entry, inputs, label);
+        this.batch.open();
+        return this.pipelines.get(key, source, entry, inputs, label);
       },
-      dispatch: (p, ins, out, meta, groups) => self.batch.dispatch(p, ins, out, meta, groups),
-      clear: (buffer, bytes) => self.batch.clear(buffer, bytes),
+      dispatch: (p, ins, out, meta, groups) => this.batch.dispatch(p, ins, out, meta, groups),
+      clear: (buffer, bytes) => this.batch.clear(buffer, bytes),
     };
   }
 

@@ -80,7 +80,10 @@ export class BufferPool {
       return;
     }
     let list = this.recent.get(size);
-    if (!list) this.recent.set(size, (list = []));
+    if (!list) {
+      list = [];
+      this.recent.set(size, list);
+    }
     list.push(buffer);
     this.pooledBuffers++;
     this.pooledBytes += size;
@@ -93,7 +96,10 @@ export class BufferPool {
     this.doomed = [];
     for (const [size, list] of this.recent) {
       let r = this.ready.get(size);
-      if (!r) this.ready.set(size, (r = []));
+      if (!r) {
+        r = [];
+        this.ready.set(size, r);
+      }
       for (const buffer of list) r.push({ buffer, since: this.submits });
     }
     this.recent.clear();

@@ -100,13 +100,15 @@ export class CommandBatcher {
    */
   private bindGroup(inputs: readonly GPUBuffer[], output: GPUBuffer): GPUBindGroup {
     let key = String(inputs.length);
-    for (const b of inputs) key += ',' + this.idOf(b);
-    key += ',' + this.idOf(output);
+    for (const b of inputs) key += `,${this.idOf(b)}`;
+    key += `,${this.idOf(output)}`;
     let g = this.groups.get(key);
     if (!g) {
       if (this.groups.size >= 8192) this.groups.clear();
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.metaGpu, offset: 0, size: META_BYTES } }];
-      inputs.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
+      inputs.forEach((b, i) => {
+        entries.push({ binding: i + 1, resource: { buffer: b } });
+      });
       entries.push({ binding: inputs.length + 1, resource: { buffer: output } });
       g = this.device.createBindGroup({ layout: this.pipelines.layout(inputs.length).group, entries });
       this.groups.set(key, g);
@@ -116,7 +118,10 @@ export class CommandBatcher {
 
   private idOf(b: GPUBuffer): number {
     let id = this.ids.get(b);
-    if (id === undefined) this.ids.set(b, (id = this.nextId++));
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(b, id);
+    }
     return id;
   }
 

@@ -26,10 +26,14 @@ export function collapse(shape: Shape, strides: readonly (readonly number[])[]):
     // merge with the previous (outer) dim when stride_outer = stride_inner · n for every operand
     if (last >= 0 && strides.every((st, k) => outStrides[k]![last] === st[d]! * n)) {
       outShape[last] = outShape[last]! * n;
-      strides.forEach((st, k) => (outStrides[k]![last] = st[d]!));
+      strides.forEach((st, k) => {
+        outStrides[k]![last] = st[d]!;
+      });
     } else {
       outShape.push(n);
-      strides.forEach((st, k) => outStrides[k]!.push(st[d]!));
+      strides.forEach((st, k) => {
+        outStrides[k]!.push(st[d]!);
+      });
     }
   }
   return { shape: outShape, strides: outStrides };

@@ -70,7 +70,9 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     spec.label,
   );
   const meta: number[] = [n, ...shape];
-  ops.forEach((o, k) => meta.push(o.offset, ...strides[k]!));
+  ops.forEach((o, k) => {
+    meta.push(o.offset, ...strides[k]!);
+  });
   ctx.dispatch(
     pipeline,
     spec.inputs.map((x) => x.buffer),

@@ -71,7 +71,7 @@ export function runUserKernel(
     );
   }
   wgslType(call.name, call.out.dtype);
-  call.inputs.forEach((x) => wgslType(call.name, x.dtype));
+  for (const x of call.inputs) wgslType(call.name, x.dtype);
   if (k.kind === 'elementwise') return elementwise(ctx, call, k.expr, k.prelude);
   const info: WgslCallInfo = { inputs: call.inputs.map((x) => ({ shape: x.shape, dtype: x.dtype })), out: call.out, params: call.params };
   const bytes = sizeOf(call.out.shape) * bytesPerElement(call.out.dtype);
