@@ -19,7 +19,15 @@ const dir = mkdtempSync(join(tmpdir(), 'cotangent-cli-'));
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s), errIsTTY: false };
+  const io: CliIO = {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    errIsTTY: false,
+  };
   const code = await run(argv, io);
   return { code, out, err };
 }

@@ -300,6 +300,8 @@ describe('ops', () => {
     const want = [0.5, -0.5, 0, s1[0]! / 2, s1[1]! / 2, (s1[2]! - 1) / 2];
     const got = Array.from(g.dataSync() as Float32Array);
     expect(got).toHaveLength(6);
-    got.forEach((v, i) => expect(Math.abs(v - want[i]!), `gradient element ${i}: ${v} vs ${want[i]}`).toBeLessThan(1e-6));
+    got.forEach((v, i) => {
+      expect(Math.abs(v - want[i]!), `gradient element ${i}: ${v} vs ${want[i]}`).toBeLessThan(1e-6);
+    });
   });
 });

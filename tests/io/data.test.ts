@@ -17,7 +17,9 @@ function idx(type: number, shape: number[], body: Uint8Array): Uint8Array {
   h[2] = type;
   h[3] = shape.length;
   const dv = new DataView(h.buffer);
-  shape.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
+  shape.forEach((d, i) => {
+    dv.setUint32(4 + 4 * i, d, false);
+  });
   const out = new Uint8Array(h.length + body.length);
   out.set(h);
   out.set(body, h.length);

@@ -24,6 +24,8 @@ export function valuesOf(n: number, seed: number, kind: Values): number[] {
         return Math.floor(u * 5) - 2;
       case 'nan':
         return r() < 0.15 ? NaN : Math.floor(u * 5) - 2;
+      default:
+        throw new Error(`valuesOf: unknown kind '${kind satisfies never}'`);
     }
   });
 }

@@ -80,7 +80,9 @@ export function transpose(x: NdArray, perm: readonly number[]): NdArray {
     perm.map((p) => x.shape[p]!),
     (idx) => {
       const j = new Array<number>(x.shape.length);
-      perm.forEach((p, k) => (j[p] = idx[k]!));
+      perm.forEach((p, k) => {
+        j[p] = idx[k]!;
+      });
       return at(x, j);
     },
   );

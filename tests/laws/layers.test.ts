@@ -75,7 +75,10 @@ describe('checkLayer catches broken layers', () => {
     const leaked: ct.Tensor[] = [];
     const r = fc.check(
       checkLayer(
-        scaleLayer((p, x) => (leaked.push(ct.keep(ct.mul(x, 2))), ct.mul(x, p.w))),
+        scaleLayer((p, x) => {
+          leaked.push(ct.keep(ct.mul(x, 2)));
+          return ct.mul(x, p.w);
+        }),
         [2, 3],
         { laws: ['no-leaks'] },
       ),

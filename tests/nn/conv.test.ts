@@ -60,7 +60,9 @@ const near = (a: unknown, b: unknown) => {
   const fa = (a as number[]).flat(4) as number[];
   const fb = (b as number[]).flat(4) as number[];
   expect(fa.length).toBe(fb.length);
-  fa.forEach((v, i) => expect(v).toBeCloseTo(fb[i]!, 10));
+  fa.forEach((v, i) => {
+    expect(v).toBeCloseTo(fb[i]!, 10);
+  });
 };
 
 describe('conv2d and pooling', () => {

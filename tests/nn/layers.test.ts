@@ -17,7 +17,9 @@ const close = (a: ct.Tensor, b: ct.Tensor, tol = 1e-10) => {
   expect(a.shape).toEqual(b.shape);
   const x = a.dataSync();
   const y = b.dataSync();
-  x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(y[i]!))));
+  x.forEach((v, i) => {
+    expect(Math.abs(v - y[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(y[i]!)));
+  });
 };
 
 describe('layer laws (checkLayer)', () => {
@@ -93,13 +95,7 @@ describe('combinator laws', () => {
     const l2 = nn.tanh;
     const l3 = nn.dense(2);
     const net = nn.serial(l1, l2, l3);
-    const params = ct.treeMap(net.init(nn.random.key(3), [-1, 3]).params, (l) => f64(l as ct.Tensor)) as typeof net extends nn.Layer<
-      any,
-      any,
-      infer P
-    >
-      ? P
-      : never;
+    const params = ct.treeMap(net.init(nn.random.key(3), [-1, 3]).params, (l) => f64(l as ct.Tensor)) as nn.ParamsOf<typeof net>;
     const x = f64(nn.random.normal(nn.random.key(4), [5, 3]));
     const ct0 = f64(nn.random.normal(nn.random.key(5), [5, 2]));
     const [, pbNet] = ct.vjp((p: typeof params, xi: ct.Tensor) => net.apply(p, xi), params, x);

@@ -92,8 +92,12 @@ describe('optimisers', () => {
       const gs = [0.3, -4];
       m = m.map((mi, i) => 0.9 * mi + 0.1 * gs[i]!);
       v = v.map((vi, i) => 0.999 * vi + 0.001 * gs[i]! ** 2);
-      ref.forEach((_, i) => (ref[i] = ref[i]! - (0.01 * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8)));
-      vals(q.w).forEach((x, i) => expect(x).toBeCloseTo(ref[i]!, 10));
+      ref.forEach((_, i) => {
+        ref[i] = ref[i]! - (0.01 * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8);
+      });
+      vals(q.w).forEach((x, i) => {
+        expect(x).toBeCloseTo(ref[i]!, 10);
+      });
     }
   });
 

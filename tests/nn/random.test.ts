@@ -64,11 +64,11 @@ describe('random', () => {
     const counts = [0, 0, 0];
     for (const c of s) counts[c]!++;
     expect(counts.reduce((a, b) => a + b, 0)).toBe(n);
-    probs.forEach((p, c) =>
+    probs.forEach((p, c) => {
       expect(Math.abs(counts[c]! / n - p), `class ${c}: frequency ${counts[c]! / n}, p = ${p}`).toBeLessThan(
         5 * Math.sqrt((p * (1 - p)) / n),
-      ),
-    );
+      );
+    });
   });
 
   it('rejects bad inputs with clear errors', () => {

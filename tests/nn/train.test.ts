@@ -97,11 +97,11 @@ describe('training', () => {
     );
     const logits = model.apply(r.params, xt).arraySync() as number[][];
     expect(logits.length).toBe(40);
-    logits.forEach((row, i) =>
-      row.forEach((z, c) =>
-        expect(Math.abs(z - naive[i]![c]!), `logit [${i},${c}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(naive[i]![c]!))),
-      ),
-    );
+    logits.forEach((row, i) => {
+      row.forEach((z, c) => {
+        expect(Math.abs(z - naive[i]![c]!), `logit [${i},${c}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(naive[i]![c]!)));
+      });
+    });
     expect(new Set(live.slice(1)).size).toBe(1);
     expect(params[0].W.dataSync().length).toBe(32 * 64); // the caller's parameters are still alive
     const ev = await nn.evaluate(model, r.params, test, { loss: nn.softmaxCrossEntropy });

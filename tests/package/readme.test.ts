@@ -48,7 +48,7 @@ function missingPaths(ns: string, module: object, text: string): string[] {
 
 describe('the README', () => {
   it('uses only names the package exports (ct.X, nn.X, arb.X, named imports)', () => {
-    const all = codeBlocks.join('\n') + '\n' + readme;
+    const all = `${codeBlocks.join('\n')}\n${readme}`;
     // type-only exports (ct.WgslKernel) have no runtime value: look for them in the entry point's source
     const typeExport = (file: string) => (path: string) =>
       !new RegExp(`export type \\{[^}]*\\b${path.split('.')[1]}\\b|\\btype ${path.split('.')[1]}\\b`).test(

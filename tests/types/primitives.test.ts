@@ -19,15 +19,17 @@ type WrongUnary = { [K in ct.UnaryName]: Root[K & keyof Root] extends ct.UnaryOp
 type WrongBinary = { [K in ct.BinaryName]: Root[K & keyof Root] extends ct.BinaryOp ? never : K }[ct.BinaryName];
 
 // A missing or mistyped export is a compile error naming it: `Type '"sign"' is not assignable to type 'never'`.
-export const noMissingExport: never = undefined as unknown as MissingExports;
-export const noWrongUnary: never = undefined as unknown as WrongUnary;
-export const noWrongBinary: never = undefined as unknown as WrongBinary;
+const noMissingExport: never = undefined as unknown as MissingExports;
+const noWrongUnary: never = undefined as unknown as WrongUnary;
+const noWrongBinary: never = undefined as unknown as WrongBinary;
 
 describe('every primitive is complete', () => {
   it('every elementwise primitive is exported from the root as an op of its name', () => {
     expectTypeOf<MissingExports>().toEqualTypeOf<never>();
     expectTypeOf<WrongUnary>().toEqualTypeOf<never>();
     expectTypeOf<WrongBinary>().toEqualTypeOf<never>();
+    // the compile-time checks above hold no run-time value
+    expect([noMissingExport, noWrongUnary, noWrongBinary]).toEqual([undefined, undefined, undefined]);
     const root = ct as unknown as Readonly<Record<string, unknown>>;
     for (const name of [...Object.keys(ct.unaryOps), ...Object.keys(ct.binaryOps)]) expect(typeof root[name], name).toBe('function');
   });

@@ -75,6 +75,8 @@ export function values(n: number, seed: number, domain: Domain = 'any'): number[
         return u < 0.5 ? 0 : 1;
       case 'nonzero':
         return (r() < 0.5 ? -1 : 1) * (0.5 + u * 2.5);
+      default:
+        throw new Error(`values: unknown domain '${domain satisfies never}'`);
     }
   });
 }

@@ -77,7 +77,7 @@ describe.skipIf(!ok)('WebGPU: a plain synchronous training loop', () => {
     expect((await r.params[0].W.data()).length).toBe(8);
     // free many buffers of one size, then keep submitting work that does not reuse them: they are trimmed
     const junk = Array.from({ length: 200 }, () => ct.ones([1000]));
-    junk.forEach((t) => t.dispose());
+    for (const t of junk) t.dispose();
     await ct.syncBackend();
     const pooled = gpuStats().pooledBuffers;
     expect(pooled).toBeGreaterThanOrEqual(200);

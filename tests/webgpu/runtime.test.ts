@@ -104,7 +104,7 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
         const [l, g] = ct.valueAndGrad(loss)(params);
         return { l, p: params.map((w, i) => ct.sub(w, ct.mul((g as ct.Tensor[])[i]!, 0.1))) };
       });
-      params.forEach((w) => w.dispose());
+      for (const w of params) w.dispose();
       params = ct.keep(next.p);
       return next.l;
     };
@@ -132,7 +132,7 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
     console.log(
       `[webgpu tests] 1,000 training steps: loss ${first.toFixed(4)} -> ${final.toFixed(4)}; GPU ${after1000.buffers} buffers / ${after1000.bytes} bytes (live ${after1000.liveBytes}, pooled ${after1000.pooledBytes}); ${after1000.submissions} submissions for ${after1000.dispatches} dispatches`,
     );
-    params.forEach((w) => w.dispose());
+    for (const w of params) w.dispose();
     X.dispose();
     Y.dispose();
   });
@@ -158,7 +158,7 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
       expect(v[0]).toBe(2);
       expect(v[n - 1]).toBe(2);
       expect(v[n >> 1]).toBe(2);
-      [x, y].forEach((t) => t.dispose());
+      for (const t of [x, y]) t.dispose();
     }
     const rows = 70000; // one workgroup per output cell: 70,000 workgroups
     const m = ct.fromTypedArray(

@@ -59,7 +59,9 @@ describe.skipIf(!ok)('user primitives on WebGPU', () => {
       const [cv, cg] = ct.valueAndGrad(loss, { argnums: [0, 1] })(ct.tensor(xs, { dtype: 'f64' }), ct.tensor(ys, { dtype: 'f64' }));
       return [cv.dataSync(), ...(cg as ct.Tensor[]).map((t) => t.dataSync())];
     });
-    got.forEach((a, i) => expect(closeMessage(`output ${i}`, a, want[i]!, { rtol: 1e-4, atol: 4 * 2 ** -11 * 10 })).toBeNull());
+    got.forEach((a, i) => {
+      expect(closeMessage(`output ${i}`, a, want[i]!, { rtol: 1e-4, atol: 4 * 2 ** -11 * 10 })).toBeNull();
+    });
   });
 
   it('a raw WGSL module primitive runs and differentiates (jvp and vjp)', async () => {
