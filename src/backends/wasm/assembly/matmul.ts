@@ -1,0 +1,346 @@
+/**
+ * Matrix product kernels of the wasm backend (AssemblyScript, compiled with
+ * `--enable simd --enable threads --importMemory --sharedMemory`).
+ *
+ * out[t] (m×n) = A[t] (m×k) · B[t] (k×n), row-major contiguous, for every
+ * batch index t. A[t] starts at `a + 4·t·aBatchStride` and B[t] at
+ * `b + 4·t·bBatchStride` (strides in elements; 0 broadcasts the operand);
+ * out is contiguous [batch, m, n].
+ *
+ * Jobs. The output is cut into jobs ordered (t, column block, row block):
+ * job j covers, in batch t, rows [r·JOB_ROWS, (r+1)·JOB_ROWS) ∩ [0, m) and
+ * columns [c·NC, (c+1)·NC) ∩ [0, n) where
+ *   rowBlocks = ceil(m / JOB_ROWS), colBlocks = ceil(n / NC),
+ *   j = (t·colBlocks + c)·rowBlocks + r.
+ * Jobs partition the output, so threads sharing the memory may each run any
+ * range of jobs. Each output element is computed by the same sequence of
+ * operations whatever range it is computed in (its sum runs over k in KC-long
+ * blocks, in order), so any split of the jobs gives bitwise the same result.
+ *
+ * Algorithm (GotoBLAS loop order). For the jobs of one (t, column block) in
+ * the range: for each KC-long slice of k, pack B[pc:pc+kc, jc:jc+nc] into
+ * NR-wide strips (k-major inside a strip) and, for each MC-row block, pack
+ * A[ic:ic+mc, pc:pc+kc] into MR-row strips (MR values per k); then a
+ * register-blocked MR×NR micro-kernel accumulates a strip of A times a strip
+ * of B in v128 registers (A values broadcast with load32_splat, B rows loaded
+ * as two f32x4), and adds the tile into C (stores it on the first k slice).
+ * Edge tiles are computed on zero-padded packs into a scratch tile and only
+ * their valid part is copied out. f32x4.mul + f32x4.add (no fused multiply-add:
+ * relaxed SIMD is off by default in Node 20).
+ */
+
+/** Rows and columns of the register tile. */
+const MR: i32 = 4;
+const NR: i32 = 8;
+/** Cache blocks: the packed B panel is KC × NC, the packed A block MC × KC. */
+const KC: i32 = 256;
+const MC: i32 = 64;
+const NC: i32 = 1024;
+/** Rows of C per job (a multiple of MR). */
+const JOB_ROWS: i32 = 64;
+
+@inline function ceilDiv(x: i32, y: i32): i32 {
+  return (x + y - 1) / y;
+}
+
+@inline function minI(x: i32, y: i32): i32 {
+  return x < y ? x : y;
+}
+
+@inline function align16(p: usize): usize {
+  return (p + 15) & ~(<usize>15);
+}
+
+/** Number of jobs of a product (0 when there is nothing to write: batch, m or n is 0). */
+export function matmul_f32_jobs(batch: i32, m: i32, k: i32, n: i32): i32 {
+  if (batch <= 0 || m <= 0 || n <= 0) return 0;
+  return batch * ceilDiv(n, NC) * ceilDiv(m, JOB_ROWS);
+}
+
+/** Bytes of packing scratch one caller of matmul_f32 needs (16-byte alignment slack included). */
+export function matmul_f32_scratch_bytes(m: i32, k: i32, n: i32): i32 {
+  const kc = minI(k, KC);
+  const nc = ceilDiv(minI(n, NC), NR) * NR;
+  const mc = ceilDiv(minI(m, MC), MR) * MR;
+  return (kc * nc + mc * kc + MR * NR) * 4 + 16;
+}
+
+/** Packs B[pc:pc+kc, jc:jc+nc] (row stride ldb bytes) into NR-wide strips, each kc rows of NR floats, zero-padded. */
+function packB(src: usize, ldb: usize, kc: i32, nc: i32, dst: usize): void {
+  const full = nc / NR;
+  for (let s = 0; s < full; s++) {
+    let p = src + <usize>(s * NR * 4);
+    let d = dst + <usize>(s * kc * NR * 4);
+    for (let q = 0; q < kc; q++) {
+      v128.store(d, v128.load(p));
+      v128.store(d, v128.load(p, 16), 16);
+      p += ldb;
+      d += <usize>(NR * 4);
+    }
+  }
+  const rest = nc - full * NR;
+  if (rest > 0) {
+    let p = src + <usize>(full * NR * 4);
+    let d = dst + <usize>(full * kc * NR * 4);
+    for (let q = 0; q < kc; q++) {
+      v128.store(d, f32x4.splat(0));
+      v128.store(d, f32x4.splat(0), 16);
+      for (let j = 0; j < rest; j++) store<f32>(d + <usize>(j * 4), load<f32>(p + <usize>(j * 4)));
+      p += ldb;
+      d += <usize>(NR * 4);
+    }
+  }
+}
+
+/** Packs A[ic:ic+mc, pc:pc+kc] (row stride lda bytes) into MR-row strips, MR floats per k, zero-padded. */
+function packA(src: usize, lda: usize, mc: i32, kc: i32, dst: usize): void {
+  for (let i = 0; i < mc; i += MR) {
+    const mr = minI(MR, mc - i);
+    const r0 = src + <usize>i * lda;
+    if (mr == MR) {
+      const r1 = r0 + lda;
+      const r2 = r1 + lda;
+      const r3 = r2 + lda;
+      let q = 0;
+      // 4×4 blocks transposed in registers.
+      for (; q + 4 <= kc; q += 4) {
+        const o = <usize>(q * 4);
+        const x0 = v128.load(r0 + o);
+        const x1 = v128.load(r1 + o);
+        const x2 = v128.load(r2 + o);
+        const x3 = v128.load(r3 + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+        v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+        dst += 64;
+      }
+      for (; q < kc; q++) {
+        const o = <usize>(q * 4);
+        store<f32>(dst, load<f32>(r0 + o));
+        store<f32>(dst, load<f32>(r1 + o), 4);
+        store<f32>(dst, load<f32>(r2 + o), 8);
+        store<f32>(dst, load<f32>(r3 + o), 12);
+        dst += 16;
+      }
+    } else {
+      for (let q = 0; q < kc; q++) {
+        v128.store(dst, f32x4.splat(0));
+        for (let r = 0; r < mr; r++) store<f32>(dst + <usize>(r * 4), load<f32>(r0 + <usize>r * lda + <usize>(q * 4)));
+        dst += 16;
+      }
+    }
+  }
+}
+
+/**
+ * C[0:4, 0:8] (row stride ldc bytes) = (first ? 0 : C) + Σ_q pa[q] ⊗ pb[q] over kc steps,
+ * pa: kc × 4 floats, pb: kc × 8 floats.
+ */
+@inline function micro4x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, first: bool): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  // One k step per iteration: V8 unrolls this loop itself; unrolling it here makes
+  // its scheduler hoist the loads and spill accumulators.
+  for (let q = 0; q < kc; q++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let av = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(av, b0));
+    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(av, b0));
+    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(av, b0));
+    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    av = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(av, b0));
+    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    pa += 16;
+    pb += 32;
+  }
+  const c1 = c + ldc;
+  const c2 = c1 + ldc;
+  const c3 = c2 + ldc;
+  if (first) {
+    v128.store(c, c00);
+    v128.store(c, c01, 16);
+    v128.store(c1, c10);
+    v128.store(c1, c11, 16);
+    v128.store(c2, c20);
+    v128.store(c2, c21, 16);
+    v128.store(c3, c30);
+    v128.store(c3, c31, 16);
+  } else {
+    v128.store(c, f32x4.add(v128.load(c), c00));
+    v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
+    v128.store(c1, f32x4.add(v128.load(c1), c10));
+    v128.store(c1, f32x4.add(v128.load(c1, 16), c11), 16);
+    v128.store(c2, f32x4.add(v128.load(c2), c20));
+    v128.store(c2, f32x4.add(v128.load(c2, 16), c21), 16);
+    v128.store(c3, f32x4.add(v128.load(c3), c30));
+    v128.store(c3, f32x4.add(v128.load(c3, 16), c31), 16);
+  }
+}
+
+/** C[r0:r1, jc:jc+nc] of one batch: the rows of consecutive jobs sharing one column block. */
+function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32, r1: i32, jc: i32, nc: i32, scratch: usize): void {
+  const ldb = <usize>n * 4;
+  const lda = <usize>k * 4;
+  const ldc = <usize>n * 4;
+  if (k == 0) {
+    for (let i = r0; i < r1; i++) memory.fill(c + <usize>i * ldc + <usize>jc * 4, 0, <usize>nc * 4);
+    return;
+  }
+  const kcMax = minI(k, KC);
+  const ncPad = ceilDiv(nc, NR) * NR;
+  const packedB = align16(scratch);
+  const packedA = packedB + <usize>(kcMax * ncPad * 4);
+  const tile = packedA + <usize>(MC * kcMax * 4);
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = minI(KC, k - pc);
+    const first = pc == 0;
+    packB(b + <usize>pc * ldb + <usize>jc * 4, ldb, kc, nc, packedB);
+    for (let ic = r0; ic < r1; ic += MC) {
+      const mc = minI(MC, r1 - ic);
+      packA(a + <usize>ic * lda + <usize>pc * 4, lda, mc, kc, packedA);
+      for (let jr = 0; jr < nc; jr += NR) {
+        const nr = minI(NR, nc - jr);
+        const pb = packedB + <usize>(jr * kc * 4);
+        for (let ir = 0; ir < mc; ir += MR) {
+          const mr = minI(MR, mc - ir);
+          const pa = packedA + <usize>(ir * kc * 4);
+          const cp = c + <usize>(ic + ir) * ldc + <usize>(jc + jr) * 4;
+          if (mr == MR && nr == NR) {
+            micro4x8(pa, pb, kc, cp, ldc, first);
+          } else {
+            micro4x8(pa, pb, kc, tile, <usize>(NR * 4), true);
+            for (let i = 0; i < mr; i++) {
+              const crow = cp + <usize>i * ldc;
+              const trow = tile + <usize>(i * NR * 4);
+              for (let j = 0; j < nr; j++) {
+                const o = <usize>(j * 4);
+                const v = load<f32>(trow + o);
+                store<f32>(crow + o, first ? v : load<f32>(crow + o) + v);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Computes jobs [jobStart, jobEnd) of out[t] = A[t] · B[t] for t in [0, batch) (f32).
+ * scratch: at least matmul_f32_scratch_bytes(m, k, n) bytes owned by the caller.
+ */
+export function matmul_f32(
+  a: usize,
+  b: usize,
+  out: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  aBatchStride: i32,
+  bBatchStride: i32,
+  scratch: usize,
+  jobStart: i32,
+  jobEnd: i32,
+): void {
+  const total = matmul_f32_jobs(batch, m, k, n);
+  if (jobStart < 0) jobStart = 0;
+  if (jobEnd > total) jobEnd = total;
+  const rowBlocks = ceilDiv(m, JOB_ROWS);
+  const colBlocks = ceilDiv(n, NC);
+  let j = jobStart;
+  while (j < jobEnd) {
+    // The jobs from j up to the end of its (t, column block) group, within the range.
+    const group = j / rowBlocks;
+    const rFirst = j - group * rowBlocks;
+    const rEnd = minI(rowBlocks, rFirst + (jobEnd - j));
+    const t = group / colBlocks;
+    const cb = group - t * colBlocks;
+    const jc = cb * NC;
+    blockF32(
+      a + <usize>t * <usize>aBatchStride * 4,
+      b + <usize>t * <usize>bBatchStride * 4,
+      out + <usize>t * <usize>m * <usize>n * 4,
+      m,
+      k,
+      n,
+      rFirst * JOB_ROWS,
+      minI(m, rEnd * JOB_ROWS),
+      jc,
+      minI(NC, n - jc),
+      scratch,
+    );
+    j += rEnd - rFirst;
+  }
+}
+
+/** Number of jobs of an i32 product (same job definition as matmul_f32_jobs). */
+export function matmul_i32_jobs(batch: i32, m: i32, k: i32, n: i32): i32 {
+  return matmul_f32_jobs(batch, m, k, n);
+}
+
+/**
+ * Computes jobs [jobStart, jobEnd) of out[t] = A[t] · B[t] (i32, wrapping arithmetic), same
+ * arguments and job definition as matmul_f32; a plain loop (integer products are rare); scratch is unused.
+ */
+export function matmul_i32(
+  a: usize,
+  b: usize,
+  out: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  aBatchStride: i32,
+  bBatchStride: i32,
+  scratch: usize,
+  jobStart: i32,
+  jobEnd: i32,
+): void {
+  const total = matmul_f32_jobs(batch, m, k, n);
+  if (jobStart < 0) jobStart = 0;
+  if (jobEnd > total) jobEnd = total;
+  const rowBlocks = ceilDiv(m, JOB_ROWS);
+  const colBlocks = ceilDiv(n, NC);
+  for (let j = jobStart; j < jobEnd; j++) {
+    const group = j / rowBlocks;
+    const rb = j - group * rowBlocks;
+    const t = group / colBlocks;
+    const jc = (group - t * colBlocks) * NC;
+    const jEnd = minI(n, jc + NC);
+    const at = a + <usize>t * <usize>aBatchStride * 4;
+    const bt = b + <usize>t * <usize>bBatchStride * 4;
+    const ct = out + <usize>t * <usize>m * <usize>n * 4;
+    const iEnd = minI(m, (rb + 1) * JOB_ROWS);
+    for (let i = rb * JOB_ROWS; i < iEnd; i++) {
+      const crow = ct + <usize>i * <usize>n * 4;
+      for (let jj = jc; jj < jEnd; jj++) store<i32>(crow + <usize>jj * 4, 0);
+      const arow = at + <usize>i * <usize>k * 4;
+      for (let p = 0; p < k; p++) {
+        const av = load<i32>(arow + <usize>p * 4);
+        const brow = bt + <usize>p * <usize>n * 4;
+        for (let jj = jc; jj < jEnd; jj++) {
+          const o = <usize>jj * 4;
+          store<i32>(crow + o, load<i32>(crow + o) + av * load<i32>(brow + o));
+        }
+      }
+    }
+  }
+}
