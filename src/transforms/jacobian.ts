@@ -78,11 +78,9 @@ function setUp(op: string, f: Fn, args: readonly unknown[], argnums: ResolvedArg
   const g = (...ls: Tensor[]) => {
     const wrt = unflatten(def, ls);
     const full = [...args];
-    if (argnums.many)
-      argnums.list.forEach((k, j) => {
-        full[k] = (wrt as unknown[])[j];
-      });
-    else full[argnums.list[0]!] = wrt;
+    if (argnums.many) {
+      for (const [j, k] of argnums.list.entries()) full[k] = (wrt as unknown[])[j];
+    } else full[argnums.list[0]!] = wrt;
     return f(...full);
   };
   return { xs, inDef: def, g };
