@@ -35,7 +35,7 @@ const NR: i32 = 8;
 /** Cache blocks: the packed B panel is KC × NC, the packed A block MC × KC. */
 const KC: i32 = 256;
 const MC: i32 = 64;
-const NC: i32 = 1024;
+const NC: i32 = 512;
 /** Rows of C per job (a multiple of MR). */
 const JOB_ROWS: i32 = 64;
 
@@ -206,8 +206,9 @@ function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32,
   const kcMax = minI(k, KC);
   const ncPad = ceilDiv(nc, NR) * NR;
   const packedB = align16(scratch);
+  const mcPad = ceilDiv(minI(m, MC), MR) * MR;
   const packedA = packedB + <usize>(kcMax * ncPad * 4);
-  const tile = packedA + <usize>(MC * kcMax * 4);
+  const tile = packedA + <usize>(mcPad * kcMax * 4);
   for (let pc = 0; pc < k; pc += KC) {
     const kc = minI(KC, k - pc);
     const first = pc == 0;
