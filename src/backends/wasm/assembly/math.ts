@@ -111,7 +111,9 @@ const E7: f32 = 0.0001984126984126984;
 @inline export function exp4(x0: v128): v128 {
   // Clamp (NaN propagates through min/max): beyond these bounds the result is inf / 0 anyway.
   const x = f32x4.min(f32x4.max(x0, F(-104.0)), F(89.0));
-  const kf = f32x4.nearest(f32x4.mul(x, F(LOG2E_F)));
+  // k = nearest(x*log2e) by the 1.5*2^23 trick: t holds k in its low mantissa bits.
+  const t = f32x4.add(f32x4.mul(x, F(LOG2E_F)), F(12582912.0));
+  const kf = f32x4.sub(t, F(12582912.0));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(kf, F(LN2_HI_F))), f32x4.mul(kf, F(LN2_LO_F)));
   const r2 = f32x4.mul(r, r);
   let q = f32x4.add(F(E6), f32x4.mul(r, F(E7)));
@@ -121,7 +123,7 @@ const E7: f32 = 0.0001984126984126984;
   q = f32x4.add(F(E2), f32x4.mul(r, q));
   const p = f32x4.add(F(1.0), f32x4.add(r, f32x4.mul(r2, q)));
   // 2^k = 2^k1 * 2^k2 with k1 = k >> 1, k2 = k - k1, both normal exponents for k in [-150, 128].
-  const k = i32x4.trunc_sat_f32x4_s(kf); // NaN -> 0 (p is NaN then)
+  const k = i32x4.sub(t, I(0x4b400000)); // bits of 1.5*2^23 (for NaN: any k, p is NaN anyway)
   const k1 = i32x4.shr_s(k, 1);
   const k2 = i32x4.sub(k, k1);
   const s1 = i32x4.shl(i32x4.add(k1, I(127)), 23);
