@@ -252,9 +252,10 @@ describe('wasm matmul kernels (src/backends/wasm/assembly/matmul.ts) = naive ref
     );
   });
 
-  it('matmul_f32 on larger shapes (several k, row and column blocks) equals the reference', () => {
+  it('matmul_f32 on larger shapes (several k, row and column blocks; the few-rows path) equals the reference', () => {
     const cases: Case[] = [
       { dtype: 'f32', batch: 1, m: 5, k: 300, n: 1030, aBroadcast: false, bBroadcast: false, seed: 3 },
+      { dtype: 'f32', batch: 2, m: 2, k: 300, n: 1030, aBroadcast: false, bBroadcast: true, seed: 6 },
       { dtype: 'f32', batch: 2, m: 67, k: 257, n: 9, aBroadcast: true, bBroadcast: false, seed: 4 },
       { dtype: 'f32', batch: 3, m: 130, k: 3, n: 600, aBroadcast: false, bBroadcast: true, seed: 5 },
     ];

@@ -25,7 +25,9 @@
  * of B in v128 registers (A values broadcast with load32_splat, B rows loaded
  * as two f32x4), and adds the tile into C (stores it on the first k slice).
  * Edge tiles are computed on zero-padded packs into a scratch tile and only
- * their valid part is copied out. f32x4.mul + f32x4.add (no fused multiply-add:
+ * their valid part is copied out. Products of at most SMALL_M rows (vector ×
+ * matrix) skip the packing and stream B row by row (smallRowsF32).
+ * f32x4.mul + f32x4.add (no fused multiply-add:
  * relaxed SIMD is off by default in Node 20).
  */
 
@@ -36,6 +38,8 @@ const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 64;
 const NC: i32 = 512;
+/** Products with at most this many rows read B in place (smallRowsF32) instead of packing it. */
+const SMALL_M: i32 = 2;
 /** Rows of C per job (a multiple of MR). */
 const JOB_ROWS: i32 = 64;
 
@@ -194,6 +198,33 @@ function packA(src: usize, lda: usize, mc: i32, kc: i32, dst: usize): void {
   }
 }
 
+/**
+ * Few rows (m ≤ SMALL_M): packing B would cost as much as the product, so B is streamed in
+ * place, row by row: for each q, C[i, jc:jc+nc] += A[i, q] · B[q, jc:jc+nc] for the mr ≤ MR
+ * rows, whose nc ≤ NC values stay in L1. Each element is the sum over k in order from 0
+ * (edge columns: the same sum in scalar code).
+ */
+function smallRowsF32(a: usize, b: usize, c: usize, mr: i32, k: i32, n: i32, jc: i32, nc: i32): void {
+  const ldb = <usize>n * 4;
+  const lda = <usize>k * 4;
+  const c0 = c + <usize>jc * 4;
+  for (let i = 0; i < mr; i++) memory.fill(c0 + <usize>i * ldb, 0, <usize>nc * 4);
+  const vecBytes = <usize>((nc / 4) * 4 * 4);
+  const endBytes = <usize>(nc * 4);
+  let brow = b + <usize>jc * 4;
+  for (let q = 0; q < k; q++) {
+    for (let i = 0; i < mr; i++) {
+      const aq = load<f32>(a + <usize>i * lda + <usize>q * 4);
+      const av = f32x4.splat(aq);
+      const crow = c0 + <usize>i * ldb;
+      let o: usize = 0;
+      for (; o < vecBytes; o += 16) v128.store(crow + o, f32x4.add(v128.load(crow + o), f32x4.mul(av, v128.load(brow + o))));
+      for (; o < endBytes; o += 4) store<f32>(crow + o, load<f32>(crow + o) + aq * load<f32>(brow + o));
+    }
+    brow += ldb;
+  }
+}
+
 /** C[r0:r1, jc:jc+nc] of one batch: the rows of consecutive jobs sharing one column block. */
 function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32, r1: i32, jc: i32, nc: i32, scratch: usize): void {
   const ldb = <usize>n * 4;
@@ -201,6 +232,10 @@ function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32,
   const ldc = <usize>n * 4;
   if (k == 0) {
     for (let i = r0; i < r1; i++) memory.fill(c + <usize>i * ldc + <usize>jc * 4, 0, <usize>nc * 4);
+    return;
+  }
+  if (m <= SMALL_M) {
+    for (let i = r0; i < r1; i += MR) smallRowsF32(a + <usize>i * lda, b, c + <usize>i * ldc, minI(MR, r1 - i), k, n, jc, nc);
     return;
   }
   const kcMax = minI(k, KC);
