@@ -13,9 +13,13 @@
  *   rowBlocks = ceil(m / JOB_ROWS), colBlocks = ceil(n / NC),
  *   j = (t·colBlocks + c)·rowBlocks + r.
  * Jobs partition the output, so threads sharing the memory may each run any
- * range of jobs. Each output element is computed by the same sequence of
- * operations whatever range it is computed in (its sum runs over k in KC-long
- * blocks, in order), so any split of the jobs gives bitwise the same result.
+ * range of jobs (each with its own scratch). Each output element is computed
+ * by the same sequence of operations whatever range it is computed in (the
+ * path and the k blocking depend on m, k, n only), so any split of the jobs
+ * gives bitwise the same result.
+ *
+ * Scratch: matmul_f32_scratch_bytes(m, k, n) bytes (at most 589,968), any
+ * alignment; unused when m ≤ SMALL_M and by matmul_i32 (0 may be passed).
  *
  * Algorithm (GotoBLAS loop order). For the jobs of one (t, column block) in
  * the range: for each KC-long slice of k, pack B[pc:pc+kc, jc:jc+nc] into
@@ -27,8 +31,8 @@
  * Edge tiles are computed on zero-padded packs into a scratch tile and only
  * their valid part is copied out. Products of at most SMALL_M rows (vector ×
  * matrix) skip the packing and stream B row by row (smallRowsF32).
- * f32x4.mul + f32x4.add (no fused multiply-add:
- * relaxed SIMD is off by default in Node 20).
+ * f32x4.mul + f32x4.add: no fused multiply-add (relaxed SIMD is off by
+ * default in Node 20).
  */
 
 /** Rows and columns of the register tile. */
