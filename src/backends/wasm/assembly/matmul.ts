@@ -242,14 +242,15 @@ function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32,
     for (let i = r0; i < r1; i += MR) smallRowsF32(a + <usize>i * lda, b, c + <usize>i * ldc, minI(MR, r1 - i), k, n, jc, nc);
     return;
   }
-  const kcMax = minI(k, KC);
+  // k in ceil(k / KC) slices of equal length (up to 1): no short last slice.
+  const kcMax = ceilDiv(k, ceilDiv(k, KC));
   const ncPad = ceilDiv(nc, NR) * NR;
   const packedB = align16(scratch);
   const mcPad = ceilDiv(minI(m, MC), MR) * MR;
   const packedA = packedB + <usize>(kcMax * ncPad * 4);
   const tile = packedA + <usize>(mcPad * kcMax * 4);
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = minI(KC, k - pc);
+  for (let pc = 0; pc < k; pc += kcMax) {
+    const kc = minI(kcMax, k - pc);
     const first = pc == 0;
     packB(b + <usize>pc * ldb + <usize>jc * 4, ldb, kc, nc, packedB);
     for (let ic = r0; ic < r1; ic += MC) {
