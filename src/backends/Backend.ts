@@ -1,13 +1,14 @@
 /**
  * Backend: where tensor data lives and kernels run. A backend allocates
  * (uploads), reads, runs one primitive application and frees. The CPU backend
- * is the reference oracle; the WebGPU backend runs WGSL kernels.
+ * is the reference oracle; the WebGPU backend runs WGSL kernels; the wasm
+ * backend runs WebAssembly SIMD kernels on f32 and i32.
  */
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { Aval } from '../tensor/Aval.js';
 
 /** The backends a tensor can live on. */
-export type BackendName = 'cpu' | 'webgpu';
+export type BackendName = 'cpu' | 'webgpu' | 'wasm';
 
 /** An opaque buffer handle owned by one backend. */
 export interface Storage {
@@ -33,6 +34,8 @@ export interface KernelCall<P = unknown> {
   cpu(inputs: readonly CpuInput[], params: P, out: Aval): TypedArray;
   /** The built-in WebGPU kernel from the primitive record (a `WebGpuKernel`, see backends/webgpu/kernels.ts). */
   readonly webgpu?: unknown;
+  /** The built-in wasm kernel from the primitive record (a `WasmKernel`, see backends/wasm/kernels.ts). */
+  readonly wasm?: unknown;
   /** The WGSL kernel description of a user primitive (`definePrimitive`), compiled by the WebGPU backend. */
   readonly wgsl?: unknown;
 }

@@ -69,6 +69,8 @@ export interface Primitive<P = unknown> extends Rules<P> {
   cpu(inputs: readonly CpuInput[], params: P, out: Aval): TypedArray;
   /** The WebGPU kernel of a built-in (a `WebGpuKernel<P>` from backends/webgpu/kernels.ts). */
   readonly webgpu?: unknown;
+  /** The wasm kernel of a built-in (a `WasmKernel<P>` from backends/wasm/kernels.ts). */
+  readonly wasm?: unknown;
   /** The WGSL kernel description of a user primitive (definePrimitive). */
   readonly wgsl?: unknown;
 }

@@ -1,5 +1,5 @@
 /**
- * Backend selection: `await init({ backend: 'cpu' | 'webgpu' })` makes that
+ * Backend selection: `await init({ backend: 'cpu' | 'wasm' | 'webgpu' })` makes that
  * backend the default for new tensors; `getBackend()` names it. Nothing ever
  * falls back silently: a missing WebGPU adapter is an error that says why and
  * how to get a software one. `shutdown()` releases the WebGPU device so a
@@ -7,6 +7,7 @@
  */
 import type { BackendName } from '../backends/Backend.js';
 import { defaultBackend, getBackendByName, hasBackend, registerBackend, setDefaultBackend } from '../backends/registry.js';
+import { WasmBackend } from '../backends/wasm/WasmBackend.js';
 import { acquireDevice, type WebGpuOptions } from '../backends/webgpu/device.js';
 import { forgetBackend } from './memory.js';
 import { WebGpuBackend } from '../backends/webgpu/WebGpuBackend.js';
@@ -16,6 +17,24 @@ export interface InitOptions {
   backend?: BackendName;
   /** WebGPU adapter choice and options (used when backend is 'webgpu'). */
   webgpu?: WebGpuOptions;
+  /** Worker threads of the wasm backend (stored; the kernels run on the calling thread until the worker pool lands). */
+  threads?: number;
+}
+
+let wasmPending: Promise<WasmBackend> | null = null;
+
+/** The wasm backend, instantiated on first use (one shared memory per process). */
+function wasmBackend(threads: number | undefined): Promise<WasmBackend> {
+  if (!wasmPending) {
+    wasmPending = WasmBackend.create(threads === undefined ? {} : { threads }).then((b) => {
+      registerBackend(b);
+      return b;
+    });
+    wasmPending.catch(() => {
+      wasmPending = null;
+    });
+  }
+  return wasmPending;
 }
 
 let pending: Promise<WebGpuBackend> | null = null;
@@ -66,12 +85,17 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
     setDefaultBackend('cpu');
     return name;
   }
+  if (name === 'wasm') {
+    await wasmBackend(opts.threads);
+    setDefaultBackend('wasm');
+    return name;
+  }
   if (name === 'webgpu') {
     await webgpuBackend(opts.webgpu);
     setDefaultBackend('webgpu');
     return name;
   }
-  throw new Error(`init: unknown backend '${String(name)}' (expected 'cpu' or 'webgpu')`);
+  throw new Error(`init: unknown backend '${String(name)}' (expected 'cpu', 'wasm' or 'webgpu')`);
 }
 
 /** The name of the default backend of new tensors. */

@@ -115,6 +115,7 @@ export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[
     out,
     cpu: (xs, p, aval) => prim.cpu(xs, p, aval),
     webgpu: prim.webgpu,
+    wasm: prim.wasm,
     wgsl: prim.wgsl,
   });
   const result = new ConcreteTensor(backend, storage, out.shape, out.dtype);

@@ -9,6 +9,15 @@
  * propagate NaN; d/da a^b is 0 where b = 0 (also at a = 0).
  */
 import { expand, mapBinary, mapUnary } from '../backends/cpu/kernels.js';
+import {
+  binaryKernel as wasmBinary,
+  compareKernel as wasmCompare,
+  unaryKernel as wasmUnary,
+  whereKernel as wasmWhere,
+  type WasmBinaryOp,
+  type WasmCompareOp,
+  type WasmUnaryOp,
+} from '../backends/wasm/kernels.js';
 import { compareKernel, mapKernel, whereKernel } from '../backends/webgpu/kernels.js';
 import type { Partial, Rules } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
@@ -53,6 +62,8 @@ interface UnarySpec {
   /** The WGSL expression over `x0` (`t` is the WGSL type) and helper functions it calls. */
   readonly wgsl: (t: string) => string;
   readonly prelude?: string;
+  /** The operation of the wasm unary kernel. */
+  readonly wasm: WasmUnaryOp;
   /** d out / dx, or 'zero' for a piecewise-constant op. */
   readonly derivative: Partial | 'zero';
 }
@@ -62,6 +73,7 @@ const unary = (name: string, spec: UnarySpec): Builtin => ({
   shape: unaryShape(name, spec.floatOnly),
   cpu: ([x], _p, out) => mapUnary(x!, out, spec.f),
   webgpu: mapKernel(spec.wgsl, spec.prelude),
+  wasm: wasmUnary(spec.wasm),
   ...(spec.derivative === 'zero' ? zeroDerivative<NoParams>(1) : elementwise<NoParams>(arithmetic, spec.derivative)),
 });
 
@@ -102,17 +114,18 @@ const orNan = (t: string, v: string): string => (t === 'f32' ? ` || is_nan(${v})
 /** The records of the unary elementwise primitives (shape rule, CPU and WGSL kernels, derivative), by name. */
 export const unaryPrims = {
   // d(-x) = -dx
-  neg: unary('neg', { floatOnly: false, f: (v) => -v, wgsl: () => '-x0', derivative: -1 }),
+  neg: unary('neg', { wasm: 'neg', floatOnly: false, f: (v) => -v, wgsl: () => '-x0', derivative: -1 }),
   // d exp x = exp x · dx
-  exp: unary('exp', { floatOnly: true, f: Math.exp, wgsl: () => 'exp(x0)', derivative: ofY((y) => y) }),
+  exp: unary('exp', { wasm: 'exp', floatOnly: true, f: Math.exp, wgsl: () => 'exp(x0)', derivative: ofY((y) => y) }),
   // d ln x = dx / x
-  log: unary('log', { floatOnly: true, f: Math.log, wgsl: () => 'log(x0)', derivative: ofX((x) => reciprocal(x)) }),
+  log: unary('log', { wasm: 'log', floatOnly: true, f: Math.log, wgsl: () => 'log(x0)', derivative: ofX((x) => reciprocal(x)) }),
   // d sin x = cos x · dx
-  sin: unary('sin', { floatOnly: true, f: Math.sin, wgsl: () => 'sin(x0)', derivative: ofX((x) => cos(x)) }),
+  sin: unary('sin', { wasm: 'sin', floatOnly: true, f: Math.sin, wgsl: () => 'sin(x0)', derivative: ofX((x) => cos(x)) }),
   // d cos x = -sin x · dx
-  cos: unary('cos', { floatOnly: true, f: Math.cos, wgsl: () => 'cos(x0)', derivative: ofX((x) => neg(sin(x))) }),
+  cos: unary('cos', { wasm: 'cos', floatOnly: true, f: Math.cos, wgsl: () => 'cos(x0)', derivative: ofX((x) => neg(sin(x))) }),
   // d tanh x = (1 - tanh² x) · dx   (WGSL clamps: tanh(±15) is ±1 in f32, and some implementations overflow past it)
   tanh: unary('tanh', {
+    wasm: 'tanh',
     floatOnly: true,
     f: Math.tanh,
     wgsl: () => 'tanh(clamp(x0, -15.0, 15.0))',
@@ -120,6 +133,7 @@ export const unaryPrims = {
   }),
   // d σ(x) = σ(x)(1 - σ(x)) · dx
   sigmoid: unary('sigmoid', {
+    wasm: 'sigmoid',
     floatOnly: true,
     f: sigmoidF,
     wgsl: () => 'sigmoid_f(x0)',
@@ -128,21 +142,29 @@ export const unaryPrims = {
   }),
   // d relu x = [x > 0] · dx   (relu'(0) = 0; relu(NaN) = NaN)
   relu: unary('relu', {
+    wasm: 'relu',
     floatOnly: false,
     f: (v) => (v > 0 || Number.isNaN(v) ? v : 0),
     wgsl: (t) => `select(${t}(0), x0, x0 > ${t}(0)${orNan(t, 'x0')})`,
     derivative: ofX((x) => greater(x, 0)),
   }),
   // d √x = dx / (2 √x)
-  sqrt: unary('sqrt', { floatOnly: true, f: Math.sqrt, wgsl: () => 'sqrt(x0)', derivative: ofY((y) => div(0.5, y)) }),
+  sqrt: unary('sqrt', { wasm: 'sqrt', floatOnly: true, f: Math.sqrt, wgsl: () => 'sqrt(x0)', derivative: ofY((y) => div(0.5, y)) }),
   // d x² = 2x · dx
-  square: unary('square', { floatOnly: false, f: (v) => v * v, wgsl: () => 'x0 * x0', derivative: ofX((x) => mul(x, 2)) }),
+  square: unary('square', { wasm: 'square', floatOnly: false, f: (v) => v * v, wgsl: () => 'x0 * x0', derivative: ofX((x) => mul(x, 2)) }),
   // d |x| = sign(x) · dx   (abs'(0) = 0)
-  abs: unary('abs', { floatOnly: false, f: Math.abs, wgsl: () => 'abs(x0)', derivative: ofX((x) => sign(x)) }),
+  abs: unary('abs', { wasm: 'abs', floatOnly: false, f: Math.abs, wgsl: () => 'abs(x0)', derivative: ofX((x) => sign(x)) }),
   // d (1/x) = -dx / x² = -(1/x)² · dx
-  reciprocal: unary('reciprocal', { floatOnly: true, f: (v) => 1 / v, wgsl: () => '1.0 / x0', derivative: ofY((y) => neg(square(y))) }),
+  reciprocal: unary('reciprocal', {
+    wasm: 'reciprocal',
+    floatOnly: true,
+    f: (v) => 1 / v,
+    wgsl: () => '1.0 / x0',
+    derivative: ofY((y) => neg(square(y))),
+  }),
   // sign is piecewise constant: d sign x = 0
   sign: unary('sign', {
+    wasm: 'sign',
     floatOnly: false,
     f: (v) => (v > 0 ? 1 : v < 0 ? -1 : v),
     wgsl: (t) => `select(select(x0, ${t}(-1), x0 < ${t}(0)), ${t}(1), x0 > ${t}(0))`,
@@ -156,6 +178,8 @@ interface BinarySpec {
   /** The WGSL expression over `x0`, `x1`. */
   readonly wgsl: (t: string) => string;
   readonly prelude?: string;
+  /** The operation of the wasm binary kernel. */
+  readonly wasm: WasmBinaryOp;
   /** ∂out/∂a and ∂out/∂b (broadcast against the inputs), or the rules of a bilinear op. */
   readonly derivative: readonly [Partial, Partial] | ReturnType<typeof bilinear<NoParams>>;
 }
@@ -165,15 +189,17 @@ const binary = (name: string, spec: BinarySpec): Builtin => ({
   shape: binaryShape(name, spec.floatOnly),
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, spec.f),
   webgpu: mapKernel(spec.wgsl, spec.prelude),
+  wasm: wasmBinary(spec.wasm),
   ...('jvp' in spec.derivative ? spec.derivative : elementwise<NoParams>(arithmetic, ...spec.derivative)),
 });
 
 /** Piecewise-constant comparisons: 1 where the relation holds, else 0; zero derivative everywhere. */
-const comparison = (name: string, op: string, f: (a: number, b: number) => boolean): Builtin => ({
+const comparison = (name: string, op: WasmCompareOp, f: (a: number, b: number) => boolean): Builtin => ({
   name,
   shape: binaryShape(name, false),
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, (x, y) => (f(x, y) ? 1 : 0)),
   webgpu: compareKernel(op),
+  wasm: wasmCompare(op),
   ...zeroDerivative<NoParams>(2),
 });
 
@@ -186,11 +212,12 @@ const safeLog = (a: Tensor): Tensor => {
 /** The records of the binary elementwise primitives and comparisons, by name. */
 export const binaryPrims = {
   // d(a + b) = da + db
-  add: binary('add', { floatOnly: false, f: (a, b) => a + b, wgsl: () => 'x0 + x1', derivative: [1, 1] }),
+  add: binary('add', { wasm: 'add', floatOnly: false, f: (a, b) => a + b, wgsl: () => 'x0 + x1', derivative: [1, 1] }),
   // d(a - b) = da - db
-  sub: binary('sub', { floatOnly: false, f: (a, b) => a - b, wgsl: () => 'x0 - x1', derivative: [1, -1] }),
+  sub: binary('sub', { wasm: 'sub', floatOnly: false, f: (a, b) => a - b, wgsl: () => 'x0 - x1', derivative: [1, -1] }),
   // d(a · b) = da · b + a · db   (bilinear: ā = ct · b, b̄ = a · ct, unbroadcast)
   mul: binary('mul', {
+    wasm: 'mul',
     floatOnly: false,
     f: (a, b) => a * b,
     wgsl: () => 'x0 * x1',
@@ -203,6 +230,7 @@ export const binaryPrims = {
   }),
   // d(a / b) = da / b - (a / b) · db / b
   div: binary('div', {
+    wasm: 'div',
     floatOnly: true,
     f: (a, b) => a / b,
     wgsl: () => 'x0 / x1',
@@ -211,6 +239,7 @@ export const binaryPrims = {
   // d(a^b) = b · a^(b-1) · da + a^b · ln a · db   (ln a taken as 0 where a ≤ 0; at a = b = 0 the exponent b-1 is
   // replaced by 1 so that the first term is 0 · 0 = 0, not 0 · ∞: d/da a^0 = 0 everywhere)
   pow: binary('pow', {
+    wasm: 'pow',
     floatOnly: true,
     f: Math.pow,
     wgsl: () => 'pow_f(x0, x1)',
@@ -219,6 +248,7 @@ export const binaryPrims = {
   }),
   // d max(a, b) = [a ≥ b] · da + [a < b] · db   (ties: the first argument; NaN propagates)
   maximum: binary('maximum', {
+    wasm: 'maximum',
     floatOnly: false,
     f: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
     wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 >= x1 || is_nan(x0))' : 'max(x0, x1)'),
@@ -226,6 +256,7 @@ export const binaryPrims = {
   }),
   // d min(a, b) = [a ≤ b] · da + [a > b] · db   (ties: the first argument; NaN propagates)
   minimum: binary('minimum', {
+    wasm: 'minimum',
     floatOnly: false,
     f: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
     wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 <= x1 || is_nan(x0))' : 'min(x0, x1)'),
@@ -262,6 +293,7 @@ export const wherePrim: Builtin = {
     return r;
   },
   webgpu: whereKernel,
+  wasm: wasmWhere,
   ...handWritten<NoParams>(
     // d where(c, a, b) = where(c, da, db)   (c is not differentiable)
     ([c, a, b], [, ta, tb]) => selectTangents(c!, ta!, tb!, a!, b!),

@@ -4,6 +4,7 @@
  * added axis is removed from the result).
  */
 import { matmulKernel as cpuMatmul } from '../backends/cpu/kernels.js';
+import { matmulKernel as wasmMatmul } from '../backends/wasm/kernels.js';
 import { matmulKernel as webgpuMatmul } from '../backends/webgpu/kernels.js';
 import { bind } from '../core/trace.js';
 import { broadcastShapes, fmt } from '../tensor/shape.js';
@@ -31,6 +32,7 @@ export const matmulPrim: Builtin<NoParams> = {
   },
   cpu: ([a, b], _p, out) => cpuMatmul(a!, b!, out),
   webgpu: webgpuMatmul,
+  wasm: wasmMatmul,
   // d(A B) = dA B + A dB; Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ (summed over broadcast batch dims)
   ...bilinear<NoParams>(
     arithmetic,

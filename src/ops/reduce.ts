@@ -6,6 +6,7 @@
  * reduced axes); NaN propagates through `max`.
  */
 import { argmaxAlong, reduce } from '../backends/cpu/kernels.js';
+import { argmaxKernel as wasmArgmax, maxKernel as wasmMax } from '../backends/wasm/kernels.js';
 import { argmaxKernel, maxKernel } from '../backends/webgpu/kernels.js';
 import { bind } from '../core/trace.js';
 import { fmt, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../tensor/shape.js';
@@ -65,6 +66,7 @@ export const maxPrim: Builtin<AxesParams> = {
   },
   cpu: ([x], { axes }, out) => reduce(x!, axes, out, -Infinity, (a, v) => (v > a || Number.isNaN(v) ? v : a)),
   webgpu: maxKernel,
+  wasm: wasmMax,
   ...handWritten<AxesParams>(
     // d max x = dx at the first maximal element
     ([x], [t], { axes }) => mapTangent(t!, (v) => bind(sumPrim, [mul(v, firstMaxMask(x!, axes))], { axes })),
@@ -82,6 +84,7 @@ export const argmaxPrim: Builtin<AxisParams> = {
   },
   cpu: ([x], { axis }) => argmaxAlong(x!, axis),
   webgpu: argmaxKernel,
+  wasm: wasmArgmax,
   // integer-valued: no derivative
   ...zeroDerivative<AxisParams>(1),
 };

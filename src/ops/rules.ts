@@ -10,6 +10,7 @@
  * that defines it, so this module depends on no op file and no op file
  * depends on another in a cycle.
  */
+import type { WasmKernel } from '../backends/wasm/kernels.js';
 import type { WebGpuKernel } from '../backends/webgpu/kernels.js';
 import type { JvpRule, Partial, Primitive, Rules, VjpRule } from '../core/Primitive.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
@@ -17,8 +18,8 @@ import { shapesEqual, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { zerosLike } from './creation.js';
 
-/** A built-in primitive record: a kernel record whose WebGPU kernel is required. */
-export type Builtin<P> = Primitive<P> & { readonly webgpu: WebGpuKernel<P> };
+/** A built-in primitive record: a kernel record whose WebGPU and wasm kernels are required. */
+export type Builtin<P> = Primitive<P> & { readonly webgpu: WebGpuKernel<P>; readonly wasm: WasmKernel<P> };
 
 /** The ops the builders apply: supplied by ops/elementwise.ts, where they are defined. */
 export interface Arithmetic {

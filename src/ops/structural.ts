@@ -19,6 +19,7 @@ import {
   sumKernel,
   transposeKernel,
 } from '../backends/webgpu/kernels.js';
+import * as wasm from '../backends/wasm/kernels.js';
 import { bind } from '../core/trace.js';
 import { Zero } from '../core/Zero.js';
 import { allocArray, DTYPES, isFloat, toTypedArray, type DType } from '../tensor/dtype.js';
@@ -85,6 +86,7 @@ export const reshapePrim: Builtin<ReshapeParams> = {
   },
   cpu: ([x]) => x!.data,
   webgpu: shareKernel,
+  wasm: wasm.shareKernel,
   // d reshape(x) = reshape(dx); transpose: reshape back to the input's shape
   ...linear<ReshapeParams>(
     ([t], { shape }) => reshape(t!, shape),
@@ -113,6 +115,7 @@ export const transposePrim: Builtin<TransposeParams> = {
     );
   },
   webgpu: transposeKernel,
+  wasm: wasm.transposeKernel,
   // d transpose(x) = transpose(dx); the adjoint of a permutation is its inverse
   ...linear<TransposeParams>(
     ([t], { perm }) => transpose(t!, perm),
@@ -129,6 +132,7 @@ export const broadcastToPrim: Builtin<ReshapeParams> = {
   },
   cpu: ([x], _p, out) => gather(x!.data, out.shape, broadcastStrides(x!.shape, out.shape), 0, out.dtype),
   webgpu: broadcastKernel,
+  wasm: wasm.broadcastKernel,
   // d broadcast(x) = broadcast(dx); the adjoint of broadcasting sums over the broadcast axes
   ...linear<ReshapeParams>(
     ([t], { shape }) => broadcastTo(t!, shape),
@@ -161,6 +165,7 @@ export const slicePrim: Builtin<SliceParams> = {
     return gather(x!.data, out.shape, st, off, out.dtype);
   },
   webgpu: sliceKernel,
+  wasm: wasm.sliceKernel,
   // d slice(x) = slice(dx); the adjoint of slicing is zero-padding back to the input's shape
   ...linear<SliceParams>(
     ([t], p) => bind(slicePrim, [t!], p),
@@ -192,6 +197,7 @@ export const padPrim: Builtin<PadParams> = {
     return r;
   },
   webgpu: padKernel,
+  wasm: wasm.padKernel,
   // d pad(x) = pad(dx); the adjoint of zero-padding is slicing out the interior
   ...linear<PadParams>(
     ([t], p) => bind(padPrim, [t!], p),
@@ -228,6 +234,7 @@ export const concatPrim: Builtin<ConcatParams> = {
     return r;
   },
   webgpu: concatKernel,
+  wasm: wasm.concatKernel,
   // d concat(xs) = concat(dxs); the adjoint slices the cotangent back into the pieces
   ...linear<ConcatParams>(
     (ts, p) => bind(concatPrim, ts, p),
@@ -253,6 +260,7 @@ export const castPrim: Builtin<CastParams> = {
   },
   cpu: ([x], { dtype }) => toTypedArray(dtype, x!.data),
   webgpu: castKernel,
+  wasm: wasm.castKernel,
   // d cast(x) = cast(dx) between float types; casts to or from integers carry no derivative
   ...linear<CastParams>(
     ([t], { dtype }, [x]) => (isFloat(x!.dtype) && isFloat(dtype) ? cast(t!, dtype) : Zero),
@@ -266,6 +274,7 @@ export const stopGradientPrim: Builtin<NoParams> = {
   shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
   cpu: ([x]) => x!.data,
   webgpu: shareKernel,
+  wasm: wasm.shareKernel,
   // treated as a constant: no derivative flows through
   ...zeroDerivative<NoParams>(1),
 };
@@ -285,6 +294,7 @@ export const sumPrim: Builtin<AxesParams> = {
   shape: ([x], { axes }) => ({ shape: reducedShape('sum', x!.shape, axes), dtype: x!.dtype }),
   cpu: ([x], { axes }, out) => reduce(x!, axes, out, 0, (a, v) => a + v),
   webgpu: sumKernel,
+  wasm: wasm.sumKernel,
   // d Σx = Σ dx; the adjoint of summing broadcasts the cotangent back over the summed axes
   ...linear<AxesParams>(
     ([t], p) => bind(sumPrim, [t!], p),

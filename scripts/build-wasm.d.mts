@@ -1,0 +1,6 @@
+/** Types for scripts/build-wasm.mjs. */
+export const ENTRY: string;
+export const ASC_FLAGS: readonly string[];
+export function compileKernels(outFile: string): Uint8Array;
+export function renderKernelsModule(bytes: Uint8Array): string;
+export function buildKernels(): Uint8Array;

@@ -1,0 +1,413 @@
+/**
+ * The wasm kernel families (elementwise maps, where, cast, strided gathers and
+ * scatters, reductions, argmax, matmul). Each built-in primitive record names
+ * its kernel in its `wasm` field (src/ops/*), built from these families with an
+ * op code. A kernel turns a KernelCall into a list of export calls on the
+ * module of src/backends/wasm/assembly (allocating the output and any
+ * temporaries through the context) and returns the output storage; the
+ * backend then runs the list. Every call that can be split names the
+ * argument pair [start, end) of its range (rows, elements or jobs), so a
+ * thread pool can run sub-ranges of one call on several threads.
+ */
+import type { KernelCall, KernelInput, Storage } from '../Backend.js';
+import { bytesPerElement, type DType } from '../../tensor/dtype.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
+import { collapse } from '../webgpu/layout.js';
+
+/** One call of a module export. */
+export interface WasmCall {
+  /** The export's name. */
+  readonly fn: string;
+  readonly args: readonly number[];
+  /** args[index], args[index + 1] are [start, end) of a range of `count` independent units that may be split. */
+  readonly split?: { readonly index: number; readonly count: number };
+  /** args[index] is a scratch block of `bytes` that each thread running a sub-range needs for itself. */
+  readonly scratch?: { readonly index: number; readonly bytes: number };
+}
+
+/** What a wasm kernel may do: address inputs, allocate, and append export calls. */
+export interface WasmContext {
+  /** The address of an input's data. */
+  ptr(storage: Storage): number;
+  /** A new output buffer of `bytes` (the kernel's result). */
+  output(bytes: number): Storage;
+  /** The same buffer again, without copying (reshape, stopGradient). */
+  share(storage: Storage): Storage;
+  /** The address of a temporary block, freed once the calls have run. */
+  temp(bytes: number): number;
+  /** A temporary block holding these i32 words (shapes and strides for a kernel); its address. */
+  words(values: readonly number[]): number;
+  /** The address of an output buffer. */
+  ptrOf(storage: Storage): number;
+  /** Runs a pure export now (sizes, job counts) and returns its result. */
+  query(fn: string, ...args: number[]): number;
+  /** Appends a call to the list the backend runs. */
+  call(c: WasmCall): void;
+}
+
+/** A built-in primitive's wasm kernel: appends export calls for one KernelCall, returns the output storage. */
+export type WasmKernel<P = unknown> = (ctx: WasmContext, call: KernelCall<P>) => Storage;
+
+/** Unary op codes (src/backends/wasm/assembly/elementwise.ts). */
+const UNARY_OPS = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sin: 3,
+  cos: 4,
+  tanh: 5,
+  sigmoid: 6,
+  relu: 7,
+  sqrt: 8,
+  square: 9,
+  abs: 10,
+  reciprocal: 11,
+  sign: 12,
+} as const;
+/** The unary operations of the wasm elementwise kernel. */
+export type WasmUnaryOp = keyof typeof UNARY_OPS;
+/** The unary operations that have an i32 kernel. */
+const I32_UNARY = new Set<WasmUnaryOp>(['neg', 'relu', 'square', 'abs', 'sign']);
+
+/** Binary op codes; the comparisons by their operator. */
+const BINARY_OPS = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  '>': 7,
+  '>=': 8,
+  '<': 9,
+  '<=': 10,
+  '==': 11,
+  '!=': 12,
+} as const;
+/** The binary operations of the wasm elementwise kernel (comparisons by operator). */
+export type WasmBinaryOp = keyof typeof BINARY_OPS;
+/** The comparison operators. */
+export type WasmCompareOp = '>' | '>=' | '<' | '<=' | '==' | '!=';
+
+const elementBytes = (call: KernelCall): number => sizeOf(call.out.shape) * bytesPerElement(call.out.dtype);
+
+/** The module's suffix for a dtype; f64 never reaches a wasm kernel (the backend refuses it). */
+function suffix(op: string, dtype: DType): 'f32' | 'i32' {
+  if (dtype === 'f32' || dtype === 'i32') return dtype;
+  throw new Error(`${op}: the wasm backend has no ${dtype} kernels (f64 lives on the cpu backend)`);
+}
+
+/** Rows (all dims but the last) of a collapsed shape. */
+const rowsOf = (shape: readonly number[]): number => sizeOf(shape.slice(0, -1));
+
+/**
+ * The collapsed iteration space of a map whose output is contiguous over `shape`
+ * and whose operands read with `strides`: [rank ≥ 1, shape, each operand's strides]
+ * as i32 words, and the number of rows.
+ */
+function mapMeta(shape: Shape, strides: readonly (readonly number[])[]): { words: number[]; rows: number } {
+  const c = collapse(shape, [stridesOf(shape), ...strides]);
+  let cs = c.shape;
+  let cst = c.strides.slice(1);
+  if (cs.length === 0) {
+    cs = [1];
+    cst = strides.map(() => [0]);
+  }
+  return { words: [cs.length, ...cs, ...cst.flat()], rows: rowsOf(cs) };
+}
+
+/** An elementwise unary op on a contiguous input. */
+export const unaryKernel =
+  <P = unknown>(op: WasmUnaryOp): WasmKernel<P> =>
+  (ctx, call) => {
+    const x = call.inputs[0]!;
+    const out = ctx.output(elementBytes(call));
+    const n = sizeOf(call.out.shape);
+    const t = suffix(call.name, x.dtype);
+    if (t === 'i32' && !I32_UNARY.has(op)) throw new Error(`${call.name}: no i32 kernel for ${op} on the wasm backend`);
+    if (n > 0)
+      ctx.call({ fn: `unary_${t}`, args: [UNARY_OPS[op], ctx.ptr(x.storage), ctx.ptrOf(out), 0, n], split: { index: 3, count: n } });
+    return out;
+  };
+
+/** An elementwise binary op (arithmetic, maximum/minimum, comparisons) with broadcasting. */
+export const binaryKernel =
+  <P = unknown>(op: WasmBinaryOp): WasmKernel<P> =>
+  (ctx, call) => {
+    const [a, b] = call.inputs as [KernelInput, KernelInput];
+    const shape = call.out.shape;
+    const out = ctx.output(elementBytes(call));
+    if (sizeOf(shape) === 0) return out;
+    const t = suffix(call.name, a.dtype);
+    if (t === 'i32' && (op === 'div' || op === 'pow')) throw new Error(`${call.name}: no i32 kernel for ${op} on the wasm backend`);
+    const m = mapMeta(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+    ctx.call({
+      fn: `binary_${t}`,
+      args: [BINARY_OPS[op], ctx.ptr(a.storage), ctx.ptr(b.storage), ctx.ptrOf(out), ctx.words(m.words), 0, m.rows],
+      split: { index: 5, count: m.rows },
+    });
+    return out;
+  };
+
+/** A comparison: 1 where `a op b`, else 0, in the operands' dtype. */
+export const compareKernel = <P = unknown>(op: WasmCompareOp): WasmKernel<P> => binaryKernel<P>(op);
+
+/** `where(c, a, b)`: a where c ≠ 0, else b, all broadcast (values copied as bit patterns). */
+export const whereKernel: WasmKernel = (ctx, call) => {
+  const [c, a, b] = call.inputs as [KernelInput, KernelInput, KernelInput];
+  const shape = call.out.shape;
+  const out = ctx.output(elementBytes(call));
+  if (sizeOf(shape) === 0) return out;
+  suffix('where', a.dtype);
+  const m = mapMeta(
+    shape,
+    [c, a, b].map((x) => broadcastStrides(x.shape, shape)),
+  );
+  ctx.call({
+    fn: 'where_32',
+    args: [
+      suffix('where', c.dtype) === 'f32' ? 1 : 0,
+      ctx.ptr(c.storage),
+      ctx.ptr(a.storage),
+      ctx.ptr(b.storage),
+      ctx.ptrOf(out),
+      ctx.words(m.words),
+      0,
+      m.rows,
+    ],
+    split: { index: 6, count: m.rows },
+  });
+  return out;
+};
+
+/** Conversion between f32 and i32 (f32 → i32 truncates as JavaScript's Int32Array does). */
+export const castKernel: WasmKernel = (ctx, call) => {
+  const x = call.inputs[0]!;
+  const from = suffix('cast', x.dtype);
+  const to = suffix('cast', call.out.dtype);
+  const n = sizeOf(call.out.shape);
+  const out = ctx.output(elementBytes(call));
+  if (n === 0) return out;
+  if (from === to) {
+    ctx.call({ fn: 'gather_32', args: [ctx.ptr(x.storage), 0, ctx.ptrOf(out), ctx.words([1, n, 1]), 0, 1] });
+    return out;
+  }
+  ctx.call({ fn: `cast_${from}_${to}`, args: [ctx.ptr(x.storage), ctx.ptrOf(out), 0, n], split: { index: 2, count: n } });
+  return out;
+};
+
+/** out (contiguous) = x read at `offset` with `strides` over the output shape (transpose, slice, broadcastTo). */
+function gatherInto(ctx: WasmContext, src: number, shape: Shape, offset: number, strides: readonly number[], dst: number): void {
+  if (sizeOf(shape) === 0) return;
+  const m = mapMeta(shape, [strides]);
+  ctx.call({ fn: 'gather_32', args: [src, offset, dst, ctx.words(m.words), 0, m.rows], split: { index: 4, count: m.rows } });
+}
+
+function gatherKernel(ctx: WasmContext, call: KernelCall, offset: number, strides: readonly number[]): Storage {
+  suffix(call.name, call.out.dtype);
+  const out = ctx.output(elementBytes(call));
+  gatherInto(ctx, ctx.ptr(call.inputs[0]!.storage), call.out.shape, offset, strides, ctx.ptrOf(out));
+  return out;
+}
+
+/** Copies contiguous `x` into `dst` at element `offset` with destination strides `dstStrides` over x's shape (pad, concat). */
+function scatterInto(ctx: WasmContext, x: KernelInput, dst: number, offset: number, dstStrides: readonly number[]): void {
+  if (sizeOf(x.shape) === 0) return;
+  const m = mapMeta(x.shape, [dstStrides]);
+  ctx.call({
+    fn: 'scatter_32',
+    args: [ctx.ptr(x.storage), dst, offset, ctx.words(m.words), 0, m.rows],
+    split: { index: 4, count: m.rows },
+  });
+}
+
+/** The input's buffer again, without copying (reshape, stopGradient). */
+export const shareKernel: WasmKernel = (ctx, call) => ctx.share(call.inputs[0]!.storage);
+
+export const broadcastKernel: WasmKernel = (ctx, call) =>
+  gatherKernel(ctx, call, 0, broadcastStrides(call.inputs[0]!.shape, call.out.shape));
+
+export const transposeKernel: WasmKernel<{ readonly perm: readonly number[] }> = (ctx, call) => {
+  const st = stridesOf(call.inputs[0]!.shape);
+  return gatherKernel(
+    ctx,
+    call,
+    0,
+    call.params.perm.map((p) => st[p]!),
+  );
+};
+
+export const sliceKernel: WasmKernel<{ readonly starts: readonly number[] }> = (ctx, call) => {
+  const st = stridesOf(call.inputs[0]!.shape);
+  return gatherKernel(
+    ctx,
+    call,
+    call.params.starts.reduce((acc, s, i) => acc + s * st[i]!, 0),
+    st,
+  );
+};
+
+export const padKernel: WasmKernel<{ readonly lo: readonly number[] }> = (ctx, call) => {
+  suffix('pad', call.out.dtype);
+  const bytes = elementBytes(call);
+  const out = ctx.output(bytes);
+  if (bytes === 0) return out;
+  ctx.call({ fn: 'zero_fill', args: [ctx.ptrOf(out), bytes] });
+  const ostr = stridesOf(call.out.shape);
+  scatterInto(
+    ctx,
+    call.inputs[0]!,
+    ctx.ptrOf(out),
+    call.params.lo.reduce((acc, l, i) => acc + l * ostr[i]!, 0),
+    ostr,
+  );
+  return out;
+};
+
+export const concatKernel: WasmKernel<{ readonly axis: number }> = (ctx, call) => {
+  suffix('concat', call.out.dtype);
+  const out = ctx.output(elementBytes(call));
+  const ostr = stridesOf(call.out.shape);
+  const axis = call.params.axis;
+  let off = 0;
+  for (const x of call.inputs) {
+    scatterInto(ctx, x, ctx.ptrOf(out), off * ostr[axis]!, ostr);
+    off += x.shape[axis]!;
+  }
+  return out;
+};
+
+/**
+ * A reduction over sorted `axes` as [outer, reduced, inner]: size-1 dims are
+ * dropped and neighbours of the same kind merged; when the reduced dims are
+ * not one block (kept, reduced, kept, reduced, ...), the input is first
+ * gathered into [kept..., reduced...] order.
+ */
+function reduceKernel(kind: 'sum' | 'max'): WasmKernel<{ readonly axes: readonly number[] }> {
+  return (ctx, call) => {
+    const x = call.inputs[0]!;
+    const t = suffix(call.name, x.dtype);
+    const out = ctx.output(elementBytes(call));
+    const nOut = sizeOf(call.out.shape);
+    if (nOut === 0) return out;
+    const axes = call.params.axes;
+    if (sizeOf(x.shape) === 0) {
+      // an empty reduced axis: the sum is 0 (max rejects empty axes in its shape rule)
+      ctx.call({ fn: 'zero_fill', args: [ctx.ptrOf(out), elementBytes(call)] });
+      return out;
+    }
+    const groups: { size: number; reduced: boolean }[] = [];
+    x.shape.forEach((d, i) => {
+      if (d === 1) return;
+      const reduced = axes.includes(i);
+      const last = groups[groups.length - 1];
+      if (last && last.reduced === reduced) last.size *= d;
+      else groups.push({ size: d, reduced });
+    });
+    let src = ctx.ptr(x.storage);
+    let outer = 1;
+    let red = 1;
+    let inner = 1;
+    const pattern = groups.map((g) => (g.reduced ? 'R' : 'K')).join('');
+    if (pattern === '' || pattern === 'K' || pattern === 'R' || pattern === 'KR' || pattern === 'RK' || pattern === 'KRK') {
+      let i = 0;
+      if (groups[i] && !groups[i]!.reduced) outer = groups[i++]!.size;
+      if (groups[i]?.reduced) red = groups[i++]!.size;
+      if (groups[i]) inner = groups[i]!.size;
+    } else {
+      const keptAxes = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+      const perm = [...keptAxes, ...axes];
+      const st = stridesOf(x.shape);
+      const shape = perm.map((p) => x.shape[p]!);
+      const tmp = ctx.temp(sizeOf(x.shape) * 4);
+      gatherInto(
+        ctx,
+        src,
+        shape,
+        0,
+        perm.map((p) => st[p]!),
+        tmp,
+      );
+      src = tmp;
+      outer = nOut;
+      red = sizeOf(axes.map((a) => x.shape[a]!));
+    }
+    ctx.call({ fn: `${kind}_${t}`, args: [src, ctx.ptrOf(out), red, inner, 0, outer], split: { index: 4, count: outer } });
+    return out;
+  };
+}
+
+export const sumKernel: WasmKernel<{ readonly axes: readonly number[] }> = reduceKernel('sum');
+/** Maximum over axes; NaN propagates. */
+export const maxKernel: WasmKernel<{ readonly axes: readonly number[] }> = reduceKernel('max');
+
+/** Index of the first maximum along one axis (a NaN counts as the maximum). */
+export const argmaxKernel: WasmKernel<{ readonly axis: number }> = (ctx, call) => {
+  const x = call.inputs[0]!;
+  const axis = call.params.axis;
+  const out = ctx.output(elementBytes(call));
+  const nOut = sizeOf(call.out.shape);
+  if (nOut === 0) return out;
+  const t = suffix('argmax', x.dtype);
+  const len = x.shape[axis]!;
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  ctx.call({ fn: `argmax_${t}`, args: [ctx.ptr(x.storage), ctx.ptrOf(out), len, inner, 0, nOut], split: { index: 4, count: nOut } });
+  return out;
+};
+
+/**
+ * Batched matrix product with broadcast batch dims (matmul.ts): the batch dims
+ * are collapsed; the last collapsed one becomes the kernel's batch (one
+ * stride per operand), the others are looped over here, one call each.
+ */
+export const matmulKernel: WasmKernel = (ctx, call) => {
+  const [a, b] = call.inputs as [KernelInput, KernelInput];
+  const t = suffix('matmul', a.dtype);
+  const out = ctx.output(elementBytes(call));
+  const os = call.out.shape;
+  const m = os[os.length - 2]!;
+  const n = os[os.length - 1]!;
+  const k = a.shape[a.shape.length - 1]!;
+  const batchShape = os.slice(0, -2);
+  if (sizeOf(batchShape) * m * n === 0) return out;
+  const c = collapse(batchShape, [
+    broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k),
+    broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n),
+    stridesOf(batchShape).map((s) => s * m * n),
+  ]);
+  const shape = c.shape.length === 0 ? [1] : c.shape;
+  const [as, bs, cs] = c.shape.length === 0 ? [[0], [0], [0]] : (c.strides as [number[], number[], number[]]);
+  const r = shape.length - 1;
+  const batch = shape[r]!;
+  const jobs = ctx.query(`matmul_${t}_jobs`, batch, m, k, n);
+  const scratchBytes = t === 'f32' ? ctx.query('matmul_f32_scratch_bytes', m, k, n) : 16;
+  const scratch = ctx.temp(scratchBytes);
+  const pa = ctx.ptr(a.storage);
+  const pb = ctx.ptr(b.storage);
+  const po = ctx.ptrOf(out);
+  const lead = shape.slice(0, r);
+  const idx = lead.map(() => 0);
+  for (let q = 0; q < sizeOf(lead); q++) {
+    let oa = 0;
+    let ob = 0;
+    let oc = 0;
+    idx.forEach((v, d) => {
+      oa += v * as[d]!;
+      ob += v * bs[d]!;
+      oc += v * cs[d]!;
+    });
+    ctx.call({
+      fn: `matmul_${t}`,
+      args: [pa + 4 * oa, pb + 4 * ob, po + 4 * oc, batch, m, k, n, as[r]!, bs[r]!, scratch, 0, jobs],
+      split: { index: 10, count: jobs },
+      scratch: { index: 9, bytes: scratchBytes },
+    });
+    for (let d = idx.length - 1; d >= 0; d--) {
+      idx[d]!++;
+      if (idx[d]! < lead[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+};
