@@ -1,0 +1,451 @@
+/**
+ * Law: backend equivalence on wasm. Every built-in primitive computed on the
+ * wasm backend in f32 equals the CPU reference in f64 on the same
+ * (f32-rounded) inputs, within a per-op tolerance, on random shapes (odd and
+ * prime sizes, empty and scalar tensors, size-1 and broadcast dims) drawn by
+ * fast-check with the suite's fixed seed; i32 ops exactly; NaN propagates as
+ * on the CPU. Tolerances: exact for data movement, comparisons, maximum /
+ * minimum, max, argmax and integer ops; + − × ÷ √ and reciprocal are correctly
+ * rounded f32 operations (≤ ½ ulp from the f64 result: rtol 2⁻²⁴); the
+ * transcendental functions within the bounds of math.ts (≤ 2 ulp, plus the
+ * rounding of the f64 reference: rtol 4e-7, atol 1e-7 near zeros); sums and
+ * matmul: atol grows with the number of terms.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as ct from '../../src/index.js';
+import { closeMessage, values, type Domain, type Tol } from '../webgpu/gpu.js';
+
+interface InputSpec {
+  readonly shape: number[];
+  readonly domain: Domain;
+  readonly dtype?: 'f32' | 'i32';
+  readonly seed: number;
+  /** Put NaN at some positions. */
+  readonly nan?: boolean;
+  /** These values instead of random ones. */
+  readonly values?: readonly number[];
+}
+
+interface Instance {
+  readonly inputs: InputSpec[];
+  readonly run: (xs: ct.Tensor[]) => ct.Tensor;
+  readonly tol: Tol;
+  readonly note?: string;
+}
+
+const EXACT: Tol = { rtol: 0, atol: 0 };
+const ROUNDED: Tol = { rtol: 2 ** -24, atol: 0 };
+const TRANS: Tol = { rtol: 4e-7, atol: 1e-7 };
+
+const dim = fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 13);
+const dimOrEmpty = fc.oneof({ arbitrary: dim, weight: 8 }, { arbitrary: fc.constant(0), weight: 1 });
+const shapeArb = (maxRank = 4, minRank = 0) => fc.array(dimOrEmpty, { minLength: minRank, maxLength: maxRank });
+const shapeNoEmpty = (maxRank = 4, minRank = 0) => fc.array(dim, { minLength: minRank, maxLength: maxRank });
+const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
+
+/** Shapes of n inputs that broadcast together: each drops some leading dims and sets some dims to 1. */
+const broadcastShapes = (n: number) =>
+  fc
+    .tuple(
+      shapeArb(4),
+      fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n }),
+    )
+    .map(([out, specs]) => specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))));
+
+const values32 = (s: InputSpec): number[] => {
+  if (s.values) return [...s.values];
+  const n = s.shape.reduce((a, b) => a * b, 1);
+  const v = values(n, s.seed, s.domain).map((x, i) => (s.nan && (i * 7 + s.seed) % 5 === 0 ? NaN : x));
+  return s.dtype === 'i32' ? v.map(Math.trunc) : v.map(Math.fround);
+};
+
+function check(inst: Instance): boolean {
+  const data = inst.inputs.map(values32);
+  return ct.scope(() => {
+    const wasmIn = inst.inputs.map((s, i) => ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype ?? 'f32', backend: 'wasm' }));
+    const out = inst.run(wasmIn);
+    expect(out.backendName).toBe('wasm');
+    const got = out.dataSync();
+    const cpuIn = inst.inputs.map((s, i) =>
+      ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype === 'i32' ? 'i32' : 'f64', backend: 'cpu' }),
+    );
+    const y = inst.run(cpuIn);
+    expect(out.shape).toEqual(y.shape);
+    expect(out.dtype).toBe(y.dtype === 'f64' ? 'f32' : y.dtype);
+    const msg = closeMessage(`${inst.note ?? ''} shapes ${inst.inputs.map((s) => `[${s.shape}]`).join(' ')}`, got, y.dataSync(), inst.tol);
+    if (msg) throw new Error(msg);
+    return true;
+  });
+}
+
+const RUNS = 25;
+const prop = (arb: fc.Arbitrary<Instance>, runs = RUNS) => fc.assert(fc.property(arb, check), { numRuns: runs });
+
+/** Input domains of the unary ops: typed over every unary primitive, so a new one without its wasm check does not compile. */
+const unaryDomains: { readonly [K in ct.UnaryName]: readonly [Domain, Tol] } = {
+  neg: ['any', EXACT],
+  exp: ['any', TRANS],
+  log: ['pos', TRANS],
+  sin: ['any', TRANS],
+  cos: ['any', TRANS],
+  tanh: ['any', TRANS],
+  sigmoid: ['any', TRANS],
+  relu: ['any', EXACT],
+  sqrt: ['pos', ROUNDED],
+  square: ['any', ROUNDED],
+  abs: ['any', EXACT],
+  reciprocal: ['nonzero', ROUNDED],
+  sign: ['ints', EXACT],
+};
+const intUnary: ct.UnaryName[] = ['neg', 'relu', 'square', 'abs', 'sign'];
+
+/** Input domains and tolerance of the binary ops, typed over every binary primitive. */
+const binaryDomains: { readonly [K in ct.BinaryName]: readonly [Domain, Domain, Tol] } = {
+  add: ['any', 'any', ROUNDED],
+  sub: ['any', 'any', ROUNDED],
+  mul: ['any', 'any', ROUNDED],
+  div: ['any', 'nonzero', ROUNDED],
+  pow: ['pos', 'small', TRANS],
+  maximum: ['ints', 'any', EXACT],
+  minimum: ['ints', 'any', EXACT],
+  greater: ['ints', 'ints', EXACT],
+  greaterEqual: ['ints', 'ints', EXACT],
+  less: ['ints', 'ints', EXACT],
+  lessEqual: ['ints', 'ints', EXACT],
+  equal: ['ints', 'ints', EXACT],
+  notEqual: ['ints', 'ints', EXACT],
+};
+const intBinary: ct.BinaryName[] = [
+  'add',
+  'sub',
+  'mul',
+  'maximum',
+  'minimum',
+  'greater',
+  'greaterEqual',
+  'less',
+  'lessEqual',
+  'equal',
+  'notEqual',
+];
+
+/** Where each of the other primitives is checked below (typed: a new primitive without a wasm check does not compile). */
+const OTHER_CHECKS: { readonly [P in Exclude<ct.PrimName, ct.UnaryName | ct.BinaryName>]: string } = {
+  where: 'where (3-way broadcasting, f32 and i32 conditions)',
+  matmul: 'matmul: batched, broadcast batch dims, odd / prime / block-crossing sizes, i32',
+  stopGradient: 'reshape and stopGradient (shared blocks)',
+  reshape: 'reshape and stopGradient (shared blocks)',
+  broadcastTo: 'broadcastTo',
+  transpose: 'transpose (random permutations)',
+  slice: 'slice and pad',
+  pad: 'slice and pad',
+  concat: 'concat (2 to 4 inputs, any axis)',
+  cast: 'cast f32 <-> i32',
+  sum: 'sum and max over any set of axes (NaN through max)',
+  max: 'sum and max over any set of axes (NaN through max)',
+  argmax: 'argmax along any axis (first maximum, NaN counts as maximum)',
+};
+const entries = <K extends string, V>(r: { readonly [P in K]: V }): [K, V][] => Object.entries(r) as [K, V][];
+const covered = new Set<string>();
+
+describe('wasm f32 = CPU f64 for every primitive', () => {
+  beforeAll(async () => {
+    await ct.init({ backend: 'wasm' });
+    await ct.init({ backend: 'cpu' });
+  });
+
+  for (const [name, [domain, tol]] of entries(unaryDomains)) {
+    covered.add(name);
+    it(`${name} (f32; sizes around the SIMD width, NaN)`, () => {
+      prop(
+        fc
+          .record({
+            shape: fc.oneof(
+              shapeArb(4),
+              fc.integer({ min: 0, max: 41 }).map((n) => [n]),
+            ),
+            seed: seedArb,
+            nan: fc.boolean(),
+          })
+          .map(({ shape, seed, nan }) => ({ inputs: [{ shape, domain, seed, nan }], run: ([x]) => ct.unaryOps[name](x!), tol })),
+      );
+    });
+  }
+  it('integer unary ops (i32): neg relu square abs sign, exactly', () => {
+    prop(
+      fc.record({ shape: shapeArb(3), seed: seedArb, k: fc.constantFrom(...intUnary) }).map(({ shape, seed, k }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, dtype: 'i32' as const, seed }],
+        run: ([x]) => ct.unaryOps[k](x!),
+        tol: EXACT,
+        note: k,
+      })),
+    );
+  });
+  for (const [name, [da, db, tol]] of entries(binaryDomains)) {
+    covered.add(name);
+    it(`${name} (broadcasting, NaN)`, () => {
+      prop(
+        fc.record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb, nan: fc.boolean() }).map(({ shapes, sa, sb, nan }) => ({
+          inputs: [
+            { shape: shapes[0]!, domain: da, seed: sa, nan },
+            { shape: shapes[1]!, domain: db, seed: sb, nan },
+          ],
+          run: ([a, b]) => ct.binaryOps[name](a!, b!),
+          tol,
+        })),
+      );
+    });
+  }
+  it('binary ops on i32 (broadcasting), exactly', () => {
+    prop(
+      fc
+        .record({ shapes: broadcastShapes(2), sa: seedArb, sb: seedArb, k: fc.constantFrom(...intBinary) })
+        .map(({ shapes, sa, sb, k }) => ({
+          inputs: [
+            { shape: shapes[0]!, domain: 'any' as Domain, dtype: 'i32' as const, seed: sa },
+            { shape: shapes[1]!, domain: 'ints' as Domain, dtype: 'i32' as const, seed: sb },
+          ],
+          run: ([a, b]) => ct.binaryOps[k](a!, b!),
+          tol: EXACT,
+          note: k,
+        })),
+      60,
+    );
+  });
+  it('special values as on the CPU: relu/maximum/minimum/max propagate NaN, sign(±0), pow conventions, ±0 and infinities', () => {
+    const xs = [NaN, 0, -0, 1, -1, Infinity, -Infinity, 2.5, -2.5];
+    const all = xs.flatMap((a) => xs.map((b) => [a, b] as const));
+    const a = all.map((p) => p[0]);
+    const b = all.map((p) => p[1]);
+    const spec = (v: readonly number[]): InputSpec => ({ shape: [v.length], domain: 'any', seed: 1, values: v });
+    for (const [name, [, , tol]] of entries(binaryDomains)) {
+      check({ inputs: [spec(a), spec(b)], run: ([x, y]) => ct.binaryOps[name](x!, y!), tol, note: name });
+    }
+    for (const [name, [, tol]] of entries(unaryDomains)) {
+      check({ inputs: [spec(xs)], run: ([x]) => ct.unaryOps[name](x!), tol, note: name });
+    }
+    // signs of zero are kept exactly where the CPU keeps them
+    const w = ct.sign(ct.tensor([-0, 0], { backend: 'wasm' })).dataSync();
+    expect(Object.is(w[0], -0) && Object.is(w[1], 0)).toBe(true);
+    expect(Object.is(ct.relu(ct.tensor([-0], { backend: 'wasm' })).dataSync()[0], 0)).toBe(true);
+    expect(Array.from(ct.max(ct.tensor([1, NaN, 3], { backend: 'wasm' })).dataSync())).toEqual([NaN]);
+    expect(Array.from(ct.argmax(ct.tensor([1, 3, NaN, NaN, 3], { backend: 'wasm' })).dataSync())).toEqual([2]);
+  });
+  covered.add('where');
+  it('where (3-way broadcasting, f32 and i32 conditions)', () => {
+    prop(
+      fc.record({ shapes: broadcastShapes(3), s: fc.tuple(seedArb, seedArb, seedArb), int: fc.boolean() }).map(({ shapes, s, int }) => ({
+        inputs: [
+          { shape: shapes[0]!, domain: 'bits' as Domain, seed: s[0], dtype: int ? ('i32' as const) : ('f32' as const) },
+          { shape: shapes[1]!, domain: 'any' as Domain, seed: s[1], nan: true },
+          { shape: shapes[2]!, domain: 'any' as Domain, seed: s[2] },
+        ],
+        run: ([c, a, b]) => ct.where(c!, a!, b!),
+        tol: EXACT,
+      })),
+    );
+  });
+  covered.add('matmul');
+  it('matmul: batched, broadcast batch dims, odd / prime / block-crossing sizes, i32', () => {
+    const size = fc.constantFrom(0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 63, 64, 65, 67, 130);
+    prop(
+      fc
+        .record({
+          m: size,
+          k: size,
+          n: size,
+          batch: shapeNoEmpty(3),
+          bcast: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
+          sa: seedArb,
+          sb: seedArb,
+          int: fc.boolean(),
+        })
+        .map(({ m, k, n, batch, bcast, sa, sb, int }) => ({
+          inputs: [
+            {
+              shape: [...(bcast[0] ? batch.map((d, i) => (i % 2 === 0 ? 1 : d)) : batch), m, k],
+              domain: (int ? 'ints' : 'small') as Domain,
+              seed: sa,
+              dtype: int ? ('i32' as const) : ('f32' as const),
+            },
+            {
+              shape: [...(bcast[1] ? batch.slice(1) : bcast[2] ? batch.map((d, i) => (i % 2 === 1 ? 1 : d)) : batch), k, n],
+              domain: (int ? 'ints' : 'small') as Domain,
+              seed: sb,
+              dtype: int ? ('i32' as const) : ('f32' as const),
+            },
+          ],
+          run: ([a, b]) => ct.matmul(a!, b!),
+          tol: int ? EXACT : { rtol: 1e-6, atol: 2e-7 * k },
+        })),
+      40,
+    );
+  });
+  covered.add('reshape');
+  covered.add('stopGradient');
+  it('reshape and stopGradient (shared blocks)', () => {
+    prop(
+      fc.record({ shape: shapeArb(4), seed: seedArb }).map(({ shape, seed }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, seed }],
+        run: ([x]) => ct.add(ct.reshape(ct.stopGradient(x!), [-1]), 1),
+        tol: ROUNDED,
+      })),
+    );
+  });
+  covered.add('transpose');
+  it('transpose (random permutations)', () => {
+    prop(
+      fc
+        .record({
+          shape: shapeArb(5, 1),
+          seed: seedArb,
+          keys: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }),
+        })
+        .map(({ shape, seed, keys }) => {
+          const perm = shape.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
+          return {
+            inputs: [{ shape, domain: 'any' as Domain, seed }],
+            run: ([x]) => ct.transpose(x!, perm),
+            tol: EXACT,
+            note: `perm [${perm}]`,
+          };
+        }),
+    );
+  });
+  covered.add('broadcastTo');
+  it('broadcastTo', () => {
+    prop(
+      fc.record({ shapes: broadcastShapes(2), seed: seedArb }).map(({ shapes, seed }) => {
+        const target = shapes[0]!.length >= shapes[1]!.length ? shapes[0]! : shapes[1]!;
+        const other = target === shapes[0] ? shapes[1]! : shapes[0]!;
+        const full = target.map((d, i) => Math.max(d, other[i - (target.length - other.length)] ?? 1));
+        return {
+          inputs: [{ shape: other, domain: 'any' as Domain, seed }],
+          run: ([x]) => ct.broadcastTo(x!, full),
+          tol: EXACT,
+          note: `to [${full}]`,
+        };
+      }),
+    );
+  });
+  covered.add('slice');
+  covered.add('pad');
+  it('slice and pad', () => {
+    prop(
+      fc
+        .record({
+          shape: shapeNoEmpty(4, 1),
+          seed: seedArb,
+          u: fc.array(fc.tuple(fc.nat(100), fc.nat(100), fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }),
+        })
+        .map(({ shape, seed, u }) => {
+          const begin = shape.map((d, i) => u[i]![0] % d);
+          const size = shape.map((d, i) => u[i]![1] % (d - begin[i]! + 1));
+          const widths = shape.map((_, i) => [u[i]![2], u[i]![3]] as [number, number]);
+          return {
+            inputs: [{ shape, domain: 'any' as Domain, seed }],
+            run: ([x]) => ct.pad(ct.slice(x!, begin, size), widths),
+            tol: EXACT,
+            note: `begin [${begin}] size [${size}]`,
+          };
+        }),
+    );
+  });
+  covered.add('concat');
+  it('concat (2 to 4 inputs, any axis)', () => {
+    prop(
+      fc
+        .record({
+          shape: shapeArb(4, 1),
+          axisU: fc.nat(10),
+          extra: fc.array(fc.constantFrom(0, 1, 2, 3, 5), { minLength: 2, maxLength: 4 }),
+          seed: seedArb,
+        })
+        .map(({ shape, axisU, extra, seed }) => {
+          const axis = axisU % shape.length;
+          const inputs = extra.map((d, i) => ({
+            shape: shape.map((s, j) => (j === axis ? d : s)),
+            domain: 'any' as Domain,
+            seed: seed + i,
+          }));
+          return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
+        }),
+    );
+  });
+  covered.add('cast');
+  it('cast f32 <-> i32', () => {
+    prop(
+      fc.record({ shape: shapeArb(3), seed: seedArb }).map(({ shape, seed }) => ({
+        inputs: [{ shape, domain: 'any' as Domain, seed, nan: true }],
+        run: ([x]) => ct.cast(ct.add(ct.cast(x!, 'i32'), ct.cast(ct.cast(x!, 'i32'), 'i32')), 'f32'),
+        tol: EXACT,
+      })),
+    );
+    // JavaScript's ToInt32: NaN and infinities give 0, large values wrap modulo 2^32
+    const big = [NaN, Infinity, -Infinity, 3e9, -3e9, 2 ** 31, -(2 ** 31), 1e20, 2 ** 40 + 5 * 2 ** 20, -7.9, 7.9, 1.5e10];
+    const got = ct.cast(ct.tensor(big, { backend: 'wasm' }), 'i32').dataSync();
+    expect(Array.from(got)).toEqual(Array.from(Int32Array.from(Float32Array.from(big))));
+    const ints = [2147483647, -2147483648, 16777217, -16777217, 123456789];
+    expect(Array.from(ct.cast(ct.tensor(ints, { dtype: 'i32', backend: 'wasm' }), 'f32').dataSync())).toEqual(
+      Array.from(Float32Array.from(ints)),
+    );
+  });
+  covered.add('sum');
+  covered.add('max');
+  it('sum and max over any set of axes (NaN through max)', () => {
+    prop(
+      fc
+        .record({
+          shape: shapeArb(4),
+          seed: seedArb,
+          pick: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+          nan: fc.boolean(),
+          int: fc.boolean(),
+        })
+        .map(({ shape, seed, pick, nan, int }) => {
+          const axes = shape.map((_, i) => i).filter((i) => pick[i]);
+          const terms = axes.reduce((n, a) => n * shape[a]!, 1);
+          const nonEmpty = axes.every((a) => shape[a]! > 0);
+          return {
+            inputs: [{ shape, domain: 'any' as Domain, seed, nan: nan && !int, dtype: int ? ('i32' as const) : ('f32' as const) }],
+            run: ([x]) => (nan || !nonEmpty ? ct.sum(x!, axes) : ct.max(x!, axes)),
+            tol: int ? EXACT : { rtol: 1e-6, atol: 3e-7 * terms },
+            note: `axes [${axes}] ${nan || !nonEmpty ? 'sum' : 'max'}`,
+          };
+        }),
+      60,
+    );
+    prop(
+      fc
+        .record({ shape: shapeNoEmpty(4, 1), seed: seedArb, pick: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }) })
+        .map(({ shape, seed, pick }) => {
+          const axes = shape.map((_, i) => i).filter((i) => pick[i]);
+          return {
+            inputs: [{ shape, domain: 'ints' as Domain, seed, nan: true }],
+            run: ([x]) => ct.max(x!, axes),
+            tol: EXACT,
+            note: `max axes [${axes}]`,
+          };
+        }),
+      40,
+    );
+  });
+  covered.add('argmax');
+  it('argmax along any axis (first maximum, NaN counts as maximum)', () => {
+    prop(
+      fc
+        .record({ shape: shapeNoEmpty(4, 1), seed: seedArb, axisU: fc.nat(10), nan: fc.boolean(), int: fc.boolean() })
+        .map(({ shape, seed, axisU, nan, int }) => ({
+          inputs: [{ shape, domain: 'ints' as Domain, seed, nan: nan && !int, dtype: int ? ('i32' as const) : ('f32' as const) }],
+          run: ([x]) => ct.argmax(x!, axisU % shape.length),
+          tol: EXACT,
+        })),
+      40,
+    );
+  });
+
+  it('covers every primitive', () => {
+    for (const p of ct.primNames) expect(covered.has(p) || p in OTHER_CHECKS, p).toBe(true);
+  });
+});
