@@ -94,7 +94,6 @@ export function bind<P>(prim: Bindable<P>, inputs: readonly Tensor[], params: P)
 
 /** Evaluate a primitive on concrete tensors with their backend. */
 export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[], params: P): ConcreteTensor {
-  const out = prim.shape(inputs.map(avalOf), params);
   if (inputs.length === 0) throw new ValueError(prim.name, 'a primitive needs at least one input');
   const backend = inputs[0]!.backend;
   for (const x of inputs) {
@@ -105,6 +104,8 @@ export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[
       );
     }
   }
+  // the backends are checked first: a wasm f32 tensor beside a cpu f64 one is a placement error, not a dtype mismatch
+  const out = prim.shape(inputs.map(avalOf), params);
   if (!backend.supports(out.dtype)) throw new ValueError(prim.name, `the ${backend.name} backend does not support dtype ${out.dtype}`);
   checkTensorLimit(prim.name, out.shape, out.dtype); // before the kernel allocates its output
   countKernelCall();
