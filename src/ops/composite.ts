@@ -7,7 +7,7 @@ import { fmt, normalizeAxes, normalizeAxis, sizeOf } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import { arange, asTensor, type TensorLike } from './creation.js';
+import { arange, asTensor, backendOf, type TensorLike } from './creation.js';
 import { abs, add, div, equal, exp, less, log, maximum, minimum, mul, neg, sub, where } from './elementwise.js';
 import { argmax, max, sum, type ReduceOptions } from './reduce.js';
 import { cast, expandDims, squeeze, stopGradient } from './structural.js';
@@ -60,7 +60,7 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
 export function oneHot(indices: Tensor, depth: number, opts: { dtype?: DType } = {}): Tensor {
   if (indices.dtype !== 'i32') throw new ShapeError('oneHot', `indices must be i32, got ${indices.dtype}${fmt(indices.shape)}`);
   if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError('oneHot', `depth must be a positive integer, got ${depth}`);
-  return cast(equal(expandDims(indices, -1), arange(depth, undefined, 1, { dtype: 'i32' })), opts.dtype ?? 'f32');
+  return cast(equal(expandDims(indices, -1), arange(depth, undefined, 1, { dtype: 'i32', backend: backendOf(indices).name })), opts.dtype ?? 'f32');
 }
 
 /**

@@ -12,7 +12,7 @@ import { bind } from '../core/trace.js';
 import { fmt, normalizeAxes, normalizeAxis, sizeOf, type Shape } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import { arange, asTensor, type TensorLike } from './creation.js';
+import { arange, asTensor, backendOf, type TensorLike } from './creation.js';
 import { equal, mul } from './elementwise.js';
 import { handWritten, mapTangent, zeroDerivative, type Builtin } from './rules.js';
 import {
@@ -49,7 +49,7 @@ export function firstMaxMask(x: Tensor, axes: readonly number[]): Tensor {
   const k = sizeOf(axes.map((a) => x.shape[a]!));
   const xr = reshape(transpose(x, perm), [...kept.map((i) => x.shape[i]!), k]);
   const idx = argmax(xr, -1);
-  const hot = cast(equal(expandDims(idx, -1), arange(k, undefined, 1, { dtype: 'i32' })), x.dtype);
+  const hot = cast(equal(expandDims(idx, -1), arange(k, undefined, 1, { dtype: 'i32', backend: backendOf(x).name })), x.dtype);
   const back = reshape(
     hot,
     perm.map((i) => x.shape[i]!),
