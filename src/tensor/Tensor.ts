@@ -51,6 +51,6 @@ export abstract class Tensor {
   /** Release the backing buffer now instead of at the end of the enclosing scope. */
   abstract dispose(): void;
 
-  /** The backend holding the data ('cpu' | 'webgpu'), undefined for a tracer. */
+  /** The backend holding the data (a `BackendName`: 'cpu' | 'wasm' | 'webgpu'), undefined for a tracer. */
   abstract readonly backendName: string | undefined;
 }
