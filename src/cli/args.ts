@@ -91,6 +91,11 @@ export const enumFlag = <const K extends string>(name: string, values: readonly 
     String,
   );
 
+/** The backends a command can run on (`--backend`); the default stays 'cpu'. */
+export const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
+export type CliBackend = (typeof BACKENDS)[number];
+export const DEFAULT_BACKEND: CliBackend = 'cpu';
+
 /** A non-empty string value. */
 export const stringFlag = (name: string): t.Type<string, string, unknown> =>
   new t.Type<string, string, unknown>(

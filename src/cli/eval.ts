@@ -8,7 +8,7 @@ import { softmaxCrossEntropy } from '../nn/losses.js';
 import { confusionMatrix, evaluate } from '../nn/train.js';
 import { readCheckpoint, restoreModel } from '../io/checkpoint.js';
 import { DataError } from '../io/errors.js';
-import { decodeFlags, enumFlag, intFlag, stringFlag, UsageError } from './args.js';
+import { BACKENDS, DEFAULT_BACKEND, decodeFlags, enumFlag, intFlag, stringFlag, UsageError } from './args.js';
 import { loadEvalData } from './data.js';
 import type { CliIO } from './io.js';
 
@@ -16,7 +16,7 @@ export const evalFlags = {
   checkpoint: stringFlag('checkpoint'),
   data: stringFlag('data'),
   header: enumFlag('header', ['yes', 'no'] as const),
-  backend: enumFlag('backend', ['cpu', 'webgpu'] as const),
+  backend: enumFlag('backend', BACKENDS),
   batch: intFlag('batch', 1),
 };
 
@@ -35,7 +35,7 @@ export async function evalCommand(flags: Readonly<Record<string, string | true>>
   const ck = readCheckpoint(f.checkpoint);
   if (E.isLeft(ck)) throw ck.left;
   const { name, data } = loadEvalData(f.data ?? 'digits', f.header);
-  const backend = f.backend ?? 'cpu';
+  const backend = f.backend ?? DEFAULT_BACKEND;
   await init({ backend });
   try {
     const restored = restoreModel(ck.right);
@@ -69,6 +69,6 @@ export async function evalCommand(flags: Readonly<Record<string, string | true>>
     io.out(formatConfusion(confusionMatrix(data.y, ev.predictions, n), classes));
     return 0;
   } finally {
-    if (backend === 'webgpu') await shutdown();
+    if (backend === 'webgpu') await shutdown(); // releases the device so the process can exit
   }
 }

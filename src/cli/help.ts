@@ -1,4 +1,6 @@
 /** The `--help` texts. */
+import { DEFAULT_BACKEND } from './args.js';
+
 export const MAIN_HELP = `cotangent — train, evaluate and inspect models built with cotangent
 
 usage: cotangent <command> [flags]        (npm start = cotangent train)
@@ -31,7 +33,10 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
                                     otherwise; momentum 0.05; sgd 0.1),
                                     cosine-decayed to 0 over the run
   --optimizer sgd|momentum|adam     (default adam)
-  --backend cpu|webgpu              (default cpu)
+  --backend cpu|wasm|webgpu         where the tensors live and the kernels run (default ${DEFAULT_BACKEND}):
+                                    cpu = plain JavaScript (f64-capable reference), wasm =
+                                    WebAssembly SIMD kernels (f32), webgpu = the GPU through
+                                    navigator.gpu or the 'webgpu' package (COTANGENT_WEBGPU_ADAPTER)
   --seed N                          initialisation and shuffling seed (default 0)
   --out DIR                         output folder (default out/run): model.safetensors,
                                     training.svg, history.json, written together atomically;
@@ -50,7 +55,8 @@ export const EVAL_HELP = `usage: cotangent eval --checkpoint PATH [flags]
                                     model's class count
   --header yes|no                   whether a CSV file's first line is a header (default: it
                                     is one exactly when none of its cells is a number)
-  --backend cpu|webgpu              (default cpu)
+  --backend cpu|wasm|webgpu         where the evaluation runs (default ${DEFAULT_BACKEND}; any backend can
+                                    read any checkpoint)
   --batch N                         evaluation batch size (default 500)
 
 Prints the accuracy and the confusion matrix (rows: true class, columns: predicted).

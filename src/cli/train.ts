@@ -14,7 +14,7 @@ import { evaluate, fit } from '../nn/train.js';
 import { paramCount } from '../nn/tree.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { checkWritableDir } from '../io/atomic.js';
-import { decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag } from './args.js';
+import { BACKENDS, DEFAULT_BACKEND, decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag } from './args.js';
 import { loadData } from './data.js';
 import { buildModel } from './models.js';
 import type { CliIO } from './io.js';
@@ -29,7 +29,7 @@ export const trainFlags = {
   batch: intFlag('batch', 1),
   lr: positiveFlag('lr'),
   optimizer: enumFlag('optimizer', ['sgd', 'momentum', 'adam'] as const),
-  backend: enumFlag('backend', ['cpu', 'webgpu'] as const),
+  backend: enumFlag('backend', BACKENDS),
   seed: intFlag('seed', 0),
   out: stringFlag('out'),
 };
@@ -38,7 +38,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 export async function trainCommand(flags: Readonly<Record<string, string | true>>, io: CliIO): Promise<number> {
   const f = decodeFlags('train', trainFlags, flags);
-  const backend = f.backend ?? 'cpu';
+  const backend = f.backend ?? DEFAULT_BACKEND;
   const t0 = performance.now();
   const data = loadData(f.data ?? 'digits', f.header);
   const small = data.name === 'digits';
@@ -128,6 +128,6 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
     io.out(`checkpoint ${file}\nplot ${join(outDir, 'training.svg')}\n`);
     return 0;
   } finally {
-    if (backend === 'webgpu') await shutdown();
+    if (backend === 'webgpu') await shutdown(); // releases the device so the process can exit
   }
 }
