@@ -1,12 +1,14 @@
 /**
- * cotangent's side of the benchmark: matmul and the MLP SGD step on the CPU
- * or WebGPU backend.
+ * cotangent's side of the benchmark: matmul and the MLP SGD step (eager) on the
+ * CPU, wasm or WebGPU backend. wasm threads: BENCH_WASM_THREADS (default:
+ * the backend's own default).
  */
 import * as ct from '../src/index.js';
 import { gflops, MATMUL_SIZES, MM_BATCH, mlpData, MLP, time, uniform, type PeerResult } from './data.js';
 
-export async function runCotangent(backend: 'cpu' | 'webgpu'): Promise<PeerResult & { adapterKind?: string }> {
-  await ct.init({ backend });
+export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<PeerResult & { adapterKind?: string }> {
+  const threads = process.env['BENCH_WASM_THREADS'] ? Number(process.env['BENCH_WASM_THREADS']) : undefined;
+  await ct.init(backend === 'wasm' && threads !== undefined ? { backend, threads } : { backend });
   const device = ct.backendInfo();
   const matmul: PeerResult['matmul'] = [];
   for (const n of MATMUL_SIZES) {

@@ -50,12 +50,15 @@ export interface Timing {
   readonly reps: number;
 }
 
+/** BENCH_QUICK=1 (`npm run bench -- --quick`): one warm-up and two repetitions per figure, a smoke test of the runner, not a measurement. */
+export const QUICK = process.env['BENCH_QUICK'] === '1';
+
 /** Warm up, then repeat `fn` until `minMs` have passed (at least `minReps`, at most `maxReps`); median time. */
 export async function time(
   fn: () => Promise<unknown>,
   opts: { warmup?: number; minReps?: number; maxReps?: number; minMs?: number } = {},
 ): Promise<Timing> {
-  const { warmup = 1, minReps = 3, maxReps = 50, minMs = 1500 } = opts;
+  const { warmup = 1, minReps = 3, maxReps = 50, minMs = 1500 } = QUICK ? { warmup: 1, minReps: 2, maxReps: 2, minMs: 0 } : opts;
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   const start = performance.now();

@@ -1,14 +1,23 @@
 /**
- * jax-js peer: its wasm device (single-threaded in Node) and its webgpu
- * device on Dawn; the MLP step is compiled whole with `jit`, as its users run it.
- * jax-js arrays are reference-counted: every use consumes a reference (`.ref` adds one).
+ * jax-js peer: its wasm device and its webgpu device on Dawn; the MLP step is
+ * compiled whole with `jit`, as its users run it. jax-js arrays are
+ * reference-counted: every use consumes a reference (`.ref` adds one).
+ *
+ * wasm threads: jax-js runs its wasm kernels on a pool of Web Workers sharing
+ * the memory when `SharedArrayBuffer` and a global `Worker` exist (browsers
+ * that are cross-origin isolated); Node 20 has no global `Worker`, so there
+ * it runs on the calling thread (`threads` = 1, as its Node users get it).
+ * With `threads` > 1 a Web Worker shim on worker_threads
+ * (bench/web-worker-shim.ts) is installed first, and jax-js starts that many workers.
  */
 import { installDawnNavigator } from './dawn.js';
 import { gflops, MATMUL_SIZES, MM_BATCH, mlpData, MLP, time, uniform, type PeerResult } from './data.js';
+import { installWebWorkerShim } from './web-worker-shim.js';
 
 type Arr = import('@jax-js/jax').numpy.Array;
-export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string): Promise<PeerResult> {
+export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string, threads = 1): Promise<PeerResult> {
   if (device === 'webgpu') await installDawnNavigator(adapterKind);
+  if (device === 'wasm' && threads > 1) installWebWorkerShim(threads);
   const jax = await import('@jax-js/jax');
   const ok: string[] = await jax.init(device);
   if (!ok.includes(device)) throw new Error(`jax-js device ${device} is not available (got ${ok.join(', ')})`);
@@ -56,9 +65,15 @@ export async function runJax(device: 'wasm' | 'webgpu', adapterKind: string): Pr
     },
     { warmup: 2, minReps: 5, maxReps: 50, minMs: 3000 },
   );
+  if (device === 'wasm' && threads > 1) {
+    const { shimWorkersStarted } = await import('./web-worker-shim.js');
+    if (shimWorkersStarted !== threads)
+      throw new Error(`jax-js started ${shimWorkersStarted} worker threads, not ${threads}: its pool did not run (a single-thread figure)`);
+  }
+  const wasmLabel = threads > 1 ? `${threads} worker threads` : '1 thread';
   return {
-    peer: `jax-js (${device})`,
-    device: device === 'webgpu' ? `jax-js webgpu on ${adapterKind}` : 'jax-js wasm',
+    peer: device === 'wasm' ? `jax-js (wasm, ${wasmLabel})` : `jax-js (${device})`,
+    device: device === 'webgpu' ? `jax-js webgpu on ${adapterKind}` : `jax-js wasm, ${wasmLabel}`,
     matmul,
     mlp: { msPerStep: t.ms, stepsPerSec: 1000 / t.ms, firstLoss, reps: t.reps },
   };

@@ -14,6 +14,9 @@ try {
     case 'cotangent-cpu':
       result = await runCotangent('cpu');
       break;
+    case 'cotangent-wasm':
+      result = await runCotangent('wasm');
+      break;
     case 'cotangent-webgpu':
       result = await runCotangent('webgpu');
       break;
@@ -27,7 +30,10 @@ try {
       result = await runTfjs('webgpu', kind);
       break;
     case 'jax-wasm':
-      result = await runJax('wasm', kind);
+      result = await runJax('wasm', kind, 1);
+      break;
+    case 'jax-wasm-2t':
+      result = await runJax('wasm', kind, 2);
       break;
     case 'jax-webgpu':
       result = await runJax('webgpu', kind);
