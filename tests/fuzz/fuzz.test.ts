@@ -1,10 +1,10 @@
 /**
  * Fuzzing whole programs: random DAGs of primitives (broadcasting, fan-out,
  * reductions, matmuls, structural ops, nested grad/jvp/vjp) checked against
- * finite differences, the transpose law and evalGraph(makeGraph(f)); and,
- * when a WebGPU adapter is present, CPU f64 vs WebGPU f32 equivalence of
- * each program and its gradient. `npm run fuzz` runs the same with a larger
- * budget (FC_SCALE).
+ * finite differences, the transpose law and evalGraph(makeGraph(f)); CPU f64
+ * vs wasm f32 equivalence of each program and its gradient; and, when a
+ * WebGPU adapter is present, CPU f64 vs WebGPU f32 the same way. `npm run
+ * fuzz` runs the same with a larger budget (FC_SCALE).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { programBackendProperty, programProperty } from '../../laws/fuzz.js';
 import { runs } from '../laws/budget.js';
 
 let checked = 0;
+let checkedOnWasm = 0;
 let checkedOnGpu = 0;
 
 describe('random programs on the CPU (f64)', () => {
@@ -36,6 +37,33 @@ describe('random programs on the CPU (f64)', () => {
   });
 });
 
+describe('random programs on wasm (f32) vs the CPU (f64)', () => {
+  beforeAll(async () => {
+    await ct.init({ backend: 'wasm' }); // instantiates the backend; the inputs are placed on it explicitly
+    await ct.init({ backend: 'cpu' });
+  });
+
+  it('agree with the CPU, value and gradient', async () => {
+    await fc.assert(
+      programBackendProperty({ candidate: { backend: 'wasm', dtype: 'f32' } }, () => checkedOnWasm++),
+      { numRuns: runs(200) },
+    );
+    expect(checkedOnWasm).toBe(runs(200));
+    expect(ct.getBackend()).toBe('cpu');
+  });
+
+  it('the equivalence check catches a wasm-only bug (a kernel off by 1e-3 on wasm)', async () => {
+    // sin computed on wasm as sin(x)·(1 + 1e-3): far outside f32 tolerance, invisible on the CPU
+    const skewedSin = (x: ct.Tensor) => (x.backendName === 'wasm' ? ct.mul(ct.sin(x), 1.001) : ct.sin(x));
+    const r = await fc.check(
+      programBackendProperty({ maxNodes: 4, candidate: { backend: 'wasm', dtype: 'f32' }, unaryOps: { skewedSin } }),
+      { numRuns: 200 },
+    );
+    expect(r.failed).toBe(true);
+    expect(String((r.errorInstance as Error).message)).toMatch(/skewedSin/);
+  });
+});
+
 describe('random programs on WebGPU (f32) vs the CPU (f64)', () => {
   let gpu = false;
   beforeAll(async () => {
@@ -43,7 +71,9 @@ describe('random programs on WebGPU (f32) vs the CPU (f64)', () => {
   });
   afterAll(async () => {
     if (gpu) await ct.shutdown();
-    console.log(`[fuzz] random programs checked: ${checked} on the CPU (laws), ${checkedOnGpu} on WebGPU vs CPU (backend equivalence)`);
+    console.log(
+      `[fuzz] random programs checked: ${checked} on the CPU (laws), ${checkedOnWasm} on wasm vs CPU and ${checkedOnGpu} on WebGPU vs CPU (backend equivalence)`,
+    );
   });
 
   it('agree with the CPU, value and gradient (skipped loudly without an adapter)', async (ctx) => {
