@@ -60,7 +60,10 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
 export function oneHot(indices: Tensor, depth: number, opts: { dtype?: DType } = {}): Tensor {
   if (indices.dtype !== 'i32') throw new ShapeError('oneHot', `indices must be i32, got ${indices.dtype}${fmt(indices.shape)}`);
   if (!Number.isInteger(depth) || depth <= 0) throw new ShapeError('oneHot', `depth must be a positive integer, got ${depth}`);
-  return cast(equal(expandDims(indices, -1), arange(depth, undefined, 1, { dtype: 'i32', backend: backendOf(indices).name })), opts.dtype ?? 'f32');
+  return cast(
+    equal(expandDims(indices, -1), arange(depth, undefined, 1, { dtype: 'i32', backend: backendOf(indices).name })),
+    opts.dtype ?? 'f32',
+  );
 }
 
 /**

@@ -205,6 +205,6 @@ describe('derivatives on wasm (f32)', () => {
     const got = gradOn('wasm', 'f32');
     const want = await onCpu(() => gradOn('cpu', 'f64'));
     expect(got.length).toBe(want.length);
-    got.forEach((v, i) => expect(closeMessage(`mlp leaf ${i}`, v, want[i]!, { rtol: 1e-4, atol: 1e-6 })).toBeNull());
+    for (const [i, v] of got.entries()) expect(closeMessage(`mlp leaf ${i}`, v, want[i]!, { rtol: 1e-4, atol: 1e-6 })).toBeNull();
   });
 });

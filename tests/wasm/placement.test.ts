@@ -24,7 +24,13 @@ describe('ops place their constants on their input backend', () => {
   it('oneHot and softmaxCrossEntropy with labels on wasm', () => {
     const labels = ct.tensor([2, 0], { dtype: 'i32', backend: 'wasm' });
     expect(ct.oneHot(labels, 3).backendName).toBe('wasm');
-    const logits = ct.tensor([[1, 2, 3], [0, 0, 0]], { backend: 'wasm' });
+    const logits = ct.tensor(
+      [
+        [1, 2, 3],
+        [0, 0, 0],
+      ],
+      { backend: 'wasm' },
+    );
     const g = ct.grad((l: ct.Tensor) => ct.softmaxCrossEntropy(l, labels))(logits);
     expect(g.backendName).toBe('wasm');
     const sm = (v: number[]) => v.map((a) => Math.exp(a) / v.reduce((s, b) => s + Math.exp(b), 0));
