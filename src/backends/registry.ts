@@ -13,6 +13,13 @@ export function registerBackend(b: Backend): void {
   backends.set(b.name, b);
 }
 
+/** Remove a backend (after its shutdown; the cpu backend stays). */
+export function unregisterBackend(name: BackendName): void {
+  if (name === 'cpu') return;
+  if (current.name === name) current = cpuBackend;
+  backends.delete(name);
+}
+
 /** The registered backend of that name; an error saying how to initialise it when there is none. */
 export function getBackendByName(name: BackendName): Backend {
   const b = backends.get(name);

@@ -2,11 +2,19 @@
  * Backend selection: `await init({ backend: 'cpu' | 'wasm' | 'webgpu' })` makes that
  * backend the default for new tensors; `getBackend()` names it. Nothing ever
  * falls back silently: a missing WebGPU adapter is an error that says why and
- * how to get a software one. `shutdown()` releases the WebGPU device so a
- * Node process can exit.
+ * how to get a software one. `shutdown()` releases the WebGPU device and the
+ * wasm backend's worker pool (whose workers never keep a Node process alive
+ * anyway).
  */
 import type { BackendName } from '../backends/Backend.js';
-import { defaultBackend, getBackendByName, hasBackend, registerBackend, setDefaultBackend } from '../backends/registry.js';
+import {
+  defaultBackend,
+  getBackendByName,
+  hasBackend,
+  registerBackend,
+  setDefaultBackend,
+  unregisterBackend,
+} from '../backends/registry.js';
 import { WasmBackend } from '../backends/wasm/WasmBackend.js';
 import { acquireDevice, type WebGpuOptions } from '../backends/webgpu/device.js';
 import { forgetBackend } from './memory.js';
@@ -17,24 +25,58 @@ export interface InitOptions {
   backend?: BackendName;
   /** WebGPU adapter choice and options (used when backend is 'webgpu'). */
   webgpu?: WebGpuOptions;
-  /** Worker threads of the wasm backend (stored; the kernels run on the calling thread until the worker pool lands). */
+  /**
+   * Threads of the wasm backend, the calling one included (default: the available cores;
+   * 1: no worker pool). Fixed until shutdown(): init with another count is an error.
+   */
   threads?: number;
 }
 
 let wasmPending: Promise<WasmBackend> | null = null;
+/** The threads the pending or live wasm backend was asked for (undefined: the default). */
+let wasmRequested: number | undefined;
 
-/** The wasm backend, instantiated on first use (one shared memory per process). */
-function wasmBackend(threads: number | undefined): Promise<WasmBackend> {
+function liveWasm(): WasmBackend | null {
+  if (!hasBackend('wasm')) return null;
+  const b = getBackendByName('wasm');
+  return b instanceof WasmBackend && !b.isDestroyed ? b : null;
+}
+
+/** The wasm backend, instantiated on first use (one memory and one worker pool until shutdown()). */
+async function wasmBackend(threads: number | undefined): Promise<WasmBackend> {
+  if (wasmPending && threads !== undefined && threads !== wasmRequested) {
+    const b = await wasmPending;
+    if (threads !== b.threads)
+      throw new Error(
+        `init: the wasm backend already runs with ${b.threads} thread${b.threads === 1 ? '' : 's'}; call await shutdown() before init({ backend: 'wasm', threads: ${threads} })`,
+      );
+  }
   if (!wasmPending) {
-    wasmPending = WasmBackend.create(threads === undefined ? {} : { threads }).then((b) => {
+    wasmRequested = threads;
+    const p = WasmBackend.create(threads === undefined ? {} : { threads }).then((b) => {
       registerBackend(b);
       return b;
     });
-    wasmPending.catch(() => {
-      wasmPending = null;
+    wasmPending = p;
+    p.catch(() => {
+      if (wasmPending === p) wasmPending = null;
     });
   }
   return wasmPending;
+}
+
+/** Ends the wasm backend: its worker pool stops, its tensors are forgotten (using one says why). */
+function shutdownWasm(): void {
+  wasmPending = null;
+  const b = liveWasm();
+  if (defaultBackend().name === 'wasm') setDefaultBackend('cpu');
+  if (!b) return;
+  forgetBackend(
+    b,
+    "is on the wasm backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'wasm' }) and create them again",
+  );
+  b.destroy();
+  unregisterBackend('wasm');
 }
 
 let pending: Promise<WebGpuBackend> | null = null;
@@ -109,11 +151,19 @@ export function backendInfo(name: BackendName = getBackend()): string {
 }
 
 /**
- * Release the WebGPU device and every buffer it holds; the default backend
- * goes back to 'cpu'. Tensors on it leave `memoryStats()` and using one is an
- * error saying the backend was shut down. Lets a Node process exit.
+ * Release the WebGPU device and every buffer it holds, and end the wasm
+ * backend (its worker pool and its memory); with a name, only that backend.
+ * The default backend goes back to 'cpu'. Tensors on them leave
+ * `memoryStats()` and using one is an error saying the backend was shut down.
+ * Lets a Node process exit (the wasm workers never hold it anyway); `init`
+ * starts a backend again.
  */
-export async function shutdown(): Promise<void> {
+export async function shutdown(backend?: 'webgpu' | 'wasm'): Promise<void> {
+  if (backend !== 'webgpu') shutdownWasm();
+  if (backend !== 'wasm') await shutdownWebGpu();
+}
+
+async function shutdownWebGpu(): Promise<void> {
   const b = liveWebGpu();
   if (!b) {
     if (defaultBackend().name === 'webgpu') setDefaultBackend('cpu');

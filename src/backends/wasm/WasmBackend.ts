@@ -4,9 +4,10 @@
  * SIMD (src/backends/wasm/assembly, embedded in kernelsBinary.ts). f64 lives
  * on the cpu backend. Each built-in primitive's `wasm` kernel
  * (src/backends/wasm/kernels.ts) returns a list of export calls that `run`
- * executes; a call that can be split names its range, so a worker pool
- * sharing the memory can run parts of it. User primitives (definePrimitive)
- * run their CPU kernel on typed-array views of the linear memory.
+ * executes; a call that can be split names its range, and above a size
+ * threshold the worker pool (threads.ts), which shares the memory, runs parts
+ * of it on other threads. User primitives (definePrimitive) run their CPU
+ * kernel on typed-array views of the linear memory.
  */
 import type { Backend, BackendStats, CpuInput, KernelCall, Storage } from '../Backend.js';
 import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
@@ -14,6 +15,8 @@ import { sizeOf } from '../../tensor/shape.js';
 import { Allocator, type AllocatorStats } from './allocator.js';
 import type { WasmCall, WasmContext, WasmKernel } from './kernels.js';
 import { KERNELS_WASM_BASE64 } from './kernelsBinary.js';
+import { MAX_THREADS } from './layout.js';
+import { availableCores, partsOf, poolUnavailable, SPLIT_MIN_WORK, ThreadPool } from './threads.js';
 
 /** A block of linear memory; shared by the storages of a reshape and its input, freed when the last is. */
 interface Block {
@@ -30,8 +33,12 @@ export interface WasmStorage extends Storage {
 
 /** Options of the wasm backend. */
 export interface WasmOptions {
-  /** Worker threads for the kernels (accepted and stored; the kernels run on the calling thread for now). */
+  /** Threads running the kernels, the calling one included (default: the available cores; 1: no worker pool). */
   readonly threads?: number;
+  /** Split every splittable call with at least this much work, whatever its kind (tests and measurements; default: SPLIT_MIN_WORK). */
+  readonly splitMinWork?: number;
+  /** false: an unshared memory and no pool, as where SharedArrayBuffer is unavailable (tests). */
+  readonly sharedMemory?: boolean;
 }
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -47,22 +54,92 @@ function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-let compiled: Promise<WebAssembly.Module> | null = null;
-
-/** The kernel module, compiled once per process. */
-function kernelModule(): Promise<WebAssembly.Module> {
-  compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
-  return compiled;
+function readLeb(bytes: Uint8Array, at: number): [value: number, next: number] {
+  let v = 0;
+  let shift = 0;
+  let p = at;
+  for (;;) {
+    const b = bytes[p++]!;
+    v += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) return [v, p];
+  }
 }
 
-/** Whether this JavaScript engine runs the wasm backend (WebAssembly SIMD and shared memory). */
-export function wasmSupported(): boolean {
+/**
+ * The module with its memory import made unshared (the limits flag's shared bit cleared), for
+ * platforms without SharedArrayBuffer (a browser page that is not cross-origin isolated). The
+ * kernels use no atomics, so the same code runs on an unshared memory.
+ */
+export function unsharedModuleBytes(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  let p = 8;
+  while (p < out.length) {
+    const id = out[p]!;
+    const [size, body] = readLeb(out, p + 1);
+    if (id === 2) {
+      let q = body;
+      let count: number;
+      [count, q] = readLeb(out, q);
+      for (let i = 0; i < count; i++) {
+        for (let s = 0; s < 2; s++) {
+          const [len, at] = readLeb(out, q);
+          q = at + len;
+        }
+        const kind = out[q++]!;
+        if (kind === 0) q = readLeb(out, q)[1];
+        else if (kind === 1 || kind === 2) {
+          if (kind === 1) q++;
+          const flag = out[q]!;
+          if (kind === 2) out[q] = flag & ~2;
+          q = readLeb(out, q + 1)[1];
+          if (flag & 1) q = readLeb(out, q)[1];
+        } else q += 2;
+      }
+    }
+    p = body + size;
+  }
+  return out;
+}
+
+const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
+
+/** The kernel module (importing a shared memory, or an unshared one), compiled once per process. */
+function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
+  let m = compiled.get(shared);
+  if (!m) {
+    const bytes = decodeBase64(KERNELS_WASM_BASE64);
+    m = WebAssembly.compile((shared ? bytes : unsharedModuleBytes(bytes)) as Uint8Array<ArrayBuffer>);
+    compiled.set(shared, m);
+  }
+  return m;
+}
+
+/** Whether a shared WebAssembly.Memory can be created here (Node; a cross-origin-isolated page). */
+export function sharedMemorySupported(): boolean {
   try {
     new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    return WebAssembly.validate(decodeBase64(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+    return typeof SharedArrayBuffer !== 'undefined';
   } catch {
     return false;
   }
+}
+
+/** Whether this JavaScript engine runs the wasm backend (WebAssembly SIMD). */
+export function wasmSupported(): boolean {
+  try {
+    return WebAssembly.validate(unsharedModuleBytes(decodeBase64(KERNELS_WASM_BASE64)) as Uint8Array<ArrayBuffer>);
+  } catch {
+    return false;
+  }
+}
+
+let warned = false;
+/** The one-line notice that the pool is unavailable (once per process). */
+function warnSingleThread(why: string, threads: number): void {
+  if (warned) return;
+  warned = true;
+  console.warn(`cotangent: the wasm backend runs on 1 thread instead of ${threads}: ${why}`);
 }
 
 const isBlockStorage = (s: Storage): s is WasmStorage => s.backend === 'wasm' && 'block' in s;
@@ -76,28 +153,70 @@ export class WasmBackend implements Backend {
   private readonly blocks = new Set<Block>();
   private liveBytes = 0;
   private kernelCalls = 0;
+  private splitCalls = 0;
+  private destroyed = false;
+  private readonly fnIndex: ReadonlyMap<string, number>;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
     readonly exports: Exports,
+    names: readonly string[],
+    /** Threads that run the kernels, the calling one included (1 without a pool). */
     readonly threads: number,
+    private readonly pool: ThreadPool | null,
+    private readonly splitMinWork: number | undefined,
   ) {
     this.allocator = new Allocator(memory, exports.heap_base!());
     this.buffer = memory.buffer;
     this.u8 = new Uint8Array(this.buffer);
+    this.fnIndex = new Map(names.map((n, i) => [n, i]));
   }
 
-  /** Instantiates the kernels on a fresh shared memory. */
+  /**
+   * Instantiates the kernels on a fresh memory and starts `threads - 1` workers sharing it
+   * (default: the available cores). Without SharedArrayBuffer, one thread and a one-line notice.
+   */
   static async create(opts: WasmOptions = {}): Promise<WasmBackend> {
-    const threads = opts.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`init: threads must be a positive integer, got ${String(opts.threads)}`);
+    const requested = opts.threads ?? Math.min(availableCores(), MAX_THREADS);
+    if (!Number.isInteger(requested) || requested < 1 || requested > MAX_THREADS)
+      throw new Error(`init: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(opts.threads)}`);
     if (!wasmSupported())
+      throw new Error('init: this JavaScript engine lacks WebAssembly SIMD, which the wasm backend needs; use the cpu backend');
+    const shared = opts.sharedMemory !== false && sharedMemorySupported();
+    let threads = requested;
+    if (threads > 1) {
+      const why = !shared ? 'shared WebAssembly memory is unavailable' : poolUnavailable();
+      if (why) {
+        if (opts.sharedMemory !== false) warnSingleThread(why, threads);
+        threads = 1;
+      }
+    }
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared });
+    const module = await kernelModule(shared);
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const names = WebAssembly.Module.exports(module)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name);
+    const pool = threads > 1 ? await ThreadPool.start({ module, memory, names }, threads) : null;
+    return new WasmBackend(memory, instance.exports as unknown as Exports, names, threads, pool, opts.splitMinWork);
+  }
+
+  /** Ends the worker pool; every later use of this backend is an error (shutdown()). */
+  destroy(): void {
+    this.destroyed = true;
+    this.pool?.terminate();
+  }
+
+  /** Whether destroy() was called. */
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  private checkLive(op: string): void {
+    if (this.destroyed)
       throw new Error(
-        'init: this JavaScript engine lacks WebAssembly SIMD or shared memory, which the wasm backend needs; use the cpu backend',
+        `${op}: the wasm backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'wasm' }) and create them again`,
       );
-    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
-    const instance = await WebAssembly.instantiate(await kernelModule(), { env: { memory } });
-    return new WasmBackend(memory, instance.exports as unknown as Exports, threads);
   }
 
   /** Bytes of the linear memory, refreshed after memory.grow. */
@@ -136,6 +255,7 @@ export class WasmBackend implements Backend {
   }
 
   private storage(s: Storage, op: string): WasmStorage {
+    this.checkLive(op);
     if (!isBlockStorage(s)) throw new Error(`${op}: a ${s.backend} buffer reached the wasm backend`);
     return s;
   }
@@ -146,6 +266,7 @@ export class WasmBackend implements Backend {
   }
 
   upload(data: TypedArray, dtype: DType): Storage {
+    this.checkLive('upload');
     if (!this.supports(dtype)) throw this.noF64('upload');
     const s = this.allocBlock(data.byteLength);
     this.bytes().set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), s.block.ptr);
@@ -169,6 +290,7 @@ export class WasmBackend implements Backend {
   }
 
   run<P>(call: KernelCall<P>): Storage {
+    this.checkLive(call.name);
     const kernel = call.wasm as WasmKernel<P> | undefined;
     if (kernel === undefined) return this.runCpu(call);
     const temps: [number, number][] = [];
@@ -204,7 +326,7 @@ export class WasmBackend implements Backend {
     };
     try {
       const out = kernel(ctx, call);
-      this.execute(calls);
+      this.execute(calls, call.name);
       return out;
     } catch (e) {
       for (const s of outputs) this.free(s);
@@ -220,11 +342,38 @@ export class WasmBackend implements Backend {
     return f;
   }
 
-  /** Runs a list of export calls, each over its whole range, on the calling thread. */
-  execute(calls: readonly WasmCall[]): void {
+  /** Runs a list of export calls in order; a splittable call above its threshold is shared with the pool. */
+  execute(calls: readonly WasmCall[], op = 'wasm'): void {
     for (const c of calls) {
-      this.fn(c.fn)(...c.args);
+      const f = this.fn(c.fn);
       this.kernelCalls++;
+      const sp = c.split;
+      const parts = this.pool && sp ? partsOf(this.threads, sp.count, sp.work, this.splitMinWork ?? SPLIT_MIN_WORK[sp.kind]) : 1;
+      if (!this.pool || !sp || parts <= 1) {
+        f(...c.args);
+        continue;
+      }
+      this.splitCalls++;
+      // chunk 0 uses the call's scratch, the others a block each
+      const extra: number[] = [];
+      try {
+        if (c.scratch) for (let i = 1; i < parts; i++) extra.push(this.allocator.alloc(c.scratch.bytes));
+        this.pool.run(
+          {
+            fnIndex: this.fnIndex.get(c.fn)!,
+            fn: f,
+            args: c.args,
+            splitIndex: sp.index,
+            count: sp.count,
+            align: sp.align ?? 1,
+            ...(c.scratch ? { scratch: { index: c.scratch.index, ptrs: [c.args[c.scratch.index]!, ...extra] } } : {}),
+          },
+          parts,
+          `${op} (${c.fn})`,
+        );
+      } finally {
+        if (c.scratch) for (const p of extra) this.allocator.release(p, c.scratch.bytes);
+      }
     }
   }
 
@@ -246,6 +395,7 @@ export class WasmBackend implements Backend {
   }
 
   free(s: Storage): void {
+    if (this.destroyed) return; // shutdown forgot every block with the memory
     const ws = this.storage(s, 'free');
     const b = ws.block;
     if (--b.refs > 0) return;
@@ -259,12 +409,21 @@ export class WasmBackend implements Backend {
     return { buffers: this.blocks.size, bytes: this.liveBytes };
   }
 
-  /** The allocator's counts (live and pooled blocks by size class, memory size). */
-  memoryStats(): AllocatorStats & { readonly kernelCalls: number } {
-    return { ...this.allocator.stats(), kernelCalls: this.kernelCalls };
+  /** The allocator's counts (live and pooled blocks by size class, memory size), export calls run, how many were split across threads, and the chunks workers ran. */
+  memoryStats(): AllocatorStats & { readonly kernelCalls: number; readonly splitCalls: number; readonly workerChunks: number } {
+    return {
+      ...this.allocator.stats(),
+      kernelCalls: this.kernelCalls,
+      splitCalls: this.splitCalls,
+      workerChunks: this.pool?.workerChunks ?? 0,
+    };
   }
 
   describe(): string {
-    return `WebAssembly SIMD (f32x4; ${this.threads} thread${this.threads === 1 ? '' : 's'} requested, kernels on the calling thread; ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory)`;
+    const threads =
+      this.threads === 1
+        ? '1 thread'
+        : `${this.threads} threads: the calling one and ${this.threads - 1} worker${this.threads === 2 ? '' : 's'}`;
+    return `WebAssembly SIMD (f32x4; ${threads}; ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory${this.destroyed ? '; shut down' : ''})`;
   }
 }

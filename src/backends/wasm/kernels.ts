@@ -13,14 +13,26 @@ import type { KernelCall, KernelInput, Storage } from '../Backend.js';
 import { bytesPerElement, type DType } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
 import { collapse } from '../webgpu/layout.js';
+import type { WorkKind } from './threads.js';
 
 /** One call of a module export. */
 export interface WasmCall {
   /** The export's name. */
   readonly fn: string;
   readonly args: readonly number[];
-  /** args[index], args[index + 1] are [start, end) of a range of `count` independent units that may be split. */
-  readonly split?: { readonly index: number; readonly count: number };
+  /**
+   * args[index], args[index + 1] are [start, end) of a range of `count` independent units that may
+   * be split (each unit computed the same way whatever range holds it); `work` is the call's cost in
+   * elements (flops for matmul) and `kind` picks its threshold (src/backends/wasm/threads.ts);
+   * `align`: chunk starts are multiples of it (elements: 16, a cache line).
+   */
+  readonly split?: {
+    readonly index: number;
+    readonly count: number;
+    readonly work: number;
+    readonly kind: WorkKind;
+    readonly align?: number;
+  };
   /** args[index] is a scratch block of `bytes` that each thread running a sub-range needs for itself. */
   readonly scratch?: { readonly index: number; readonly bytes: number };
 }
@@ -69,6 +81,9 @@ export type WasmUnaryOp = keyof typeof UNARY_OPS;
 /** The unary operations that have an i32 kernel. */
 const I32_UNARY = new Set<WasmUnaryOp>(['neg', 'relu', 'square', 'abs', 'sign']);
 
+/** The unary operations computed by a polynomial or rational approximation (costlier per element). */
+const TRANSCENDENTAL = new Set<WasmUnaryOp>(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid']);
+
 /** Binary op codes; the comparisons by their operator. */
 const BINARY_OPS = {
   add: 0,
@@ -101,12 +116,28 @@ function suffix(op: string, dtype: DType): 'f32' | 'i32' {
 /** Rows (all dims but the last) of a collapsed shape. */
 const rowsOf = (shape: readonly number[]): number => sizeOf(shape.slice(0, -1));
 
+/** Elements per row when one long row is cut into rows so that threads can share it (a multiple of 16). */
+const ROW_CUT = 4096;
+
 /**
- * The collapsed iteration space of a map whose output is contiguous over `shape`
- * and whose operands read with `strides`: [rank ≥ 1, shape, each operand's strides]
- * as i32 words, and the number of rows.
+ * One piece of a map's iteration space: [rank ≥ 1, shape, each operand's strides] as i32 words,
+ * its rows, and where it starts: `at` elements into the contiguous side, `offsets[k]` elements
+ * into operand k.
  */
-function mapMeta(shape: Shape, strides: readonly (readonly number[])[]): { words: number[]; rows: number } {
+interface MapSegment {
+  readonly words: number[];
+  readonly rows: number;
+  readonly at: number;
+  readonly offsets: readonly number[];
+}
+
+/**
+ * The collapsed iteration space of a map whose contiguous side spans `shape` and whose
+ * operands read with `strides`. Kernels split by rows, so a single long row (same-shape or
+ * scalar operands) is cut into rows of ROW_CUT elements plus a tail segment; every element is
+ * computed the same way either way.
+ */
+function mapSegments(shape: Shape, strides: readonly (readonly number[])[]): MapSegment[] {
   const c = collapse(shape, [stridesOf(shape), ...strides]);
   let cs = c.shape;
   let cst = c.strides.slice(1);
@@ -114,8 +145,25 @@ function mapMeta(shape: Shape, strides: readonly (readonly number[])[]): { words
     cs = [1];
     cst = strides.map(() => [0]);
   }
-  return { words: [cs.length, ...cs, ...cst.flat()], rows: rowsOf(cs) };
+  const n = cs[0]!;
+  if (cs.length === 1 && n >= 2 * ROW_CUT) {
+    const q = Math.floor(n / ROW_CUT);
+    const body: MapSegment = {
+      words: [2, q, ROW_CUT, ...cst.flatMap((st) => [st[0]! * ROW_CUT, st[0]!])],
+      rows: q,
+      at: 0,
+      offsets: cst.map(() => 0),
+    };
+    const r = n - q * ROW_CUT;
+    if (r === 0) return [body];
+    const at = q * ROW_CUT;
+    return [body, { words: [1, r, ...cst.map((st) => st[0]!)], rows: 1, at, offsets: cst.map((st) => st[0]! * at) }];
+  }
+  return [{ words: [cs.length, ...cs, ...cst.flat()], rows: rowsOf(cs), at: 0, offsets: cst.map(() => 0) }];
 }
+
+/** Elements of a segment (rows × the last dim). */
+const segmentSize = (m: MapSegment): number => m.rows * m.words[m.words[0]!]!;
 
 /** An elementwise unary op on a contiguous input. */
 export const unaryKernel =
@@ -127,7 +175,11 @@ export const unaryKernel =
     const t = suffix(call.name, x.dtype);
     if (t === 'i32' && !I32_UNARY.has(op)) throw new Error(`${call.name}: no i32 kernel for ${op} on the wasm backend`);
     if (n > 0)
-      ctx.call({ fn: `unary_${t}`, args: [UNARY_OPS[op], ctx.ptr(x.storage), ctx.ptrOf(out), 0, n], split: { index: 3, count: n } });
+      ctx.call({
+        fn: `unary_${t}`,
+        args: [UNARY_OPS[op], ctx.ptr(x.storage), ctx.ptrOf(out), 0, n],
+        split: { index: 3, count: n, work: n, kind: TRANSCENDENTAL.has(op) ? 'transcendental' : 'map', align: 16 },
+      });
     return out;
   };
 
@@ -141,12 +193,14 @@ export const binaryKernel =
     if (sizeOf(shape) === 0) return out;
     const t = suffix(call.name, a.dtype);
     if (t === 'i32' && (op === 'div' || op === 'pow')) throw new Error(`${call.name}: no i32 kernel for ${op} on the wasm backend`);
-    const m = mapMeta(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
-    ctx.call({
-      fn: `binary_${t}`,
-      args: [BINARY_OPS[op], ctx.ptr(a.storage), ctx.ptr(b.storage), ctx.ptrOf(out), ctx.words(m.words), 0, m.rows],
-      split: { index: 5, count: m.rows },
-    });
+    const [pa, pb, po] = [ctx.ptr(a.storage), ctx.ptr(b.storage), ctx.ptrOf(out)];
+    for (const m of mapSegments(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)])) {
+      ctx.call({
+        fn: `binary_${t}`,
+        args: [BINARY_OPS[op], pa + 4 * m.offsets[0]!, pb + 4 * m.offsets[1]!, po + 4 * m.at, ctx.words(m.words), 0, m.rows],
+        split: { index: 5, count: m.rows, work: segmentSize(m), kind: op === 'pow' ? 'transcendental' : 'map' },
+      });
+    }
     return out;
   };
 
@@ -160,24 +214,19 @@ export const whereKernel: WasmKernel = (ctx, call) => {
   const out = ctx.output(elementBytes(call));
   if (sizeOf(shape) === 0) return out;
   suffix('where', a.dtype);
-  const m = mapMeta(
+  const cF32 = suffix('where', c.dtype) === 'f32' ? 1 : 0;
+  const [pc, pa, pb, po] = [ctx.ptr(c.storage), ctx.ptr(a.storage), ctx.ptr(b.storage), ctx.ptrOf(out)];
+  const segments = mapSegments(
     shape,
     [c, a, b].map((x) => broadcastStrides(x.shape, shape)),
   );
-  ctx.call({
-    fn: 'where_32',
-    args: [
-      suffix('where', c.dtype) === 'f32' ? 1 : 0,
-      ctx.ptr(c.storage),
-      ctx.ptr(a.storage),
-      ctx.ptr(b.storage),
-      ctx.ptrOf(out),
-      ctx.words(m.words),
-      0,
-      m.rows,
-    ],
-    split: { index: 6, count: m.rows },
-  });
+  for (const m of segments) {
+    ctx.call({
+      fn: 'where_32',
+      args: [cF32, pc + 4 * m.offsets[0]!, pa + 4 * m.offsets[1]!, pb + 4 * m.offsets[2]!, po + 4 * m.at, ctx.words(m.words), 0, m.rows],
+      split: { index: 6, count: m.rows, work: segmentSize(m), kind: 'map' },
+    });
+  }
   return out;
 };
 
@@ -193,15 +242,24 @@ export const castKernel: WasmKernel = (ctx, call) => {
     ctx.call({ fn: 'gather_32', args: [ctx.ptr(x.storage), 0, ctx.ptrOf(out), ctx.words([1, n, 1]), 0, 1] });
     return out;
   }
-  ctx.call({ fn: `cast_${from}_${to}`, args: [ctx.ptr(x.storage), ctx.ptrOf(out), 0, n], split: { index: 2, count: n } });
+  ctx.call({
+    fn: `cast_${from}_${to}`,
+    args: [ctx.ptr(x.storage), ctx.ptrOf(out), 0, n],
+    split: { index: 2, count: n, work: n, kind: 'map', align: 16 },
+  });
   return out;
 };
 
 /** out (contiguous) = x read at `offset` with `strides` over the output shape (transpose, slice, broadcastTo). */
 function gatherInto(ctx: WasmContext, src: number, shape: Shape, offset: number, strides: readonly number[], dst: number): void {
   if (sizeOf(shape) === 0) return;
-  const m = mapMeta(shape, [strides]);
-  ctx.call({ fn: 'gather_32', args: [src, offset, dst, ctx.words(m.words), 0, m.rows], split: { index: 4, count: m.rows } });
+  for (const m of mapSegments(shape, [strides])) {
+    ctx.call({
+      fn: 'gather_32',
+      args: [src, offset + m.offsets[0]!, dst + 4 * m.at, ctx.words(m.words), 0, m.rows],
+      split: { index: 4, count: m.rows, work: segmentSize(m), kind: 'map' },
+    });
+  }
 }
 
 function gatherKernel(ctx: WasmContext, call: KernelCall, offset: number, strides: readonly number[]): Storage {
@@ -214,12 +272,14 @@ function gatherKernel(ctx: WasmContext, call: KernelCall, offset: number, stride
 /** Copies contiguous `x` into `dst` at element `offset` with destination strides `dstStrides` over x's shape (pad, concat). */
 function scatterInto(ctx: WasmContext, x: KernelInput, dst: number, offset: number, dstStrides: readonly number[]): void {
   if (sizeOf(x.shape) === 0) return;
-  const m = mapMeta(x.shape, [dstStrides]);
-  ctx.call({
-    fn: 'scatter_32',
-    args: [ctx.ptr(x.storage), dst, offset, ctx.words(m.words), 0, m.rows],
-    split: { index: 4, count: m.rows },
-  });
+  const src = ctx.ptr(x.storage);
+  for (const m of mapSegments(x.shape, [dstStrides])) {
+    ctx.call({
+      fn: 'scatter_32',
+      args: [src + 4 * m.at, dst, offset + m.offsets[0]!, ctx.words(m.words), 0, m.rows],
+      split: { index: 4, count: m.rows, work: segmentSize(m), kind: 'map' },
+    });
+  }
 }
 
 /** The input's buffer again, without copying (reshape, stopGradient). */
@@ -333,7 +393,12 @@ function reduceKernel(kind: 'sum' | 'max'): WasmKernel<{ readonly axes: readonly
       outer = nOut;
       red = sizeOf(axes.map((a) => x.shape[a]!));
     }
-    ctx.call({ fn: `${kind}_${t}`, args: [src, ctx.ptrOf(out), red, inner, 0, outer], split: { index: 4, count: outer } });
+    // split over output rows only: each output's summation order is the same whatever the split
+    ctx.call({
+      fn: `${kind}_${t}`,
+      args: [src, ctx.ptrOf(out), red, inner, 0, outer],
+      split: { index: 4, count: outer, work: outer * red * inner, kind: 'map' },
+    });
     return out;
   };
 }
@@ -352,7 +417,11 @@ export const argmaxKernel: WasmKernel<{ readonly axis: number }> = (ctx, call) =
   const t = suffix('argmax', x.dtype);
   const len = x.shape[axis]!;
   const inner = sizeOf(x.shape.slice(axis + 1));
-  ctx.call({ fn: `argmax_${t}`, args: [ctx.ptr(x.storage), ctx.ptrOf(out), len, inner, 0, nOut], split: { index: 4, count: nOut } });
+  ctx.call({
+    fn: `argmax_${t}`,
+    args: [ctx.ptr(x.storage), ctx.ptrOf(out), len, inner, 0, nOut],
+    split: { index: 4, count: nOut, work: nOut * len, kind: 'map' },
+  });
   return out;
 };
 
@@ -400,7 +469,7 @@ export const matmulKernel: WasmKernel = (ctx, call) => {
     ctx.call({
       fn: `matmul_${t}`,
       args: [pa + 4 * oa, pb + 4 * ob, po + 4 * oc, batch, m, k, n, as[r]!, bs[r]!, scratch, 0, jobs],
-      split: { index: 10, count: jobs },
+      split: { index: 10, count: jobs, work: 2 * batch * m * n * k, kind: 'matmul' },
       scratch: { index: 9, bytes: scratchBytes },
     });
     for (let d = idx.length - 1; d >= 0; d--) {

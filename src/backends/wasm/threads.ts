@@ -1,0 +1,256 @@
+/**
+ * The wasm backend's worker pool: `threads - 1` workers that instantiate the
+ * same kernel module on the same shared WebAssembly.Memory (Node
+ * worker_threads; Web Workers in a cross-origin-isolated page). A call is
+ * split synchronously, without postMessage: the calling thread writes the
+ * call into a control block in a SharedArrayBuffer (layout.ts), bumps the
+ * generation word and wakes the workers (Atomics.notify), then claims and runs
+ * chunks itself like any worker, and waits until every chunk is done
+ * (Atomics.wait where the calling thread may block: Node's main thread and
+ * workers; a browser's main thread may not, so there it spins on Atomics.load,
+ * which only ever waits for chunks a running worker has already claimed: a
+ * worker that is slow to wake finds the chunks taken). Workers are unref'd
+ * (Node): the pool never keeps a process alive; `terminate()` ends them.
+ *
+ * Which calls are split, and into how many parts: {@link partsOf}, with the
+ * thresholds measured on the 2-core machine of the benchmarks
+ * ({@link SPLIT_MIN_WORK}).
+ */
+import { CTRL, CTRL_WORDS, DESC, DESC_SLOTS, MAX_ARGS, chunkBound, claimWord } from './layout.js';
+import { WORKER_SOURCE } from './workerSource.js';
+
+/**
+ * The least work (elements; flops for matmul) of one call at which a second
+ * thread pays, measured with `npx tsx scripts/wasm-split-threshold.ts` on the
+ * 2-core benchmark VM (Node 20.20, load average about 1.0), threads 1 vs 2,
+ * median of 15 runs of the op through the public API:
+ *   matmul (square N): 2 threads faster from N = 64 (about 0.5 Mflop);
+ *   unary exp/tanh: from about 16K elements; add, neg, gather and sum: from about 64K.
+ * A call with work w runs in min(threads, units, 1 + ⌊w / threshold⌋) parts.
+ */
+export const SPLIT_MIN_WORK = {
+  /** matmul: 2·batch·m·n·k flops. */
+  matmul: 1 << 19,
+  /** Transcendental maps (exp, log, sin, cos, tanh, sigmoid, pow): elements. */
+  transcendental: 1 << 14,
+  /** Other maps, gathers, scatters, casts and reductions: elements read or written. */
+  map: 1 << 16,
+} as const;
+
+/** The kind of work of a call, for its threshold. */
+export type WorkKind = keyof typeof SPLIT_MIN_WORK;
+
+/** Parts of a call with `units` splittable units and `work` of `kind` on `threads` threads (1: no split). */
+export function partsOf(threads: number, units: number, work: number, threshold: number): number {
+  if (threads <= 1 || units <= 1) return 1;
+  return Math.max(1, Math.min(threads, units, 1 + Math.floor(work / Math.max(threshold, 1))));
+}
+
+/** A started worker, as the pool needs it. */
+interface WorkerHandle {
+  terminate(): void;
+}
+
+/** The pieces of a module instance shared with the workers. */
+export interface PoolModule {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** Export names, in the order the pool's export indices refer to. */
+  readonly names: readonly string[];
+}
+
+/** One split call: the export, its arguments, which pair is the range, which argument is per-chunk scratch. */
+export interface SplitCall {
+  readonly fnIndex: number;
+  readonly fn: (...args: number[]) => number;
+  readonly args: readonly number[];
+  readonly splitIndex: number;
+  readonly count: number;
+  readonly align: number;
+  /** The scratch argument's index and one address per chunk. */
+  readonly scratch?: { readonly index: number; readonly ptrs: readonly number[] };
+}
+
+type NodeWorker = {
+  postMessage(m: unknown): void;
+  once(ev: string, f: (x: unknown) => void): void;
+  unref(): void;
+  terminate(): Promise<number>;
+};
+type NodeWorkerModule = { Worker: new (src: string, opts: { eval: boolean }) => NodeWorker };
+
+/** Node's worker_threads, found without a static import (the browser bundle loads unchanged). */
+function nodeWorkers(): NodeWorkerModule | null {
+  const g = globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } };
+  try {
+    return (g.process?.getBuiltinModule?.('node:worker_threads') as NodeWorkerModule | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The available cores: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers, else 1. */
+export function availableCores(): number {
+  const g = globalThis as {
+    process?: { getBuiltinModule?: (m: string) => unknown };
+    navigator?: { hardwareConcurrency?: number };
+  };
+  try {
+    const os = g.process?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus?: () => unknown[] } | undefined;
+    if (os) return Math.max(1, os.availableParallelism?.() ?? os.cpus?.().length ?? 1);
+  } catch {
+    /* not Node */
+  }
+  return Math.max(1, g.navigator?.hardwareConcurrency ?? 1);
+}
+
+/** Why this platform cannot run a pool (null when it can). */
+export function poolUnavailable(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined')
+    return 'SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: COOP/COEP headers)';
+  if (nodeWorkers()) return null;
+  const g = globalThis as { Worker?: unknown; crossOriginIsolated?: boolean };
+  if (typeof g.Worker !== 'function') return 'this platform has no worker threads';
+  if (g.crossOriginIsolated === false) return 'the page is not cross-origin isolated (COOP/COEP headers), so workers cannot share memory';
+  return null;
+}
+
+function startNodeWorker(wt: NodeWorkerModule, init: unknown): Promise<WorkerHandle> {
+  const w = new wt.Worker(WORKER_SOURCE, { eval: true });
+  w.unref();
+  return new Promise((resolve, reject) => {
+    w.once('message', () => resolve({ terminate: () => void w.terminate() }));
+    w.once('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
+    w.postMessage(init);
+  });
+}
+
+function startWebWorker(init: unknown): Promise<WorkerHandle> {
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const w = new Worker(url);
+  return new Promise((resolve, reject) => {
+    w.onmessage = () => {
+      URL.revokeObjectURL(url);
+      resolve({ terminate: () => w.terminate() });
+    };
+    w.onerror = (e) => reject(new Error(`wasm worker failed to start: ${e.message}`));
+    w.postMessage(init);
+  });
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function mayBlock(ctrl: Int32Array): boolean {
+  try {
+    Atomics.wait(ctrl, CTRL.probe, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads of the done word the calling thread makes before it sleeps in Atomics.wait. */
+const MAIN_SPIN = 2000;
+
+/** A pool of workers sharing one module's memory; `run` splits one call across them and the calling thread. */
+export class ThreadPool {
+  private gen = 0;
+  private terminated = false;
+
+  private constructor(
+    /** Threads, the calling one included. */
+    readonly threads: number,
+    private readonly ctrl: Int32Array,
+    private readonly desc: Float64Array,
+    private readonly workers: readonly WorkerHandle[],
+    private readonly canBlock: boolean,
+  ) {}
+
+  /** Starts `threads - 1` workers on the module's memory; resolves once each has instantiated it. */
+  static async start(mod: PoolModule, threads: number): Promise<ThreadPool> {
+    const ctrlBuffer = new SharedArrayBuffer(CTRL_WORDS * 4);
+    const descBuffer = new SharedArrayBuffer(DESC_SLOTS * 8);
+    const init = { module: mod.module, memory: mod.memory, names: mod.names, ctrl: ctrlBuffer, desc: descBuffer };
+    const wt = nodeWorkers();
+    const started = await Promise.allSettled(
+      Array.from({ length: threads - 1 }, () => (wt ? startNodeWorker(wt, init) : startWebWorker(init))),
+    );
+    const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      for (const w of workers) w.terminate();
+      throw new Error(`init: a wasm worker thread failed to start: ${String(failed.reason)}`);
+    }
+    const ctrl = new Int32Array(ctrlBuffer);
+    return new ThreadPool(threads, ctrl, new Float64Array(descBuffer), workers, mayBlock(ctrl));
+  }
+
+  /** Runs `call` in `parts` chunks on the workers and this thread; returns when all are done. */
+  run(call: SplitCall, parts: number, name: string): void {
+    if (this.terminated) throw new Error(`${name}: the wasm thread pool was shut down`);
+    if (call.args.length > MAX_ARGS) throw new Error(`${name}: ${call.args.length} arguments, the pool passes at most ${MAX_ARGS}`);
+    const { ctrl, desc } = this;
+    desc[DESC.fn] = call.fnIndex;
+    desc[DESC.nargs] = call.args.length;
+    desc[DESC.split] = call.splitIndex;
+    desc[DESC.scratch] = call.scratch ? call.scratch.index : -1;
+    desc[DESC.count] = call.count;
+    desc[DESC.align] = call.align;
+    desc.set(call.args, DESC.args);
+    if (call.scratch) desc.set(call.scratch.ptrs, DESC.scratchPtrs);
+    this.gen = (this.gen + 1) & 0x3fffffff;
+    const gen = this.gen;
+    Atomics.store(ctrl, CTRL.done, 0);
+    Atomics.store(ctrl, CTRL.error, 0);
+    Atomics.store(ctrl, CTRL.claim, claimWord(gen, parts, 0));
+    Atomics.store(ctrl, CTRL.gen, gen);
+    Atomics.notify(ctrl, CTRL.gen, parts - 1);
+    // this thread's share: claim chunks until none is left
+    const args = [...call.args];
+    let failure: unknown = null;
+    for (;;) {
+      const w = Atomics.load(ctrl, CTRL.claim);
+      const i = w & 255;
+      if (i >= parts) break;
+      if (Atomics.compareExchange(ctrl, CTRL.claim, w, w + 1) !== w) continue;
+      const start = chunkBound(call.count, parts, call.align, i);
+      const end = chunkBound(call.count, parts, call.align, i + 1);
+      args[call.splitIndex] = start;
+      args[call.splitIndex + 1] = end;
+      if (call.scratch) args[call.scratch.index] = call.scratch.ptrs[i]!;
+      try {
+        if (start < end) call.fn(...args);
+      } catch (e) {
+        failure ??= e;
+      }
+      Atomics.add(ctrl, CTRL.done, 1);
+    }
+    // wait for the chunks the workers claimed
+    for (let s = 0; ; s++) {
+      const d = Atomics.load(ctrl, CTRL.done);
+      if (d >= parts) break;
+      if (this.canBlock && s >= MAIN_SPIN) Atomics.wait(ctrl, CTRL.done, d);
+    }
+    if (failure) throw failure;
+    if (Atomics.load(ctrl, CTRL.error) !== 0) throw new Error(`${name}: the wasm kernel ${call.fnIndex} failed on a worker thread`);
+  }
+
+  /** Ends the workers (they leave their loop, then are terminated). */
+  terminate(): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    Atomics.store(this.ctrl, CTRL.quit, 1);
+    Atomics.store(this.ctrl, CTRL.gen, (this.gen + 1) & 0x3fffffff);
+    Atomics.notify(this.ctrl, CTRL.gen);
+    for (const w of this.workers) w.terminate();
+  }
+
+  /** Chunks the workers have run (the calling thread runs the others). */
+  get workerChunks(): number {
+    return Atomics.load(this.ctrl, CTRL.workerChunks);
+  }
+
+  /** Whether terminate() was called. */
+  get isTerminated(): boolean {
+    return this.terminated;
+  }
+}
