@@ -216,15 +216,17 @@ const small: Program[] = [
 let one: WasmBackend;
 let two: WasmBackend;
 let twoAlways: WasmBackend;
+let workersOnly: WasmBackend;
 
 describe('wasm worker pool: threads = 1 and threads = 2 agree bitwise', () => {
   beforeAll(async () => {
     one = await WasmBackend.create({ threads: 1 });
     two = await WasmBackend.create({ threads: 2 });
     twoAlways = await WasmBackend.create({ threads: 2, splitMinWork: 0 });
+    workersOnly = await WasmBackend.create({ threads: 3, splitMinWork: 0, callerRuns: false });
   });
   afterAll(() => {
-    for (const b of [one, two, twoAlways]) b.destroy();
+    for (const b of [one, two, twoAlways, workersOnly]) b.destroy();
     unregisterBackend('wasm');
   });
 
@@ -267,10 +269,15 @@ describe('wasm worker pool: threads = 1 and threads = 2 agree bitwise', () => {
       const before = twoAlways.memoryStats().splitCalls;
       expectSameBits(p, one, twoAlways);
       expect(twoAlways.memoryStats().splitCalls).toBeGreaterThan(before);
+      // the same with every chunk on the workers (2 workers, the caller only waits)
+      const chunks = workersOnly.memoryStats().workerChunks;
+      expectSameBits(p, one, workersOnly);
+      expect(workersOnly.memoryStats().workerChunks).toBeGreaterThan(chunks);
     });
 
-  it('the worker really ran chunks (a pool that skipped its range would differ above)', () => {
-    expect(two.memoryStats().workerChunks + twoAlways.memoryStats().workerChunks).toBeGreaterThan(0);
+  it('the workers really ran chunks (a pool that skipped its range would differ above)', () => {
+    expect(two.memoryStats().workerChunks).toBeGreaterThan(0);
+    expect(workersOnly.memoryStats().workerChunks).toBeGreaterThanOrEqual(workersOnly.memoryStats().splitCalls * 2);
   });
 
   it('small ops stay on the calling thread', () => {

@@ -39,6 +39,8 @@ export interface WasmOptions {
   readonly splitMinWork?: number;
   /** false: an unshared memory and no pool, as where SharedArrayBuffer is unavailable (tests). */
   readonly sharedMemory?: boolean;
+  /** false: the calling thread only waits, the workers run every chunk of a split call (tests). */
+  readonly callerRuns?: boolean;
 }
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -165,6 +167,7 @@ export class WasmBackend implements Backend {
     readonly threads: number,
     private readonly pool: ThreadPool | null,
     private readonly splitMinWork: number | undefined,
+    private readonly callerRuns: boolean,
   ) {
     this.allocator = new Allocator(memory, exports.heap_base!());
     this.buffer = memory.buffer;
@@ -198,7 +201,15 @@ export class WasmBackend implements Backend {
       .filter((e) => e.kind === 'function')
       .map((e) => e.name);
     const pool = threads > 1 ? await ThreadPool.start({ module, memory, names }, threads) : null;
-    return new WasmBackend(memory, instance.exports as unknown as Exports, names, threads, pool, opts.splitMinWork);
+    return new WasmBackend(
+      memory,
+      instance.exports as unknown as Exports,
+      names,
+      threads,
+      pool,
+      opts.splitMinWork,
+      opts.callerRuns !== false,
+    );
   }
 
   /** Ends the worker pool; every later use of this backend is an error (shutdown()). */
@@ -370,6 +381,7 @@ export class WasmBackend implements Backend {
           },
           parts,
           `${op} (${c.fn})`,
+          this.callerRuns,
         );
       } finally {
         if (c.scratch) for (const p of extra) this.allocator.release(p, c.scratch.bytes);

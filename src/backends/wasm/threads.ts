@@ -184,8 +184,11 @@ export class ThreadPool {
     return new ThreadPool(threads, ctrl, new Float64Array(descBuffer), workers, mayBlock(ctrl));
   }
 
-  /** Runs `call` in `parts` chunks on the workers and this thread; returns when all are done. */
-  run(call: SplitCall, parts: number, name: string): void {
+  /**
+   * Runs `call` in `parts` chunks on the workers and this thread (only on the workers when
+   * `callerRuns` is false: tests, so that workers run every chunk); returns when all are done.
+   */
+  run(call: SplitCall, parts: number, name: string, callerRuns = true): void {
     if (this.terminated) throw new Error(`${name}: the wasm thread pool was shut down`);
     if (call.args.length > MAX_ARGS) throw new Error(`${name}: ${call.args.length} arguments, the pool passes at most ${MAX_ARGS}`);
     const { ctrl, desc } = this;
@@ -207,7 +210,7 @@ export class ThreadPool {
     // this thread's share: claim chunks until none is left
     const args = [...call.args];
     let failure: unknown = null;
-    for (;;) {
+    while (callerRuns) {
       const w = Atomics.load(ctrl, CTRL.claim);
       const i = w & 255;
       if (i >= parts) break;
