@@ -1,27 +1,44 @@
 // Where splitting one wasm call across 2 threads starts to pay: each op at growing sizes, run
-// with the pool forced to split every call (splitMinWork 0) and forbidden to (Infinity), same
-// process and pool; the median of REPS runs. Feeds SPLIT_MIN_WORK in src/backends/wasm/threads.ts.
+// with the pool forced to split every call (splitMinWork 0) and forbidden to (Infinity), in one
+// process, the two alternating run by run so that changing load hits both; the median of REPS
+// runs of each. Feeds SPLIT_MIN_WORK in src/backends/wasm/threads.ts.
 //   npx tsx scripts/wasm-split-threshold.ts
+import { loadavg } from 'node:os';
 import * as ct from '../src/index.js';
 import { registerBackend, setDefaultBackend } from '../src/backends/registry.js';
 import { WasmBackend } from '../src/backends/wasm/WasmBackend.js';
 
-const REPS = 15;
+const REPS = 41;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-function time(f: () => void): number {
-  for (let i = 0; i < 3; i++) f();
-  const ts: number[] = [];
-  for (let r = 0; r < REPS; r++) {
-    const t0 = performance.now();
-    f();
-    ts.push(performance.now() - t0);
+/** Median ms of `whole` and `split`, run alternately. */
+function timePair(whole: () => void, split: () => void): [number, number] {
+  for (let i = 0; i < 3; i++) {
+    whole();
+    split();
   }
-  return median(ts);
+  const ts: [number[], number[]] = [[], []];
+  for (let r = 0; r < REPS; r++) {
+    [whole, split].forEach((f, k) => {
+      const t0 = performance.now();
+      f();
+      ts[k]!.push(performance.now() - t0);
+    });
+  }
+  return [median(ts[0]), median(ts[1])];
+}
+
+/** A thunk that runs `f` with `b` as the wasm backend (tensors made on it stay on it). */
+function on(b: WasmBackend, f: () => void): () => void {
+  return () => {
+    registerBackend(b);
+    setDefaultBackend('wasm');
+    f();
+  };
 }
 
 const values = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);
@@ -31,7 +48,7 @@ type Case = { name: string; sizes: number[]; work: (s: number) => string; run: (
 const cases: Case[] = [
   {
     name: 'matmul N×N',
-    sizes: [32, 48, 64, 96, 128, 256],
+    sizes: [32, 48, 64, 80, 96, 128, 192, 256],
     work: (n) => `${((2 * n * n * n) / 1e6).toFixed(2)} Mflop`,
     run: (n) => {
       const a = ct.keep(ct.reshape(ct.tensor(values(n * n)), [n, n]));
@@ -98,15 +115,19 @@ const backends = {
   whole: await WasmBackend.create({ threads: 2, splitMinWork: Number.POSITIVE_INFINITY }),
   split: await WasmBackend.create({ threads: 2, splitMinWork: 0 }),
 };
-console.log(`threads 2, median of ${REPS}; ms for one call kept whole vs split in 2`);
+console.log(
+  `threads 2, median of ${REPS} alternating runs; ms for one op with its call kept whole vs split in 2; load ${loadavg()[0]!.toFixed(2)}`,
+);
 for (const c of cases) {
   for (const s of c.sizes) {
-    const ms: Record<string, number> = {};
-    for (const [k, b] of Object.entries(backends)) {
-      registerBackend(b);
-      setDefaultBackend('wasm');
-      ms[k] = time(c.run(s));
-    }
+    registerBackend(backends.whole);
+    setDefaultBackend('wasm');
+    const whole = c.run(s);
+    registerBackend(backends.split);
+    setDefaultBackend('wasm');
+    const split = c.run(s);
+    const [w, sp] = timePair(on(backends.whole, whole), on(backends.split, split));
+    const ms = { whole: w, split: sp };
     const ratio = ms.whole! / ms.split!;
     console.log(
       `${c.name.padEnd(30)} ${String(s).padStart(7)} (${c.work(s)})  whole ${ms.whole!.toFixed(4)}  split ${ms.split!.toFixed(4)}  speed-up ${ratio.toFixed(2)}${ratio > 1 ? '  *' : ''}`,
@@ -114,3 +135,4 @@ for (const c of cases) {
   }
 }
 for (const b of Object.values(backends)) b.destroy();
+console.log(`load at end ${loadavg()[0]!.toFixed(2)}`);

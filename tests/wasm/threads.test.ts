@@ -124,7 +124,7 @@ const large: Program[] = [
   },
   { name: 'scalar operand', inputs: [[140_007]], run: ([a]) => [ct.mul(a!, 3), ct.sub(2, a!)] },
   { name: 'row broadcast [517, 389] + [389]', inputs: [[517, 389], [389]], run: ([a, b]) => [ct.add(a!, b!), ct.greater(a!, b!)] },
-  { name: 'where', inputs: [[401, 300], [401, 300], [300]], run: ([c, a, b]) => [ct.where(ct.greater(c!, 0), a!, b!)] },
+  { name: 'where', inputs: [[451, 300], [451, 300], [300]], run: ([c, a, b]) => [ct.where(ct.greater(c!, 0), a!, b!)] },
   {
     name: 'cast f32 → i32 → f32',
     inputs: [[250_001]],

@@ -22,19 +22,25 @@ import { WORKER_SOURCE } from './workerSource.js';
 /**
  * The least work (elements; flops for matmul) of one call at which a second
  * thread pays, measured with `npx tsx scripts/wasm-split-threshold.ts` on the
- * 2-core benchmark VM (Node 20.20, load average about 1.0), threads 1 vs 2,
- * median of 15 runs of the op through the public API:
- *   matmul (square N): 2 threads faster from N = 64 (about 0.5 Mflop);
- *   unary exp/tanh: from about 16K elements; add, neg, gather and sum: from about 64K.
+ * 2-core benchmark VM (Node 20.20, load average 1.0 at start and end): each op
+ * with its call split in 2 vs kept whole, 2 threads, median of 41 alternating
+ * runs; speed-up of the whole op (tensor creation and scope included):
+ *   matmul N×N:   N = 64 (0.5 Mflop) 1.00, N = 96 (1.8 Mflop) 1.20, 128 1.05, 192 1.12, 256 1.56;
+ *   exp:          4K 0.90, 8K 1.20, 16K 1.43, 64K 1.35, 256K 1.52 (tanh: 1.45 from 4K to 1.76);
+ *   neg:          16K 1.08, 64K 0.93, 128K 1.06, 256K 1.83;
+ *   add (same shape): 64K 0.91, 128K 0.89, 256K 1.27; row-bias add: 64K 1.17, 128K 1.19;
+ *   transpose:    64K 1.48, 128K 1.62; row sums: 64K 0.91, 128K 0.97, 256K 1.46.
+ * Memory-bound maps gain little below about 128K elements (their whole op is
+ * then a few tens of microseconds, near the cost of waking a worker).
  * A call with work w runs in min(threads, units, 1 + ⌊w / threshold⌋) parts.
  */
 export const SPLIT_MIN_WORK = {
-  /** matmul: 2·batch·m·n·k flops. */
-  matmul: 1 << 19,
+  /** matmul: 2·batch·m·n·k flops (2 Mflop: a square product of N ≈ 100). */
+  matmul: 1 << 21,
   /** Transcendental maps (exp, log, sin, cos, tanh, sigmoid, pow): elements. */
-  transcendental: 1 << 14,
-  /** Other maps, gathers, scatters, casts and reductions: elements read or written. */
-  map: 1 << 16,
+  transcendental: 1 << 13,
+  /** Other maps, where, casts, gathers, scatters, reductions and argmax: elements read or written. */
+  map: 1 << 17,
 } as const;
 
 /** The kind of work of a call, for its threshold. */
