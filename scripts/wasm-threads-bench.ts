@@ -49,7 +49,12 @@ async function measure(threads: number): Promise<{ gflops: number[]; mlpMs: numb
     }),
   );
   const x = ct.keep(ct.tensor(uniform(MLP.batch * s[0], 9, 0, 1), { shape: [MLP.batch, s[0]] }));
-  const y = ct.keep(ct.tensor(Int32Array.from({ length: MLP.batch }, (_, i) => (i * 7) % 10), { dtype: 'i32' }));
+  const y = ct.keep(
+    ct.tensor(
+      Int32Array.from({ length: MLP.batch }, (_, i) => (i * 7) % 10),
+      { dtype: 'i32' },
+    ),
+  );
   const loss = (p: ct.Tensor[]) => {
     let h = x;
     for (let i = 0; i < p.length; i += 2) {
@@ -74,7 +79,11 @@ async function measure(threads: number): Promise<{ gflops: number[]; mlpMs: numb
   return { gflops, mlpMs };
 }
 
-console.log(`cores ${availableParallelism()}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `cores ${availableParallelism()}, load average at start ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const results: Record<number, { gflops: number[][]; mlp: number[] }> = { 1: { gflops: [], mlp: [] }, 2: { gflops: [], mlp: [] } };
 for (let r = 0; r < ROUNDS; r++) {
   for (const t of [1, 2]) {
@@ -90,4 +99,8 @@ for (const t of [1, 2]) {
   const g = SIZES.map((n, i) => `N=${n} ${median(results[t]!.gflops.map((x) => x[i]!)).toFixed(1)} GFLOP/s`);
   console.log(`median threads ${t}: ${g.join(', ')}, MLP step ${median(results[t]!.mlp).toFixed(2)} ms`);
 }
-console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average at end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
