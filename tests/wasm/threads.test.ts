@@ -319,9 +319,22 @@ describe('wasm worker pool: threads = 1 and threads = 2 agree bitwise', () => {
       run: ([x, y, a, b]) => [ct.add(x!, y!), ct.exp(x!), ct.matmul(a!, b!)],
       finite: true,
     };
-    const mem0 = twoAlways.memoryStats().memoryBytes;
-    expectSameBits(p, one, twoAlways);
-    expect(twoAlways.memoryStats().memoryBytes).toBeGreaterThan(mem0);
+    const mem0 = workersOnly.memoryStats().memoryBytes;
+    expectSameBits(p, one, workersOnly); // every chunk on the workers, above the old size
+    expect(workersOnly.memoryStats().memoryBytes).toBeGreaterThan(mem0);
+  });
+
+  it('a kernel that traps on a worker is an error on the calling thread, and the pool keeps working', () => {
+    const n = 1 << 16;
+    const bad = {
+      fn: 'unary_f32',
+      args: [0, 0xfffff000, 1 << 20, 0, n],
+      split: { index: 3, count: n, work: n, kind: 'map' as const, align: 16 },
+    };
+    expect(() => workersOnly.execute([bad], 'exp')).toThrow(/exp \(unary_f32\): the kernel failed on a worker thread/);
+    expect(() => twoAlways.execute([bad], 'exp')).toThrow();
+    expectSameBits(small[4]!, one, workersOnly);
+    expectSameBits(small[4]!, one, twoAlways);
   });
 
   it('single-thread fallback on an unshared memory (a page without SharedArrayBuffer): same results', async () => {

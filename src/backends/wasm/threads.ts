@@ -240,7 +240,8 @@ export class ThreadPool {
       if (this.canBlock && s >= MAIN_SPIN) Atomics.wait(ctrl, CTRL.done, d);
     }
     if (failure) throw failure;
-    if (Atomics.load(ctrl, CTRL.error) !== 0) throw new Error(`${name}: the wasm kernel ${call.fnIndex} failed on a worker thread`);
+    if (Atomics.load(ctrl, CTRL.error) !== 0)
+      throw new Error(`${name}: the kernel failed on a worker thread (a trap: an address or size outside the memory)`);
   }
 
   /** Ends the workers (they leave their loop, then are terminated). */
