@@ -30,8 +30,14 @@ export const MAX_ARGS = DESC.scratchPtrs - DESC.args;
 /** Float64 slots of the description. */
 export const DESC_SLOTS = DESC.scratchPtrs + MAX_THREADS;
 
-/** Loads of the generation word a worker makes before it sleeps in Atomics.wait (a few microseconds). */
-export const WORKER_SPIN = 20000;
+/**
+ * Loads of the generation word a worker makes before it sleeps in Atomics.wait (about 60 µs on
+ * the 2-core VM). Short on purpose: the caller claims every chunk no worker has started, so a
+ * sleeping worker costs parallelism, never a stall, while a long spin burns a core the caller
+ * or another process could use (MLP step, threads 2, scripts/wasm-threads-bench.ts: 8.3 ms with
+ * 2,000 loads, 8.3 with 20,000 (600 µs), at a load average of 1.3-1.5).
+ */
+export const WORKER_SPIN = 2000;
 
 /** Start of chunk j of `count` units in `parts` parts, a multiple of `align` (bound(parts) = count). */
 export function chunkBound(count: number, parts: number, align: number, j: number): number {
