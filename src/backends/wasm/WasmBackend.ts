@@ -16,7 +16,7 @@ import { Allocator, type AllocatorStats } from './allocator.js';
 import type { WasmCall, WasmContext, WasmKernel } from './kernels.js';
 import { KERNELS_WASM_BASE64 } from './kernelsBinary.js';
 import { MAX_THREADS } from './layout.js';
-import { availableCores, partsOf, poolUnavailable, SPLIT_MIN_WORK, ThreadPool } from './threads.js';
+import { availableCores, chunksOf, partsOf, poolUnavailable, SPLIT_MIN_WORK, ThreadPool } from './threads.js';
 
 /** A block of linear memory; shared by the storages of a reshape and its input, freed when the last is. */
 interface Block {
@@ -365,10 +365,10 @@ export class WasmBackend implements Backend {
         continue;
       }
       this.splitCalls++;
-      // chunk 0 uses the call's scratch, the others a block each
+      // the calling thread uses the call's scratch, each worker a block of its own
       const extra: number[] = [];
       try {
-        if (c.scratch) for (let i = 1; i < parts; i++) extra.push(this.allocator.alloc(c.scratch.bytes));
+        if (c.scratch) for (let i = 1; i < this.threads; i++) extra.push(this.allocator.alloc(c.scratch.bytes));
         this.pool.run(
           {
             fnIndex: this.fnIndex.get(c.fn)!,
@@ -379,7 +379,8 @@ export class WasmBackend implements Backend {
             align: sp.align ?? 1,
             ...(c.scratch ? { scratch: { index: c.scratch.index, ptrs: [c.args[c.scratch.index]!, ...extra] } } : {}),
           },
-          parts,
+          chunksOf(parts, sp.count),
+          this.callerRuns ? parts - 1 : parts,
           `${op} (${c.fn})`,
           this.callerRuns,
         );

@@ -4,15 +4,15 @@
  * words and a Float64Array describing the call being split.
  *
  * Control words: `gen` counts calls (a worker waits on it); `claim` packs
- * (gen & 0x7fff) << 16 | parts << 8 | next chunk, so a thread claims chunk i
+ * (gen & 0x7fff) << 16 | chunks << 8 | next chunk, so a thread claims chunk i
  * of the current call only (compare-and-exchange), and a late worker can never
  * claim a chunk of a call it has not read; `done` counts finished chunks;
  * `error` is set when a chunk throws; `quit` ends the workers; `workerChunks`
  * counts the chunks workers ran (statistics).
  *
- * Chunk i of a call with `count` units in `parts` parts is
- * [bound(i), bound(i + 1)), bound(j) = ⌊⌊count·j/parts⌋ / align⌋·align
- * (bound(parts) = count), the same on every thread.
+ * Chunk i of a call with `count` units in `chunks` chunks is
+ * [bound(i), bound(i + 1)), bound(j) = ⌊⌊count·j/chunks⌋ / align⌋·align
+ * (bound(chunks) = count), the same on every thread.
  */
 
 /** Indices of the control words (Int32Array). */
@@ -20,10 +20,12 @@ export const CTRL = { gen: 0, claim: 1, done: 2, error: 3, quit: 4, probe: 5, wo
 /** Int32 words of the control block. */
 export const CTRL_WORDS = 8;
 
-/** Most parts of one call (the claim word has 8 bits for them). */
+/** Most threads of a pool. */
 export const MAX_THREADS = 64;
+/** Most chunks of one call (the claim word has 8 bits for the count). */
+export const MAX_CHUNKS = 255;
 
-/** Indices of the description (Float64Array): export index, argument count, the split and scratch argument indices, units, alignment, arguments, one scratch address per chunk. */
+/** Indices of the description (Float64Array): export index, argument count, the split and scratch argument indices, units, alignment, arguments, one scratch address per thread. */
 export const DESC = { fn: 0, nargs: 1, split: 2, scratch: 3, count: 4, align: 5, args: 8, scratchPtrs: 32 } as const;
 /** Most arguments of a split call. */
 export const MAX_ARGS = DESC.scratchPtrs - DESC.args;
@@ -39,11 +41,11 @@ export const DESC_SLOTS = DESC.scratchPtrs + MAX_THREADS;
  */
 export const WORKER_SPIN = 2000;
 
-/** Start of chunk j of `count` units in `parts` parts, a multiple of `align` (bound(parts) = count). */
-export function chunkBound(count: number, parts: number, align: number, j: number): number {
-  if (j >= parts) return count;
-  return Math.min(count, Math.floor(Math.floor((count * j) / parts) / align) * align);
+/** Start of chunk j of `count` units in `chunks` chunks, a multiple of `align` (bound(chunks) = count). */
+export function chunkBound(count: number, chunks: number, align: number, j: number): number {
+  if (j >= chunks) return count;
+  return Math.min(count, Math.floor(Math.floor((count * j) / chunks) / align) * align);
 }
 
-/** The claim word of chunk `next` of call `gen` in `parts` parts. */
-export const claimWord = (gen: number, parts: number, next: number): number => ((gen & 0x7fff) << 16) | (parts << 8) | next;
+/** The claim word of chunk `next` of call `gen` in `chunks` chunks. */
+export const claimWord = (gen: number, chunks: number, next: number): number => ((gen & 0x7fff) << 16) | (chunks << 8) | next;

@@ -16,7 +16,7 @@
  * thresholds measured on the 2-core machine of the benchmarks
  * ({@link SPLIT_MIN_WORK}).
  */
-import { CTRL, CTRL_WORDS, DESC, DESC_SLOTS, MAX_ARGS, chunkBound, claimWord } from './layout.js';
+import { CTRL, CTRL_WORDS, chunkBound, claimWord, DESC, DESC_SLOTS, MAX_ARGS, MAX_CHUNKS } from './layout.js';
 import { WORKER_SOURCE } from './workerSource.js';
 
 /**
@@ -32,7 +32,9 @@ import { WORKER_SOURCE } from './workerSource.js';
  *   transpose:    64K 1.48, 128K 1.62; row sums: 64K 0.91, 128K 0.97, 256K 1.46.
  * Memory-bound maps gain little below about 128K elements (their whole op is
  * then a few tens of microseconds, near the cost of waking a worker).
- * A call with work w runs in min(threads, units, 1 + ⌊w / threshold⌋) parts.
+ * A call with work w is shared by min(threads, units, 1 + ⌊w / threshold⌋)
+ * threads, cut into CHUNKS_PER_THREAD chunks per thread (at most one per unit)
+ * that the threads claim one at a time, so a worker that wakes late takes fewer.
  */
 export const SPLIT_MIN_WORK = {
   /** matmul: 2·batch·m·n·k flops (2 Mflop: a square product of N ≈ 100). */
@@ -46,11 +48,17 @@ export const SPLIT_MIN_WORK = {
 /** The kind of work of a call, for its threshold. */
 export type WorkKind = keyof typeof SPLIT_MIN_WORK;
 
-/** Parts of a call with `units` splittable units and `work` of `kind` on `threads` threads (1: no split). */
+/** Chunks per sharing thread (load balance when a worker wakes late or is descheduled). */
+export const CHUNKS_PER_THREAD = 4;
+
+/** Threads that should share a call with `units` splittable units and `work` above `threshold` per thread (1: no split). */
 export function partsOf(threads: number, units: number, work: number, threshold: number): number {
   if (threads <= 1 || units <= 1) return 1;
   return Math.max(1, Math.min(threads, units, 1 + Math.floor(work / Math.max(threshold, 1))));
 }
+
+/** Chunks of a call shared by `parts` threads. */
+export const chunksOf = (parts: number, units: number): number => Math.min(units, parts * CHUNKS_PER_THREAD, MAX_CHUNKS);
 
 /** A started worker, as the pool needs it. */
 interface WorkerHandle {
@@ -65,7 +73,7 @@ export interface PoolModule {
   readonly names: readonly string[];
 }
 
-/** One split call: the export, its arguments, which pair is the range, which argument is per-chunk scratch. */
+/** One split call: the export, its arguments, which pair is the range, which argument is per-thread scratch. */
 export interface SplitCall {
   readonly fnIndex: number;
   readonly fn: (...args: number[]) => number;
@@ -73,7 +81,7 @@ export interface SplitCall {
   readonly splitIndex: number;
   readonly count: number;
   readonly align: number;
-  /** The scratch argument's index and one address per chunk. */
+  /** The scratch argument's index and one address per thread (the caller's first). */
   readonly scratch?: { readonly index: number; readonly ptrs: readonly number[] };
 }
 
@@ -178,7 +186,10 @@ export class ThreadPool {
     const init = { module: mod.module, memory: mod.memory, names: mod.names, ctrl: ctrlBuffer, desc: descBuffer };
     const wt = nodeWorkers();
     const started = await Promise.allSettled(
-      Array.from({ length: threads - 1 }, () => (wt ? startNodeWorker(wt, init) : startWebWorker(init))),
+      Array.from({ length: threads - 1 }, (_, i) => {
+        const msg = { ...init, id: i + 1 };
+        return wt ? startNodeWorker(wt, msg) : startWebWorker(msg);
+      }),
     );
     const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s) => s.status === 'rejected');
@@ -191,10 +202,11 @@ export class ThreadPool {
   }
 
   /**
-   * Runs `call` in `parts` chunks on the workers and this thread (only on the workers when
-   * `callerRuns` is false: tests, so that workers run every chunk); returns when all are done.
+   * Runs `call` in `chunks` chunks, claimed by the workers and this thread (only by the workers
+   * when `callerRuns` is false: tests, so that workers run every chunk), waking `wake` workers;
+   * returns when all are done.
    */
-  run(call: SplitCall, parts: number, name: string, callerRuns = true): void {
+  run(call: SplitCall, chunks: number, wake: number, name: string, callerRuns = true): void {
     if (this.terminated) throw new Error(`${name}: the wasm thread pool was shut down`);
     if (call.args.length > MAX_ARGS) throw new Error(`${name}: ${call.args.length} arguments, the pool passes at most ${MAX_ARGS}`);
     const { ctrl, desc } = this;
@@ -210,22 +222,22 @@ export class ThreadPool {
     const gen = this.gen;
     Atomics.store(ctrl, CTRL.done, 0);
     Atomics.store(ctrl, CTRL.error, 0);
-    Atomics.store(ctrl, CTRL.claim, claimWord(gen, parts, 0));
+    Atomics.store(ctrl, CTRL.claim, claimWord(gen, chunks, 0));
     Atomics.store(ctrl, CTRL.gen, gen);
-    Atomics.notify(ctrl, CTRL.gen, parts - 1);
+    Atomics.notify(ctrl, CTRL.gen, wake);
     // this thread's share: claim chunks until none is left
     const args = [...call.args];
     let failure: unknown = null;
     while (callerRuns) {
       const w = Atomics.load(ctrl, CTRL.claim);
       const i = w & 255;
-      if (i >= parts) break;
+      if (i >= chunks) break;
       if (Atomics.compareExchange(ctrl, CTRL.claim, w, w + 1) !== w) continue;
-      const start = chunkBound(call.count, parts, call.align, i);
-      const end = chunkBound(call.count, parts, call.align, i + 1);
+      const start = chunkBound(call.count, chunks, call.align, i);
+      const end = chunkBound(call.count, chunks, call.align, i + 1);
       args[call.splitIndex] = start;
       args[call.splitIndex + 1] = end;
-      if (call.scratch) args[call.scratch.index] = call.scratch.ptrs[i]!;
+      if (call.scratch) args[call.scratch.index] = call.scratch.ptrs[0]!;
       try {
         if (start < end) call.fn(...args);
       } catch (e) {
@@ -236,7 +248,7 @@ export class ThreadPool {
     // wait for the chunks the workers claimed
     for (let s = 0; ; s++) {
       const d = Atomics.load(ctrl, CTRL.done);
-      if (d >= parts) break;
+      if (d >= chunks) break;
       if (this.canBlock && s >= MAIN_SPIN) Atomics.wait(ctrl, CTRL.done, d);
     }
     if (failure) throw failure;

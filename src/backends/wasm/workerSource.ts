@@ -7,7 +7,8 @@
  * writes nothing), says 'ready', and then loops: wait on the generation word
  * (a short spin first, then Atomics.wait), claim chunks of the current call
  * with compare-and-exchange on the claim word, run each, count it done, and
- * wake the caller when the last chunk is done. Layout: src/backends/wasm/layout.ts.
+ * wake the caller when the last chunk is done. Worker `id` (1, 2, …; the caller
+ * is 0) uses scratch block `id` whatever chunk it runs. Layout: src/backends/wasm/layout.ts.
  */
 import { CTRL, DESC, WORKER_SPIN } from './layout.js';
 
@@ -15,9 +16,9 @@ import { CTRL, DESC, WORKER_SPIN } from './layout.js';
 export const WORKER_SOURCE = `'use strict';
 const GEN = ${CTRL.gen}, CLAIM = ${CTRL.claim}, DONE = ${CTRL.done}, ERR = ${CTRL.error}, QUIT = ${CTRL.quit}, WORKER_CHUNKS = ${CTRL.workerChunks};
 const FN = ${DESC.fn}, NARGS = ${DESC.nargs}, SPLIT = ${DESC.split}, SCRATCH = ${DESC.scratch}, COUNT = ${DESC.count}, ALIGN = ${DESC.align}, ARGS = ${DESC.args}, PTRS = ${DESC.scratchPtrs};
-function bound(count, parts, align, j) {
-  if (j >= parts) return count;
-  return Math.min(count, Math.floor(Math.floor((count * j) / parts) / align) * align);
+function bound(count, chunks, align, j) {
+  if (j >= chunks) return count;
+  return Math.min(count, Math.floor(Math.floor((count * j) / chunks) / align) * align);
 }
 function start(m, post) {
   const instance = new WebAssembly.Instance(m.module, { env: { memory: m.memory } });
@@ -39,24 +40,24 @@ function start(m, post) {
     for (;;) {
       const w = Atomics.load(ctrl, CLAIM);
       if (w >>> 16 !== tag) break;
-      const parts = (w >>> 8) & 255;
+      const chunks = (w >>> 8) & 255;
       const i = w & 255;
-      if (i >= parts) break;
+      if (i >= chunks) break;
       if (Atomics.compareExchange(ctrl, CLAIM, w, w + 1) !== w) continue;
       try {
         const n = desc[NARGS];
         const args = new Array(n);
         for (let a = 0; a < n; a++) args[a] = desc[ARGS + a];
         const count = desc[COUNT], align = desc[ALIGN], split = desc[SPLIT], scratch = desc[SCRATCH];
-        args[split] = bound(count, parts, align, i);
-        args[split + 1] = bound(count, parts, align, i + 1);
-        if (scratch >= 0) args[scratch] = desc[PTRS + i];
+        args[split] = bound(count, chunks, align, i);
+        args[split + 1] = bound(count, chunks, align, i + 1);
+        if (scratch >= 0) args[scratch] = desc[PTRS + m.id];
         if (args[split] < args[split + 1]) fns[desc[FN]](...args);
       } catch (e) {
         Atomics.store(ctrl, ERR, 1);
       }
       Atomics.add(ctrl, WORKER_CHUNKS, 1);
-      if (Atomics.add(ctrl, DONE, 1) + 1 === parts) Atomics.notify(ctrl, DONE);
+      if (Atomics.add(ctrl, DONE, 1) + 1 === chunks) Atomics.notify(ctrl, DONE);
     }
   }
 }
