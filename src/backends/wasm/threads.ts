@@ -22,14 +22,16 @@ import { WORKER_SOURCE } from './workerSource.js';
 /**
  * The least work (elements; flops for matmul) of one call at which a second
  * thread pays, measured with `npx tsx scripts/wasm-split-threshold.ts` on the
- * 2-core benchmark VM (Node 20.20, load average 1.0 at start and end): each op
- * with its call split in 2 vs kept whole, 2 threads, median of 41 alternating
- * runs; speed-up of the whole op (tensor creation and scope included):
- *   matmul N×N:   N = 64 (0.5 Mflop) 1.00, N = 96 (1.8 Mflop) 1.20, 128 1.05, 192 1.12, 256 1.56;
- *   exp:          4K 0.90, 8K 1.20, 16K 1.43, 64K 1.35, 256K 1.52 (tanh: 1.45 from 4K to 1.76);
- *   neg:          16K 1.08, 64K 0.93, 128K 1.06, 256K 1.83;
- *   add (same shape): 64K 0.91, 128K 0.89, 256K 1.27; row-bias add: 64K 1.17, 128K 1.19;
- *   transpose:    64K 1.48, 128K 1.62; row sums: 64K 0.91, 128K 0.97, 256K 1.46.
+ * 2-core benchmark VM (Node 20.20, load average 1.6 at start and end: another
+ * job shared the machine): each op with its call split (4 chunks per thread)
+ * vs kept whole, 2 threads, median of 41 alternating runs; speed-up of the
+ * whole op (tensor creation and scope included):
+ *   matmul N×N:  N = 64 (0.5 Mflop) 1.01, 80 0.92, 96 (1.8 Mflop) 1.25, 128 1.29, 192 1.32, 256 1.70;
+ *   exp:         4K 0.80, 8K 1.04, 16K 1.19, 32K 1.39, 256K 1.89; tanh: 4K 1.22, 8K 1.40, 64K 1.95;
+ *   neg:         16K 0.95, 64K 0.98, 128K 1.39, 256K 1.47;
+ *   add (same shape): 64K 0.96, 128K 1.10, 256K 1.21; row-bias add: 64K 1.01, 128K 1.13;
+ *   transpose:   16K 1.19, 64K 1.48, 128K 1.54; row sums: 32K 0.93, 64K 1.13, 128K 1.23.
+ * (A first run, one chunk per thread at load 1.0, put the same boundaries.)
  * Memory-bound maps gain little below about 128K elements (their whole op is
  * then a few tens of microseconds, near the cost of waking a worker).
  * A call with work w is shared by min(threads, units, 1 + ⌊w / threshold⌋)
