@@ -91,10 +91,10 @@ export const enumFlag = <const K extends string>(name: string, values: readonly 
     String,
   );
 
-/** The backends a command can run on (`--backend`); the default stays 'cpu'. */
+/** The backends a command can run on (`--backend`); the default is the WebAssembly SIMD backend (the fastest CPU path). */
 export const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 export type CliBackend = (typeof BACKENDS)[number];
-export const DEFAULT_BACKEND: CliBackend = 'cpu';
+export const DEFAULT_BACKEND: CliBackend = 'wasm';
 
 /** A non-empty string value. */
 export const stringFlag = (name: string): t.Type<string, string, unknown> =>

@@ -57,9 +57,16 @@ function flatten(op: string, v: unknown, shape: Shape, dim: number, out: number[
   for (const e of Array.from(v as ArrayLike<unknown>)) flatten(op, e, shape, dim + 1, out);
 }
 
-/** The backend named in the options, else the default one. */
-export function backendFor(opts?: { backend?: BackendName }): Backend {
-  return opts?.backend ? getBackendByName(opts.backend) : defaultBackend();
+/**
+ * The backend named in the options, else the default one — except that an f64
+ * tensor asked for without a backend goes to the cpu backend when the default
+ * one (wasm, webgpu) holds no f64: f64 work is the CPU reference's. Naming a
+ * backend that lacks the dtype stays an error.
+ */
+export function backendFor(opts?: { backend?: BackendName }, dtype?: DType): Backend {
+  if (opts?.backend) return getBackendByName(opts.backend);
+  const d = defaultBackend();
+  return dtype === 'f64' && !d.supports('f64') ? getBackendByName('cpu') : d;
 }
 
 /** Make a concrete tensor from a typed array already in the right dtype (no copy). */
@@ -96,7 +103,7 @@ export function tensor(values: Nested | boolean | readonly Nested[] | TypedArray
   if (flat.length !== sizeOf(shape)) {
     throw new ShapeError(op, `data has ${flat.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`);
   }
-  return fromTypedArray(toTypedArray(dtype, flat), shape, dtype, backendFor(opts));
+  return fromTypedArray(toTypedArray(dtype, flat), shape, dtype, backendFor(opts, dtype));
 }
 
 /** A rank-0 tensor holding `value` (f32 unless `dtype` says otherwise). */
@@ -128,7 +135,7 @@ function filled(op: string, shape: Shape, value: unknown, opts: Omit<CreateOptio
   checkShape(op, shape, dtype);
   const a = allocArray(dtype, sizeOf(shape));
   if (v !== 0) a.fill(v);
-  return fromTypedArray(a, shape, dtype, backendFor(opts));
+  return fromTypedArray(a, shape, dtype, backendFor(opts, dtype));
 }
 
 /** A tensor of `shape` filled with `value` (f32 unless `dtype` says otherwise). */
@@ -176,7 +183,7 @@ export function arange(a: number, b?: number, step = 1, opts: Omit<CreateOptions
   checkShape('arange', [n], dtype);
   const vals = allocArray(dtype, n);
   for (let i = 0; i < n; i++) vals[i] = start + i * step;
-  return fromTypedArray(vals, [n], dtype, backendFor(opts));
+  return fromTypedArray(vals, [n], dtype, backendFor(opts, dtype));
 }
 
 /** `num` evenly spaced values from `start` to `stop`, both included (f32 unless `dtype` says otherwise). */
@@ -196,7 +203,7 @@ export function eye(n: number, m: number = n, opts: Omit<CreateOptions, 'shape'>
   checkShape('eye', [n, m], dtype);
   const vals = allocArray(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
-  return fromTypedArray(vals, [n, m], dtype, backendFor(opts));
+  return fromTypedArray(vals, [n, m], dtype, backendFor(opts, dtype));
 }
 
 /** Numbers become scalars of `like`'s dtype on `like`'s backend; tensors pass through. */

@@ -85,14 +85,18 @@ describe('the wasm backend: memory, placement, user primitives', () => {
     expect(ct.memoryStats().backendBuffers.wasm).toEqual(b0);
   });
 
-  it('mixing a wasm tensor with a cpu tensor is an error naming the backends; f64 on wasm is an error pointing to the cpu backend', () => {
+  it('mixing a wasm tensor with a cpu tensor is an error naming the backends; f64 goes to the cpu backend unless wasm is named', () => {
     const a = ct.tensor([1, 2]);
     const c = ct.tensor([1, 2], { dtype: 'f64', backend: 'cpu' });
     expect(() => ct.add(a, c)).toThrow(/add: inputs live on different backends \(wasm, cpu\); move them with toBackend\(\)/);
     expect(() => ct.matmul(ct.reshape(a, [1, 2]), ct.tensor([[1], [2]], { backend: 'cpu' }))).toThrow(
       /matmul: inputs live on different backends \(wasm, cpu\)/,
     );
-    expect(() => ct.tensor([1], { dtype: 'f64' })).toThrow(/wasm backend does not support dtype f64 \(f64 is CPU-only\)/);
+    // f64 asked for without a backend goes to the cpu backend; naming wasm for it is an error
+    expect(ct.tensor([1], { dtype: 'f64' }).backendName).toBe('cpu');
+    expect(ct.zeros([2], { dtype: 'f64' }).backendName).toBe('cpu');
+    expect(() => ct.add(a, ct.tensor([1, 2], { dtype: 'f64' }))).toThrow(/add: inputs live on different backends \(wasm, cpu\)/);
+    expect(() => ct.tensor([1], { dtype: 'f64', backend: 'wasm' })).toThrow(/wasm backend does not support dtype f64 \(f64 is CPU-only\)/);
     expect(() => ct.cast(a, 'f64')).toThrow(/cast: the wasm backend does not support dtype f64/);
     expect(() => wasm.upload(new Float64Array(2), 'f64')).toThrow(/f64 lives on the cpu backend/);
   });

@@ -174,8 +174,11 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
     m.dispose();
   });
 
-  it('f64 and synchronous reads are clear errors', () => {
-    expect(() => ct.tensor([1, 2], { dtype: 'f64' })).toThrow(/f64/);
+  it('f64 goes to the cpu backend unless WebGPU is named (then a clear error); synchronous reads are clear errors', () => {
+    expect(ct.tensor([1, 2], { dtype: 'f64' }).backendName).toBe('cpu');
+    expect(() => ct.tensor([1, 2], { dtype: 'f64', backend: 'webgpu' })).toThrow(
+      /webgpu backend does not support dtype f64 \(f64 is CPU-only\)/,
+    );
     expect(() => ct.ones([2]).dataSync()).toThrow(/await t\.data\(\)/);
   });
 
