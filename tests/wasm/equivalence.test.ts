@@ -14,107 +14,77 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
-import { closeMessage, values, type Domain, type Tol } from '../webgpu/gpu.js';
+import {
+  binaryDomains,
+  concatInstances,
+  EXACT,
+  entries,
+  expectMatchesCpu,
+  type Instance,
+  type InputSpec,
+  inputsOn,
+  intUnary,
+  type OtherPrim,
+  reshapeStopGradientInstances,
+  seedArb,
+  shapeArbitraries,
+  transposeInstances,
+  unaryDomains,
+  values32,
+} from '../backends/equivalence.js';
+import type { Domain, Tol } from '../webgpu/gpu.js';
 
-interface InputSpec {
-  readonly shape: number[];
-  readonly domain: Domain;
-  readonly dtype?: 'f32' | 'i32';
-  readonly seed: number;
-  /** Put NaN at some positions. */
-  readonly nan?: boolean;
-  /** These values instead of random ones. */
-  readonly values?: readonly number[];
-}
-
-interface Instance {
-  readonly inputs: InputSpec[];
-  readonly run: (xs: ct.Tensor[]) => ct.Tensor;
-  readonly tol: Tol;
-  readonly note?: string;
-}
-
-const EXACT: Tol = { rtol: 0, atol: 0 };
 const ROUNDED: Tol = { rtol: 2 ** -24, atol: 0 };
 const TRANS: Tol = { rtol: 4e-7, atol: 1e-7 };
 
-const dim = fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 13);
-const dimOrEmpty = fc.oneof({ arbitrary: dim, weight: 8 }, { arbitrary: fc.constant(0), weight: 1 });
-const shapeArb = (maxRank = 4, minRank = 0) => fc.array(dimOrEmpty, { minLength: minRank, maxLength: maxRank });
-const shapeNoEmpty = (maxRank = 4, minRank = 0) => fc.array(dim, { minLength: minRank, maxLength: maxRank });
-const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
-
-/** Shapes of n inputs that broadcast together: each drops some leading dims and sets some dims to 1. */
-const broadcastShapes = (n: number) =>
-  fc
-    .tuple(
-      shapeArb(4),
-      fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n }),
-    )
-    .map(([out, specs]) => specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))));
-
-const values32 = (s: InputSpec): number[] => {
-  if (s.values) return [...s.values];
-  const n = s.shape.reduce((a, b) => a * b, 1);
-  const v = values(n, s.seed, s.domain).map((x, i) => (s.nan && (i * 7 + s.seed) % 5 === 0 ? NaN : x));
-  return s.dtype === 'i32' ? v.map(Math.trunc) : v.map(Math.fround);
-};
+const { shapeArb, shapeNoEmpty, broadcastShapes } = shapeArbitraries([1, 2, 3, 4, 5, 7, 8, 9, 13], 1);
 
 function check(inst: Instance): boolean {
   const data = inst.inputs.map(values32);
   return ct.scope(() => {
-    const wasmIn = inst.inputs.map((s, i) => ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype ?? 'f32', backend: 'wasm' }));
-    const out = inst.run(wasmIn);
+    const out = inst.run(inputsOn(inst, data, 'wasm'));
     expect(out.backendName).toBe('wasm');
     const got = out.dataSync();
-    const cpuIn = inst.inputs.map((s, i) =>
-      ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype === 'i32' ? 'i32' : 'f64', backend: 'cpu' }),
-    );
-    const y = inst.run(cpuIn);
-    expect(out.shape).toEqual(y.shape);
-    expect(out.dtype).toBe(y.dtype === 'f64' ? 'f32' : y.dtype);
-    const msg = closeMessage(`${inst.note ?? ''} shapes ${inst.inputs.map((s) => `[${s.shape}]`).join(' ')}`, got, y.dataSync(), inst.tol);
-    if (msg) throw new Error(msg);
-    return true;
+    const y = inst.run(inputsOn(inst, data, 'cpu'));
+    return expectMatchesCpu(inst, out, got, { shape: y.shape, dtype: y.dtype, data: y.dataSync() });
   });
 }
 
 const RUNS = 25;
 const prop = (arb: fc.Arbitrary<Instance>, runs = RUNS) => fc.assert(fc.property(arb, check), { numRuns: runs });
 
-/** Input domains of the unary ops: typed over every unary primitive, so a new one without its wasm check does not compile. */
-const unaryDomains: { readonly [K in ct.UnaryName]: readonly [Domain, Tol] } = {
-  neg: ['any', EXACT],
-  exp: ['any', TRANS],
-  log: ['pos', TRANS],
-  sin: ['any', TRANS],
-  cos: ['any', TRANS],
-  tanh: ['any', TRANS],
-  sigmoid: ['any', TRANS],
-  relu: ['any', EXACT],
-  sqrt: ['pos', ROUNDED],
-  square: ['any', ROUNDED],
-  abs: ['any', EXACT],
-  reciprocal: ['nonzero', ROUNDED],
-  sign: ['ints', EXACT],
+/** Tolerance of the unary ops: typed over every unary primitive, so a new one without its wasm check does not compile. */
+const unaryTol: { readonly [K in ct.UnaryName]: Tol } = {
+  neg: EXACT,
+  exp: TRANS,
+  log: TRANS,
+  sin: TRANS,
+  cos: TRANS,
+  tanh: TRANS,
+  sigmoid: TRANS,
+  relu: EXACT,
+  sqrt: ROUNDED,
+  square: ROUNDED,
+  abs: EXACT,
+  reciprocal: ROUNDED,
+  sign: EXACT,
 };
-const intUnary: ct.UnaryName[] = ['neg', 'relu', 'square', 'abs', 'sign'];
 
-/** Input domains and tolerance of the binary ops, typed over every binary primitive. */
-const binaryDomains: { readonly [K in ct.BinaryName]: readonly [Domain, Domain, Tol] } = {
-  add: ['any', 'any', ROUNDED],
-  sub: ['any', 'any', ROUNDED],
-  mul: ['any', 'any', ROUNDED],
-  div: ['any', 'nonzero', ROUNDED],
-  pow: ['pos', 'small', TRANS],
-  maximum: ['ints', 'any', EXACT],
-  minimum: ['ints', 'any', EXACT],
-  greater: ['ints', 'ints', EXACT],
-  greaterEqual: ['ints', 'ints', EXACT],
-  less: ['ints', 'ints', EXACT],
-  lessEqual: ['ints', 'ints', EXACT],
-  equal: ['ints', 'ints', EXACT],
-  notEqual: ['ints', 'ints', EXACT],
+/** Tolerance of the binary ops, typed over every binary primitive. */
+const binaryTol: { readonly [K in ct.BinaryName]: Tol } = {
+  add: ROUNDED,
+  sub: ROUNDED,
+  mul: ROUNDED,
+  div: ROUNDED,
+  pow: TRANS,
+  maximum: EXACT,
+  minimum: EXACT,
+  greater: EXACT,
+  greaterEqual: EXACT,
+  less: EXACT,
+  lessEqual: EXACT,
+  equal: EXACT,
+  notEqual: EXACT,
 };
 const intBinary: ct.BinaryName[] = [
   'add',
@@ -131,7 +101,7 @@ const intBinary: ct.BinaryName[] = [
 ];
 
 /** Where each of the other primitives is checked below (typed: a new primitive without a wasm check does not compile). */
-const OTHER_CHECKS: { readonly [P in Exclude<ct.PrimName, ct.UnaryName | ct.BinaryName>]: string } = {
+const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   where: 'where (3-way broadcasting, f32 and i32 conditions)',
   matmul: 'matmul: batched, broadcast batch dims, odd / prime / block-crossing sizes, i32',
   stopGradient: 'reshape and stopGradient (shared blocks)',
@@ -146,7 +116,6 @@ const OTHER_CHECKS: { readonly [P in Exclude<ct.PrimName, ct.UnaryName | ct.Bina
   max: 'sum and max over any set of axes (NaN through max)',
   argmax: 'argmax along any axis (first maximum, NaN counts as maximum)',
 };
-const entries = <K extends string, V>(r: { readonly [P in K]: V }): [K, V][] => Object.entries(r) as [K, V][];
 const covered = new Set<string>();
 
 describe('wasm f32 = CPU f64 for every primitive', () => {
@@ -155,7 +124,8 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
     await ct.init({ backend: 'cpu' });
   });
 
-  for (const [name, [domain, tol]] of entries(unaryDomains)) {
+  for (const [name, domain] of entries(unaryDomains)) {
+    const tol = unaryTol[name];
     covered.add(name);
     it(`${name} (f32; sizes around the SIMD width, NaN)`, () => {
       prop(
@@ -182,7 +152,8 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
       })),
     );
   });
-  for (const [name, [da, db, tol]] of entries(binaryDomains)) {
+  for (const [name, [da, db]] of entries(binaryDomains)) {
+    const tol = binaryTol[name];
     covered.add(name);
     it(`${name} (broadcasting, NaN)`, () => {
       prop(
@@ -219,10 +190,10 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
     const a = all.map((p) => p[0]);
     const b = all.map((p) => p[1]);
     const spec = (v: readonly number[]): InputSpec => ({ shape: [v.length], domain: 'any', seed: 1, values: v });
-    for (const [name, [, , tol]] of entries(binaryDomains)) {
+    for (const [name, tol] of entries(binaryTol)) {
       check({ inputs: [spec(a), spec(b)], run: ([x, y]) => ct.binaryOps[name](x!, y!), tol, note: name });
     }
-    for (const [name, [, tol]] of entries(unaryDomains)) {
+    for (const [name, tol] of entries(unaryTol)) {
       check({ inputs: [spec(xs)], run: ([x]) => ct.unaryOps[name](x!), tol, note: name });
     }
     // signs of zero are kept exactly where the CPU keeps them
@@ -285,33 +256,11 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
   covered.add('reshape');
   covered.add('stopGradient');
   it('reshape and stopGradient (shared blocks)', () => {
-    prop(
-      fc.record({ shape: shapeArb(4), seed: seedArb }).map(({ shape, seed }) => ({
-        inputs: [{ shape, domain: 'any' as Domain, seed }],
-        run: ([x]) => ct.add(ct.reshape(ct.stopGradient(x!), [-1]), 1),
-        tol: ROUNDED,
-      })),
-    );
+    prop(reshapeStopGradientInstances(shapeArb, ROUNDED));
   });
   covered.add('transpose');
   it('transpose (random permutations)', () => {
-    prop(
-      fc
-        .record({
-          shape: shapeArb(5, 1),
-          seed: seedArb,
-          keys: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }),
-        })
-        .map(({ shape, seed, keys }) => {
-          const perm = shape.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
-          return {
-            inputs: [{ shape, domain: 'any' as Domain, seed }],
-            run: ([x]) => ct.transpose(x!, perm),
-            tol: EXACT,
-            note: `perm [${perm}]`,
-          };
-        }),
-    );
+    prop(transposeInstances(shapeArb));
   });
   covered.add('broadcastTo');
   it('broadcastTo', () => {
@@ -354,24 +303,7 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
   });
   covered.add('concat');
   it('concat (2 to 4 inputs, any axis)', () => {
-    prop(
-      fc
-        .record({
-          shape: shapeArb(4, 1),
-          axisU: fc.nat(10),
-          extra: fc.array(fc.constantFrom(0, 1, 2, 3, 5), { minLength: 2, maxLength: 4 }),
-          seed: seedArb,
-        })
-        .map(({ shape, axisU, extra, seed }) => {
-          const axis = axisU % shape.length;
-          const inputs = extra.map((d, i) => ({
-            shape: shape.map((s, j) => (j === axis ? d : s)),
-            domain: 'any' as Domain,
-            seed: seed + i,
-          }));
-          return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
-        }),
-    );
+    prop(concatInstances(shapeArb, [0, 1, 2, 3, 5]));
   });
   covered.add('cast');
   it('cast f32 <-> i32', () => {

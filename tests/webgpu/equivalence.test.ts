@@ -12,112 +12,72 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { forceMatmulVariant } from '../../src/backends/webgpu/kernels.js';
-import { acquireGpu, closeMessage, onCpu, values, type Domain, type Tol } from './gpu.js';
+import {
+  binaryDomains,
+  concatInstances,
+  EXACT,
+  entries,
+  expectMatchesCpu,
+  type Instance,
+  inputsOn,
+  intUnary,
+  type OtherPrim,
+  reshapeStopGradientInstances,
+  seedArb,
+  shapeArbitraries,
+  transposeInstances,
+  unaryDomains,
+  values32,
+} from '../backends/equivalence.js';
+import { acquireGpu, onCpu, type Domain, type Tol } from './gpu.js';
 
 const ok = await acquireGpu();
 const nativeMatmul = ok && /llvmpipe/.test(ct.backendInfo()) ? 'registers' : 'tiled';
 const softwareGpu = ok && /llvmpipe|swiftshader/.test(ct.backendInfo());
 
-interface InputSpec {
-  readonly shape: number[];
-  readonly domain: Domain;
-  readonly dtype?: 'f32' | 'i32';
-  readonly seed: number;
-}
-
-interface Instance {
-  readonly inputs: InputSpec[];
-  readonly run: (xs: ct.Tensor[]) => ct.Tensor;
-  readonly tol: Tol;
-  readonly note?: string;
-}
-
-const EXACT: Tol = { rtol: 0, atol: 0 };
 const ARITH: Tol = { rtol: 1e-6, atol: 1e-6 };
 const TRANS: Tol = { rtol: 2e-5, atol: 2e-6 };
 // WGSL allows sin/cos an absolute error of 2^-11 on [-π, π] (SwiftShader uses it)
 const TRIG: Tol = { rtol: 0, atol: 2 ** -11 };
 
-const dim = fc.constantFrom(1, 2, 3, 5, 7, 8, 13);
-const shapeArb = (maxRank = 4, minRank = 0) => fc.array(dim, { minLength: minRank, maxLength: maxRank });
-const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
-
-/** Shapes of n inputs that broadcast together: each drops some leading dims and sets some dims to 1. */
-const broadcastShapes = (n: number) =>
-  fc
-    .tuple(
-      shapeArb(4),
-      fc.array(fc.tuple(fc.nat(4), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })), { minLength: n, maxLength: n }),
-    )
-    .map(([out, specs]) => specs.map(([drop, ones]) => out.slice(Math.min(drop, out.length)).map((d, i) => (ones[i] ? 1 : d))));
-
-const values32 = (s: InputSpec): number[] => {
-  const n = s.shape.reduce((a, b) => a * b, 1);
-  const v = values(n, s.seed, s.domain);
-  return s.dtype === 'i32' ? v.map(Math.trunc) : v.map(Math.fround);
-};
+const { shapeArb, broadcastShapes } = shapeArbitraries([1, 2, 3, 5, 7, 8, 13]);
 
 async function check(inst: Instance): Promise<boolean> {
   const data = inst.inputs.map(values32);
-  const gpuIn = inst.inputs.map((s, i) => ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype ?? 'f32', backend: 'webgpu' }));
-  const gpuOut = inst.run(gpuIn);
+  const gpuOut = inst.run(inputsOn(inst, data, 'webgpu'));
   const got = await gpuOut.data();
   const expected = await onCpu(() => {
-    const cpuIn = inst.inputs.map((s, i) =>
-      ct.tensor(data[i]!, { shape: s.shape, dtype: s.dtype === 'i32' ? 'i32' : 'f64', backend: 'cpu' }),
-    );
-    const y = inst.run(cpuIn);
+    const y = inst.run(inputsOn(inst, data, 'cpu'));
     return { shape: y.shape, dtype: y.dtype, data: y.dataSync() };
   });
-  expect(gpuOut.shape).toEqual(expected.shape);
-  expect(gpuOut.dtype).toBe(expected.dtype === 'f64' ? 'f32' : expected.dtype);
-  const msg = closeMessage(`${inst.note ?? ''} shapes ${inst.inputs.map((s) => `[${s.shape}]`).join(' ')}`, got, expected.data, inst.tol);
-  if (msg) throw new Error(msg);
-  return true;
+  return expectMatchesCpu(inst, gpuOut, got, expected);
 }
 
 const RUNS = 10;
 const prop = (arb: fc.Arbitrary<Instance>, runs = RUNS) => fc.assert(fc.asyncProperty(arb, check), { numRuns: runs });
 
-/** Input domains of the unary ops: typed over every unary primitive, so a new one without its domain does not compile. */
-const unaryDomains: { readonly [K in ct.UnaryName]: Domain } = {
-  neg: 'any',
-  exp: 'any',
-  log: 'pos',
-  sin: 'any',
-  cos: 'any',
-  tanh: 'any',
-  sigmoid: 'any',
-  relu: 'any',
-  sqrt: 'pos',
-  square: 'any',
-  abs: 'any',
-  reciprocal: 'nonzero',
-  sign: 'ints',
-};
 const exactUnary = new Set<ct.UnaryName>(['neg', 'relu', 'abs', 'sign']);
-const intUnary: ct.UnaryName[] = ['neg', 'relu', 'square', 'abs', 'sign'];
 
-/** Input domains and tolerance of the binary ops, typed over every binary primitive. */
-const binaryDomains: { readonly [K in ct.BinaryName]: readonly [Domain, Domain, Tol] } = {
-  add: ['any', 'any', ARITH],
-  sub: ['any', 'any', ARITH],
-  mul: ['any', 'any', ARITH],
-  div: ['any', 'nonzero', ARITH],
-  pow: ['pos', 'small', TRANS],
-  maximum: ['ints', 'any', EXACT],
-  minimum: ['ints', 'any', EXACT],
-  greater: ['ints', 'ints', EXACT],
-  greaterEqual: ['ints', 'ints', EXACT],
-  less: ['ints', 'ints', EXACT],
-  lessEqual: ['ints', 'ints', EXACT],
-  equal: ['ints', 'ints', EXACT],
-  notEqual: ['ints', 'ints', EXACT],
+/** Tolerance of the binary ops, typed over every binary primitive. */
+const binaryTol: { readonly [K in ct.BinaryName]: Tol } = {
+  add: ARITH,
+  sub: ARITH,
+  mul: ARITH,
+  div: ARITH,
+  pow: TRANS,
+  maximum: EXACT,
+  minimum: EXACT,
+  greater: EXACT,
+  greaterEqual: EXACT,
+  less: EXACT,
+  lessEqual: EXACT,
+  equal: EXACT,
+  notEqual: EXACT,
 };
 
 const covered = new Set<string>();
 /** Where each of the other primitives is checked below (typed: a new primitive without a WebGPU check does not compile). */
-const OTHER_CHECKS: { readonly [P in Exclude<ct.PrimName, ct.UnaryName | ct.BinaryName>]: string } = {
+const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   where: 'where (3-way broadcasting)',
   matmul: 'matmul: batched, broadcast batch dims, odd / prime / tile-crossing sizes',
   stopGradient: 'reshape and stopGradient (zero-copy views)',
@@ -132,7 +92,6 @@ const OTHER_CHECKS: { readonly [P in Exclude<ct.PrimName, ct.UnaryName | ct.Bina
   max: 'max over any set of axes',
   argmax: 'argmax along any axis (first maximum on ties)',
 };
-const entries = <K extends string, V>(r: { readonly [P in K]: V }): [K, V][] => Object.entries(r) as [K, V][];
 
 describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   afterAll(() => ct.shutdown());
@@ -161,7 +120,8 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
     );
   });
 
-  for (const [name, [da, db, tol]] of entries(binaryDomains)) {
+  for (const [name, [da, db]] of entries(binaryDomains)) {
+    const tol = binaryTol[name];
     covered.add(name);
     it(`${name} (broadcasting)`, async () => {
       await prop(
@@ -353,34 +313,12 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
   covered.add('reshape');
   covered.add('stopGradient');
   it('reshape and stopGradient (zero-copy views)', async () => {
-    await prop(
-      fc.record({ shape: shapeArb(4), seed: seedArb }).map(({ shape, seed }) => ({
-        inputs: [{ shape, domain: 'any' as Domain, seed }],
-        run: ([x]) => ct.add(ct.reshape(ct.stopGradient(x!), [-1]), 1),
-        tol: ARITH,
-      })),
-    );
+    await prop(reshapeStopGradientInstances(shapeArb, ARITH));
   });
 
   covered.add('transpose');
   it('transpose (random permutations)', async () => {
-    await prop(
-      fc
-        .record({
-          shape: shapeArb(5, 1),
-          seed: seedArb,
-          keys: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 5, maxLength: 5 }),
-        })
-        .map(({ shape, seed, keys }) => {
-          const perm = shape.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!);
-          return {
-            inputs: [{ shape, domain: 'any' as Domain, seed }],
-            run: ([x]) => ct.transpose(x!, perm),
-            tol: EXACT,
-            note: `perm [${perm}]`,
-          };
-        }),
-    );
+    await prop(transposeInstances(shapeArb));
   });
 
   covered.add('broadcastTo');
@@ -422,24 +360,7 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
 
   covered.add('concat');
   it('concat (2 to 4 inputs, any axis)', async () => {
-    await prop(
-      fc
-        .record({
-          shape: shapeArb(4, 1),
-          axisU: fc.nat(10),
-          extra: fc.array(fc.constantFrom(1, 2, 3, 5), { minLength: 2, maxLength: 4 }),
-          seed: seedArb,
-        })
-        .map(({ shape, axisU, extra, seed }) => {
-          const axis = axisU % shape.length;
-          const inputs = extra.map((d, i) => ({
-            shape: shape.map((s, j) => (j === axis ? d : s)),
-            domain: 'any' as Domain,
-            seed: seed + i,
-          }));
-          return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
-        }),
-    );
+    await prop(concatInstances(shapeArb, [1, 2, 3, 5]));
   });
 
   covered.add('cast');

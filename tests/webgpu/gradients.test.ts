@@ -9,110 +9,26 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
-import { acquireGpu, closeMessage, onCpu, values, type Domain } from './gpu.js';
+import {
+  expectTransposeLaw,
+  logSoftmaxSubject,
+  makeArgs,
+  mlpSubject,
+  primitiveSubjects,
+  type Subject,
+  transposeLawTensors,
+  u,
+} from '../backends/gradients.js';
+import { acquireGpu, closeMessage, onCpu, values } from './gpu.js';
 
 const ok = await acquireGpu();
 
-type Fn = (...xs: ct.Tensor[]) => ct.Tensor;
-interface Subject {
-  readonly name: string;
-  readonly f: Fn;
-  readonly args: readonly (readonly [number[], Domain])[];
-}
-
-const u = (name: ct.UnaryName, domain: Domain = 'any'): Subject => ({ name, f: (x) => ct.unaryOps[name](x), args: [[[3, 5], domain]] });
-const b = (name: ct.BinaryName, da: Domain = 'any', db: Domain = 'any'): Subject => ({
-  name,
-  f: (x, y) => ct.binaryOps[name](x, y),
-  args: [
-    [[3, 1, 5], da],
-    [[4, 5], db],
-  ],
-});
-
 const subjects: Subject[] = [
-  ...(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign'] as const).map((n) => u(n)),
-  u('log', 'pos'),
-  u('sqrt', 'pos'),
-  u('reciprocal', 'nonzero'),
-  ...(['add', 'sub', 'mul', 'maximum', 'minimum'] as const).map((n) => b(n)),
-  b('div', 'any', 'nonzero'),
-  b('pow', 'pos', 'small'),
-  {
-    name: 'where',
-    f: (x, y) => ct.where(ct.greater(x, 0), x, y),
-    args: [
-      [[4, 3], 'any'],
-      [[3], 'any'],
-    ],
-  },
-  {
-    name: 'matmul',
-    f: (x, y) => ct.matmul(x, y),
-    args: [
-      [[3, 4], 'any'],
-      [[4, 5], 'any'],
-    ],
-  },
-  {
-    name: 'batched matmul',
-    f: (x, y) => ct.matmul(x, y),
-    args: [
-      [[2, 3, 4], 'any'],
-      [[4, 5], 'any'],
-    ],
-  },
-  { name: 'sum', f: (x) => ct.sum(x, [0, 2]), args: [[[3, 4, 5], 'any']] },
-  { name: 'max', f: (x) => ct.max(x, [1]), args: [[[3, 7], 'any']] },
-  { name: 'transpose', f: (x) => ct.transpose(x, [2, 0, 1]), args: [[[2, 3, 4], 'any']] },
-  { name: 'reshape/broadcastTo', f: (x) => ct.broadcastTo(ct.reshape(x, [3, 1, 2]), [3, 4, 2]), args: [[[6], 'any']] },
-  {
-    name: 'slice/pad',
-    f: (x) =>
-      ct.pad(ct.slice(x, [1, 0], [2, 3]), [
-        [1, 0],
-        [2, 1],
-      ]),
-    args: [[[4, 5], 'any']],
-  },
-  {
-    name: 'concat',
-    f: (x, y) => ct.concat([x, y, x], 1),
-    args: [
-      [[2, 3], 'any'],
-      [[2, 2], 'any'],
-    ],
-  },
-  { name: 'logSoftmax', f: (x) => ct.logSoftmax(x, -1), args: [[[3, 6], 'any']] },
+  ...primitiveSubjects(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign']),
+  logSoftmaxSubject,
   { name: 'softmax', f: (x) => ct.softmax(x, 0), args: [[[4, 3], 'any']] },
-  {
-    name: 'mlp',
-    f: (w, x) => ct.tanh(ct.matmul(ct.relu(ct.matmul(x, w)), ct.transpose(w))),
-    args: [
-      [[5, 7], 'small'],
-      [[3, 5], 'any'],
-    ],
-  },
+  mlpSubject,
 ];
-
-const makeArgs = (s: Subject, seed: number, backend: 'webgpu' | 'cpu', dtype: 'f32' | 'f64') =>
-  s.args.map(([shape, domain], i) =>
-    ct.tensor(
-      values(
-        shape.reduce((a, c) => a * c, 1),
-        seed + 7 * i,
-        domain,
-      ).map(Math.fround),
-      { shape, dtype, backend },
-    ),
-  );
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
-const norm = (a: ArrayLike<number>): number => Math.sqrt(dot(a, a));
 
 describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
   afterAll(() => ct.shutdown());
@@ -121,26 +37,16 @@ describe.skipIf(!ok)('derivatives on WebGPU (f32)', () => {
     it(`transpose law <c, J t> = <Jᵀ c, t>: ${s.name}`, async () => {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 1, max: 1 << 30 }), async (seed) => {
-          const args = makeArgs(s, seed, 'webgpu', 'f32');
-          const ts = args.map((a, i) =>
-            ct.tensor(values(a.size, seed + 101 + i, 'small').map(Math.fround), { shape: [...a.shape], backend: 'webgpu' }),
-          );
-          const [y, jt] = ct.jvp(s.f, args, ts);
-          const c = ct.tensor(values(y.size, seed + 999, 'small').map(Math.fround), { shape: [...y.shape], backend: 'webgpu' });
-          const [, pb] = ct.vjp(s.f, ...args);
-          const gs = pb(c) as ct.Tensor[];
+          const { ts, jt, c, gs } = transposeLawTensors(s, seed, 'webgpu');
           const jtv = await jt.data();
           const cv = await c.data();
-          let rhs = 0;
-          let bound = norm(cv) * norm(jtv);
+          const gvs: ArrayLike<number>[] = [];
+          const tvs: ArrayLike<number>[] = [];
           for (let i = 0; i < gs.length; i++) {
-            const gv = await gs[i]!.data();
-            const tv = await ts[i]!.data();
-            rhs += dot(gv, tv);
-            bound += norm(gv) * norm(tv);
+            gvs.push(await gs[i]!.data());
+            tvs.push(await ts[i]!.data());
           }
-          const lhs = dot(cv, jtv);
-          expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-5 * bound + 1e-6);
+          expectTransposeLaw(cv, jtv, gvs, tvs);
         }),
         { numRuns: 3 },
       );
