@@ -6,33 +6,14 @@
  * exits: nothing the backend starts keeps Node alive), and the flag's errors.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
-import { run } from '../../src/cli/run.js';
-import type { CliIO } from '../../src/cli/io.js';
 import { readCheckpoint } from '../../src/io/checkpoint.js';
+import { cli, tempDir, tsx } from './harness.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cotangent-cli-backend-'));
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    errIsTTY: false,
-  };
-  const code = await run(argv, io);
-  return { code, out, err };
-}
+const dir = tempDir('cotangent-cli-backend-');
 
 /** The train loss, test loss and test accuracy of each epoch line. */
 const epochLines = (err: string): number[][] =>
@@ -86,9 +67,8 @@ describe('cotangent --backend', () => {
   });
 
   it('the executable trains on wasm and exits (child process)', () => {
-    const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
     const r = spawnSync(
-      tsx,
+      tsx(),
       ['src/cli/main.ts', 'train', '--backend', 'wasm', '--epochs', '1', '--batch', '256', '--out', join(dir, 'child')],
       { encoding: 'utf8', timeout: 60_000 },
     );

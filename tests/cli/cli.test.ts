@@ -6,31 +6,13 @@
  * executable in a child process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
 import { hasGraphviz } from '../../src/cli/graph.js';
-import type { CliIO } from '../../src/cli/io.js';
+import { cli, tempDir, tsx } from './harness.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cotangent-cli-'));
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    errIsTTY: false,
-  };
-  const code = await run(argv, io);
-  return { code, out, err };
-}
+const dir = tempDir('cotangent-cli-');
 
 describe('cotangent command line', () => {
   const runDir = join(dir, 'run');
@@ -110,11 +92,10 @@ describe('cotangent command line', () => {
   });
 
   it('the executable runs (child process): exit codes reach the shell', () => {
-    const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
-    const ok = spawnSync(tsx, ['src/cli/main.ts', 'graph', '--example', 'seed'], { encoding: 'utf8' });
+    const ok = spawnSync(tsx(), ['src/cli/main.ts', 'graph', '--example', 'seed'], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^digraph/);
-    const bad = spawnSync(tsx, ['src/cli/main.ts', 'train', '--bogus'], { encoding: 'utf8' });
+    const bad = spawnSync(tsx(), ['src/cli/main.ts', 'train', '--bogus'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe("cotangent: unknown flag --bogus for 'train' (see cotangent train --help)");
   });

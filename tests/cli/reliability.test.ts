@@ -6,48 +6,19 @@
  * left by a killed write are cleaned by the next one.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
-import type { CliIO } from '../../src/cli/io.js';
 import { loadDigits } from '../../src/io/index.js';
+import { idx } from '../io/idx.js';
+import { cli, tempDir } from './harness.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cotangent-cli-rel-'));
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-    errIsTTY: false,
-  };
-  const code = await run(argv, io);
-  return { code, out, err };
-}
+const dir = tempDir('cotangent-cli-rel-');
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(r.stdout);
-}
-
-function idx(type: number, shape: number[], body: Uint8Array): Uint8Array {
-  const h = new Uint8Array(4 + 4 * shape.length);
-  h[2] = type;
-  h[3] = shape.length;
-  const dv = new DataView(h.buffer);
-  for (const [i, d] of shape.entries()) dv.setUint32(4 + 4 * i, d, false);
-  const out = new Uint8Array(h.length + body.length);
-  out.set(h);
-  out.set(body, h.length);
-  return out;
 }
 
 describe('cotangent train: checks before the first step', () => {

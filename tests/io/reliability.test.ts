@@ -26,6 +26,7 @@ import { checkCompatible, MAX_CLASSES } from '../../src/nn/dataset.js';
 import * as nn from '../../src/nn/index.js';
 import { SPEC_LIMITS } from '../../src/nn/spec.js';
 import { restoreModel } from '../../src/io/index.js';
+import { idx } from './idx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cotangent-rel-'));
 
@@ -123,19 +124,6 @@ describe('CSV: the header rule and the class-count limit', () => {
     expect(parseCsv('1,2,65535\n', 'ok.csv').numClasses).toBe(65536);
   });
 });
-
-/** An IDX file: magic (type, rank), big-endian dimensions, then the body. */
-function idx(type: number, shape: number[], body: Uint8Array): Uint8Array {
-  const h = new Uint8Array(4 + 4 * shape.length);
-  h[2] = type;
-  h[3] = shape.length;
-  const dv = new DataView(h.buffer);
-  for (const [i, d] of shape.entries()) dv.setUint32(4 + 4 * i, d, false);
-  const out = new Uint8Array(h.length + body.length);
-  out.set(h);
-  out.set(body, h.length);
-  return out;
-}
 
 describe('IDX labels and train/test compatibility', () => {
   it('labels outside the class range are an error naming the labels file, the index and the label', () => {
