@@ -16,6 +16,7 @@ import { afterAll, describe, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { forceMatmulVariant, type MatmulVariant } from '../../src/backends/webgpu/kernels.js';
 import { acquireGpu } from '../webgpu/gpu.js';
+import { argmaxChecks, concatBroadcastChecks, expectChecksAsync, matmulChecks, stridedChecks } from './checks.js';
 import * as ref from './reference.js';
 import {
   argmaxArb,
@@ -67,18 +68,7 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
         try {
           await prop(
             fc.tuple(matmulArb([1, 3, 4, 8, 9, 31, 33, 65, 129], [1, 2, 5, 17]), fc.boolean()),
-            async ([{ aShape, bShape, sa, sb }, int]) => {
-              const a = array(aShape, sa, int ? 'ints' : 'small');
-              const b = array(bShape, sb, int ? 'ints' : 'small');
-              const k = aShape[aShape.length - 1]!;
-              expectMatches(
-                `matmul '${variant}' ${int ? 'i32' : 'f32'} [${aShape}] x [${bShape}]`,
-                await read(ct.matmul(gpu(a, int ? 'i32' : 'f32'), gpu(b, int ? 'i32' : 'f32'))),
-                ref.matmul(a, b),
-                0,
-                int ? 0 : 2e-7 * k,
-              );
-            },
+            ([c, int]) => expectChecksAsync(matmulChecks(gpu, c, int, `matmul '${variant}'`), read),
             20,
           );
         } finally {
@@ -102,50 +92,19 @@ describe.skipIf(!ok)('WebGPU kernels = naive references', () => {
   });
 
   it('argmax: the first maximum along any axis (ties), f32 with NaN and i32', async () => {
-    await prop(fc.tuple(argmaxArb('ints'), fc.constantFrom('ints', 'nan', 'i32')), async ([{ shape, axis, seed }, kind]) => {
-      const x = array(shape, seed, kind === 'nan' ? 'nan' : 'ints');
-      expectMatches(
-        `argmax ${kind} [${shape}] axis ${axis}`,
-        await read(ct.argmax(gpu(x, kind === 'i32' ? 'i32' : 'f32'), axis)),
-        ref.argmax(x, axis),
-      );
-    });
+    await prop(fc.tuple(argmaxArb('ints'), fc.constantFrom('ints', 'nan', 'i32')), ([c, kind]) =>
+      expectChecksAsync(argmaxChecks(gpu, c, kind), read),
+    );
   });
 
   it('transpose, slice, pad (strided map kernel)', async () => {
-    await prop(fc.tuple(transposeArb, sliceArb, padArb), async ([t, s, p]) => {
-      const x = array(t.shape, t.seed);
-      expectMatches(`transpose [${t.shape}] perm [${t.perm}]`, await read(ct.transpose(gpu(x), t.perm)), ref.transpose(x, t.perm));
-      const y = array(s.shape, s.seed);
-      const begin = s.window.map((w) => w[0]);
-      const size = s.window.map((w) => w[1]);
-      expectMatches(
-        `slice [${s.shape}] begin [${begin}] size [${size}]`,
-        await read(ct.slice(gpu(y), begin, size)),
-        ref.slice(y, begin, size),
-      );
-      const z = array(p.shape, p.seed);
-      expectMatches(`pad [${p.shape}] widths ${JSON.stringify(p.widths)}`, await read(ct.pad(gpu(z), p.widths)), ref.pad(z, p.widths));
-    });
+    await prop(fc.tuple(transposeArb, sliceArb, padArb), ([t, s, p]) => expectChecksAsync(stridedChecks(gpu, t, s, p), read));
   });
 
   it('concat and broadcastTo (strided map kernel)', async () => {
-    await prop(fc.tuple(concatArb, broadcastShapesArb(2), seedArb), async ([c, [from, to], seed]) => {
-      const xs = c.shapes.map((s, i) => array(s, c.seed + i));
-      expectMatches(
-        `concat ${JSON.stringify(c.shapes)} axis ${c.axis}`,
-        await read(
-          ct.concat(
-            xs.map((x) => gpu(x)),
-            c.axis,
-          ),
-        ),
-        ref.concat(xs, c.axis),
-      );
-      const target = ref.broadcastShape(from!, to!);
-      const x = array(from!, seed);
-      expectMatches(`broadcastTo [${from}] -> [${target}]`, await read(ct.broadcastTo(gpu(x), target)), ref.broadcastTo(x, target));
-    });
+    await prop(fc.tuple(concatArb, broadcastShapesArb(2), seedArb), ([c, [from, to], seed]) =>
+      expectChecksAsync(concatBroadcastChecks(gpu, c, from!, to!, seed), read),
+    );
   });
 
   it('elementwise maps with broadcasting: arithmetic, comparisons, where, unary maths, cast', async () => {

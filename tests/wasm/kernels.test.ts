@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { buildKernels, renderKernelsModule } from '../../scripts/build-wasm.mjs';
+import { argmaxChecks, concatBroadcastChecks, expectChecks, matmulChecks, stridedChecks } from '../kernels/checks.js';
 import * as ref from '../kernels/reference.js';
 import {
   argmaxArb,
@@ -64,18 +65,7 @@ describe('wasm kernels = naive references', () => {
   it('matmul (batched, broadcast batch dims, sizes across the 4×8 register tile and 64-row jobs, f32 and i32)', () => {
     prop(
       fc.tuple(matmulArb([0, 1, 3, 4, 5, 8, 9, 31, 33, 65, 129], [0, 1, 2, 5, 17, 260]), fc.boolean()),
-      ([{ aShape, bShape, sa, sb }, int]) => {
-        const a = array(aShape, sa, int ? 'ints' : 'small');
-        const b = array(bShape, sb, int ? 'ints' : 'small');
-        const k = aShape[aShape.length - 1]!;
-        expectMatches(
-          `matmul ${int ? 'i32' : 'f32'} [${aShape}] x [${bShape}]`,
-          read(ct.matmul(w(a, int ? 'i32' : 'f32'), w(b, int ? 'i32' : 'f32'))),
-          ref.matmul(a, b),
-          0,
-          int ? 0 : 2e-7 * k,
-        );
-      },
+      ([c, int]) => expectChecks(matmulChecks(w, c, int, 'matmul'), read),
       30,
     );
   });
@@ -107,47 +97,17 @@ describe('wasm kernels = naive references', () => {
   });
 
   it('argmax: the first maximum along any axis (ties), f32 with NaN and i32', () => {
-    prop(fc.tuple(argmaxArb('ints'), fc.constantFrom('ints', 'nan', 'i32')), ([{ shape, axis, seed }, kind]) => {
-      const x = array(shape, seed, kind === 'nan' ? 'nan' : 'ints');
-      expectMatches(
-        `argmax ${kind} [${shape}] axis ${axis}`,
-        read(ct.argmax(w(x, kind === 'i32' ? 'i32' : 'f32'), axis)),
-        ref.argmax(x, axis),
-      );
-    });
+    prop(fc.tuple(argmaxArb('ints'), fc.constantFrom('ints', 'nan', 'i32')), ([c, kind]) => expectChecks(argmaxChecks(w, c, kind), read));
   });
 
   it('transpose, slice, pad (strided gather and scatter)', () => {
-    prop(fc.tuple(transposeArb, sliceArb, padArb, fc.boolean()), ([t, s, p, int]) => {
-      const dt = int ? 'i32' : 'f32';
-      const x = array(t.shape, t.seed, int ? 'ints' : 'real');
-      expectMatches(`transpose [${t.shape}] perm [${t.perm}]`, read(ct.transpose(w(x, dt), t.perm)), ref.transpose(x, t.perm));
-      const y = array(s.shape, s.seed);
-      const begin = s.window.map((q) => q[0]);
-      const size = s.window.map((q) => q[1]);
-      expectMatches(`slice [${s.shape}] begin [${begin}] size [${size}]`, read(ct.slice(w(y), begin, size)), ref.slice(y, begin, size));
-      const z = array(p.shape, p.seed, int ? 'ints' : 'real');
-      expectMatches(`pad [${p.shape}] widths ${JSON.stringify(p.widths)}`, read(ct.pad(w(z, dt), p.widths)), ref.pad(z, p.widths));
-    });
+    prop(fc.tuple(transposeArb, sliceArb, padArb, fc.boolean()), ([t, s, p, int]) => expectChecks(stridedChecks(w, t, s, p, int), read));
   });
 
   it('concat and broadcastTo (strided scatter and gather, 0 strides)', () => {
-    prop(fc.tuple(concatArb, broadcastShapesArb(2), seedArb), ([c, [from, to], seed]) => {
-      const xs = c.shapes.map((s, i) => array(s, c.seed + i));
-      expectMatches(
-        `concat ${JSON.stringify(c.shapes)} axis ${c.axis}`,
-        read(
-          ct.concat(
-            xs.map((x) => w(x)),
-            c.axis,
-          ),
-        ),
-        ref.concat(xs, c.axis),
-      );
-      const target = ref.broadcastShape(from!, to!);
-      const x = array(from!, seed);
-      expectMatches(`broadcastTo [${from}] -> [${target}]`, read(ct.broadcastTo(w(x), target)), ref.broadcastTo(x, target));
-    });
+    prop(fc.tuple(concatArb, broadcastShapesArb(2), seedArb), ([c, [from, to], seed]) =>
+      expectChecks(concatBroadcastChecks(w, c, from!, to!, seed), read),
+    );
   });
 
   it('elementwise maps: same shape, scalar operand and strided broadcasting; where; unary maths; cast', () => {
