@@ -7,18 +7,12 @@
  *
  *   npx tsx bench/wasm-matmul.ts            (BENCH_SIZES=256,512,1024,257,1000 by default)
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { loadavg } from 'node:os';
+import { compileAssemblyScriptBytes } from '../scripts/build-wasm.mjs';
 import { gflops, uniform } from './data.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const SIZES = (process.env['BENCH_SIZES'] ?? '256,512,1024,257,1000').split(',').map(Number);
 const MIN_MS = Number(process.env['BENCH_MIN_MS'] ?? 3000);
-const ASC_FLAGS =
-  '-O3 --runtime stub --noAssert --importMemory --sharedMemory --initialMemory 16 --maximumMemory 65536 --enable simd --enable threads';
-
 interface MatmulExports {
   matmul_f32(
     a: number,
@@ -39,23 +33,11 @@ interface MatmulExports {
 }
 
 async function compileKernel(): Promise<{ exports: MatmulExports; memory: WebAssembly.Memory }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cotangent-bench-matmul-'));
-  try {
-    const out = join(dir, 'matmul.wasm');
-    execFileSync(
-      join(ROOT, 'node_modules/.bin/asc'),
-      [join(ROOT, 'src/backends/wasm/assembly/matmul.ts'), '-o', out, ...ASC_FLAGS.split(' ')],
-      {
-        cwd: ROOT,
-        stdio: 'pipe',
-      },
-    );
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-    const { instance } = await WebAssembly.instantiate(readFileSync(out), { env: { memory } });
-    return { exports: instance.exports as unknown as MatmulExports, memory };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+  const { instance } = await WebAssembly.instantiate(compileAssemblyScriptBytes('src/backends/wasm/assembly/matmul.ts'), {
+    env: { memory },
+  });
+  return { exports: instance.exports as unknown as MatmulExports, memory };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -29,10 +29,29 @@ export const ASC_FLAGS = [
   'threads',
 ];
 
+/**
+ * Compiles the AssemblyScript file `entry` (relative to the repository root, or absolute) with the
+ * pinned asc and ASC_FLAGS into `outFile`; returns the module bytes. The build and the tests that
+ * compile one kernel file on its own (tests/wasm/matmul.test.ts, math.test.ts) all compile with it.
+ */
+export function compileAssemblyScript(entry, outFile) {
+  execFileSync(join(root, 'node_modules/.bin/asc'), [entry, '-o', outFile, ...ASC_FLAGS], { cwd: root, stdio: 'pipe' });
+  return readFileSync(outFile);
+}
+
+/** compileAssemblyScript into a temporary folder (removed afterwards); returns the module bytes. */
+export function compileAssemblyScriptBytes(entry) {
+  const dir = mkdtempSync(join(tmpdir(), 'cotangent-wasm-'));
+  try {
+    return compileAssemblyScript(entry, join(dir, 'module.wasm'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Compiles the entry into `outFile` and returns the module bytes. */
 export function compileKernels(outFile) {
-  execFileSync(join(root, 'node_modules/.bin/asc'), [ENTRY, '-o', outFile, ...ASC_FLAGS], { cwd: root, stdio: 'pipe' });
-  return readFileSync(outFile);
+  return compileAssemblyScript(ENTRY, outFile);
 }
 
 /** The text of kernelsBinary.ts for the given module bytes. */
@@ -51,12 +70,7 @@ export function renderKernelsModule(bytes) {
 
 /** Compiles into a temporary folder and returns the bytes. */
 export function buildKernels() {
-  const dir = mkdtempSync(join(tmpdir(), 'cotangent-wasm-'));
-  try {
-    return compileKernels(join(dir, 'kernels.wasm'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return compileAssemblyScriptBytes(ENTRY);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -13,16 +13,9 @@
  * The measured table (function, domain, max ulp) is printed at the end; it is
  * the table at the top of math.ts.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const root = resolve(__dirname, '../..');
-const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
-const source = join(root, 'src/backends/wasm/assembly/math.ts');
+import { compileAssemblyScriptBytes } from '../../scripts/build-wasm.mjs';
 
 type Unary = 'exp' | 'log' | 'sin' | 'cos' | 'tanh' | 'sigmoid';
 type Fn = Unary | 'pow';
@@ -78,7 +71,6 @@ const OUT = 8 * CHUNK;
 
 let ex: MathExports;
 let mem: WebAssembly.Memory;
-let dir = '';
 
 const measured: Record<Fn, { max: number; at: string; count: number }> = {
   exp: { max: 0, at: '', count: 0 },
@@ -91,20 +83,15 @@ const measured: Record<Fn, { max: number; at: string; count: number }> = {
 };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cotangent-wasm-math-'));
-  const wasmPath = join(dir, 'math.wasm');
-  const flags = ['-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--sharedMemory', '--initialMemory', '16'];
-  flags.push('--maximumMemory', '65536', '--enable', 'simd', '--enable', 'threads');
-  execFileSync(process.execPath, [asc, source, '-o', wasmPath, ...flags], { stdio: 'pipe' });
+  const bytes = compileAssemblyScriptBytes('src/backends/wasm/assembly/math.ts');
   mem = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
   mem.grow((12 * 4 * CHUNK) / 65536 - 16);
-  const module = await WebAssembly.compile(readFileSync(wasmPath));
+  const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory: mem } });
   ex = instance.exports as unknown as MathExports;
 });
 
 afterAll(() => {
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
   const rows = (Object.keys(measured) as Fn[]).map(
     (f) => `| ${f.padEnd(8)} | ${DOMAIN[f].padEnd(48)} | ${String(measured[f].max).padEnd(16)} | ${String(MAX_ULP[f]).padEnd(12)} |`,
   );

@@ -11,33 +11,10 @@
  * γ_j = j·u / (1 − j·u), u = 2⁻²⁴; the inputs are f32 values, the reference
  * sums in f64. k = 0 must give exact zeros.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compileAssemblyScriptBytes } from '../../scripts/build-wasm.mjs';
 import * as ref from '../kernels/reference.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const SOURCE = join(ROOT, 'src/backends/wasm/assembly/matmul.ts');
-/** The flags the wasm backend's build uses. */
-const ASC_FLAGS = [
-  '-O3',
-  '--runtime',
-  'stub',
-  '--noAssert',
-  '--importMemory',
-  '--sharedMemory',
-  '--initialMemory',
-  '16',
-  '--maximumMemory',
-  '65536',
-  '--enable',
-  'simd',
-  '--enable',
-  'threads',
-];
 
 type Kernel = (
   a: number,
@@ -60,21 +37,14 @@ interface Exports {
   matmul_f32_scratch_bytes(m: number, k: number, n: number): number;
 }
 
-let dir = '';
 let memory: WebAssembly.Memory;
 let wasm: Exports;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cotangent-matmul-'));
-  const out = join(dir, 'matmul.wasm');
-  execFileSync(join(ROOT, 'node_modules/.bin/asc'), [SOURCE, '-o', out, ...ASC_FLAGS], { cwd: ROOT, stdio: 'pipe' });
+  const bytes = compileAssemblyScriptBytes('src/backends/wasm/assembly/matmul.ts');
   memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-  const { instance } = await WebAssembly.instantiate(readFileSync(out), { env: { memory } });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
   wasm = instance.exports as unknown as Exports;
-});
-
-afterAll(() => {
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 type DType = 'f32' | 'i32';
