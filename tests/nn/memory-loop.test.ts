@@ -8,20 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
+import { expectFlat, plainLoopSetup as setup, runPlainLoop } from './plain-loop.js';
 
 const STEPS = 10_000;
 const SAMPLE_EVERY = 1_000;
-
-function setup() {
-  const model = nn.serial(nn.dense(16), nn.relu, nn.dense(3));
-  const { params } = model.init(nn.random.key(0), [-1, 4]);
-  const x = ct.tensor(
-    Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)),
-    { shape: [8, 4] },
-  );
-  const y = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
-  return { model, params, x, y };
-}
 
 interface Sample {
   readonly tensors: number;
@@ -38,24 +28,20 @@ function sample(backend: string): Sample {
 
 describe('a plain synchronous training loop (no scope, dispose or await)', () => {
   it(`holds live tensors and backend bytes flat over ${STEPS.toLocaleString('en')} steps on the CPU`, () => {
-    const { model, params: p0, x, y } = setup();
-    const opt = nn.adam(0.01);
-    const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
-    let params = p0;
-    let state = opt.init(params);
-    const before = sample('cpu');
-    const samples: Sample[] = [];
     let first = NaN;
     let last = NaN;
-    for (let i = 0; i < STEPS; i++) {
-      const r = step(params, state, x, y);
-      ({ params, state } = r);
-      if (i === 0) first = r.loss.dataSync()[0]!;
-      if (i === STEPS - 1) last = r.loss.dataSync()[0]!;
-      if ((i + 1) % SAMPLE_EVERY === 0) samples.push(sample('cpu'));
-    }
-    expect(samples).toHaveLength(STEPS / SAMPLE_EVERY);
-    for (const s of samples) expect(s).toEqual(samples[0]);
+    const { before, samples } = runPlainLoop({
+      steps: STEPS,
+      every: SAMPLE_EVERY,
+      sample: () => sample('cpu'),
+      onFirst: (r) => {
+        first = r.loss.dataSync()[0]!;
+      },
+      onLast: (r) => {
+        last = r.loss.dataSync()[0]!;
+      },
+    });
+    expectFlat(samples, STEPS, SAMPLE_EVERY);
     // the old parameters and slots are freed as the new ones are made: beyond them, only the last step's two metrics are live
     expect(samples[0]!.tensors - before.tensors).toBe(2);
     expect(last).toBeLessThan(first * 0.5);

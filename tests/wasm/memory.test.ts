@@ -12,7 +12,7 @@ import * as ct from '../../src/index.js';
 import { getBackendByName } from '../../src/backends/registry.js';
 import { sizeClass } from '../../src/backends/wasm/allocator.js';
 import type { WasmBackend } from '../../src/backends/wasm/WasmBackend.js';
-import * as nn from '../../src/nn/index.js';
+import { expectFlat, runPlainLoop } from '../nn/plain-loop.js';
 
 const STEPS = 10_000;
 const SAMPLE_EVERY = 1_000;
@@ -119,34 +119,25 @@ describe('the wasm backend: memory, placement, user primitives', () => {
   });
 
   it(`a plain synchronous trainStep loop holds live tensors, blocks and bytes flat over ${STEPS.toLocaleString('en')} steps`, () => {
-    const model = nn.serial(nn.dense(16), nn.relu, nn.dense(3));
-    const init = model.init(nn.random.key(0), [-1, 4]);
-    let params = init.params;
-    const x = ct.tensor(
-      Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)),
-      { shape: [8, 4] },
-    );
-    const y = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
-    const opt = nn.adam(0.01);
-    const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
-    let state = opt.init(params);
     const sample = () => {
       const m = ct.memoryStats();
       const a = wasm.memoryStats();
       return { tensors: m.liveTensors, bytes: m.liveBytes, blocks: a.liveBlocks, heapTop: a.heapTop, memory: a.memoryBytes };
     };
-    const samples: ReturnType<typeof sample>[] = [];
     let first = NaN;
     let last = NaN;
-    for (let i = 0; i < STEPS; i++) {
-      const r = step(params, state, x, y);
-      ({ params, state } = r);
-      if (i === 0) first = r.loss.dataSync()[0]!;
-      if (i === STEPS - 1) last = r.loss.dataSync()[0]!;
-      if ((i + 1) % SAMPLE_EVERY === 0) samples.push(sample());
-    }
-    expect(samples).toHaveLength(STEPS / SAMPLE_EVERY);
-    for (const s of samples) expect(s).toEqual(samples[0]);
+    const { samples } = runPlainLoop({
+      steps: STEPS,
+      every: SAMPLE_EVERY,
+      sample,
+      onFirst: (r) => {
+        first = r.loss.dataSync()[0]!;
+      },
+      onLast: (r) => {
+        last = r.loss.dataSync()[0]!;
+      },
+    });
+    expectFlat(samples, STEPS, SAMPLE_EVERY);
     expect(last).toBeLessThan(first * 0.5);
   }, 120_000);
 });

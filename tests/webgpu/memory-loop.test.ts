@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
+import { runPlainLoop } from '../nn/plain-loop.js';
 import { acquireGpu, ADAPTER } from './gpu.js';
 
 const ok = await acquireGpu();
@@ -22,32 +23,25 @@ describe.skipIf(!ok)('WebGPU: a plain synchronous training loop', () => {
   afterAll(() => ct.shutdown());
 
   it(`holds live tensors and GPU buffers flat over ${STEPS.toLocaleString('en')} steps`, async () => {
-    const model = nn.serial(nn.dense(16), nn.relu, nn.dense(3));
-    let { params } = model.init(nn.random.key(0), [-1, 4]);
-    const x = ct.tensor(
-      Array.from({ length: 8 * 4 }, (_, i) => Math.sin(i * 1.3)),
-      { shape: [8, 4] },
-    );
-    const y = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
-    const opt = nn.adam(0.01);
-    const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
-    let state = opt.init(params);
-    const first = step(params, state, x, y);
-    const firstLoss = ct.keep(first.loss);
-    ({ params, state } = first);
-    const samples: { tensors: number; bytes: number; buffers: number; gpuBytes: number; pooled: number }[] = [];
+    let firstLoss: ct.Tensor | null = null;
     let lastLoss: ct.Tensor | null = null;
-    for (let i = 1; i <= STEPS; i++) {
-      const r = step(params, state, x, y);
-      ({ params, state } = r);
-      if (i === STEPS) lastLoss = r.loss;
-      if (i % SAMPLE_EVERY === 0) {
+    const { samples } = runPlainLoop({
+      warmup: 1,
+      steps: STEPS,
+      every: SAMPLE_EVERY,
+      sample: () => {
         const m = ct.memoryStats();
         const g = gpuStats();
-        samples.push({ tensors: m.liveTensors, bytes: m.liveBytes, buffers: g.buffers, gpuBytes: g.bytes, pooled: g.pooledBuffers });
-      }
-    }
-    const l0 = (await firstLoss.data())[0]!;
+        return { tensors: m.liveTensors, bytes: m.liveBytes, buffers: g.buffers, gpuBytes: g.bytes, pooled: g.pooledBuffers };
+      },
+      onFirst: (r) => {
+        firstLoss = ct.keep(r.loss);
+      },
+      onLast: (r) => {
+        lastLoss = r.loss;
+      },
+    });
+    const l0 = (await firstLoss!.data())[0]!;
     const l1 = (await lastLoss!.data())[0]!;
     console.log(`[webgpu tests] ${STEPS} plain-loop steps: loss ${l0.toFixed(4)} -> ${l1.toFixed(4)}; samples ${JSON.stringify(samples)}`);
     // live tensors and their bytes: exactly flat
