@@ -169,3 +169,35 @@ export const concatInstances = (shapeArb: ShapeArb, sizes: readonly number[]): f
       }));
       return { inputs, run: (xs: ct.Tensor[]) => ct.concat(xs, axis), tol: EXACT };
     });
+
+/** The unary ops defined on i32 (intUnary) on i32 inputs of rank up to 3, exactly. */
+export const intUnaryInstances = (shapeArb: ShapeArb): fc.Arbitrary<Instance> =>
+  fc.record({ shape: shapeArb(3), seed: seedArb, k: fc.constantFrom(...intUnary) }).map(({ shape, seed, k }) => ({
+    inputs: [{ shape, domain: 'any' as Domain, dtype: 'i32' as const, seed }],
+    run: ([x]) => ct.unaryOps[k](x!),
+    tol: EXACT,
+    note: k,
+  }));
+
+/**
+ * slice then pad (widths 0 to 3 each side) of a non-empty input of rank 1 to 4 (from `shapeArb`), exactly;
+ * with `emptySlices` a slice may have size 0 along a dim, else at least 1.
+ */
+export const slicePadInstances = (shapeArb: ShapeArb, emptySlices: boolean): fc.Arbitrary<Instance> =>
+  fc
+    .record({
+      shape: shapeArb(4, 1),
+      seed: seedArb,
+      u: fc.array(fc.tuple(fc.nat(100), fc.nat(100), fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }),
+    })
+    .map(({ shape, seed, u }) => {
+      const begin = shape.map((d, i) => u[i]![0] % d);
+      const size = shape.map((d, i) => (emptySlices ? u[i]![1] % (d - begin[i]! + 1) : 1 + (u[i]![1] % (d - begin[i]!))));
+      const widths = shape.map((_, i) => [u[i]![2], u[i]![3]] as [number, number]);
+      return {
+        inputs: [{ shape, domain: 'any' as Domain, seed }],
+        run: ([x]) => ct.pad(ct.slice(x!, begin, size), widths),
+        tol: EXACT,
+        note: `begin [${begin}] size [${size}]`,
+      };
+    });

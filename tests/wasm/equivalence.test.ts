@@ -23,10 +23,11 @@ import {
   type Instance,
   type InputSpec,
   inputsOn,
-  intUnary,
+  intUnaryInstances,
   type OtherPrim,
   reshapeStopGradientInstances,
   seedArb,
+  slicePadInstances,
   shapeArbitraries,
   transposeInstances,
   unaryDomains,
@@ -143,14 +144,7 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
     });
   }
   it('integer unary ops (i32): neg relu square abs sign, exactly', () => {
-    prop(
-      fc.record({ shape: shapeArb(3), seed: seedArb, k: fc.constantFrom(...intUnary) }).map(({ shape, seed, k }) => ({
-        inputs: [{ shape, domain: 'any' as Domain, dtype: 'i32' as const, seed }],
-        run: ([x]) => ct.unaryOps[k](x!),
-        tol: EXACT,
-        note: k,
-      })),
-    );
+    prop(intUnaryInstances(shapeArb));
   });
   for (const [name, [da, db]] of entries(binaryDomains)) {
     const tol = binaryTol[name];
@@ -281,25 +275,7 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
   covered.add('slice');
   covered.add('pad');
   it('slice and pad', () => {
-    prop(
-      fc
-        .record({
-          shape: shapeNoEmpty(4, 1),
-          seed: seedArb,
-          u: fc.array(fc.tuple(fc.nat(100), fc.nat(100), fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }),
-        })
-        .map(({ shape, seed, u }) => {
-          const begin = shape.map((d, i) => u[i]![0] % d);
-          const size = shape.map((d, i) => u[i]![1] % (d - begin[i]! + 1));
-          const widths = shape.map((_, i) => [u[i]![2], u[i]![3]] as [number, number]);
-          return {
-            inputs: [{ shape, domain: 'any' as Domain, seed }],
-            run: ([x]) => ct.pad(ct.slice(x!, begin, size), widths),
-            tol: EXACT,
-            note: `begin [${begin}] size [${size}]`,
-          };
-        }),
-    );
+    prop(slicePadInstances(shapeNoEmpty, true));
   });
   covered.add('concat');
   it('concat (2 to 4 inputs, any axis)', () => {
