@@ -105,16 +105,42 @@ export function unsharedModuleBytes(bytes: Uint8Array): Uint8Array {
 }
 
 const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
+const compiledSync = new Map<boolean, WebAssembly.Module>();
+
+const kernelBytes = (shared: boolean): Uint8Array<ArrayBuffer> => {
+  const bytes = decodeBase64(KERNELS_WASM_BASE64);
+  return (shared ? bytes : unsharedModuleBytes(bytes)) as Uint8Array<ArrayBuffer>;
+};
 
 /** The kernel module (importing a shared memory, or an unshared one), compiled once per process. */
 function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
   let m = compiled.get(shared);
   if (!m) {
-    const bytes = decodeBase64(KERNELS_WASM_BASE64);
-    m = WebAssembly.compile((shared ? bytes : unsharedModuleBytes(bytes)) as Uint8Array<ArrayBuffer>);
+    const sync = compiledSync.get(shared);
+    m = sync ? Promise.resolve(sync) : WebAssembly.compile(kernelBytes(shared));
     compiled.set(shared, m);
   }
   return m;
+}
+
+/** The kernel module compiled synchronously (Node; a browser's main thread may refuse a module this large). */
+function kernelModuleSync(shared: boolean): WebAssembly.Module {
+  let m = compiledSync.get(shared);
+  if (!m) {
+    m = new WebAssembly.Module(kernelBytes(shared));
+    compiledSync.set(shared, m);
+  }
+  return m;
+}
+
+/**
+ * Whether the wasm backend can be created synchronously here ({@link WasmBackend.createSync}):
+ * in Node, where compiling a module synchronously is allowed whatever its size. Browsers allow
+ * it only for small modules on the main thread, so there the backend is created by `await init()`.
+ */
+export function syncCompileAllowed(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: string } } };
+  return typeof g.process?.versions?.node === 'string';
 }
 
 /** Whether a shared WebAssembly.Memory can be created here (Node; a cross-origin-isolated page). */
@@ -146,7 +172,7 @@ function warnSingleThread(why: string, threads: number): void {
 
 const isBlockStorage = (s: Storage): s is WasmStorage => s.backend === 'wasm' && 'block' in s;
 
-/** The wasm backend (create it with `await WasmBackend.create()`, or `init({ backend: 'wasm' })`). */
+/** The wasm backend (create it with `await WasmBackend.create()`, `WasmBackend.createSync()` in Node, or `init({ backend: 'wasm' })`). */
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   private readonly allocator: Allocator;
@@ -164,8 +190,8 @@ export class WasmBackend implements Backend {
     readonly exports: Exports,
     names: readonly string[],
     /** Threads that run the kernels, the calling one included (1 without a pool). */
-    readonly threads: number,
-    private readonly pool: ThreadPool | null,
+    private nThreads: number,
+    private pool: ThreadPool | null,
     private readonly splitMinWork: number | undefined,
     private readonly callerRuns: boolean,
   ) {
@@ -175,11 +201,13 @@ export class WasmBackend implements Backend {
     this.fnIndex = new Map(names.map((n, i) => [n, i]));
   }
 
-  /**
-   * Instantiates the kernels on a fresh memory and starts `threads - 1` workers sharing it
-   * (default: the available cores). Without SharedArrayBuffer, one thread and a one-line notice.
-   */
-  static async create(opts: WasmOptions = {}): Promise<WasmBackend> {
+  /** Threads that run the kernels, the calling one included (1 without a pool, or once a pool failed to start). */
+  get threads(): number {
+    return this.nThreads;
+  }
+
+  /** The threads to use: checked, and 1 (with the one-line notice) where no pool can run. */
+  private static threadsFor(opts: WasmOptions): { threads: number; shared: boolean } {
     const requested = opts.threads ?? Math.min(availableCores(), MAX_THREADS);
     if (!Number.isInteger(requested) || requested < 1 || requested > MAX_THREADS)
       throw new Error(`init: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(opts.threads)}`);
@@ -194,12 +222,26 @@ export class WasmBackend implements Backend {
         threads = 1;
       }
     }
+    return { threads, shared };
+  }
+
+  private static names(module: WebAssembly.Module): string[] {
+    return WebAssembly.Module.exports(module)
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name);
+  }
+
+  /**
+   * Instantiates the kernels on a fresh memory and starts `threads - 1` workers sharing it
+   * (default: the available cores), resolving once every worker is ready. Without
+   * SharedArrayBuffer, one thread and a one-line notice.
+   */
+  static async create(opts: WasmOptions = {}): Promise<WasmBackend> {
+    const { threads, shared } = WasmBackend.threadsFor(opts);
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared });
     const module = await kernelModule(shared);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    const names = WebAssembly.Module.exports(module)
-      .filter((e) => e.kind === 'function')
-      .map((e) => e.name);
+    const names = WasmBackend.names(module);
     const pool = threads > 1 ? await ThreadPool.start({ module, memory, names }, threads) : null;
     return new WasmBackend(
       memory,
@@ -210,6 +252,48 @@ export class WasmBackend implements Backend {
       opts.splitMinWork,
       opts.callerRuns !== false,
     );
+  }
+
+  /**
+   * The same, synchronously (Node: {@link syncCompileAllowed}); the library's default backend there.
+   * The workers start in the background: until every one listens, each call runs whole on the
+   * calling thread (the results are the same bitwise: a split never changes them). A worker that
+   * fails to start leaves the backend on one thread, after a one-line notice. `callerRuns: false`
+   * is not accepted (the workers could not run every chunk before they listen).
+   */
+  static createSync(opts: WasmOptions = {}): WasmBackend {
+    if (opts.callerRuns === false) throw new Error('WasmBackend.createSync: callerRuns: false needs the workers ready; use create()');
+    if (!syncCompileAllowed()) throw new Error('WasmBackend.createSync: synchronous compilation is for Node; use await init()');
+    const { threads, shared } = WasmBackend.threadsFor(opts);
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared });
+    const module = kernelModuleSync(shared);
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const names = WasmBackend.names(module);
+    const b = new WasmBackend(memory, instance.exports as unknown as Exports, names, threads, null, opts.splitMinWork, true);
+    if (threads > 1) {
+      try {
+        const { pool, ready } = ThreadPool.launch({ module, memory, names }, threads);
+        b.pool = pool;
+        ready.then(
+          () => {
+            if (b.destroyed) pool.terminate();
+          },
+          (e: unknown) => b.poolFailed(e),
+        );
+      } catch (e) {
+        b.poolFailed(e);
+      }
+    }
+    return b;
+  }
+
+  /** A pool that could not start: one thread from now on, and a one-line notice. */
+  private poolFailed(e: unknown): void {
+    const threads = this.nThreads;
+    this.pool?.terminate();
+    this.pool = null;
+    this.nThreads = 1;
+    if (!this.destroyed) warnSingleThread(e instanceof Error ? e.message : String(e), threads);
   }
 
   /** Ends the worker pool; every later use of this backend is an error (shutdown()). */
@@ -359,8 +443,10 @@ export class WasmBackend implements Backend {
       const f = this.fn(c.fn);
       this.kernelCalls++;
       const sp = c.split;
-      const parts = this.pool && sp ? partsOf(this.threads, sp.count, sp.work, this.splitMinWork ?? SPLIT_MIN_WORK[sp.kind]) : 1;
-      if (!this.pool || !sp || parts <= 1) {
+      // a pool still starting (createSync) shares nothing yet: the call runs whole here
+      const pool = this.pool?.isReady ? this.pool : null;
+      const parts = pool && sp ? partsOf(this.nThreads, sp.count, sp.work, this.splitMinWork ?? SPLIT_MIN_WORK[sp.kind]) : 1;
+      if (!pool || !sp || parts <= 1) {
         f(...c.args);
         continue;
       }
@@ -368,8 +454,8 @@ export class WasmBackend implements Backend {
       // the calling thread uses the call's scratch, each worker a block of its own
       const extra: number[] = [];
       try {
-        if (c.scratch) for (let i = 1; i < this.threads; i++) extra.push(this.allocator.alloc(c.scratch.bytes));
-        this.pool.run(
+        if (c.scratch) for (let i = 1; i < this.nThreads; i++) extra.push(this.allocator.alloc(c.scratch.bytes));
+        pool.run(
           {
             fnIndex: this.fnIndex.get(c.fn)!,
             fn: f,
@@ -436,7 +522,7 @@ export class WasmBackend implements Backend {
     const threads =
       this.threads === 1
         ? '1 thread'
-        : `${this.threads} threads: the calling one and ${this.threads - 1} worker${this.threads === 2 ? '' : 's'}`;
+        : `${this.threads} threads: the calling one and ${this.threads - 1} worker${this.threads === 2 ? '' : 's'}${this.pool?.isReady ? '' : ', starting'}`;
     return `WebAssembly SIMD (f32x4; ${threads}; ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory${this.destroyed ? '; shut down' : ''})`;
   }
 }

@@ -131,27 +131,36 @@ export function poolUnavailable(): string | null {
   return null;
 }
 
-function startNodeWorker(wt: NodeWorkerModule, init: unknown): Promise<WorkerHandle> {
-  const w = new wt.Worker(WORKER_SOURCE, { eval: true });
-  w.unref();
-  return new Promise((resolve, reject) => {
-    w.once('message', () => resolve({ terminate: () => void w.terminate() }));
-    w.once('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
-    w.postMessage(init);
-  });
+/** A worker being started: its handle now, and a promise that resolves once it listens (rejects if it fails to start). */
+interface StartingWorker {
+  readonly handle: WorkerHandle;
+  readonly listening: Promise<void>;
 }
 
-function startWebWorker(init: unknown): Promise<WorkerHandle> {
+function startNodeWorker(wt: NodeWorkerModule, init: unknown): StartingWorker {
+  const w = new wt.Worker(WORKER_SOURCE, { eval: true });
+  w.unref();
+  const listening = new Promise<void>((resolve, reject) => {
+    w.once('message', () => resolve());
+    w.once('error', (e) => reject(e instanceof Error ? e : new Error(String(e))));
+    w.once('exit', (code) => reject(new Error(`the worker exited (code ${String(code)}) before it was ready`)));
+    w.postMessage(init);
+  });
+  return { handle: { terminate: () => void w.terminate() }, listening };
+}
+
+function startWebWorker(init: unknown): StartingWorker {
   const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   const w = new Worker(url);
-  return new Promise((resolve, reject) => {
+  const listening = new Promise<void>((resolve, reject) => {
     w.onmessage = () => {
       URL.revokeObjectURL(url);
-      resolve({ terminate: () => w.terminate() });
+      resolve();
     };
     w.onerror = (e) => reject(new Error(`wasm worker failed to start: ${e.message}`));
     w.postMessage(init);
   });
+  return { handle: { terminate: () => w.terminate() }, listening };
 }
 
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
@@ -172,6 +181,8 @@ export class ThreadPool {
   private gen = 0;
   private terminated = false;
 
+  private listening = false;
+
   private constructor(
     /** Threads, the calling one included. */
     readonly threads: number,
@@ -181,26 +192,68 @@ export class ThreadPool {
     private readonly canBlock: boolean,
   ) {}
 
-  /** Starts `threads - 1` workers on the module's memory; resolves once each has instantiated it. */
-  static async start(mod: PoolModule, threads: number): Promise<ThreadPool> {
+  /**
+   * Starts `threads - 1` workers on the module's memory without waiting for them: the pool is
+   * returned at once and `ready` resolves once every worker listens (then {@link isReady} is true),
+   * or rejects, after terminating the pool, if one fails to start (a worker that cannot even be
+   * created throws here). Until then nothing should be
+   * split on it (the caller would claim every chunk anyway: no worker that is not listening
+   * claims one, so `run` never waits for it).
+   */
+  static launch(mod: PoolModule, threads: number): { readonly pool: ThreadPool; readonly ready: Promise<void> } {
     const ctrlBuffer = new SharedArrayBuffer(CTRL_WORDS * 4);
     const descBuffer = new SharedArrayBuffer(DESC_SLOTS * 8);
     const init = { module: mod.module, memory: mod.memory, names: mod.names, ctrl: ctrlBuffer, desc: descBuffer };
     const wt = nodeWorkers();
-    const started = await Promise.allSettled(
-      Array.from({ length: threads - 1 }, (_, i) => {
-        const msg = { ...init, id: i + 1 };
-        return wt ? startNodeWorker(wt, msg) : startWebWorker(msg);
-      }),
-    );
-    const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) {
-      for (const w of workers) w.terminate();
-      throw new Error(`init: a wasm worker thread failed to start: ${String(failed.reason)}`);
-    }
+    const starting: StartingWorker[] = [];
     const ctrl = new Int32Array(ctrlBuffer);
-    return new ThreadPool(threads, ctrl, new Float64Array(descBuffer), workers, mayBlock(ctrl));
+    let pool: ThreadPool;
+    try {
+      for (let i = 0; i < threads - 1; i++) {
+        const msg = { ...init, id: i + 1 };
+        starting.push(wt ? startNodeWorker(wt, msg) : startWebWorker(msg));
+      }
+      pool = new ThreadPool(
+        threads,
+        ctrl,
+        new Float64Array(descBuffer),
+        starting.map((s) => s.handle),
+        mayBlock(ctrl),
+      );
+    } catch (e) {
+      for (const s of starting) {
+        s.handle.terminate();
+        s.listening.catch(() => {});
+      }
+      throw new Error(`a wasm worker thread failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const ready = Promise.all(starting.map((s) => s.listening)).then(
+      () => {
+        if (!pool.terminated) pool.listening = true;
+      },
+      (e: unknown) => {
+        pool.terminate();
+        throw new Error(`a wasm worker thread failed to start: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
+    ready.catch(() => {});
+    return { pool, ready };
+  }
+
+  /** Starts `threads - 1` workers on the module's memory; resolves once each has instantiated it. */
+  static async start(mod: PoolModule, threads: number): Promise<ThreadPool> {
+    try {
+      const { pool, ready } = ThreadPool.launch(mod, threads);
+      await ready;
+      return pool;
+    } catch (e) {
+      throw new Error(`init: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Whether every worker listens (launch's `ready` resolved) and the pool was not terminated. */
+  get isReady(): boolean {
+    return this.listening && !this.terminated;
   }
 
   /**
@@ -262,6 +315,7 @@ export class ThreadPool {
   terminate(): void {
     if (this.terminated) return;
     this.terminated = true;
+    this.listening = false;
     Atomics.store(this.ctrl, CTRL.quit, 1);
     Atomics.store(this.ctrl, CTRL.gen, (this.gen + 1) & 0x3fffffff);
     Atomics.notify(this.ctrl, CTRL.gen);
