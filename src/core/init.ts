@@ -9,19 +9,21 @@
 import type { BackendName } from '../backends/Backend.js';
 import {
   defaultBackend,
+  defaultBackendName,
   getBackendByName,
   hasBackend,
   registerBackend,
   setDefaultBackend,
   unregisterBackend,
 } from '../backends/registry.js';
-import { WasmBackend } from '../backends/wasm/WasmBackend.js';
+import { WasmBackend, wasmSupported } from '../backends/wasm/WasmBackend.js';
 import { acquireDevice, type WebGpuOptions } from '../backends/webgpu/device.js';
 import { forgetBackend } from './memory.js';
 import { WebGpuBackend } from '../backends/webgpu/WebGpuBackend.js';
 
-/** Options of {@link init}: the backend (default 'cpu') and, for WebGPU, the adapter choice. */
+/** Options of {@link init}: the backend (default 'wasm' where WebAssembly SIMD is available, else 'cpu') and, for WebGPU, the adapter choice. */
 export interface InitOptions {
+  /** The backend (default: 'wasm' where WebAssembly SIMD is available, else 'cpu'). */
   backend?: BackendName;
   /** WebGPU adapter choice and options (used when backend is 'webgpu'). */
   webgpu?: WebGpuOptions;
@@ -44,6 +46,14 @@ function liveWasm(): WasmBackend | null {
 
 /** The wasm backend, instantiated on first use (one memory and one worker pool until shutdown()). */
 async function wasmBackend(threads: number | undefined): Promise<WasmBackend> {
+  if (!wasmPending) {
+    // the default backend, created on first use (registry.ts): adopt it
+    const live = liveWasm();
+    if (live) {
+      wasmPending = Promise.resolve(live);
+      wasmRequested = undefined;
+    }
+  }
   if (wasmPending && threads !== undefined && threads !== wasmRequested) {
     const b = await wasmPending;
     if (threads !== b.threads)
@@ -69,7 +79,7 @@ async function wasmBackend(threads: number | undefined): Promise<WasmBackend> {
 function shutdownWasm(): void {
   wasmPending = null;
   const b = liveWasm();
-  if (defaultBackend().name === 'wasm') setDefaultBackend('cpu');
+  if (defaultBackendName() === 'wasm') setDefaultBackend('cpu');
   if (!b) return;
   forgetBackend(
     b,
@@ -112,7 +122,9 @@ async function webgpuBackend(opts: WebGpuOptions | undefined): Promise<WebGpuBac
 }
 
 /**
- * Makes a backend the default for new tensors (creating the WebGPU device on first use); resolves to its name.
+ * Makes a backend the default for new tensors (creating the WebGPU device or the wasm backend on first use); resolves to its name.
+ * Without a backend: 'wasm' where WebAssembly SIMD is available, else 'cpu' (in a browser, where the
+ * library's default is 'cpu' until then, `await init()` is how to get wasm).
  * No fallback: a missing WebGPU adapter is an error that says how to get a software one.
  *
  * @example
@@ -122,7 +134,7 @@ async function webgpuBackend(opts: WebGpuOptions | undefined): Promise<WebGpuBac
  * ```
  */
 export async function init(opts: InitOptions = {}): Promise<BackendName> {
-  const name = opts.backend ?? 'cpu';
+  const name = opts.backend ?? (wasmSupported() ? 'wasm' : 'cpu');
   if (name === 'cpu') {
     setDefaultBackend('cpu');
     return name;
@@ -140,14 +152,14 @@ export async function init(opts: InitOptions = {}): Promise<BackendName> {
   throw new Error(`init: unknown backend '${String(name)}' (expected 'cpu', 'wasm' or 'webgpu')`);
 }
 
-/** The name of the default backend of new tensors. */
+/** The name of the default backend of new tensors (naming it creates nothing). */
 export function getBackend(): BackendName {
-  return defaultBackend().name;
+  return defaultBackendName();
 }
 
-/** A description of a backend (WebGPU: the adapter in use). */
+/** A description of a backend (WebGPU: the adapter in use; the default one is created if it was not yet). */
 export function backendInfo(name: BackendName = getBackend()): string {
-  return getBackendByName(name).describe();
+  return (name === defaultBackendName() ? defaultBackend() : getBackendByName(name)).describe();
 }
 
 /**
@@ -166,10 +178,10 @@ export async function shutdown(backend?: 'webgpu' | 'wasm'): Promise<void> {
 async function shutdownWebGpu(): Promise<void> {
   const b = liveWebGpu();
   if (!b) {
-    if (defaultBackend().name === 'webgpu') setDefaultBackend('cpu');
+    if (defaultBackendName() === 'webgpu') setDefaultBackend('cpu');
     return;
   }
-  if (defaultBackend() === b) setDefaultBackend('cpu');
+  if (defaultBackendName() === 'webgpu') setDefaultBackend('cpu');
   try {
     await b.sync();
   } catch {
