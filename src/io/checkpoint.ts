@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
-import { fromTypedArray } from '../ops/creation.js';
+import { backendFor, fromTypedArray } from '../ops/creation.js';
 import { scope } from '../core/memory.js';
 import { treeLeaves } from '../core/pytree.js';
 import type { AnyLayer, LayerSpec, RShape } from '../nn/layer.js';
@@ -159,7 +159,7 @@ function rebuild<P>(ck: Checkpoint, prefix: string, template: P, what: string): 
   return E.right(
     rebuildByName(template, (n) => {
       const r = ck.tensors.get(`${prefix}${n}`)!;
-      return fromTypedArray(r.data, r.shape, r.dtype);
+      return fromTypedArray(r.data, r.shape, r.dtype, backendFor(undefined, r.dtype));
     }),
   );
 }

@@ -12,7 +12,7 @@ import type { DType } from '../tensor/dtype.js';
 import { fmt, sizeOf, type Shape } from '../tensor/shape.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import { fromTypedArray } from '../ops/creation.js';
+import { backendFor, fromTypedArray } from '../ops/creation.js';
 import { add } from '../ops/elementwise.js';
 import { argmax } from '../ops/reduce.js';
 
@@ -138,7 +138,7 @@ function floatDtype(op: string, d: DType | undefined): 'f32' | 'f64' {
 }
 
 const upload = (vals: Float64Array, shape: Shape, dtype: 'f32' | 'f64'): Tensor =>
-  fromTypedArray(dtype === 'f32' ? Float32Array.from(vals) : vals, shape, dtype);
+  fromTypedArray(dtype === 'f32' ? Float32Array.from(vals) : vals, shape, dtype, backendFor(undefined, dtype));
 
 /** Uniform numbers in [minval, maxval) of the given shape. */
 export function uniform(k: Key, shape: Shape, opts: RandomOptions & { minval?: number; maxval?: number } = {}): Tensor {

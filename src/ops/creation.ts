@@ -149,14 +149,16 @@ export const ones = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Ten
 export function backendOf(t: Tensor): Backend {
   let v: Tensor | undefined = t;
   while (v instanceof Tracer) v = v.primalValue();
-  return v instanceof ConcreteTensor ? v.backend : defaultBackend();
+  return v instanceof ConcreteTensor ? v.backend : backendFor(undefined, t.dtype);
 }
 
 function filledLike(op: string, t: Tensor, value: unknown, dtype: DType): Tensor {
   const v = checkValue(op, value);
   const a = allocArray(checkDtype(op, dtype), t.size);
   if (v !== 0) a.fill(v);
-  return fromTypedArray(a, t.shape, dtype, backendOf(t));
+  // an f64 tensor like one on a backend without f64 (wasm, webgpu) goes to cpu, as f64 tensors made without a backend do
+  const b = backendOf(t);
+  return fromTypedArray(a, t.shape, dtype, b.supports(dtype) ? b : backendFor(undefined, dtype));
 }
 
 /** Zeros of `t`'s shape, dtype (unless given) and backend. */
