@@ -1,6 +1,6 @@
 /**
- * Debug options. `checkNumerics`: after every primitive evaluated on the CPU
- * backend, look for NaN/Inf in an output whose inputs were finite and throw a
+ * Debug options. `checkNumerics`: after every primitive evaluated on the cpu or
+ * wasm backend (host memory), look for NaN/Inf in an output whose inputs were finite and throw a
  * NumericsError naming that first op (NaN/Inf are otherwise not errors).
  */
 export interface DebugOptions {

@@ -120,7 +120,8 @@ export function evaluate<P>(prim: Primitive<P>, inputs: readonly ConcreteTensor[
     wgsl: prim.wgsl,
   });
   const result = new ConcreteTensor(backend, storage, out.shape, out.dtype);
-  if (debugOptions().checkNumerics && backend.name === 'cpu' && out.dtype !== 'i32') checkNumerics(prim, inputs, result);
+  if (debugOptions().checkNumerics && (backend.name === 'cpu' || backend.name === 'wasm') && out.dtype !== 'i32')
+    checkNumerics(prim, inputs, result);
   return result;
 }
 

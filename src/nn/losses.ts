@@ -28,7 +28,7 @@ export const mse: Loss = (pred, target) => {
 /**
  * Mean softmax cross-entropy; labels are i32 class indices or probabilities.
  * Class indices outside [0, classes) are an error when the labels are on the
- * host (CPU backend); masked logits (−∞) where the target is 0 contribute 0 to
+ * host (cpu or wasm backend); masked logits (−∞) where the target is 0 contribute 0 to
  * the loss and to the gradient.
  */
 export const softmaxCrossEntropy: Loss = (logits, labels) => sce(logits, labels);

@@ -68,11 +68,11 @@ export function oneHot(indices: Tensor, depth: number, opts: { dtype?: DType } =
 
 /**
  * Class indices must lie in [0, classes). Checked where the labels can be read
- * synchronously (on the CPU backend); labels held on another device are not
- * read back, and an index outside the range there gives a zero one-hot row.
+ * synchronously (the cpu and wasm backends: host memory); labels held on a GPU
+ * are not read back, and an index outside the range there gives a zero one-hot row.
  */
 function checkClassIndices(labels: Tensor, classes: number): void {
-  if (labels.backendName !== 'cpu') return;
+  if (labels.backendName !== 'cpu' && labels.backendName !== 'wasm') return;
   const y = labels.dataSync();
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
