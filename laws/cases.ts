@@ -31,9 +31,13 @@ export interface PrimCase<P = unknown> {
   readonly eps?: number;
 }
 
-/** The tensor of a spec (f64 unless the spec says otherwise). */
+/**
+ * The tensor of a spec (f64 unless the spec says otherwise), on the cpu backend whatever the
+ * default: the laws are checked on the CPU reference, where f64 lives (an f32 or i32 input that
+ * a case casts to f64 must be there too).
+ */
 export const specTensor = (s: TensorSpec): ct.Tensor =>
-  ct.tensor(Float64Array.from(s.values), { shape: [...s.shape], dtype: s.dtype ?? 'f64' });
+  ct.tensor(Float64Array.from(s.values), { shape: [...s.shape], dtype: s.dtype ?? 'f64', backend: 'cpu' });
 
 const fmtNum = (v: number): string => String(Number(v.toPrecision(4)));
 

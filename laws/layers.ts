@@ -30,8 +30,12 @@ export interface Combinators {
   readonly identity: LayerLike;
 }
 
+/** A parameter as f64 on the cpu backend, where f64 lives (parameters are made on the default backend: wasm in Node). */
+const leafToF64 = (l: ct.Tensor): ct.Tensor =>
+  l.backendName === 'cpu' ? ct.cast(l, 'f64') : ct.tensor(l.dataSync(), { shape: [...l.shape], dtype: 'f64', backend: 'cpu' });
+
 const toF64 = (tree: unknown): unknown =>
-  ct.treeMap(tree as never, (l: ct.Tensor | number) => (typeof l === 'number' ? l : ct.cast(l, 'f64')) as never);
+  ct.treeMap(tree as never, (l: ct.Tensor | number) => (typeof l === 'number' ? l : leafToF64(l)) as never);
 
 const layerName = (l: LayerLike) => `layer '${l.name ?? 'anonymous'}'`;
 

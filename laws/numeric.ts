@@ -94,12 +94,24 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** A tensor of uniform values in [-1, 1) shaped and typed like `like`, from `rand`. */
-export function randomLike(like: { shape: readonly number[]; dtype: ct.DType }, rand: () => number): ct.Tensor {
+/**
+ * The backend of a law's new tensor made like `like`: the backend `like` lives on when it is a
+ * concrete tensor, else cpu (the laws' reference, where f64 lives; not the default backend, which
+ * is wasm in Node and holds no f64, so an f32 tangent of a cpu case would land beside it).
+ */
+export function lawBackend(like: { readonly backendName?: string | undefined }): ct.BackendName {
+  return (like.backendName as ct.BackendName | undefined) ?? 'cpu';
+}
+
+/** A tensor of uniform values in [-1, 1) shaped and typed like `like` (on its backend: {@link lawBackend}), from `rand`. */
+export function randomLike(
+  like: { shape: readonly number[]; dtype: ct.DType; readonly backendName?: string | undefined },
+  rand: () => number,
+): ct.Tensor {
   const n = like.shape.reduce((a, b) => a * b, 1);
   const v = new Float64Array(n);
   for (let i = 0; i < n; i++) v[i] = 2 * rand() - 1;
-  return ct.tensor(v, { shape: [...like.shape], dtype: like.dtype });
+  return ct.tensor(v, { shape: [...like.shape], dtype: like.dtype, backend: lawBackend(like) });
 }
 
 /** Whether a dtype is a float type (f32 or f64). */

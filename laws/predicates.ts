@@ -18,7 +18,20 @@
  * failure naming the suspect rule.
  */
 import * as ct from '../src/index.js';
-import { compare, dot, F32_TOL, F64_TOL, isFloatDtype, looser, maxAbs, norm, randomLike, valuesOf, type Tolerance } from './numeric.js';
+import {
+  compare,
+  dot,
+  F32_TOL,
+  F64_TOL,
+  isFloatDtype,
+  lawBackend,
+  looser,
+  maxAbs,
+  norm,
+  randomLike,
+  valuesOf,
+  type Tolerance,
+} from './numeric.js';
 import { pass, type LawResult, type Suspect } from './result.js';
 
 /** A function of tensors to a tensor: what the law predicates check. */
@@ -55,7 +68,7 @@ function axpy(x: ct.Tensor, s: number, t: ct.Tensor): ct.Tensor {
   const tv = t.dataSync();
   const v = new Float64Array(xv.length);
   for (let i = 0; i < v.length; i++) v[i] = xv[i]! + s * tv[i]!;
-  return ct.tensor(v, { shape: [...x.shape], dtype: x.dtype });
+  return ct.tensor(v, { shape: [...x.shape], dtype: x.dtype, backend: lawBackend(x) });
 }
 
 /** Central finite difference of f at args along tangents. */
@@ -167,7 +180,7 @@ function combine(a: number, x: ct.Tensor, b: number, y: ct.Tensor): ct.Tensor {
   const yv = y.dataSync();
   const v = new Float64Array(xv.length);
   for (let i = 0; i < v.length; i++) v[i] = a * xv[i]! + b * yv[i]!;
-  return ct.tensor(v, { shape: [...x.shape], dtype: x.dtype });
+  return ct.tensor(v, { shape: [...x.shape], dtype: x.dtype, backend: lawBackend(x) });
 }
 
 const combineAll = (a: number, xs: readonly ct.Tensor[], b: number, ys: readonly ct.Tensor[]) => xs.map((x, i) => combine(a, x, b, ys[i]!));
