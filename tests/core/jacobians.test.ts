@@ -88,7 +88,8 @@ describe('Jacobians over pytrees', () => {
 const mulSum = (a: ct.Tensor, b: ct.Tensor) => ct.sum(ct.mul(a, ct.mul(a, b)));
 const a = f64([1, 2]);
 const b = f64([3, -1]);
-const i32 = ct.tensor([1, 2], { dtype: 'i32' });
+// integer arguments beside the f64 ones, on cpu where f64 lives (cast(k, 'f64') runs there)
+const i32 = ct.tensor([1, 2], { dtype: 'i32', backend: 'cpu' });
 // runtime argnums, as a caller computing them would pass (not checked by the compiler)
 const dynamic = (x: unknown): number[] => x as number[];
 
@@ -182,7 +183,7 @@ describe('integer arguments cannot be differentiated', () => {
       (x, k) => ct.mul(x, ct.cast(k, x.dtype)),
       ([, k], [tx], out) => ct.mul(tx!, ct.cast(k!, out.dtype)),
     );
-    const k = ct.tensor([3, 5], { dtype: 'i32' });
+    const k = ct.tensor([3, 5], { dtype: 'i32', backend: 'cpu' });
     expect(
       ct
         .grad((x: ct.Tensor) => ct.sum(scale(x, k)))(a)

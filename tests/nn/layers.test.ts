@@ -12,7 +12,8 @@ import { checkLayer, serialAssociativityLaw, serialIdentityLaw, type Combinators
 import { prng } from '../../laws/numeric.js';
 
 const combinators: Combinators = { serial: nn.serial as unknown as Combinators['serial'], identity: nn.identity };
-const f64 = (t: ct.Tensor) => ct.cast(t, 'f64');
+/** The tensor in f64, on the cpu backend where f64 lives (parameters and samples are made on the default backend: wasm in Node). */
+const f64 = (t: ct.Tensor) => ct.tensor(t.dataSync(), { shape: [...t.shape], dtype: 'f64', backend: 'cpu' });
 const close = (a: ct.Tensor, b: ct.Tensor, tol = 1e-10) => {
   expect(a.shape).toEqual(b.shape);
   const x = a.dataSync();
