@@ -31,8 +31,11 @@
  * Edge tiles are computed on zero-padded packs into a scratch tile and only
  * their valid part is copied out. Products of at most SMALL_M rows (vector ×
  * matrix) skip the packing and stream B row by row (smallRowsF32).
- * f32x4.mul + f32x4.add: no fused multiply-add (relaxed SIMD is off by
- * default in Node 20).
+ * The micro-kernel's multiply-adds go through madd: f32x4.relaxed_madd in
+ * the build with relaxed SIMD (`--enable relaxed-simd`, the second module of
+ * kernelsBinary.ts; a fused multiply-add where the hardware has one), and
+ * f32x4.mul + f32x4.add otherwise (relaxed SIMD is off by default in Node 20).
+ * Either way one module's results do not depend on how the jobs are split.
  */
 
 /** Rows and columns of the register tile. */
@@ -145,6 +148,12 @@ function packA(src: usize, lda: usize, mc: i32, kc: i32, dst: usize): void {
   }
 }
 
+/** acc + a·b: one relaxed (possibly fused) multiply-add with relaxed SIMD, else f32x4.mul then f32x4.add. */
+@inline function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
 /**
  * C[0:4, 0:8] (row stride ldc bytes) = (first ? 0 : C) + Σ_q pa[q] ⊗ pb[q] over kc steps,
  * pa: kc × 4 floats, pb: kc × 8 floats.
@@ -164,17 +173,17 @@ function packA(src: usize, lda: usize, mc: i32, kc: i32, dst: usize): void {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let av = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(av, b0));
-    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
     av = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(av, b0));
-    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
     av = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(av, b0));
-    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
     av = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(av, b0));
-    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
     pa += 16;
     pb += 32;
   }
