@@ -1,7 +1,9 @@
 /**
  * The wasm backend: f32 and i32 tensors in the linear memory of one shared
  * WebAssembly.Memory, and kernels compiled from AssemblyScript with 128-bit
- * SIMD (src/backends/wasm/assembly, embedded in kernelsBinary.ts). f64 lives
+ * SIMD (src/backends/wasm/assembly, embedded in kernelsBinary.ts; where the
+ * engine accepts relaxed SIMD, the build whose matmul uses f32x4.relaxed_madd:
+ * see relaxedSimdSupported). f64 lives
  * on the cpu backend. Each built-in primitive's `wasm` kernel
  * (src/backends/wasm/kernels.ts) returns a list of export calls that `run`
  * executes; a call that can be split names its range, and above a size
@@ -14,7 +16,7 @@ import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../
 import { sizeOf } from '../../tensor/shape.js';
 import { Allocator, type AllocatorStats } from './allocator.js';
 import type { WasmCall, WasmContext, WasmKernel } from './kernels.js';
-import { KERNELS_WASM_BASE64 } from './kernelsBinary.js';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernelsBinary.js';
 import { MAX_THREADS } from './layout.js';
 import { availableCores, chunksOf, partsOf, poolUnavailable, SPLIT_MIN_WORK, ThreadPool } from './threads.js';
 
@@ -41,6 +43,12 @@ export interface WasmOptions {
   readonly sharedMemory?: boolean;
   /** false: the calling thread only waits, the workers run every chunk of a split call (tests). */
   readonly callerRuns?: boolean;
+  /**
+   * false: the plain kernel module (f32x4.mul + f32x4.add) even where relaxed SIMD is available
+   * (tests and comparisons; also the environment variable COTANGENT_WASM_RELAXED=0). Default: the
+   * relaxed module (the matmul's multiply-adds fused) wherever the engine accepts it.
+   */
+  readonly relaxed?: boolean;
 }
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -104,33 +112,82 @@ export function unsharedModuleBytes(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
-const compiledSync = new Map<boolean, WebAssembly.Module>();
+/** Which kernel module: shared or unshared memory import, relaxed SIMD or not. */
+interface ModuleKind {
+  readonly shared: boolean;
+  readonly relaxed: boolean;
+}
+const kindKey = (k: ModuleKind): string => `${k.shared ? 'shared' : 'unshared'}/${k.relaxed ? 'relaxed' : 'plain'}`;
 
-const kernelBytes = (shared: boolean): Uint8Array<ArrayBuffer> => {
-  const bytes = decodeBase64(KERNELS_WASM_BASE64);
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+const compiledSync = new Map<string, WebAssembly.Module>();
+
+const kernelBytes = ({ shared, relaxed }: ModuleKind): Uint8Array<ArrayBuffer> => {
+  const bytes = decodeBase64(relaxed ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
   return (shared ? bytes : unsharedModuleBytes(bytes)) as Uint8Array<ArrayBuffer>;
 };
 
-/** The kernel module (importing a shared memory, or an unshared one), compiled once per process. */
-function kernelModule(shared: boolean): Promise<WebAssembly.Module> {
-  let m = compiled.get(shared);
+/** The kernel module of that kind, compiled once per process. */
+function kernelModule(kind: ModuleKind): Promise<WebAssembly.Module> {
+  const key = kindKey(kind);
+  let m = compiled.get(key);
   if (!m) {
-    const sync = compiledSync.get(shared);
-    m = sync ? Promise.resolve(sync) : WebAssembly.compile(kernelBytes(shared));
-    compiled.set(shared, m);
+    const sync = compiledSync.get(key);
+    m = sync ? Promise.resolve(sync) : WebAssembly.compile(kernelBytes(kind));
+    compiled.set(key, m);
   }
   return m;
 }
 
 /** The kernel module compiled synchronously (Node; a browser's main thread may refuse a module this large). */
-function kernelModuleSync(shared: boolean): WebAssembly.Module {
-  let m = compiledSync.get(shared);
+function kernelModuleSync(kind: ModuleKind): WebAssembly.Module {
+  const key = kindKey(kind);
+  let m = compiledSync.get(key);
   if (!m) {
-    m = new WebAssembly.Module(kernelBytes(shared));
-    compiledSync.set(shared, m);
+    m = new WebAssembly.Module(kernelBytes(kind));
+    compiledSync.set(key, m);
   }
   return m;
+}
+
+let relaxedSupport: boolean | undefined;
+/**
+ * Whether this engine runs the relaxed-SIMD kernel module (once per process). Node 20 ships relaxed
+ * SIMD behind a flag: there, where the module does not validate yet, the flag is turned on
+ * (`v8.setFlagsFromString('--experimental-wasm-relaxed-simd')`, before any relaxed module is
+ * compiled) and validation asked again. Current browsers accept it as it is; elsewhere the plain
+ * module (f32x4.mul + f32x4.add) runs.
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupport !== undefined) return relaxedSupport;
+  const bytes = unsharedModuleBytes(decodeBase64(KERNELS_RELAXED_WASM_BASE64)) as Uint8Array<ArrayBuffer>;
+  const validates = (): boolean => {
+    try {
+      return WebAssembly.validate(bytes);
+    } catch {
+      return false;
+    }
+  };
+  let ok = validates();
+  const g = globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (m: string) => unknown } };
+  if (!ok && typeof g.process?.versions?.node === 'string') {
+    try {
+      const v8 = g.process.getBuiltinModule?.('node:v8') as { setFlagsFromString?: (flags: string) => void } | undefined;
+      v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+      ok = validates();
+    } catch {
+      ok = false;
+    }
+  }
+  relaxedSupport = ok;
+  return ok;
+}
+
+/** Whether the relaxed module is wanted: not turned off by `relaxed: false` or COTANGENT_WASM_RELAXED=0. */
+function relaxedWanted(opts: WasmOptions): boolean {
+  if (opts.relaxed !== undefined) return opts.relaxed;
+  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  return g.process?.env?.['COTANGENT_WASM_RELAXED'] !== '0';
 }
 
 /**
@@ -194,6 +251,8 @@ export class WasmBackend implements Backend {
     private pool: ThreadPool | null,
     private readonly splitMinWork: number | undefined,
     private readonly callerRuns: boolean,
+    /** Whether the kernels are the relaxed-SIMD module (the matmul's multiply-adds fused). */
+    readonly relaxed: boolean,
   ) {
     this.allocator = new Allocator(memory, exports.heap_base!());
     this.buffer = memory.buffer;
@@ -207,7 +266,7 @@ export class WasmBackend implements Backend {
   }
 
   /** The threads to use: checked, and 1 (with the one-line notice) where no pool can run. */
-  private static threadsFor(opts: WasmOptions): { threads: number; shared: boolean } {
+  private static threadsFor(opts: WasmOptions): ModuleKind & { threads: number } {
     const requested = opts.threads ?? Math.min(availableCores(), MAX_THREADS);
     if (!Number.isInteger(requested) || requested < 1 || requested > MAX_THREADS)
       throw new Error(`init: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(opts.threads)}`);
@@ -222,7 +281,7 @@ export class WasmBackend implements Backend {
         threads = 1;
       }
     }
-    return { threads, shared };
+    return { threads, shared, relaxed: relaxedWanted(opts) && relaxedSimdSupported() };
   }
 
   private static names(module: WebAssembly.Module): string[] {
@@ -237,9 +296,9 @@ export class WasmBackend implements Backend {
    * SharedArrayBuffer, one thread and a one-line notice.
    */
   static async create(opts: WasmOptions = {}): Promise<WasmBackend> {
-    const { threads, shared } = WasmBackend.threadsFor(opts);
+    const { threads, shared, relaxed } = WasmBackend.threadsFor(opts);
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared });
-    const module = await kernelModule(shared);
+    const module = await kernelModule({ shared, relaxed });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const names = WasmBackend.names(module);
     const pool = threads > 1 ? await ThreadPool.start({ module, memory, names }, threads) : null;
@@ -251,6 +310,7 @@ export class WasmBackend implements Backend {
       pool,
       opts.splitMinWork,
       opts.callerRuns !== false,
+      relaxed,
     );
   }
 
@@ -264,12 +324,12 @@ export class WasmBackend implements Backend {
   static createSync(opts: WasmOptions = {}): WasmBackend {
     if (opts.callerRuns === false) throw new Error('WasmBackend.createSync: callerRuns: false needs the workers ready; use create()');
     if (!syncCompileAllowed()) throw new Error('WasmBackend.createSync: synchronous compilation is for Node; use await init()');
-    const { threads, shared } = WasmBackend.threadsFor(opts);
+    const { threads, shared, relaxed } = WasmBackend.threadsFor(opts);
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared });
-    const module = kernelModuleSync(shared);
+    const module = kernelModuleSync({ shared, relaxed });
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const names = WasmBackend.names(module);
-    const b = new WasmBackend(memory, instance.exports as unknown as Exports, names, threads, null, opts.splitMinWork, true);
+    const b = new WasmBackend(memory, instance.exports as unknown as Exports, names, threads, null, opts.splitMinWork, true, relaxed);
     if (threads > 1) {
       try {
         const { pool, ready } = ThreadPool.launch({ module, memory, names }, threads);
@@ -523,6 +583,6 @@ export class WasmBackend implements Backend {
       this.threads === 1
         ? '1 thread'
         : `${this.threads} threads: the calling one and ${this.threads - 1} worker${this.threads === 2 ? '' : 's'}${this.pool?.isReady ? '' : ', starting'}`;
-    return `WebAssembly SIMD (f32x4; ${threads}; ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory${this.destroyed ? '; shut down' : ''})`;
+    return `WebAssembly SIMD (f32x4${this.relaxed ? ' + relaxed FMA' : ''}; ${threads}; ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory${this.destroyed ? '; shut down' : ''})`;
   }
 }
