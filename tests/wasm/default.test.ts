@@ -84,6 +84,9 @@ describe('WasmBackend.createSync', () => {
       expect(two.describe()).toMatch(/1 worker;/);
       expect(oneRun(two, x)).toEqual(ref);
       expect(two.memoryStats().splitCalls).toBeGreaterThan(0);
+      // which thread claims a chunk depends on scheduling (on a loaded machine the caller may take
+      // all of one call): run again, each time with the same bits, until the worker has run one
+      for (let i = 0; i < 50 && two.memoryStats().workerChunks === 0; i++) expect(oneRun(two, x)).toEqual(ref);
       expect(two.memoryStats().workerChunks).toBeGreaterThan(0);
     } finally {
       one.destroy();
