@@ -50,7 +50,10 @@ export interface Timing {
   readonly reps: number;
 }
 
-/** BENCH_QUICK=1 (`npm run bench -- --quick`): one warm-up and two repetitions per figure, a smoke test of the runner, not a measurement. */
+/**
+ * BENCH_QUICK=1 (`npm run bench -- --quick`): one warm-up and two repetitions per figure, a smoke test of the runner, not a
+ * measurement.
+ */
 export const QUICK = process.env['BENCH_QUICK'] === '1';
 
 /** Warm up, then repeat `fn` until `minMs` have passed (at least `minReps`, at most `maxReps`); median time. */

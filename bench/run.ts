@@ -187,12 +187,21 @@ for (const r of results) {
   });
   const mlpRatio = base?.mlp && r.mlp ? fmt(r.mlp.msPerStep / base.mlp.msPerStep) : '—';
   lines.push(
-    `| ${[r.peer, ...mm.map((m) => fmt(m?.gflops)), fmt(r.mlp?.msPerStep, 1), fmt(r.mlp?.stepsPerSec), ...ratios, mlpRatio, fmt(r.mlp?.firstLoss, 5)].join(' | ')} |`,
+    `| ${[
+      r.peer,
+      ...mm.map((m) => fmt(m?.gflops)),
+      fmt(r.mlp?.msPerStep, 1),
+      fmt(r.mlp?.stepsPerSec),
+      ...ratios,
+      mlpRatio,
+      fmt(r.mlp?.firstLoss, 5),
+    ].join(' | ')} |`,
   );
 }
 lines.push('');
 lines.push(
-  `× columns: peer time / cotangent time on the same kind of backend (CPU peers vs ${cpuBase?.peer ?? 'cotangent (cpu or wasm): not run'}, WebGPU peers vs cotangent (webgpu)); > 1 means cotangent is faster.`,
+  '× columns: peer time / cotangent time on the same kind of backend (CPU peers vs ' +
+    `${cpuBase?.peer ?? 'cotangent (cpu or wasm): not run'}, WebGPU peers vs cotangent (webgpu)); > 1 means cotangent is faster.`,
 );
 lines.push(
   'MLP step: cotangent eager (valueAndGrad + SGD each step), jax-js jitted whole, tfjs optimizer.minimize, PyTorch eager autograd.',

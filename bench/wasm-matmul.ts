@@ -103,7 +103,8 @@ for (const n of SIZES) {
   const g = (ms: number) => gflops(n, ms);
   const [om, ob, tm, tb] = [g(median(tOurs)), g(Math.min(...tOurs)), g(median(tTheirs)), g(Math.min(...tTheirs))];
   console.log(
-    `${String(n).padStart(4)} | ${fmt(om)} ${fmt(ob)}${' '.repeat(25)} | ${fmt(tm)} ${fmt(tb)}${' '.repeat(21)} | ${(om / tm).toFixed(2)}×`,
+    `${String(n).padStart(4)} | ${fmt(om)} ${fmt(ob)}${' '.repeat(25)} | ` +
+      `${fmt(tm)} ${fmt(tb)}${' '.repeat(21)} | ${(om / tm).toFixed(2)}×`,
   );
 }
 console.log(`load average (1, 5, 15 min) at end: ${load()}`);

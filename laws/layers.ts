@@ -54,7 +54,9 @@ export function layerShapeLaw(layer: LayerLike, key: unknown, inputShape: readon
       ok: false,
       law,
       suspect: 'layer',
-      message: `init declared output shape ${JSON.stringify(outputShape)} but apply returned [${y.shape.join(',')}] for input [${inputShape.join(',')}]`,
+      message:
+        `init declared output shape ${JSON.stringify(outputShape)} but apply returned [${y.shape.join(',')}] for input ` +
+        `[${inputShape.join(',')}]`,
     };
   });
 }

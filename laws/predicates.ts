@@ -113,7 +113,9 @@ export function jvpMatchesFiniteDifferences(
       ok: false,
       law,
       suspect: 'jvp',
-      message: `the JVP J·t differs from central finite differences (eps ${defaultEps([...args, y], opts)}, rtol ${tol.rtol}, atol ${tol.atol})`,
+      message:
+        `the JVP J·t differs from central finite differences (eps ${defaultEps([...args, y], opts)}, rtol ${tol.rtol}, atol ` +
+        `${tol.atol})`,
       expectedLabel: 'finite differences',
       actualLabel: 'JVP',
       expected: fd,
@@ -166,7 +168,9 @@ export function transposeLaw(
       ok: false,
       law,
       suspect,
-      message: `<ct, J t> (via JVP) = ${lhs} but <Jᵀ ct, t> (via VJP) = ${rhs}; |difference| ${err.toExponential(3)} > ${allowed.toExponential(3)}`,
+      message:
+        `<ct, J t> (via JVP) = ${lhs} but <Jᵀ ct, t> (via VJP) = ${rhs}; |difference| ${err.toExponential(3)} > ` +
+        `${allowed.toExponential(3)}`,
       expectedLabel: '<ct, J t> via JVP',
       actualLabel: '<Jᵀ ct, t> via VJP',
       expected: [lhs],
@@ -335,7 +339,9 @@ export function secondOrder(f: TensorFn, args: readonly ct.Tensor[], k: number, 
         ok: false,
         law,
         suspect: 'second-order rules',
-        message: `reverse-over-forward H·v (grad of jvp(f)(x; v), argument ${k}) differs from finite differences of grad: a JVP rule is not differentiable`,
+        message:
+          `reverse-over-forward H·v (grad of jvp(f)(x; v), argument ${k}) differs from finite differences of grad: a JVP rule is ` +
+          'not differentiable',
         expectedLabel: 'finite differences of grad',
         actualLabel: 'grad(jvp f · v)',
         expected: fd,
@@ -386,7 +392,9 @@ export function mixedSecondOrder(f: TensorFn, args: readonly ct.Tensor[], vs: re
           ok: false,
           law,
           suspect: 'second-order rules',
-          message: `jvp of grad along all arguments at once differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`,
+          message:
+            `jvp of grad along all arguments at once differs from finite differences of the gradient of argument ${k}: a rule ` +
+            'loses a mixed second derivative',
           expectedLabel: 'finite differences of grad',
           actualLabel: 'jvp(grad f)',
           expected: fd,
@@ -400,7 +408,9 @@ export function mixedSecondOrder(f: TensorFn, args: readonly ct.Tensor[], vs: re
           ok: false,
           law,
           suspect: 'second-order rules',
-          message: `grad of Σ<grad f, v> differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second derivative`,
+          message:
+            `grad of Σ<grad f, v> differs from finite differences of the gradient of argument ${k}: a rule loses a mixed second ` +
+            'derivative',
           expectedLabel: 'finite differences of grad',
           actualLabel: 'grad(<grad f, v>)',
           expected: fd,
@@ -414,7 +424,9 @@ export function mixedSecondOrder(f: TensorFn, args: readonly ct.Tensor[], vs: re
           ok: false,
           law,
           suspect: 'second-order rules',
-          message: `grad of jvp(f)(x; v) along all arguments differs from finite differences of the gradient of argument ${k}: a JVP rule loses a mixed second derivative`,
+          message:
+            `grad of jvp(f)(x; v) along all arguments differs from finite differences of the gradient of argument ${k}: a JVP rule ` +
+            'loses a mixed second derivative',
           expectedLabel: 'finite differences of grad',
           actualLabel: 'grad(jvp f · v)',
           expected: fd,
@@ -550,7 +562,9 @@ export function vjpMatchesFiniteDifferences(
       ok: false,
       law,
       suspect: 'vjp',
-      message: `<ct, finite differences> = ${lhs} but <Jᵀ ct, t> (via VJP) = ${rhs}; |difference| ${Math.abs(lhs - rhs).toExponential(3)} > ${allowed.toExponential(3)}`,
+      message:
+        `<ct, finite differences> = ${lhs} but <Jᵀ ct, t> (via VJP) = ${rhs}; |difference| ${Math.abs(lhs - rhs).toExponential(3)} ` +
+        `> ${allowed.toExponential(3)}`,
       expectedLabel: '<ct, FD>',
       actualLabel: '<Jᵀ ct, t>',
       expected: [lhs],

@@ -57,7 +57,9 @@ export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], param
         ok: false,
         law,
         suspect: 'shape rule',
-        message: `the shape rule says ${aval.dtype}${shapeStr(aval.shape)} (${sizeOf(aval.shape)} elements) but the CPU kernel computed ${data.length} elements`,
+        message:
+          `the shape rule says ${aval.dtype}${shapeStr(aval.shape)} (${sizeOf(aval.shape)} elements) but the CPU kernel computed ` +
+          `${data.length} elements`,
       };
     }
     if (!(data instanceof ARRAY_OF[aval.dtype])) {
@@ -123,7 +125,9 @@ export function shapeLaw(prim: ct.Primitive, inputs: readonly ct.Tensor[], param
             ok: false,
             law,
             suspect: 'vjp',
-            message: `the VJP rule returned a cotangent ${c.dtype}${shapeStr(c.shape)} for input ${k} ${inputs[k]!.dtype}${shapeStr(inputs[k]!.shape)} (missing unbroadcast?)`,
+            message:
+              `the VJP rule returned a cotangent ${c.dtype}${shapeStr(c.shape)} for input ${k} ` +
+              `${inputs[k]!.dtype}${shapeStr(inputs[k]!.shape)} (missing unbroadcast?)`,
           };
         }
       }

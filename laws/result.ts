@@ -61,7 +61,8 @@ export function formatFailure(r: LawFailure, subject?: string, inputs?: string):
   if (r.worst) {
     const w = r.worst;
     lines.push(
-      `  largest error at index [${w.index.join(',')}]: expected ${fmtNum(w.expected)}, actual ${fmtNum(w.actual)}, |error| ${w.error.toExponential(3)} > tolerance ${w.tolerance.toExponential(3)}`,
+      `  largest error at index [${w.index.join(',')}]: expected ${fmtNum(w.expected)}, actual ${fmtNum(w.actual)}, |error| ` +
+        `${w.error.toExponential(3)} > tolerance ${w.tolerance.toExponential(3)}`,
     );
   }
   return lines.join('\n');

@@ -221,12 +221,14 @@ if (asJson) {
 } else {
   for (const r of missing) console.log(`${r.file}:${r.line}: ${r.kind} ${r.name} has no doc comment`);
   console.log(
-    `public API: ${publicResults.length - missing.length} of ${publicResults.length} exported declarations documented, ${missing.length} missing`,
+    `public API: ${publicResults.length - missing.length} of ${publicResults.length} exported declarations documented, ` +
+      `${missing.length} missing`,
   );
   if (allResults) {
     const m = allResults.filter((r) => !r.documented);
     console.log(
-      `all files in src/ and laws/: ${allResults.length - m.length} of ${allResults.length} exported declarations documented, ${m.length} missing`,
+      `all files in src/ and laws/: ${allResults.length - m.length} of ${allResults.length} exported declarations documented, ` +
+        `${m.length} missing`,
     );
   }
 }

@@ -20,7 +20,9 @@ export const ALLOWED = [
   {
     file: 'src/transforms/argnums.d.ts',
     text: 'export type Fn = (...args: any[]) => unknown;',
-    why: 'the constraint of transformed functions: the widest parameter list, and un-annotated parameters stay `any` instead of `never`; results are typed from Parameters<F>',
+    why:
+      'the constraint of transformed functions: the widest parameter list, and un-annotated parameters stay `any` instead of ' +
+      '`never`; results are typed from Parameters<F>',
   },
   {
     file: 'src/transforms/vjp.d.ts',

@@ -56,7 +56,8 @@ for (const sf of program.getSourceFiles()) {
       if (!nullable(inner)) {
         const { line, character } = sf.getLineAndCharacterOfPosition(node.getEnd() - 1);
         found.push(
-          `${relative(root, sf.fileName)}:${line + 1}:${character + 1}: '${node.getText(sf).slice(0, 60)}' — ${checker.typeToString(inner)} is never null or undefined`,
+          `${relative(root, sf.fileName)}:${line + 1}:${character + 1}: '${node.getText(sf).slice(0, 60)}' — ` +
+            `${checker.typeToString(inner)} is never null or undefined`,
         );
         edits.push(node.getEnd() - 1);
       }

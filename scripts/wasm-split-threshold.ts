@@ -130,7 +130,8 @@ for (const c of cases) {
     const ms = { whole: w, split: sp };
     const ratio = ms.whole! / ms.split!;
     console.log(
-      `${c.name.padEnd(30)} ${String(s).padStart(7)} (${c.work(s)})  whole ${ms.whole!.toFixed(4)}  split ${ms.split!.toFixed(4)}  speed-up ${ratio.toFixed(2)}${ratio > 1 ? '  *' : ''}`,
+      `${c.name.padEnd(30)} ${String(s).padStart(7)} (${c.work(s)})  whole ${ms.whole!.toFixed(4)}  split ` +
+        `${ms.split!.toFixed(4)}  speed-up ${ratio.toFixed(2)}${ratio > 1 ? '  *' : ''}`,
     );
   }
 }

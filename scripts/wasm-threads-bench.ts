@@ -91,7 +91,8 @@ for (let r = 0; r < ROUNDS; r++) {
     results[t]!.gflops.push(m.gflops);
     results[t]!.mlp.push(m.mlpMs);
     console.log(
-      `round ${r + 1} threads ${t}: ${SIZES.map((n, i) => `N=${n} ${m.gflops[i]!.toFixed(1)} GFLOP/s`).join(', ')}, MLP step ${m.mlpMs.toFixed(2)} ms (load ${loadavg()[0]!.toFixed(2)})`,
+      `round ${r + 1} threads ${t}: ${SIZES.map((n, i) => `N=${n} ${m.gflops[i]!.toFixed(1)} GFLOP/s`).join(', ')}, MLP step ` +
+        `${m.mlpMs.toFixed(2)} ms (load ${loadavg()[0]!.toFixed(2)})`,
     );
   }
 }

@@ -17,7 +17,8 @@ fc.configureGlobal({
 beforeEach((ctx) => {
   ctx.onTestFailed(() => {
     console.error(
-      `[fast-check] '${ctx.task.name}' failed with global seed FC_SEED=${FC_SEED}; replay with: FC_SEED=${FC_SEED} npx vitest run ${ctx.task.file?.name ?? ''} -t "${ctx.task.name}"`,
+      `[fast-check] '${ctx.task.name}' failed with global seed FC_SEED=${FC_SEED}; replay with: FC_SEED=${FC_SEED} npx vitest ` +
+        `run ${ctx.task.file?.name ?? ''} -t "${ctx.task.name}"`,
     );
   });
 });

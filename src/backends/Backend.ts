@@ -30,7 +30,10 @@ export interface KernelCall<P = unknown> {
   readonly params: P;
   readonly inputs: readonly KernelInput[];
   readonly out: Aval;
-  /** CPU kernel from the primitive record (used by the CPU backend); a method, so calls with concrete parameters are usable where any call is. */
+  /**
+   * CPU kernel from the primitive record (used by the CPU backend); a method, so calls with concrete parameters are usable where
+   * any call is.
+   */
   cpu(inputs: readonly CpuInput[], params: P, out: Aval): TypedArray;
   /** The built-in WebGPU kernel from the primitive record (a `WebGpuKernel`, see backends/webgpu/kernels.ts). */
   readonly webgpu?: unknown;

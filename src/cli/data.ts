@@ -44,7 +44,8 @@ function load(spec: string, header: HeaderChoice): DataChoice {
   if (spec === 'fashion-mnist') {
     if (!existsSync(FASHION_MNIST_DIR))
       throw new UsageError(
-        `--data fashion-mnist: ${FASHION_MNIST_DIR} not found (apt-get install dataset-fashion-mnist, or pass the folder holding the IDX files)`,
+        `--data fashion-mnist: ${FASHION_MNIST_DIR} not found (apt-get install dataset-fashion-mnist, or pass the folder holding ` +
+          'the IDX files)',
       );
     const { train, test } = readMnistDir(FASHION_MNIST_DIR, { name: 'fashion-mnist' });
     return { name: 'fashion-mnist', train, test, classes: FASHION_CLASSES, imageShape: [28, 28, 1] };

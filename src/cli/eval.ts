@@ -64,7 +64,8 @@ export async function evalCommand(flags: Readonly<Record<string, string | true>>
     const n = modelClasses;
     const correct = Math.round(ev.accuracy * data.y.length);
     io.out(
-      `checkpoint ${ck.right.file}\ndata ${name}: ${data.y.length} examples\naccuracy ${(100 * ev.accuracy).toFixed(2)}% (${correct}/${data.y.length}), loss ${ev.loss.toFixed(4)}\n\nconfusion matrix (rows: true class, columns: predicted)\n`,
+      `checkpoint ${ck.right.file}\ndata ${name}: ${data.y.length} examples\naccuracy ${(100 * ev.accuracy).toFixed(2)}% ` +
+        `(${correct}/${data.y.length}), loss ${ev.loss.toFixed(4)}\n\nconfusion matrix (rows: true class, columns: predicted)\n`,
     );
     io.out(formatConfusion(confusionMatrix(data.y, ev.predictions, n), classes));
     return 0;

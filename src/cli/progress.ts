@@ -12,7 +12,10 @@ export function progressLine(epoch: number, epochs: number, step: number, steps:
   const filled = Math.round((step / steps) * width);
   const rate = ms > 0 ? (step / ms) * 1000 : 0;
   const w = String(epochs).length;
-  return `epoch ${String(epoch).padStart(w)}/${epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(step).padStart(String(steps).length)}/${steps}  ${rate.toFixed(0).padStart(5)} steps/s  loss ${loss.toFixed(4)}`;
+  return (
+    `epoch ${String(epoch).padStart(w)}/${epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` +
+    `${String(step).padStart(String(steps).length)}/${steps}  ${rate.toFixed(0).padStart(5)} steps/s  loss ${loss.toFixed(4)}`
+  );
 }
 
 export class ProgressBar {

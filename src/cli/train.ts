@@ -60,7 +60,8 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
     const { params } = model.init(initKey, inputShape);
     io.err(`data ${data.name}: ${data.train.y.length} train / ${data.test.y.length} test examples, ${data.classes.length} classes\n`);
     io.err(
-      `model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} epochs, backend ${backend}, seed ${seed}\n`,
+      `model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} ` +
+        `epochs, backend ${backend}, seed ${seed}\n`,
     );
     const bar = new ProgressBar({ isTTY: io.errIsTTY, write: io.err });
     const tFit = performance.now();
@@ -81,7 +82,8 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
         const steps = Math.ceil(data.train.y.length / batch);
         bar.done(
           progressLine(e.epoch + 1, epochs, steps, steps, e.epochMs, lastLoss),
-          `  train loss ${e.train.loss.toFixed(4)} acc ${pct(e.train.accuracy)} | test loss ${e.validation!.loss.toFixed(4)} acc ${pct(e.validation!.accuracy)} | ${(e.epochMs / 1000).toFixed(2)} s`,
+          `  train loss ${e.train.loss.toFixed(4)} acc ${pct(e.train.accuracy)} | test loss ${e.validation!.loss.toFixed(4)} acc ` +
+            `${pct(e.validation!.accuracy)} | ${(e.epochMs / 1000).toFixed(2)} s`,
         );
       },
     });
@@ -123,7 +125,8 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
       files: { 'history.json': history, 'training.svg': plot }, // one commit step with the checkpoint
     });
     io.out(
-      `test accuracy ${pct(final.accuracy)} (${correct}/${data.test.y.length}) after ${h.length} epochs; training ${trainSeconds.toFixed(1)} s, total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+      `test accuracy ${pct(final.accuracy)} (${correct}/${data.test.y.length}) after ${h.length} epochs; training ` +
+        `${trainSeconds.toFixed(1)} s, total ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
     );
     io.out(`checkpoint ${file}\nplot ${join(outDir, 'training.svg')}\n`);
     return 0;

@@ -21,7 +21,10 @@ import { acquireDevice, type WebGpuOptions } from '../backends/webgpu/device.js'
 import { forgetBackend } from './memory.js';
 import { WebGpuBackend } from '../backends/webgpu/WebGpuBackend.js';
 
-/** Options of {@link init}: the backend (default 'wasm' where WebAssembly SIMD is available, else 'cpu') and, for WebGPU, the adapter choice. */
+/**
+ * Options of {@link init}: the backend (default 'wasm' where WebAssembly SIMD is available, else 'cpu') and, for WebGPU, the
+ * adapter choice.
+ */
 export interface InitOptions {
   /** The backend (default: 'wasm' where WebAssembly SIMD is available, else 'cpu'). */
   backend?: BackendName;
@@ -58,7 +61,8 @@ async function wasmBackend(threads: number | undefined): Promise<WasmBackend> {
     const b = await wasmPending;
     if (threads !== b.threads)
       throw new Error(
-        `init: the wasm backend already runs with ${b.threads} thread${b.threads === 1 ? '' : 's'}; call await shutdown() before init({ backend: 'wasm', threads: ${threads} })`,
+        `init: the wasm backend already runs with ${b.threads} thread${b.threads === 1 ? '' : 's'}; call await shutdown() before ` +
+          `init({ backend: 'wasm', threads: ${threads} })`,
       );
   }
   if (!wasmPending) {
@@ -83,7 +87,8 @@ function shutdownWasm(): void {
   if (!b) return;
   forgetBackend(
     b,
-    "is on the wasm backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'wasm' }) and create them again",
+    "is on the wasm backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'wasm' }) and " +
+      'create them again',
   );
   b.destroy();
   unregisterBackend('wasm');
@@ -190,7 +195,8 @@ async function shutdownWebGpu(): Promise<void> {
   // its tensors leave the statistics, and using one says why
   forgetBackend(
     b,
-    "is on the WebGPU backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again",
+    "is on the WebGPU backend, which was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) " +
+      'and create them again',
   );
   b.destroy();
 }

@@ -261,7 +261,8 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
     // a nested call and a concurrent one look the same here, so only one may be pending
     if (asyncStack.some((f) => !f.closed)) {
       throw new Error(
-        'scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so the two would share tensors; await the first one before starting another (inside one, use scope())',
+        'scopeAsync: another scopeAsync is pending and this platform has no AsyncLocalStorage, so the two would share tensors; ' +
+          'await the first one before starting another (inside one, use scope())',
       );
     }
     asyncStack.push(mine);

@@ -81,7 +81,8 @@ export function bind<P>(prim: Bindable<P>, inputs: readonly Tensor[], params: P)
       if (!x.trace.active) {
         throw new ValueError(
           prim.name,
-          `a ${x.trace.kind} tracer escaped its transformation (a value from inside jvp/grad/... was used after that transformation returned)`,
+          `a ${x.trace.kind} tracer escaped its transformation (a value from inside jvp/grad/... was used after that ` +
+            'transformation returned)',
         );
       }
       if (!top || x.trace.level > top.level) top = x.trace;

@@ -113,7 +113,10 @@ export function formatErrors(errors: t.Errors): string {
       } catch {
         v = '(too deep to show)';
       }
-      return `${path || '(root)'}: invalid value ${v && v.length > 60 ? `${v.slice(0, 60)}…` : v} (expected ${e.context[e.context.length - 1]?.type.name ?? '?'})`;
+      return (
+        `${path || '(root)'}: invalid value ${v && v.length > 60 ? `${v.slice(0, 60)}…` : v} (expected ` +
+        `${e.context[e.context.length - 1]?.type.name ?? '?'})`
+      );
     })
     .join('; ');
 }

@@ -56,7 +56,8 @@ export function parseCsv(text: string, file: string, opts: CsvOptions = {}): Dat
       if (c.trim() === '' || !Number.isFinite(v)) {
         const hint =
           lineNo === 1
-            ? ' (a first line is taken as a header only when none of its cells is a number; pass header: true, or --header yes on the command line, to skip it)'
+            ? ' (a first line is taken as a header only when none of its cells is a number; pass header: true, or --header yes on ' +
+              'the command line, to skip it)'
             : '';
         throw new DataError(file, `line ${lineNo}, column ${j + 1}: '${c}' is not a number${hint}`);
       }

@@ -49,7 +49,8 @@ export function parseIdx(buf: Uint8Array, file: string): IdxArray {
   if (buf.length !== expected) {
     throw new DataError(
       file,
-      `size mismatch: header says ${type.name}[${shape.join(',')}] = ${count * type.bytes} data bytes (${expected} in all), file has ${buf.length} bytes${buf.length < expected ? ' (truncated)' : ''}`,
+      `size mismatch: header says ${type.name}[${shape.join(',')}] = ${count * type.bytes} data bytes (${expected} in all), file ` +
+        `has ${buf.length} bytes${buf.length < expected ? ' (truncated)' : ''}`,
     );
   }
   const body = buf.subarray(headerBytes);

@@ -120,7 +120,8 @@ export function decodeSafetensors(buf: Uint8Array): E.Either<string, Safetensors
   }
   if (end !== dataLen) {
     return E.left(
-      `the data section has ${dataLen} bytes but the tensors cover ${end}${last ? ` (${dataLen - end} bytes after tensor '${last}')` : ''}: header length wrong or data appended`,
+      `the data section has ${dataLen} bytes but the tensors cover ` +
+        `${end}${last ? ` (${dataLen - end} bytes after tensor '${last}')` : ''}: header length wrong or data appended`,
     );
   }
   return E.right({ tensors, metadata });

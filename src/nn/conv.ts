@@ -165,7 +165,8 @@ export function conv2dLayer<const F extends number, const C extends number = num
   const [sh, sw] = pair('conv2d', 'stride', opts.stride ?? 1);
   const name = `conv2d(${filters}, ${kh}x${kw}${sh * sw > 1 ? `, stride ${sh}x${sw}` : ''}, ${padding})`;
   const kinit = opts.kernelInit ?? 'heNormal';
-  // biome-ignore lint/suspicious/noExplicitAny: ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // biome-ignore lint/suspicious/noExplicitAny: see above
   return makeLayer<any, any, Conv2dParams>({
     name,
     spec: {

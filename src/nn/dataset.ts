@@ -56,7 +56,8 @@ export function checkCompatible(train: Dataset, other: Dataset): void {
   ) {
     throw new ValueError(
       'data',
-      `examples of ${train.name} are ${fmt(train.exampleShape)} but those of ${other.name} are ${fmt(other.exampleShape)}; a model for one cannot take the other`,
+      `examples of ${train.name} are ${fmt(train.exampleShape)} but those of ${other.name} are ${fmt(other.exampleShape)}; a ` +
+        'model for one cannot take the other',
     );
   }
   let max = -1;

@@ -51,7 +51,8 @@ export interface InitResult<P> {
 }
 
 /**
- * A layer: `init(key, inputShape)` checks the input shape and returns fresh parameters and the output shape; `apply(params, x, ctx?)` is a differentiable function of both.
+ * A layer: `init(key, inputShape)` checks the input shape and returns fresh parameters and the output shape; `apply(params, x,
+ * ctx?)` is a differentiable function of both.
  *
  * @example
  * ```ts

@@ -60,7 +60,8 @@ export function dense<const U extends number, const I extends number = number>(
   if (opts.kernelInit) spec.kernelInit = opts.kernelInit;
   if (opts.biasInit) spec.biasInit = opts.biasInit;
   if (opts.dtype) spec.dtype = opts.dtype;
-  // biome-ignore lint/suspicious/noExplicitAny: ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // biome-ignore lint/suspicious/noExplicitAny: see above
   return makeLayer<any, any, DenseParams>({
     name,
     spec: spec as { type: string },
@@ -142,7 +143,8 @@ export function dropout(rate: number): Layer<Same, Same, NoParams> {
 export function reshape<const S extends readonly number[]>(shape: S): Layer<ShapeT, readonly [number, ...S], NoParams> {
   const per = sizeOf(shape);
   const name = `reshape([${shape.join(',')}])`;
-  // biome-ignore lint/suspicious/noExplicitAny: ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // biome-ignore lint/suspicious/noExplicitAny: see above
   return makeLayer<any, any, NoParams>({
     name,
     spec: { type: 'reshape', shape: [...shape] },

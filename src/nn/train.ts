@@ -22,7 +22,8 @@ import { foldIn, permutationArray, type Key } from './random.js';
 import { batchTensors, checkCompatible, checkDataset, datasetSize, type Dataset } from './dataset.js';
 
 /** A model whose apply maps one tensor to one tensor of logits. */
-// biome-ignore lint/suspicious/noExplicitAny: a model is any layer with parameters P: its input and output types are wildcards (as AnyLayer)
+// a model is any layer with parameters P: its input and output types are wildcards (as AnyLayer)
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export type Model<P> = Layer<any, any, P>;
 
 /** What `trainStep` returns: the new parameters and optimiser state, the batch loss and the number classified correctly. */
@@ -86,7 +87,8 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
       if (old)
         releaseUnkept(
           old,
-          "was freed by the next trainStep (a step's loss and correct live until the state returned with them is passed to the next step; read them first or keep() them)",
+          "was freed by the next trainStep (a step's loss and correct live until the state returned with them is passed to the " +
+            'next step; read them first or keep() them)',
         );
       metricsOf.set(r.state, [r.loss, r.correct]);
     }
@@ -177,7 +179,8 @@ export interface FitOptions<P> {
   readonly optState?: OptState;
   readonly onStep?: (info: StepInfo) => void;
   /** Return 'stop' to end training after this epoch. */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that returns nothing (declared `void`) must stay assignable; undefined would reject it
+  // a callback that returns nothing (declared `void`) must stay assignable; undefined would reject it
+  // biome-ignore lint/suspicious/noConfusingVoidType: see above
   readonly onEpoch?: (info: EpochInfo, params: P) => void | 'stop' | Promise<void | 'stop'>;
   /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs; the best parameters are returned. */
   readonly earlyStopping?: { readonly patience: number; readonly minDelta?: number };
@@ -250,7 +253,8 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
         if (!Number.isFinite(lv![0]!)) {
           throw new ValueError(
             'fit',
-            `the training loss is ${lv![0]} at epoch ${epoch}, step ${s} of ${stepsPerEpoch} (0-based, as in onStep; batch of ${count} examples); training stopped. Check the data for NaN or Inf values, or lower the learning rate`,
+            `the training loss is ${lv![0]} at epoch ${epoch}, step ${s} of ${stepsPerEpoch} (0-based, as in onStep; batch of ` +
+              `${count} examples); training stopped. Check the data for NaN or Inf values, or lower the learning rate`,
           );
         }
         lossSum += lv![0]! * count;

@@ -19,7 +19,8 @@ import { broadcastTo } from './structural.js';
 import { registerPrimitive } from './primitives.js';
 
 /**
- * What `definePrimitive` takes: the name, shape rule, CPU kernel, optional WGSL kernel, JVP and VJP rules, the laws' input domain and default parameters.
+ * What `definePrimitive` takes: the name, shape rule, CPU kernel, optional WGSL kernel, JVP and VJP rules, the laws' input domain
+ * and default parameters.
  */
 export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
   readonly name: string;

@@ -19,7 +19,8 @@ export type Argnums = number | readonly number[];
  * `never`. Every transformation result is typed from the function's own
  * parameters (`Parameters<F>`), so no `any` reaches a result.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the widest parameter list; un-annotated parameters stay `any` instead of `never`, and results are typed from Parameters<F>
+// the widest parameter list; un-annotated parameters stay `any` instead of `never`, and results are typed from Parameters<F>
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export type Fn = (...args: any[]) => unknown;
 
 /**
@@ -137,7 +138,8 @@ export function checkFloatLeaves(op: string, index: number, leaves: readonly Lea
     const where = leaves.length === 1 ? `argument ${index}` : `argument ${index} (leaf ${j} of its tree)`;
     throw new ValueError(
       op,
-      `${where} has dtype ${l.dtype}; only float (f32, f64) arguments can be differentiated — pass integer values as arguments outside argnums`,
+      `${where} has dtype ${l.dtype}; only float (f32, f64) arguments can be differentiated — pass integer values as arguments ` +
+        'outside argnums',
     );
   });
 }

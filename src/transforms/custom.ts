@@ -95,7 +95,8 @@ export function customJvp(f: (...args: Tensor[]) => Tensor, rule: CustomJvpRule)
 
 /**
  * `customVjp(f, forward, backward)`: `f` with a reverse-mode derivative given
- * by `backward`, the vector-Jacobian product `cᵀ·∂f/∂xᵢ` for each argument. `forward(...args)` returns `[output, residuals]` (any value);
+ * by `backward`, the vector-Jacobian product `cᵀ·∂f/∂xᵢ` for each argument.
+ * `forward(...args)` returns `[output, residuals]` (any value);
  * `backward(residuals, cotangent)` returns one cotangent per argument (a
  * tensor of the argument's shape, a number, or null for none). Forward mode
  * (jvp, jacfwd, hessian) differentiates `f` itself, with respect to its float

@@ -186,7 +186,8 @@ export function jacfwd<F extends Fn, const O extends JacOptions = Record<never, 
  *
  * @example
  * const J = ct.jacrev((x: ct.Tensor) => ct.mul(x, x))(ct.tensor([1, 2])); // [[2, 0], [0, 4]]
- * const { W, b } = ct.jacrev((p: { W: ct.Tensor; b: ct.Tensor }) => ct.add(ct.matmul(p.W, x), p.b))({ W, b }); // W: output.shape ++ W.shape
+ * // W: output.shape ++ W.shape
+ * const { W, b } = ct.jacrev((p: { W: ct.Tensor; b: ct.Tensor }) => ct.add(ct.matmul(p.W, x), p.b))({ W, b });
  */
 export function jacrev<F extends Fn, const O extends JacOptions = Record<never, never>>(
   f: F,

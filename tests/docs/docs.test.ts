@@ -56,7 +56,8 @@ function fixture(files: Record<string, string>): string {
 describe('doc comments', () => {
   const documented = {
     'src/ops.ts':
-      '/** e^x. d exp x = exp x · dx */\nexport function exp(x: number): number;\nexport function exp(x: number): number { return x; }\n/** A shape. */\nexport type Shape = number[];\nconst internal = 1;\n',
+      '/** e^x. d exp x = exp x · dx */\nexport function exp(x: number): number;\nexport function exp(x: number): number { ' +
+      'return x; }\n/** A shape. */\nexport type Shape = number[];\nconst internal = 1;\n',
     'src/helpers.ts': '/** Two. */\nexport const two = 2;\n',
     'src/nn/layer.ts': '/** A layer. */\nexport class layer {}\n',
     'laws/law.ts': '/**\n * A law.\n */\nexport interface law { readonly ok: boolean }\n',

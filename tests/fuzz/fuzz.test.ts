@@ -72,7 +72,8 @@ describe('random programs on WebGPU (f32) vs the CPU (f64)', () => {
   afterAll(async () => {
     if (gpu) await ct.shutdown();
     console.log(
-      `[fuzz] random programs checked: ${checked} on the CPU (laws), ${checkedOnWasm} on wasm vs CPU and ${checkedOnGpu} on WebGPU vs CPU (backend equivalence)`,
+      `[fuzz] random programs checked: ${checked} on the CPU (laws), ${checkedOnWasm} on wasm vs CPU and ${checkedOnGpu} on ` +
+        'WebGPU vs CPU (backend equivalence)',
     );
   });
 

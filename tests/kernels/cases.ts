@@ -166,7 +166,8 @@ export function expectMatches(
     throw new Error(
       actual.data.length !== expected.data.length
         ? `${label}: ${actual.data.length} elements but the reference has ${expected.data.length}`
-        : `${label}: element ${i} of [${expected.shape}] is ${actual.data[i]} but the reference says ${expected.data[i]} (rtol ${rtol}, atol ${atol})`,
+        : `${label}: element ${i} of [${expected.shape}] is ${actual.data[i]} but the reference says ${expected.data[i]} (rtol ` +
+            `${rtol}, atol ${atol})`,
     );
   }
 }

@@ -38,6 +38,8 @@ afterAll(() => {
   const declared = results.filter((r) => r.rule === 'declaration');
   const rate = results.length ? ((100 * killed) / results.length).toFixed(1) : '0';
   console.log(
-    `[mutation] killed ${killed}/${results.length} mutants (${rate}%) — JVP ${jvp.filter((r) => r.killed).length}/${jvp.length}, VJP ${vjp.filter((r) => r.killed).length}/${vjp.length}, declarations ${declared.filter((r) => r.killed).length}/${declared.length}; ${NUM_RUNS} cases per mutant at most, seed ${FC_SEED}`,
+    `[mutation] killed ${killed}/${results.length} mutants (${rate}%) — JVP ${jvp.filter((r) => r.killed).length}/${jvp.length}, ` +
+      `VJP ${vjp.filter((r) => r.killed).length}/${vjp.length}, declarations ` +
+      `${declared.filter((r) => r.killed).length}/${declared.length}; ${NUM_RUNS} cases per mutant at most, seed ${FC_SEED}`,
   );
 });

@@ -61,7 +61,8 @@ interface Case {
 }
 
 const describeCase = (c: Case) =>
-  `${c.dtype} batch ${c.batch} m ${c.m} k ${c.k} n ${c.n} A${c.aBroadcast ? ' broadcast' : ''} B${c.bBroadcast ? ' broadcast' : ''} seed ${c.seed}`;
+  `${c.dtype} batch ${c.batch} m ${c.m} k ${c.k} n ${c.n} A${c.aBroadcast ? ' broadcast' : ''} ` +
+  `B${c.bBroadcast ? ' broadcast' : ''} seed ${c.seed}`;
 
 /** mulberry32 */
 function rng(seed: number): () => number {

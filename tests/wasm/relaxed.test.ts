@@ -83,45 +83,52 @@ describe('the relaxed-SIMD kernel module', () => {
     expect(KERNELS_RELAXED_WASM_BASE64).not.toBe(KERNELS_WASM_BASE64);
   });
 
-  it('both modules: f32 matmul = the naive reference within γ_{k+1} Σ|a||b| (sizes across the 4×8 tile, the 64-row jobs and the 256-long k slices)', () => {
-    expect(relaxedSimdSupported()).toBe(true);
-    const modules = { plain: instantiate(KERNELS_WASM_BASE64), relaxed: instantiate(KERNELS_RELAXED_WASM_BASE64) };
-    const size = fc.constantFrom(1, 3, 4, 5, 8, 9, 17, 33, 65, 129);
-    fc.assert(
-      fc.property(size, fc.constantFrom(0, 1, 7, 64, 257, 300), size, fc.integer({ min: 1, max: 2 ** 30 }), (m, k, n, seed) => {
-        const a = values(m * k, seed);
-        const b = values(k * n, seed + 1);
-        const want = ref.matmul({ shape: [m, k], data: a }, { shape: [k, n], data: b });
-        const absProd = ref.matmul({ shape: [m, k], data: a.map(Math.abs) }, { shape: [k, n], data: b.map(Math.abs) });
-        for (const [name, mod] of Object.entries(modules)) {
-          const got = wasmMatmul(mod, a, b, m, k, n);
-          for (let i = 0; i < m * n; i++) {
-            const err = Math.abs(got[i]! - (want.data[i] as number));
-            const tol = gamma(k + 1) * (absProd.data[i] as number);
-            if (!(err <= tol))
-              throw new Error(`${name} m ${m} k ${k} n ${n} seed ${seed} [${i}]: ${got[i]} vs ${want.data[i]} (tol ${tol})`);
+  it(
+    'both modules: f32 matmul = the naive reference within γ_{k+1} Σ|a||b| (sizes across the 4×8 tile, the 64-row jobs and the ' +
+      '256-long k slices)',
+    () => {
+      expect(relaxedSimdSupported()).toBe(true);
+      const modules = { plain: instantiate(KERNELS_WASM_BASE64), relaxed: instantiate(KERNELS_RELAXED_WASM_BASE64) };
+      const size = fc.constantFrom(1, 3, 4, 5, 8, 9, 17, 33, 65, 129);
+      fc.assert(
+        fc.property(size, fc.constantFrom(0, 1, 7, 64, 257, 300), size, fc.integer({ min: 1, max: 2 ** 30 }), (m, k, n, seed) => {
+          const a = values(m * k, seed);
+          const b = values(k * n, seed + 1);
+          const want = ref.matmul({ shape: [m, k], data: a }, { shape: [k, n], data: b });
+          const absProd = ref.matmul({ shape: [m, k], data: a.map(Math.abs) }, { shape: [k, n], data: b.map(Math.abs) });
+          for (const [name, mod] of Object.entries(modules)) {
+            const got = wasmMatmul(mod, a, b, m, k, n);
+            for (let i = 0; i < m * n; i++) {
+              const err = Math.abs(got[i]! - (want.data[i] as number));
+              const tol = gamma(k + 1) * (absProd.data[i] as number);
+              if (!(err <= tol))
+                throw new Error(`${name} m ${m} k ${k} n ${n} seed ${seed} [${i}]: ${got[i]} vs ${want.data[i]} (tol ${tol})`);
+            }
           }
-        }
-        return true;
-      }),
-      { numRuns: 40 },
-    );
-  });
+          return true;
+        }),
+        { numRuns: 40 },
+      );
+    },
+  );
 
-  it('is the backend default, and relaxed: false or COTANGENT_WASM_RELAXED=0 forces the plain module (backendInfo says which)', async () => {
-    const on = WasmBackend.createSync({ threads: 1 });
-    const off = WasmBackend.createSync({ threads: 1, relaxed: false });
-    process.env['COTANGENT_WASM_RELAXED'] = '0';
-    const offByEnv = await WasmBackend.create({ threads: 1 });
-    const onAnyway = await WasmBackend.create({ threads: 1, relaxed: true });
-    try {
-      expect([on.relaxed, off.relaxed, offByEnv.relaxed, onAnyway.relaxed]).toEqual([true, false, false, true]);
-      expect(on.describe()).toContain('f32x4 + relaxed FMA;');
-      expect(off.describe()).toContain('(f32x4;');
-      expect(offByEnv.describe()).toContain('(f32x4;');
-      expect(onAnyway.describe()).toContain('f32x4 + relaxed FMA;');
-    } finally {
-      for (const b of [on, off, offByEnv, onAnyway]) b.destroy();
-    }
-  });
+  it(
+    'is the backend default, and relaxed: false or COTANGENT_WASM_RELAXED=0 forces the plain module ' + '(backendInfo says which)',
+    async () => {
+      const on = WasmBackend.createSync({ threads: 1 });
+      const off = WasmBackend.createSync({ threads: 1, relaxed: false });
+      process.env['COTANGENT_WASM_RELAXED'] = '0';
+      const offByEnv = await WasmBackend.create({ threads: 1 });
+      const onAnyway = await WasmBackend.create({ threads: 1, relaxed: true });
+      try {
+        expect([on.relaxed, off.relaxed, offByEnv.relaxed, onAnyway.relaxed]).toEqual([true, false, false, true]);
+        expect(on.describe()).toContain('f32x4 + relaxed FMA;');
+        expect(off.describe()).toContain('(f32x4;');
+        expect(offByEnv.describe()).toContain('(f32x4;');
+        expect(onAnyway.describe()).toContain('f32x4 + relaxed FMA;');
+      } finally {
+        for (const b of [on, off, offByEnv, onAnyway]) b.destroy();
+      }
+    },
+  );
 });

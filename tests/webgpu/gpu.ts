@@ -17,7 +17,9 @@ export async function acquireGpu(): Promise<boolean> {
   try {
     await ct.init({ backend: 'webgpu', webgpu: { adapter: ADAPTER } });
   } catch (e) {
-    const msg = `\n${'!'.repeat(78)}\n!! WebGPU tests SKIPPED: no WebGPU adapter (${ADAPTER}).\n!! ${(e as Error).message.split('\n').join('\n!! ')}\n!! Run as root: bash scripts/setup-software-gpu.sh\n${'!'.repeat(78)}\n`;
+    const msg =
+      `\n${'!'.repeat(78)}\n!! WebGPU tests SKIPPED: no WebGPU adapter (${ADAPTER}).\n!! ` +
+      `${(e as Error).message.split('\n').join('\n!! ')}\n!! Run as root: bash scripts/setup-software-gpu.sh\n${'!'.repeat(78)}\n`;
     if (process.env.CI === 'true') throw new Error(`CI=true and the WebGPU suites cannot run: ${(e as Error).message}`);
     console.warn(msg);
     return false;

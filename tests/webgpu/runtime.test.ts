@@ -130,7 +130,9 @@ describe.skipIf(!ok)('WebGPU runtime', () => {
     expect(after1000.bytes - after100.bytes).toBeLessThanOrEqual(Math.max(0.05 * after100.bytes, 64 * 1024));
     expect(final).toBeLessThan(first);
     console.log(
-      `[webgpu tests] 1,000 training steps: loss ${first.toFixed(4)} -> ${final.toFixed(4)}; GPU ${after1000.buffers} buffers / ${after1000.bytes} bytes (live ${after1000.liveBytes}, pooled ${after1000.pooledBytes}); ${after1000.submissions} submissions for ${after1000.dispatches} dispatches`,
+      `[webgpu tests] 1,000 training steps: loss ${first.toFixed(4)} -> ${final.toFixed(4)}; GPU ${after1000.buffers} buffers / ` +
+        `${after1000.bytes} bytes (live ${after1000.liveBytes}, pooled ${after1000.pooledBytes}); ${after1000.submissions} ` +
+        `submissions for ${after1000.dispatches} dispatches`,
     );
     for (const w of params) w.dispose();
     X.dispose();

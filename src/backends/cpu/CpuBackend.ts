@@ -33,7 +33,8 @@ export const cpuBackend: Backend = {
     const out = call.cpu(inputs, call.params, call.out);
     if (out.length !== sizeOf(call.out.shape) || out.BYTES_PER_ELEMENT !== bytesPerElement(call.out.dtype)) {
       throw new Error(
-        `${call.name}: CPU kernel returned ${out.length} elements of ${out.BYTES_PER_ELEMENT} bytes for ${call.out.dtype}[${call.out.shape.join(',')}]`,
+        `${call.name}: CPU kernel returned ${out.length} elements of ${out.BYTES_PER_ELEMENT} bytes for ` +
+          `${call.out.dtype}[${call.out.shape.join(',')}]`,
       );
     }
     return make(out);

@@ -370,7 +370,8 @@ export class WasmBackend implements Backend {
   private checkLive(op: string): void {
     if (this.destroyed)
       throw new Error(
-        `${op}: the wasm backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'wasm' }) and create them again`,
+        `${op}: the wasm backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'wasm' }) and ` +
+          'create them again',
       );
   }
 
@@ -547,7 +548,8 @@ export class WasmBackend implements Backend {
     const n = sizeOf(call.out.shape);
     if (r.length !== n || r.BYTES_PER_ELEMENT !== bytesPerElement(call.out.dtype)) {
       throw new Error(
-        `${call.name}: CPU kernel returned ${r.length} elements of ${r.BYTES_PER_ELEMENT} bytes for ${call.out.dtype}[${call.out.shape.join(',')}]`,
+        `${call.name}: CPU kernel returned ${r.length} elements of ${r.BYTES_PER_ELEMENT} bytes for ` +
+          `${call.out.dtype}[${call.out.shape.join(',')}]`,
       );
     }
     return this.upload(r, call.out.dtype);
@@ -568,7 +570,10 @@ export class WasmBackend implements Backend {
     return { buffers: this.blocks.size, bytes: this.liveBytes };
   }
 
-  /** The allocator's counts (live and pooled blocks by size class, memory size), export calls run, how many were split across threads, and the chunks workers ran. */
+  /**
+   * The allocator's counts (live and pooled blocks by size class, memory size), export calls run, how many were split across
+   * threads, and the chunks workers ran.
+   */
   memoryStats(): AllocatorStats & { readonly kernelCalls: number; readonly splitCalls: number; readonly workerChunks: number } {
     return {
       ...this.allocator.stats(),
@@ -582,7 +587,11 @@ export class WasmBackend implements Backend {
     const threads =
       this.threads === 1
         ? '1 thread'
-        : `${this.threads} threads: the calling one and ${this.threads - 1} worker${this.threads === 2 ? '' : 's'}${this.pool?.isReady ? '' : ', starting'}`;
-    return `WebAssembly SIMD (f32x4${this.relaxed ? ' + relaxed FMA' : ''}; ${threads}; ${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory${this.destroyed ? '; shut down' : ''})`;
+        : `${this.threads} threads: the calling one and ${this.threads - 1} ` +
+          `worker${this.threads === 2 ? '' : 's'}${this.pool?.isReady ? '' : ', starting'}`;
+    return (
+      `WebAssembly SIMD (f32x4${this.relaxed ? ' + relaxed FMA' : ''}; ${threads}; ` +
+      `${(this.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB linear memory${this.destroyed ? '; shut down' : ''})`
+    );
   }
 }

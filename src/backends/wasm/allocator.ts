@@ -86,7 +86,8 @@ export class Allocator {
       this.memory.grow(pages);
     } catch (e) {
       throw new Error(
-        `wasm: out of memory: cannot grow linear memory from ${have} to ${have + pages * PAGE} bytes (${(e as Error).message}); the wasm backend holds at most 4 GiB`,
+        `wasm: out of memory: cannot grow linear memory from ${have} to ${have + pages * PAGE} bytes (${(e as Error).message}); ` +
+          'the wasm backend holds at most 4 GiB',
       );
     }
   }

@@ -25,7 +25,10 @@ export const MAX_THREADS = 64;
 /** Most chunks of one call (the claim word has 8 bits for the count). */
 export const MAX_CHUNKS = 255;
 
-/** Indices of the description (Float64Array): export index, argument count, the split and scratch argument indices, units, alignment, arguments, one scratch address per thread. */
+/**
+ * Indices of the description (Float64Array): export index, argument count, the split and scratch argument indices, units,
+ * alignment, arguments, one scratch address per thread.
+ */
 export const DESC = { fn: 0, nargs: 1, split: 2, scratch: 3, count: 4, align: 5, args: 8, scratchPtrs: 32 } as const;
 /** Most arguments of a split call. */
 export const MAX_ARGS = DESC.scratchPtrs - DESC.args;

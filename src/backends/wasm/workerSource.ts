@@ -14,8 +14,10 @@ import { CTRL, DESC, WORKER_SPIN } from './layout.js';
 
 /** The worker's program (plain JavaScript; Node worker_threads or a Web Worker). */
 export const WORKER_SOURCE = `'use strict';
-const GEN = ${CTRL.gen}, CLAIM = ${CTRL.claim}, DONE = ${CTRL.done}, ERR = ${CTRL.error}, QUIT = ${CTRL.quit}, WORKER_CHUNKS = ${CTRL.workerChunks};
-const FN = ${DESC.fn}, NARGS = ${DESC.nargs}, SPLIT = ${DESC.split}, SCRATCH = ${DESC.scratch}, COUNT = ${DESC.count}, ALIGN = ${DESC.align}, ARGS = ${DESC.args}, PTRS = ${DESC.scratchPtrs};
+const GEN = ${CTRL.gen}, CLAIM = ${CTRL.claim}, DONE = ${CTRL.done}, ERR = ${CTRL.error}, \
+QUIT = ${CTRL.quit}, WORKER_CHUNKS = ${CTRL.workerChunks};
+const FN = ${DESC.fn}, NARGS = ${DESC.nargs}, SPLIT = ${DESC.split}, SCRATCH = ${DESC.scratch}, \
+COUNT = ${DESC.count}, ALIGN = ${DESC.align}, ARGS = ${DESC.args}, PTRS = ${DESC.scratchPtrs};
 function bound(count, chunks, align, j) {
   if (j >= chunks) return count;
   return Math.min(count, Math.floor(Math.floor((count * j) / chunks) / align) * align);

@@ -95,7 +95,8 @@ export class WebGpuBackend implements Backend {
   private check(op: string): void {
     if (this.destroyed)
       throw new Error(
-        `${op}: the WebGPU backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and create them again`,
+        `${op}: the WebGPU backend was shut down (shutdown()); its tensors are gone: call await init({ backend: 'webgpu' }) and ` +
+          'create them again',
       );
     if (this.lost) throw new Error(`${op}: ${this.lost}; call await init({ backend: 'webgpu' }) to get a new device`);
     const e = this.batch.takeError();

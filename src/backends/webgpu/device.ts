@@ -146,7 +146,8 @@ export async function acquireDevice(o: WebGpuOptions = {}): Promise<AcquiredDevi
     };
     if (l.maxComputeInvocationsPerWorkgroup < 256) {
       throw new Error(
-        `init: the WebGPU adapter '${describeAdapter(adapter)}' allows only ${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup; cotangent's kernels need 256`,
+        `init: the WebGPU adapter '${describeAdapter(adapter)}' allows only ${l.maxComputeInvocationsPerWorkgroup} invocations ` +
+          `per workgroup; cotangent's kernels need 256`,
       );
     }
     const device = await adapter.requestDevice({ requiredLimits });

@@ -72,7 +72,10 @@ export function elementwise(ctx: KernelContext, call: KernelCall, expr: string, 
 /** Type-generic WGSL snippets: `T` is the operands' WGSL type. */
 const operandType = (call: KernelCall): string => wgslType(call.name, call.inputs[0]!.dtype);
 
-/** An elementwise kernel: `expr` over the inputs x0, x1, … broadcast to the output; `t` is the WGSL type; `prelude` holds helper functions. */
+/**
+ * An elementwise kernel: `expr` over the inputs x0, x1, … broadcast to the output; `t` is the WGSL type; `prelude` holds helper
+ * functions.
+ */
 export const mapKernel =
   <P = unknown>(expr: (t: string) => string, prelude?: string): WebGpuKernel<P> =>
   (ctx, call) =>

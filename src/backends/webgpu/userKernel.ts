@@ -31,7 +31,8 @@ export interface WgslCallInfo {
 }
 
 /**
- * The WebGPU kernel of a user primitive: a WGSL expression of `x0, x1, ...` applied elementwise, or a whole compute module with its dispatch size.
+ * The WebGPU kernel of a user primitive: a WGSL expression of `x0, x1, ...` applied elementwise, or a whole compute module with
+ * its dispatch size.
  */
 export type WgslKernel =
   | { readonly kind: 'elementwise'; readonly expr: string; readonly prelude?: string }
@@ -54,7 +55,8 @@ export function isWgslKernel(k: unknown): k is WgslKernel {
 
 /** The error text for a user primitive without a WGSL kernel applied to WebGPU tensors (one text wherever it is detected). */
 export const noWgslKernel = (name: string): string =>
-  `${name}: this user primitive has no WGSL kernel, so it cannot run on the webgpu backend (give definePrimitive a \`wgsl\` kernel, e.g. { kind: 'elementwise', expr: 'x0 * x1' }, or move the inputs with toBackend(x, "cpu"))`;
+  `${name}: this user primitive has no WGSL kernel, so it cannot run on the webgpu backend (give definePrimitive a \`wgsl\` ` +
+  `kernel, e.g. { kind: 'elementwise', expr: 'x0 * x1' }, or move the inputs with toBackend(x, "cpu"))`;
 
 export function runUserKernel(
   ctx: KernelContext,
