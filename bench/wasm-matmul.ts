@@ -8,38 +8,11 @@
  *   npx tsx bench/wasm-matmul.ts            (BENCH_SIZES=256,512,1024,257,1000 by default)
  */
 import { loadavg } from 'node:os';
-import { compileAssemblyScriptBytes } from '../scripts/build-wasm.mjs';
+import { instantiateMatmulKernel } from '../tests/wasm/matmul-kernel.js';
 import { gflops, uniform } from './data.js';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '256,512,1024,257,1000').split(',').map(Number);
 const MIN_MS = Number(process.env['BENCH_MIN_MS'] ?? 3000);
-interface MatmulExports {
-  matmul_f32(
-    a: number,
-    b: number,
-    out: number,
-    batch: number,
-    m: number,
-    k: number,
-    n: number,
-    aBatchStride: number,
-    bBatchStride: number,
-    scratch: number,
-    jobStart: number,
-    jobEnd: number,
-  ): void;
-  matmul_f32_jobs(batch: number, m: number, k: number, n: number): number;
-  matmul_f32_scratch_bytes(m: number, k: number, n: number): number;
-}
-
-async function compileKernel(): Promise<{ exports: MatmulExports; memory: WebAssembly.Memory }> {
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-  const { instance } = await WebAssembly.instantiate(compileAssemblyScriptBytes('src/backends/wasm/assembly/matmul.ts'), {
-    env: { memory },
-  });
-  return { exports: instance.exports as unknown as MatmulExports, memory };
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number) => x.toFixed(1).padStart(6);
 
@@ -48,7 +21,7 @@ const load = () =>
     .map((x) => x.toFixed(2))
     .join(' ');
 console.log(`load average (1, 5, 15 min) at start: ${load()}`);
-const { exports: mm, memory } = await compileKernel();
+const { exports: mm, memory } = await instantiateMatmulKernel();
 const jax = await import('@jax-js/jax');
 const devices: string[] = await jax.init('wasm');
 if (!devices.includes('wasm')) throw new Error(`jax-js wasm device not available (got ${devices.join(', ')})`);

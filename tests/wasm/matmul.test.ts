@@ -13,38 +13,14 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileAssemblyScriptBytes } from '../../scripts/build-wasm.mjs';
 import * as ref from '../kernels/reference.js';
-
-type Kernel = (
-  a: number,
-  b: number,
-  out: number,
-  batch: number,
-  m: number,
-  k: number,
-  n: number,
-  aBatchStride: number,
-  bBatchStride: number,
-  scratch: number,
-  jobStart: number,
-  jobEnd: number,
-) => void;
-interface Exports {
-  matmul_f32: Kernel;
-  matmul_i32: Kernel;
-  matmul_f32_jobs(batch: number, m: number, k: number, n: number): number;
-  matmul_f32_scratch_bytes(m: number, k: number, n: number): number;
-}
+import { instantiateMatmulKernel, type MatmulExports } from './matmul-kernel.js';
 
 let memory: WebAssembly.Memory;
-let wasm: Exports;
+let wasm: MatmulExports;
 
 beforeAll(async () => {
-  const bytes = compileAssemblyScriptBytes('src/backends/wasm/assembly/matmul.ts');
-  memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
-  wasm = instance.exports as unknown as Exports;
+  ({ exports: wasm, memory } = await instantiateMatmulKernel());
 });
 
 type DType = 'f32' | 'i32';
