@@ -210,13 +210,16 @@ export function sharedMemorySupported(): boolean {
   }
 }
 
-/** Whether this JavaScript engine runs the wasm backend (WebAssembly SIMD). */
+let wasmSupport: boolean | undefined;
+/** Whether this JavaScript engine runs the wasm backend (WebAssembly SIMD); validated once per process. */
 export function wasmSupported(): boolean {
+  if (wasmSupport !== undefined) return wasmSupport;
   try {
-    return WebAssembly.validate(unsharedModuleBytes(decodeBase64(KERNELS_WASM_BASE64)) as Uint8Array<ArrayBuffer>);
+    wasmSupport = WebAssembly.validate(unsharedModuleBytes(decodeBase64(KERNELS_WASM_BASE64)) as Uint8Array<ArrayBuffer>);
   } catch {
-    return false;
+    wasmSupport = false;
   }
+  return wasmSupport;
 }
 
 let warned = false;
