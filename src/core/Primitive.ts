@@ -7,6 +7,7 @@
  * kind of record: it runs ops instead of a kernel (`CustomCall`).
  */
 import type { CpuInput } from '../backends/Backend.js';
+import type { FusionSpec } from '../backends/fused.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import type { Aval } from '../tensor/Aval.js';
 import type { Tensor } from '../tensor/Tensor.js';
@@ -62,6 +63,8 @@ export interface Rules<P = unknown> {
 
 /** A primitive evaluated by a kernel: the record every built-in and user primitive has. */
 export interface Primitive<P = unknown> extends Rules<P> {
+  /** Present on elementwise primitives that `jit` may fuse (unary and binary maths, comparisons, where). */
+  readonly fusion?: FusionSpec;
   readonly name: string;
   /** Shape/dtype rule; throws ShapeError naming the op and the shapes. */
   shape(inputs: readonly Aval[], params: P): Aval;
@@ -93,3 +96,5 @@ export type Bindable<P = unknown> = Primitive<P> | CustomCall<P>;
 
 /** Whether a bindable is a custom call (customJvp / customVjp) rather than a kernel primitive. */
 export const isCustomCall = (p: Bindable): p is CustomCall => 'impl' in p && typeof (p as CustomCall).impl === 'function';
+
+export type { FusionSpec } from '../backends/fused.js';

@@ -18,7 +18,7 @@ import {
   type WasmCompareOp,
   type WasmUnaryOp,
 } from '../backends/wasm/kernels.js';
-import { compareKernel, mapKernel, whereKernel } from '../backends/webgpu/kernels.js';
+import { compareExpr, compareKernel, mapKernel, whereKernel } from '../backends/webgpu/kernels.js';
 import type { Partial, Rules } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
 import { Zero, type MaybeZero } from '../core/Zero.js';
@@ -74,6 +74,7 @@ const unary = (name: string, spec: UnarySpec): Builtin => ({
   cpu: ([x], _p, out) => mapUnary(x!, out, spec.f),
   webgpu: mapKernel(spec.wgsl, spec.prelude),
   wasm: wasmUnary(spec.wasm),
+  fusion: { f: spec.f, wgsl: spec.wgsl, ...(spec.prelude ? { prelude: spec.prelude } : {}), wasm: { kind: 'unary', op: spec.wasm } },
   ...(spec.derivative === 'zero' ? zeroDerivative<NoParams>(1) : elementwise<NoParams>(arithmetic, spec.derivative)),
 });
 
@@ -190,6 +191,7 @@ const binary = (name: string, spec: BinarySpec): Builtin => ({
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, spec.f),
   webgpu: mapKernel(spec.wgsl, spec.prelude),
   wasm: wasmBinary(spec.wasm),
+  fusion: { f: spec.f, wgsl: spec.wgsl, ...(spec.prelude ? { prelude: spec.prelude } : {}), wasm: { kind: 'binary', op: spec.wasm } },
   ...('jvp' in spec.derivative ? spec.derivative : elementwise<NoParams>(arithmetic, ...spec.derivative)),
 });
 
@@ -200,6 +202,7 @@ const comparison = (name: string, op: WasmCompareOp, f: (a: number, b: number) =
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, (x, y) => (f(x, y) ? 1 : 0)),
   webgpu: compareKernel(op),
   wasm: wasmCompare(op),
+  fusion: { f: (x, y) => (f(x!, y!) ? 1 : 0), wgsl: compareExpr(op), wasm: { kind: 'binary', op } },
   ...zeroDerivative<NoParams>(2),
 });
 
@@ -294,6 +297,7 @@ export const wherePrim: Builtin = {
   },
   webgpu: whereKernel,
   wasm: wasmWhere,
+  fusion: { f: (c, a, b) => (c !== 0 ? a! : b!), wgsl: (t) => `select(x2, x1, x0 != ${t}(0))`, wasm: { kind: 'where' } },
   ...handWritten<NoParams>(
     // d where(c, a, b) = where(c, da, db)   (c is not differentiable)
     ([c, a, b], [, ta, tb]) => selectTangents(c!, ta!, tb!, a!, b!),

@@ -20,9 +20,10 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   core: ['tensor', 'backends'],
   ops: ['tensor', 'backends', 'core'],
   transforms: ['tensor', 'backends', 'core', 'ops'],
-  nn: ['tensor', 'backends', 'core', 'ops', 'transforms'],
-  io: ['tensor', 'backends', 'core', 'ops', 'transforms', 'nn'],
-  cli: ['tensor', 'backends', 'core', 'ops', 'transforms', 'nn', 'io'],
+  jit: ['tensor', 'backends', 'core', 'ops', 'transforms'],
+  nn: ['tensor', 'backends', 'core', 'ops', 'transforms', 'jit'],
+  io: ['tensor', 'backends', 'core', 'ops', 'transforms', 'jit', 'nn'],
+  cli: ['tensor', 'backends', 'core', 'ops', 'transforms', 'jit', 'nn', 'io'],
 };
 
 const files = (dir: string): string[] =>

@@ -82,7 +82,13 @@ export const mapKernel =
     elementwise(ctx, call, expr(operandType(call)), prelude);
 
 /** A comparison: 1 where `x0 op x1`, else 0, in the operands' type. */
-export const compareKernel = <P = unknown>(op: string): WebGpuKernel<P> => mapKernel((t) => `select(${t}(0), ${t}(1), x0 ${op} x1)`);
+export const compareKernel = <P = unknown>(op: string): WebGpuKernel<P> => mapKernel(compareExpr(op));
+
+/** The WGSL expression of a comparison over x0, x1 of type `t`: 1 where `x0 op x1`, else 0. */
+export const compareExpr =
+  (op: string) =>
+  (t: string): string =>
+    `select(${t}(0), ${t}(1), x0 ${op} x1)`;
 
 /** Reductions (sum, max) over sorted axes. */
 function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[], init: string, combine: string): SharedBuffer {
