@@ -202,7 +202,7 @@ const comparison = (name: string, op: WasmCompareOp, f: (a: number, b: number) =
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, (x, y) => (f(x, y) ? 1 : 0)),
   webgpu: compareKernel(op),
   wasm: wasmCompare(op),
-  fusion: { f: (x, y) => (f(x!, y!) ? 1 : 0), wgsl: compareExpr(op), wasm: { kind: 'binary', op } },
+  fusion: { f: (x, y) => (f(x, y) ? 1 : 0), wgsl: compareExpr(op), wasm: { kind: 'binary', op } },
   ...zeroDerivative<NoParams>(2),
 });
 
@@ -297,7 +297,7 @@ export const wherePrim: Builtin = {
   },
   webgpu: whereKernel,
   wasm: wasmWhere,
-  fusion: { f: (c, a, b) => (c !== 0 ? a! : b!), wgsl: (t) => `select(x2, x1, x0 != ${t}(0))`, wasm: { kind: 'where' } },
+  fusion: { f: (c, a, b) => (c !== 0 ? a : b), wgsl: (t) => `select(x2, x1, x0 != ${t}(0))`, wasm: { kind: 'where' } },
   ...handWritten<NoParams>(
     // d where(c, a, b) = where(c, da, db)   (c is not differentiable)
     ([c, a, b], [, ta, tb]) => selectTangents(c!, ta!, tb!, a!, b!),
