@@ -3,6 +3,8 @@
  * i32); every kernel is the primitive record's own CPU function.
  */
 import type { Backend, KernelCall, Storage } from '../Backend.js';
+import type { FusedBackend, FusedKernel } from '../fused.js';
+import { fusedCpuSource, runFusedCpu } from './fused.js';
 import { bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { sizeOf } from '../../tensor/shape.js';
 
@@ -21,8 +23,11 @@ const make = (data: TypedArray): CpuStorage => {
   return { backend: 'cpu', bytes: data.byteLength, data };
 };
 
-/** The CPU backend: the reference oracle (f32, f64 and i32), running each primitive's CPU kernel on typed arrays. */
-export const cpuBackend: Backend = {
+/**
+ * The CPU backend: the reference oracle (f32, f64 and i32), running each primitive's CPU kernel on typed arrays,
+ * and fused elementwise kernels as generated JavaScript loops (cpu/fused.ts).
+ */
+export const cpuBackend: Backend & FusedBackend = {
   name: 'cpu',
   supports: (_dtype: DType) => true,
   upload: (data: TypedArray) => make(data),
@@ -39,6 +44,14 @@ export const cpuBackend: Backend = {
     }
     return make(out);
   },
+  runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
+    const data = inputs.map((s, j) => {
+      if (s.backend !== 'cpu') throw new Error(`fused kernel: input ${j} is a ${s.backend} buffer, not a cpu one`);
+      return (s as CpuStorage).data;
+    });
+    return runFusedCpu(kernel, data).map(make);
+  },
+  fusedSource: (kernel: FusedKernel) => fusedCpuSource(kernel),
   free(s: Storage): void {
     liveBuffers--;
     liveBytes -= s.bytes;

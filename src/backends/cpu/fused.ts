@@ -1,0 +1,464 @@
+/**
+ * Fused elementwise kernels on the CPU (src/backends/fused.ts): one
+ * JavaScript loop over the output elements computes every node of the group
+ * per element and stores each output, instead of one loop and one buffer per
+ * primitive.
+ *
+ * Each kernel becomes a function generated with `new Function` and cached by
+ * the kernel's structure (nodes, dtypes and how each input is read), so
+ * kernels that differ only in their shapes share code: dimensions and strides
+ * are arguments. Inputs are read in one of three ways: the full shape
+ * (element i), a single value (read once, before the loop, together with
+ * every node that depends only on such values and on literals), or general
+ * broadcasting (an odometer over the iteration space, with adjacent
+ * dimensions that step alike collapsed into one). The common arithmetic is
+ * written inline as JavaScript with the semantics of the primitive's scalar
+ * function; other nodes call that function. Every node is rounded to its
+ * dtype (Math.fround for f32, ToInt32 for i32) exactly as the unfused op
+ * stores its result in a typed array, so the results are bit for bit those
+ * of the ops run one by one.
+ *
+ * Where code generation is forbidden (a strict Content-Security-Policy), an
+ * interpreter runs the same plan with closures built once per kernel: same
+ * results, slower. {@link setFusedInterpreter} forces it.
+ */
+import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { broadcastStrides, sizeOf, type Shape } from '../../tensor/shape.js';
+import { fusedToText, type FusedKernel, type FusedNode } from '../fused.js';
+
+/** How an input is read: the full shape (element i), one value for all elements, or general broadcasting. */
+type Access = 'full' | 'scalar' | 'strided';
+
+/** What the runs of one kernel share: how each node and input is handled (independent of the data). */
+interface Plan {
+  readonly kernel: FusedKernel;
+  /** Elements of the iteration shape. */
+  readonly n: number;
+  /** Nodes some output depends on. */
+  readonly live: readonly boolean[];
+  /** Nodes computed once per run (literals, single-value inputs and what depends only on them). */
+  readonly invariant: readonly boolean[];
+  /** Per input. */
+  readonly access: readonly Access[];
+  /** The collapsed iteration space of the strided inputs, and their strides in it (null for the others). */
+  readonly dims: readonly number[];
+  readonly strides: readonly (readonly number[] | null)[];
+  /** The literals rounded to their dtype, by node. */
+  readonly literals: readonly number[];
+  /** Whether a node is computed by inline JavaScript rather than by calling its scalar function. */
+  readonly inline: readonly boolean[];
+}
+
+type Compiled = (
+  ins: readonly TypedArray[],
+  outs: readonly TypedArray[],
+  F: readonly (((...xs: number[]) => number) | null)[],
+  n: number,
+  D: readonly number[],
+  S: readonly (readonly number[] | null)[],
+) => void;
+
+// ---- the kernel's checks ----
+
+const fail = (k: FusedKernel, msg: string): never => {
+  throw new Error(`fused kernel: ${msg}\n${fusedToText(k)}`);
+};
+
+/** Whether `s` broadcasts to `target` (numpy rules, aligned on the right). */
+const broadcastsTo = (s: Shape, target: Shape): boolean =>
+  s.length <= target.length && s.every((d, i) => d === 1 || d === target[target.length - s.length + i]);
+
+function checkKernel(k: FusedKernel): void {
+  k.inputs.forEach((a, j) => {
+    if (!broadcastsTo(a.shape, k.shape)) fail(k, `input ${j} of shape [${a.shape.join(',')}] does not broadcast to [${k.shape.join(',')}]`);
+  });
+  k.nodes.forEach((node, i) => {
+    if (node.kind === 'input') {
+      const a = k.inputs[node.input];
+      if (!a) fail(k, `node ${i} reads input ${node.input}, but the kernel has ${k.inputs.length} inputs`);
+      else if (a.dtype !== node.dtype) fail(k, `node ${i} reads input ${node.input} of dtype ${a.dtype} as ${node.dtype}`);
+    } else if (node.kind === 'op') {
+      for (const a of node.args) {
+        if (!Number.isInteger(a) || a < 0 || a >= i) fail(k, `node ${i} (${node.op}) takes node ${a}, which is not an earlier node`);
+      }
+      const arity = INLINE[node.op]?.arity;
+      if (arity !== undefined && node.args.length !== arity)
+        fail(k, `node ${i} (${node.op}) has ${node.args.length} arguments, not ${arity}`);
+    }
+  });
+  for (const o of k.outputs) {
+    if (!Number.isInteger(o) || o < 0 || o >= k.nodes.length) fail(k, `output node ${o} does not exist (${k.nodes.length} nodes)`);
+  }
+}
+
+// ---- inline arithmetic ----
+
+interface Inline {
+  readonly arity: number;
+  /** The wasm operation its fusion description must name (a primitive of another name or meaning is called instead). */
+  readonly wasm: string;
+  /** The JavaScript expression over the argument expressions (same value as the primitive's scalar function). */
+  readonly js: (x: readonly string[]) => string;
+  /** The arguments whose values the result may be; when all have the node's dtype (and the other results are 0 or ±1), no rounding is needed. */
+  readonly passes?: readonly number[];
+  /** The result is exact in a float dtype when its argument is of the node's dtype (negation, absolute value). */
+  readonly exactFloat?: boolean;
+}
+
+const cmp = (op: string): Inline => ({
+  arity: 2,
+  wasm: op,
+  js: ([a, b]) => `(${a} ${op === '==' ? '===' : op === '!=' ? '!==' : op} ${b} ? 1 : 0)`,
+  passes: [],
+});
+
+const INLINE: Readonly<Record<string, Inline>> = {
+  add: { arity: 2, wasm: 'add', js: ([a, b]) => `${a} + ${b}` },
+  sub: { arity: 2, wasm: 'sub', js: ([a, b]) => `${a} - ${b}` },
+  mul: { arity: 2, wasm: 'mul', js: ([a, b]) => `${a} * ${b}` },
+  div: { arity: 2, wasm: 'div', js: ([a, b]) => `${a} / ${b}` },
+  neg: { arity: 1, wasm: 'neg', js: ([a]) => `-${a}`, exactFloat: true },
+  square: { arity: 1, wasm: 'square', js: ([a]) => `${a} * ${a}` },
+  abs: { arity: 1, wasm: 'abs', js: ([a]) => `Math.abs(${a})`, exactFloat: true },
+  reciprocal: { arity: 1, wasm: 'reciprocal', js: ([a]) => `1 / ${a}` },
+  relu: { arity: 1, wasm: 'relu', js: ([a]) => `(${a} > 0 || ${a} !== ${a} ? ${a} : 0)`, passes: [0] },
+  sign: { arity: 1, wasm: 'sign', js: ([a]) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`, passes: [0] },
+  maximum: { arity: 2, wasm: 'maximum', js: ([a, b]) => `(${a} >= ${b} || ${a} !== ${a} ? ${a} : ${b})`, passes: [0, 1] },
+  minimum: { arity: 2, wasm: 'minimum', js: ([a, b]) => `(${a} <= ${b} || ${a} !== ${a} ? ${a} : ${b})`, passes: [0, 1] },
+  greater: cmp('>'),
+  greaterEqual: cmp('>='),
+  less: cmp('<'),
+  lessEqual: cmp('<='),
+  equal: cmp('=='),
+  notEqual: cmp('!='),
+  where: { arity: 3, wasm: 'where', js: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`, passes: [1, 2] },
+};
+
+/** The inline form of an op node, when its fusion description is the built-in one of that name. */
+function inlineOf(node: FusedNode & { kind: 'op' }): Inline | undefined {
+  const il = INLINE[node.op];
+  if (!il || node.args.length !== il.arity) return undefined;
+  const w = node.spec.wasm;
+  return (w.kind === 'where' ? 'where' : w.op) === il.wasm ? il : undefined;
+}
+
+/** Whether the inline result needs no rounding to the node's dtype. */
+function exactInline(il: Inline, node: FusedNode & { kind: 'op' }, nodes: readonly FusedNode[]): boolean {
+  const same = (a: number): boolean => nodes[a]!.dtype === node.dtype;
+  if (il.passes) return il.passes.every((p) => same(node.args[p]!));
+  return il.exactFloat === true && node.dtype !== 'i32' && same(node.args[0]!);
+}
+
+/** A value as the dtype's typed array stores it. */
+const roundTo = (dtype: DType, v: number): number => (dtype === 'f32' ? Math.fround(v) : dtype === 'i32' ? v | 0 : v);
+
+// ---- the plan ----
+
+/** Collapse the iteration space: drop dimensions of size 1, merge neighbours that every input steps through alike. */
+function collapse(shape: Shape, strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  shape.forEach((d, ax) => {
+    if (d === 1) return;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, j) => out[j]![last] === s[ax]! * d)) {
+      dims[last]! *= d;
+      strides.forEach((s, j) => {
+        out[j]![last] = s[ax]!;
+      });
+    } else {
+      dims.push(d);
+      strides.forEach((s, j) => {
+        out[j]!.push(s[ax]!);
+      });
+    }
+  });
+  return { dims, strides: out };
+}
+
+function makePlan(k: FusedKernel): Plan {
+  checkKernel(k);
+  const n = sizeOf(k.shape);
+  const nodes = k.nodes;
+  const live = nodes.map(() => false);
+  for (const o of k.outputs) live[o] = true;
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i]!;
+    if (live[i] && node.kind === 'op') for (const a of node.args) live[a] = true;
+  }
+  const access: Access[] = k.inputs.map((a) => {
+    const size = sizeOf(a.shape);
+    return size === n ? 'full' : size === 1 ? 'scalar' : 'strided';
+  });
+  const stridedIdx = access.flatMap((acc, j) => (acc === 'strided' ? [j] : []));
+  const c = collapse(
+    k.shape,
+    stridedIdx.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
+  );
+  const strides: (number[] | null)[] = access.map(() => null);
+  stridedIdx.forEach((j, q) => {
+    strides[j] = c.strides[q]!;
+  });
+  const invariant: boolean[] = [];
+  const inline: boolean[] = [];
+  const literals: number[] = [];
+  for (const node of nodes) {
+    literals.push(node.kind === 'literal' ? (node.value === 0 ? 0 : roundTo(node.dtype, node.value)) : 0);
+    inline.push(node.kind === 'op' && inlineOf(node) !== undefined);
+    invariant.push(
+      node.kind === 'literal' ||
+        (node.kind === 'input' && access[node.input] === 'scalar') ||
+        (node.kind === 'op' && node.args.every((a) => invariant[a])),
+    );
+  }
+  return { kernel: k, n, live, invariant, access, dims: c.dims, strides, literals, inline };
+}
+
+// ---- code generation ----
+
+const numberLiteral = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+
+const rounded = (dtype: DType, e: string): string => (dtype === 'f32' ? `fround(${e})` : dtype === 'i32' ? `(${e}) | 0` : e);
+
+/** The structure a generated function depends on (not the shapes, strides or scalar functions, which are its arguments). */
+function planKey(p: Plan): string {
+  const nodes = p.kernel.nodes.map((node, i) => {
+    if (!p.live[i]) return '-';
+    const inv = p.invariant[i] ? '*' : '';
+    if (node.kind === 'input') return `i${node.input}${node.dtype}`;
+    if (node.kind === 'literal') return `l${numberLiteral(p.literals[i]!)}${node.dtype}`;
+    return `${p.inline[i] ? 'x' : 'f'}${node.op}(${node.args.join(',')})${node.dtype}${inv}`;
+  });
+  return `${p.access.map((a) => a[0]).join('')}|${nodes.join(' ')}|${p.kernel.outputs.join(',')}`;
+}
+
+/** The body of the generated function `(ins, outs, F, n, D, S)`. */
+function generateBody(p: Plan): string {
+  const k = p.kernel;
+  const nodes = k.nodes;
+  const used = new Set<number>();
+  nodes.forEach((node, i) => {
+    if (p.live[i] && node.kind === 'input') used.add(node.input);
+  });
+  const strided = [...used].filter((j) => p.access[j] === 'strided').sort((a, b) => a - b);
+  const read = (j: number): string => (p.access[j] === 'full' ? `x${j}[i]` : p.access[j] === 'scalar' ? `x${j}[0]` : `x${j}[p${j}]`);
+  const value = (i: number): string => {
+    const node = nodes[i]!;
+    if (node.kind === 'input') return read(node.input);
+    if (node.kind === 'literal') return numberLiteral(p.literals[i]!);
+    const args = node.args.map((a) => `v${a}`);
+    const il = p.inline[i] ? inlineOf(node) : undefined;
+    if (il) return exactInline(il, node, nodes) ? il.js(args) : rounded(node.dtype, il.js(args));
+    return rounded(node.dtype, `f${i}(${args.join(', ')})`);
+  };
+  const pre: string[] = ['if (n === 0) return;', 'const fround = Math.fround;'];
+  for (const j of [...used].sort((a, b) => a - b)) pre.push(`const x${j} = ins[${j}];`);
+  for (let m = 0; m < k.outputs.length; m++) pre.push(`const o${m} = outs[${m}];`);
+  const each: string[] = [];
+  nodes.forEach((node, i) => {
+    if (!p.live[i]) return;
+    if (node.kind === 'op' && !p.inline[i]) pre.push(`const f${i} = F[${i}];`);
+    (p.invariant[i] ? pre : each).push(`const v${i} = ${value(i)};`);
+  });
+  k.outputs.forEach((o, m) => {
+    each.push(`o${m}[i] = v${o};`);
+  });
+  const indent = (lines: readonly string[], by: string): string => lines.map((l) => `${by}${l}\n`).join('');
+  if (strided.length === 0) return `${indent(pre, '  ')}  for (let i = 0; i < n; i++) {\n${indent(each, '    ')}  }\n`;
+  // general broadcasting: the inner loop walks the last collapsed dimension, an odometer the others
+  pre.push('const last = D.length - 1;', 'const m = D[last];', 'const idx = new Int32Array(D.length);');
+  for (const j of strided) pre.push(`const S${j} = S[${j}];`, `const t${j} = S${j}[last];`, `let b${j} = 0;`);
+  const open = strided.map((j) => `let p${j} = b${j};`);
+  const step = strided.map((j) => `p${j} += t${j};`);
+  const carry = [
+    'for (let d = last - 1; d >= 0; d--) {',
+    ...strided.map((j) => `  b${j} += S${j}[d];`),
+    '  if (++idx[d] < D[d]) break;',
+    ...strided.map((j) => `  b${j} -= S${j}[d] * D[d];`),
+    '  idx[d] = 0;',
+    '}',
+  ];
+  return (
+    `${indent(pre, '  ')}  for (let i = 0; i < n; ) {\n${indent(open, '    ')}` +
+    `    for (let j = 0; j < m; j++, i++) {\n${indent([...each, ...step], '      ')}    }\n${indent(carry, '    ')}  }\n`
+  );
+}
+
+const PARAMS = ['ins', 'outs', 'F', 'n', 'D', 'S'] as const;
+
+/** Whether `new Function` works here (checked once: a strict Content-Security-Policy forbids it). */
+let codegenAllowed: boolean | undefined;
+function codegenWorks(): boolean {
+  if (codegenAllowed === undefined) {
+    try {
+      codegenAllowed = new Function('return 1')() === 1;
+    } catch {
+      codegenAllowed = false;
+    }
+  }
+  return codegenAllowed;
+}
+
+let forceInterpreter = false;
+
+/** Run fused kernels with the interpreter even where code generation works (`true`), or generate code where it can (`false`, the default). */
+export function setFusedInterpreter(force: boolean): void {
+  forceInterpreter = force;
+}
+
+/** Whether fused kernels run as generated JavaScript (else interpreted). */
+export const fusedCodegen = (): boolean => !forceInterpreter && codegenWorks();
+
+const MAX_COMPILED = 512;
+const compiledByKey = new Map<string, Compiled>();
+
+function compiled(p: Plan): Compiled {
+  const key = planKey(p);
+  let fn = compiledByKey.get(key);
+  if (!fn) {
+    if (compiledByKey.size >= MAX_COMPILED) compiledByKey.clear();
+    fn = new Function(...PARAMS, `'use strict';\n${generateBody(p)}`) as Compiled;
+    compiledByKey.set(key, fn);
+  }
+  return fn;
+}
+
+// ---- the interpreter ----
+
+type Fn = (...xs: number[]) => number;
+
+/** One node's value from the register file, with the node's rounding. */
+function nodeValue(node: FusedNode & { kind: 'op' }, regs: Float64Array): () => number {
+  const f: Fn = node.spec.f;
+  const args = node.args;
+  const [a = 0, b = 0, c = 0] = args;
+  const raw: () => number =
+    args.length === 1
+      ? () => f(regs[a]!)
+      : args.length === 2
+        ? () => f(regs[a]!, regs[b]!)
+        : args.length === 3
+          ? () => f(regs[a]!, regs[b]!, regs[c]!)
+          : () => f(...args.map((x) => regs[x]!));
+  if (node.dtype === 'f32') return () => Math.fround(raw());
+  if (node.dtype === 'i32') return () => raw() | 0;
+  return raw;
+}
+
+/** A kernel's closures, built once: it runs by reading the inputs at `pos` into registers and evaluating the nodes in order. */
+interface Interpreter {
+  run(ins: readonly TypedArray[], outs: readonly TypedArray[]): void;
+}
+
+/** Nodes to evaluate: which register each closure's value goes to. */
+interface Steps {
+  readonly at: number[];
+  readonly fn: (() => number)[];
+}
+
+function interpreter(p: Plan): Interpreter {
+  const k = p.kernel;
+  const regs = new Float64Array(k.nodes.length);
+  const pos = new Float64Array(k.inputs.length);
+  const ctx: { xs: readonly TypedArray[] } = { xs: [] };
+  const once: Steps = { at: [], fn: [] };
+  const each: Steps = { at: [], fn: [] };
+  k.nodes.forEach((node, i) => {
+    if (!p.live[i]) return;
+    const steps = p.invariant[i] ? once : each;
+    steps.at.push(i);
+    if (node.kind === 'input') {
+      const j = node.input;
+      steps.fn.push(() => ctx.xs[j]![pos[j]!]!);
+    } else if (node.kind === 'literal') {
+      const v = p.literals[i]!;
+      steps.fn.push(() => v);
+    } else steps.fn.push(nodeValue(node, regs));
+  });
+  const evaluate = (steps: Steps): void => {
+    for (let s = 0; s < steps.fn.length; s++) regs[steps.at[s]!] = steps.fn[s]!();
+  };
+  // every input that is not a single value walks the collapsed iteration space
+  const walking = p.access.flatMap((a, j) => (a === 'scalar' ? [] : [j]));
+  const c = collapse(
+    k.shape,
+    walking.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
+  );
+  const rank = c.dims.length;
+  const outNodes = k.outputs;
+  return {
+    run(ins, outs) {
+      ctx.xs = ins;
+      pos.fill(0);
+      evaluate(once);
+      const idx = new Array<number>(rank).fill(0);
+      for (let e = 0; e < p.n; e++) {
+        evaluate(each);
+        for (let m = 0; m < outNodes.length; m++) outs[m]![e] = regs[outNodes[m]!]!;
+        for (let d = rank - 1; d >= 0; d--) {
+          walking.forEach((j, q) => {
+            pos[j]! += c.strides[q]![d]!;
+          });
+          if (++idx[d]! < c.dims[d]!) break;
+          walking.forEach((j, q) => {
+            pos[j]! -= c.strides[q]![d]! * c.dims[d]!;
+          });
+          idx[d] = 0;
+        }
+      }
+    },
+  };
+}
+
+// ---- running ----
+
+interface Prepared {
+  readonly plan: Plan;
+  /** The scalar functions by node (null for inputs, literals and inline nodes). */
+  readonly fns: readonly (Fn | null)[];
+  fn?: Compiled;
+  interp?: Interpreter;
+}
+
+const prepared = new WeakMap<FusedKernel, Prepared>();
+
+function prepare(k: FusedKernel): Prepared {
+  let pr = prepared.get(k);
+  if (!pr) {
+    const plan = makePlan(k);
+    pr = { plan, fns: k.nodes.map((node, i) => (node.kind === 'op' && !plan.inline[i] ? node.spec.f : null)) };
+    prepared.set(k, pr);
+  }
+  return pr;
+}
+
+/** Runs `k` on its inputs' typed arrays; returns one fresh typed array per output. */
+export function runFusedCpu(k: FusedKernel, inputs: readonly TypedArray[]): TypedArray[] {
+  if (inputs.length !== k.inputs.length) throw new Error(`fused kernel: ${k.inputs.length} inputs expected, got ${inputs.length}`);
+  inputs.forEach((x, j) => {
+    const a = k.inputs[j]!;
+    const dtype = dtypeOfArray(x);
+    if (dtype !== a.dtype || x.length !== sizeOf(a.shape))
+      throw new Error(`fused kernel: input ${j} should hold ${a.dtype}[${a.shape.join(',')}], got ${x.length} elements of ${dtype}`);
+  });
+  const pr = prepare(k);
+  const p = pr.plan;
+  const outs = k.outputs.map((o) => allocArray(k.nodes[o]!.dtype, p.n));
+  if (fusedCodegen()) {
+    pr.fn ??= compiled(p);
+    pr.fn(inputs, outs, pr.fns, p.n, p.dims, p.strides);
+  } else {
+    pr.interp ??= interpreter(p);
+    pr.interp.run(inputs, outs);
+  }
+  return outs;
+}
+
+/** The JavaScript that runs `k` (or, where kernels are interpreted, a description of the kernel saying so). */
+export function fusedCpuSource(k: FusedKernel): string {
+  const p = prepare(k).plan;
+  const head = `// cpu fused kernel over [${k.shape.join(',')}]; inputs: ${p.access.map((a, j) => `in${j} ${a}`).join(', ') || 'none'}`;
+  if (!fusedCodegen())
+    return `${head}\n// interpreted (code generation is not available): each node calls its scalar function\n${fusedToText(k)}`;
+  return `${head}\nfunction fusedKernel(${PARAMS.join(', ')}) {\n  'use strict';\n${generateBody(p)}}\n`;
+}

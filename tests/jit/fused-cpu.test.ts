@@ -1,0 +1,416 @@
+/**
+ * Fused elementwise kernels on the CPU backend (src/backends/cpu/fused.ts),
+ * generated JavaScript and the interpreter alike, against the reference:
+ * the same nodes run one primitive at a time (runFusedEagerly), bit for bit.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fusedCodegen, setFusedInterpreter } from '../../src/backends/cpu/fused.js';
+import { cpuBackend } from '../../src/backends/cpu/CpuBackend.js';
+import { type FusedKernel, type FusedNode, isFusedBackend } from '../../src/backends/fused.js';
+import { getBackendByName } from '../../src/backends/registry.js';
+import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
+import { scope } from '../../src/core/memory.js';
+import { runFusedEagerly } from '../../src/jit/fused.js';
+import { fromTypedArray } from '../../src/ops/creation.js';
+import type { DType, TypedArray } from '../../src/tensor/dtype.js';
+import { arbFusedKernel, arbInputs, opNode, sameValues } from './fusedKernels.js';
+
+const cpu = getBackendByName('cpu');
+
+/** The fused run and the eager reference of `k` on `data`, read back. */
+function both(k: FusedKernel, data: readonly TypedArray[]): { fused: TypedArray[]; eager: TypedArray[] } {
+  return scope(() => {
+    const ins = data.map((d, j) => fromTypedArray(d, k.inputs[j]!.shape, k.inputs[j]!.dtype, cpu));
+    const outs = cpuBackend.runFused(
+      k,
+      ins.map((t) => t.storageFor('test')),
+    );
+    const fused = outs.map((s, m) => {
+      const t = new ConcreteTensor(cpu, s, k.shape, k.nodes[k.outputs[m]!]!.dtype);
+      const v = t.dataSync();
+      t.dispose();
+      return v;
+    });
+    const eager = runFusedEagerly(k, ins).map((t) => t.dataSync());
+    return { fused, eager };
+  });
+}
+
+/** Fails naming the kernel, the inputs and the first differing element when the fused run is not the reference bit for bit. */
+function expectSame(k: FusedKernel, data: readonly TypedArray[]): void {
+  const { fused, eager } = both(k, data);
+  expect(fused.length).toBe(k.outputs.length);
+  fused.forEach((f, m) => {
+    const e = eager[m]!;
+    expect(f.constructor).toBe(e.constructor);
+    const diff = sameValues(f, e, 0);
+    if (diff)
+      throw new Error(
+        `output ${m}: ${diff}\n${cpuBackend.fusedSource(k)}\ninputs: ${data.map((d) => `[${Array.from(d).join(', ')}]`).join(' ')}`,
+      );
+  });
+}
+
+/** An f32 kernel as f64 (every node and input), with its f32 data as f64. */
+function asF64(k: FusedKernel): FusedKernel {
+  const to = (d: DType): DType => (d === 'f32' ? 'f64' : d);
+  return {
+    ...k,
+    inputs: k.inputs.map((a) => ({ ...a, dtype: to(a.dtype) })),
+    nodes: k.nodes.map((n) => ({ ...n, dtype: to(n.dtype) }) as FusedNode),
+  };
+}
+
+const withData = (k: fc.Arbitrary<FusedKernel>) => k.chain((kernel) => fc.tuple(fc.constant(kernel), arbInputs(kernel)));
+
+const modes = [
+  ['generated JavaScript', false],
+  ['the interpreter', true],
+] as const;
+
+afterEach(() => setFusedInterpreter(false));
+
+describe('cpu fused kernels', () => {
+  it('the cpu backend is a fused backend, and generates code here', () => {
+    expect(isFusedBackend(cpu)).toBe(true);
+    expect(fusedCodegen()).toBe(true);
+  });
+
+  for (const [mode, interpret] of modes) {
+    describe(`with ${mode}`, () => {
+      it('random f32 kernels equal the ops run one by one, bit for bit', () => {
+        setFusedInterpreter(interpret);
+        fc.assert(
+          fc.property(withData(arbFusedKernel({ dtype: 'f32', maxRank: 4, maxDim: 4, maxNodes: 10 })), ([k, data]) => expectSame(k, data)),
+          { numRuns: 200 },
+        );
+      });
+
+      it('random i32 kernels equal the ops run one by one, bit for bit', () => {
+        setFusedInterpreter(interpret);
+        fc.assert(
+          fc.property(withData(arbFusedKernel({ dtype: 'i32', maxRank: 4, maxDim: 4, maxNodes: 10 })), ([k, data]) => expectSame(k, data)),
+          { numRuns: 200 },
+        );
+      });
+
+      it('random f64 kernels equal the ops run one by one, bit for bit', () => {
+        setFusedInterpreter(interpret);
+        fc.assert(
+          fc.property(withData(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 4, maxNodes: 10 })), ([k, data]) =>
+            expectSame(
+              asF64(k),
+              data.map((d) => Float64Array.from(d, (v, i) => v + (i % 3) * 1e-9)),
+            ),
+          ),
+          { numRuns: 150 },
+        );
+      });
+
+      it('random kernels over large i32 values wrap as the ops do', () => {
+        setFusedInterpreter(interpret);
+        const big = fc.oneof(fc.integer(), fc.constantFrom(-(2 ** 31), 2 ** 31 - 1, 65536, -46341, 46341));
+        fc.assert(
+          fc.property(
+            arbFusedKernel({ dtype: 'i32', maxRank: 2, maxDim: 4, maxNodes: 8 }).chain((k) =>
+              fc.tuple(
+                fc.constant(k),
+                fc.tuple(
+                  ...k.inputs.map((a) => {
+                    const n = a.shape.reduce((x, y) => x * y, 1);
+                    return fc.array(big, { minLength: n, maxLength: n }).map((v) => Int32Array.from(v));
+                  }),
+                ),
+              ),
+            ),
+            ([k, data]) => expectSame(k, data),
+          ),
+          { numRuns: 100 },
+        );
+      });
+
+      it('broadcasts [3,1] with [1,4]', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [3, 4],
+          inputs: [
+            { shape: [3, 1], dtype: 'f32' },
+            { shape: [1, 4], dtype: 'f32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'f32' },
+            opNode('mul', [0, 1], 'f32'),
+            opNode('sub', [2, 0], 'f32'),
+          ],
+          outputs: [3],
+        };
+        const a = Float32Array.from([1, 2, 3]);
+        const b = Float32Array.from([10, 20, 30, 40]);
+        const { fused } = both(k, [a, b]);
+        const naive = Float32Array.from({ length: 12 }, (_, i) => {
+          const x = a[Math.floor(i / 4)]!;
+          return Math.fround(Math.fround(x * b[i % 4]!) - x);
+        });
+        expect(sameValues(fused[0]!, naive)).toBeNull();
+        expectSame(k, [a, b]);
+      });
+
+      it('broadcasts a middle axis and leading dims of a higher-rank shape', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [2, 3, 4, 5],
+          inputs: [
+            { shape: [2, 1, 4, 5], dtype: 'f32' },
+            { shape: [3, 1, 1], dtype: 'f32' },
+            { shape: [2, 3, 4, 5], dtype: 'f32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'f32' },
+            { kind: 'input', input: 2, dtype: 'f32' },
+            opNode('add', [0, 1], 'f32'),
+            opNode('mul', [3, 2], 'f32'),
+            opNode('tanh', [4], 'f32'),
+          ],
+          outputs: [5, 3],
+        };
+        const data = [40, 3, 120].map((n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 2));
+        const { fused } = both(k, data);
+        const [x, y, z] = data as [Float32Array, Float32Array, Float32Array];
+        const naiveAdd = Float32Array.from({ length: 120 }, (_, i) => {
+          const [a, b, c, d] = [Math.floor(i / 60), Math.floor(i / 20) % 3, Math.floor(i / 5) % 4, i % 5];
+          return x[a * 20 + c * 5 + d]! + y[b]!;
+        });
+        expect(sameValues(fused[1]!, naiveAdd)).toBeNull();
+        expect(
+          sameValues(
+            fused[0]!,
+            naiveAdd.map((v, i) => Math.tanh(Math.fround(v * z[i]!))),
+          ),
+        ).toBeNull();
+        expectSame(k, data);
+      });
+
+      it('reads a scalar input once for every element', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [5],
+          inputs: [
+            { shape: [5], dtype: 'f32' },
+            { shape: [], dtype: 'f32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'f32' },
+            { kind: 'literal', value: 0.1, dtype: 'f32' },
+            opNode('mul', [1, 2], 'f32'),
+            opNode('add', [0, 3], 'f32'),
+          ],
+          outputs: [4],
+        };
+        const x = Float32Array.from([0, 1, 2, 3, -4]);
+        const s = Float32Array.from([3]);
+        const { fused } = both(k, [x, s]);
+        const c = Math.fround(3 * Math.fround(0.1));
+        expect(Array.from(fused[0]!)).toEqual(Array.from(x, (v) => Math.fround(v + c)));
+        expectSame(k, [x, s]);
+        if (!interpret) expect(cpuBackend.fusedSource(k)).toMatch(/const v3 = fround\(x1\[0\] \* 0\.10000000149011612\)|v3 = .*\n.*for \(/);
+      });
+
+      it('runs a 0-size shape to empty outputs', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [0, 3],
+          inputs: [
+            { shape: [0, 1], dtype: 'f32' },
+            { shape: [3], dtype: 'f32' },
+            { shape: [], dtype: 'i32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'f32' },
+            { kind: 'input', input: 2, dtype: 'i32' },
+            opNode('add', [0, 1], 'f32'),
+            opNode('neg', [2], 'i32'),
+          ],
+          outputs: [3, 4],
+        };
+        const { fused } = both(k, [new Float32Array(0), Float32Array.from([1, 2, 3]), Int32Array.from([4])]);
+        expect(fused[0]).toBeInstanceOf(Float32Array);
+        expect(fused[0]!.length).toBe(0);
+        expect(fused[1]).toBeInstanceOf(Int32Array);
+        expect(fused[1]!.length).toBe(0);
+      });
+
+      it('returns several outputs of different dtypes (and the same node twice)', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [2, 3],
+          inputs: [
+            { shape: [2, 3], dtype: 'f32' },
+            { shape: [2, 3], dtype: 'i32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'i32' },
+            opNode('exp', [0], 'f32'),
+            opNode('square', [1], 'i32'),
+            { kind: 'literal', value: 1, dtype: 'f32' },
+            opNode('greater', [2, 4], 'f32'),
+            opNode('where', [5, 3, 1], 'i32'),
+          ],
+          outputs: [2, 6, 5, 2],
+        };
+        const x = Float32Array.from([-1, 0, 0.5, 1, 2, Number.NaN]);
+        const y = Int32Array.from([1, -2, 3, -4, 5, -6]);
+        const { fused } = both(k, [x, y]);
+        expect(fused.map((f) => f.constructor)).toEqual([Float32Array, Int32Array, Float32Array, Float32Array]);
+        const e = Float32Array.from(x, Math.exp);
+        expect(sameValues(fused[0]!, e)).toBeNull();
+        expect(sameValues(fused[3]!, e)).toBeNull();
+        expect(Array.from(fused[1]!)).toEqual([1, -2, 9, 16, 25, -6]);
+        expect(Array.from(fused[2]!)).toEqual([0, 0, 1, 1, 1, 0]);
+        expectSame(k, [x, y]);
+      });
+
+      it('propagates NaN through relu, maximum and minimum', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [4],
+          inputs: [
+            { shape: [4], dtype: 'f32' },
+            { shape: [4], dtype: 'f32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'f32' },
+            opNode('relu', [0], 'f32'),
+            opNode('maximum', [0, 1], 'f32'),
+            opNode('minimum', [1, 0], 'f32'),
+            opNode('maximum', [1, 2], 'f32'),
+          ],
+          outputs: [2, 3, 4, 5],
+        };
+        const x = Float32Array.from([Number.NaN, -1, 2, -0]);
+        const y = Float32Array.from([1, Number.NaN, 0, 0]);
+        const { fused } = both(k, [x, y]);
+        const show = (a: TypedArray) => Array.from(a, (v) => (Object.is(v, -0) ? '-0' : String(v)));
+        expect(show(fused[0]!)).toEqual(['NaN', '0', '2', '0']);
+        expect(show(fused[1]!)).toEqual(['NaN', 'NaN', '2', '-0']);
+        expect(show(fused[2]!)).toEqual(['NaN', 'NaN', '0', '0']);
+        expect(show(fused[3]!)).toEqual(['NaN', 'NaN', '2', '0']);
+        expectSame(k, [x, y]);
+      });
+
+      it('wraps i32 overflow as the unfused ops store it (mul of large values, negated -2^31)', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [4],
+          inputs: [
+            { shape: [4], dtype: 'i32' },
+            { shape: [4], dtype: 'i32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'i32' },
+            { kind: 'input', input: 1, dtype: 'i32' },
+            opNode('mul', [0, 1], 'i32'),
+            opNode('add', [2, 0], 'i32'),
+            opNode('neg', [0], 'i32'),
+            opNode('abs', [0], 'i32'),
+          ],
+          outputs: [2, 3, 4, 5],
+        };
+        const a = Int32Array.from([2 ** 31 - 1, 123456789, -(2 ** 31), 65536]);
+        const b = Int32Array.from([2 ** 31 - 1, 987654321, -1, 65536]);
+        const { fused } = both(k, [a, b]);
+        expect(Array.from(fused[0]!)).toEqual(Array.from(a, (v, i) => (v * b[i]!) | 0));
+        expect(fused[0]![3]).toBe(0);
+        expect(fused[2]![2]).toBe(-(2 ** 31));
+        expect(fused[3]![2]).toBe(-(2 ** 31));
+        expectSame(k, [a, b]);
+      });
+
+      it('rounds literals as the unfused ops fill them (f32 rounding, i32 truncation, -0 as 0)', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [2],
+          inputs: [{ shape: [2], dtype: 'f32' }],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'literal', value: 0.1, dtype: 'f32' },
+            { kind: 'literal', value: -0, dtype: 'f32' },
+            opNode('add', [0, 1], 'f32'),
+            opNode('maximum', [2, 0], 'f32'),
+            { kind: 'literal', value: 2.7, dtype: 'i32' },
+          ],
+          outputs: [3, 4, 5],
+        };
+        expectSame(k, [Float32Array.from([0, -0])]);
+      });
+
+      it('an error names the problem when the number of inputs is wrong', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [2],
+          inputs: [
+            { shape: [2], dtype: 'f32' },
+            { shape: [2], dtype: 'f32' },
+          ],
+          nodes: [{ kind: 'input', input: 0, dtype: 'f32' }, { kind: 'input', input: 1, dtype: 'f32' }, opNode('add', [0, 1], 'f32')],
+          outputs: [2],
+        };
+        const x = fromTypedArray(Float32Array.from([1, 2]), [2], 'f32', cpu);
+        expect(() => cpuBackend.runFused(k, [x.storageFor('test')])).toThrow(/2 inputs expected, got 1/);
+        const wrong = fromTypedArray(Float32Array.from([1, 2, 3]), [3], 'f32', cpu);
+        expect(() => cpuBackend.runFused(k, [x.storageFor('test'), wrong.storageFor('test')])).toThrow(
+          /input 1 should hold f32\[2\], got 3 elements of f32/,
+        );
+        const bad: FusedKernel = { ...k, inputs: [k.inputs[0]!, { shape: [3], dtype: 'f32' }] };
+        expect(() => cpuBackend.runFused(bad, [x.storageFor('test'), wrong.storageFor('test')])).toThrow(
+          /input 1 of shape \[3\] does not broadcast to \[2\]/,
+        );
+        x.dispose();
+        wrong.dispose();
+      });
+    });
+  }
+
+  it('the generated source of a simple kernel is one loop', () => {
+    const k: FusedKernel = {
+      shape: [8],
+      inputs: [
+        { shape: [8], dtype: 'f32' },
+        { shape: [8], dtype: 'f32' },
+      ],
+      nodes: [
+        { kind: 'input', input: 0, dtype: 'f32' },
+        { kind: 'input', input: 1, dtype: 'f32' },
+        opNode('mul', [0, 1], 'f32'),
+        opNode('exp', [2], 'f32'),
+        opNode('add', [3, 0], 'f32'),
+      ],
+      outputs: [4],
+    };
+    const src = cpuBackend.fusedSource(k);
+    expect(src.match(/\bfor \(/g)?.length).toBe(1);
+    expect(src).toContain('fround(v0 * v1)');
+    expect(src).toContain('f3(v2)');
+    setFusedInterpreter(true);
+    expect(cpuBackend.fusedSource(k)).toMatch(/interpreted/);
+  });
+
+  it('kernels of the same structure share one generated function whatever their shapes', () => {
+    const kernel = (shape: number[], b: number[]): FusedKernel => ({
+      shape,
+      inputs: [
+        { shape, dtype: 'f32' },
+        { shape: b, dtype: 'f32' },
+      ],
+      nodes: [{ kind: 'input', input: 0, dtype: 'f32' }, { kind: 'input', input: 1, dtype: 'f32' }, opNode('add', [0, 1], 'f32')],
+      outputs: [2],
+    });
+    expect(cpuBackend.fusedSource(kernel([4, 5], [5]))).toBe(cpuBackend.fusedSource(kernel([7, 2, 3], [1, 2, 3])).replace('7,2,3', '4,5'));
+  });
+});
