@@ -16,7 +16,8 @@ export type { WgslKernel, WgslCallInfo, WebGpuOptions, AdapterChoice, WebGpuStat
 
 export { scope, scopeAsync, keep, type MemoryStats } from './core/memory.js';
 export { memoryStats } from './core/stats.js';
-export { setDebug, debugCounters, NumericsError, type DebugOptions } from './core/debug.js';
+export { setDebug, debugCounters, NumericsError, type DebugOptions, type DebugCounters } from './core/debug.js';
+export { jit, type JitOptions, type Jitted } from './jit/jit.js';
 export { Zero, isZero, type MaybeZero } from './core/Zero.js';
 export type { Primitive, CustomCall, Rules, JvpRule, VjpRule, RuleDeclaration, Partial as PartialDerivative } from './core/Primitive.js';
 export { bind } from './core/trace.js';

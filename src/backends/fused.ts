@@ -67,6 +67,8 @@ export interface FusedBackend {
   runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[];
   /** The code this backend runs for `kernel` (JavaScript, WGSL, or the wasm program as text), for `lower`. */
   fusedSource(kernel: FusedKernel): string;
+  /** Whether a node of primitive `op` on operands of `dtype` can run in a fused kernel (default: every fusible primitive). */
+  canFuse?(op: string, dtype: DType): boolean;
 }
 
 /** Whether a backend runs fused kernels. */

@@ -30,14 +30,44 @@ export class NumericsError extends Error {
   }
 }
 
-const counters = { kernelCalls: 0 };
+const counters = { kernelCalls: 0, dispatches: 0, traces: 0 };
 
-/** Counters for tests and profiling: kernels run by `evaluate` since start-up. */
-export function debugCounters(): Readonly<typeof counters> {
-  return { ...counters };
+/** What {@link debugCounters} reports. */
+export interface DebugCounters {
+  /** Kernels run by the op-by-op evaluator (`evaluate`) since start-up (ordinary kernels inside jitted programs included). */
+  readonly kernelCalls: number;
+  /** Kernels launched since start-up: the ordinary ones and jit's fused kernels. */
+  readonly dispatches: number;
+  /** Programs traced by `jit` (a call with a new signature traces; a cached one does not). */
+  readonly traces: number;
+  /** WebGPU queue submissions since start-up (0 without a WebGPU backend). */
+  readonly submits: number;
+}
+
+let submitsOf: () => number = () => 0;
+
+/** Lets the backend registry report WebGPU submissions (core/init.ts wires it). */
+export function setSubmitCounter(f: () => number): void {
+  submitsOf = f;
+}
+
+/** Counters for tests and profiling: kernels run, jit traces, WebGPU submissions since start-up. */
+export function debugCounters(): DebugCounters {
+  return { ...counters, submits: submitsOf() };
 }
 
 /** Count one kernel run (see debugCounters). */
 export function countKernelCall(): void {
   counters.kernelCalls++;
+  counters.dispatches++;
+}
+
+/** Count one fused kernel launched by a jitted program. */
+export function countJitDispatch(): void {
+  counters.dispatches++;
+}
+
+/** Count one trace by jit. */
+export function countTrace(): void {
+  counters.traces++;
 }

@@ -5,6 +5,8 @@
  */
 import type { Aval } from '../tensor/Aval.js';
 import type { Tensor } from '../tensor/Tensor.js';
+import { describe } from '../tensor/format.js';
+import { ValueError } from '../tensor/ShapeError.js';
 import { isCustomCall, type Bindable } from './Primitive.js';
 import { avalOf, Trace, Tracer } from './trace.js';
 
@@ -56,6 +58,18 @@ export class GraphTracer extends Tracer {
   primalValue(): undefined {
     return undefined;
   }
+
+  override dataSync(): never {
+    throw new ValueError('dataSync', this.readError());
+  }
+
+  override data(): Promise<never> {
+    return Promise.reject(new ValueError('data', this.readError()));
+  }
+
+  private readError(): string {
+    return this.trace.readError ?? `cannot read the abstract value ${describe(this.dtype, this.shape)} while building a graph`;
+  }
 }
 
 const varName = (i: number): string => {
@@ -71,6 +85,8 @@ const varName = (i: number): string => {
 /** Graph building: records every primitive application as an equation, by shape rules alone. */
 export class GraphTrace extends Trace {
   readonly kind = 'graph';
+  /** What reading a value of this trace says (jit explains why and what to do instead). */
+  readError: string | undefined = undefined;
   readonly eqns: GraphEqn[] = [];
   readonly consts: GraphConst[] = [];
   private readonly constVars = new Map<Tensor, GraphVar>();

@@ -19,6 +19,14 @@ import {
 import { WasmBackend, wasmSupported } from '../backends/wasm/WasmBackend.js';
 import { acquireDevice, type WebGpuOptions } from '../backends/webgpu/device.js';
 import { forgetBackend } from './memory.js';
+import { setSubmitCounter } from './debug.js';
+
+// WebGPU queue submissions for debugCounters(): the current WebGPU backend's count
+setSubmitCounter(() => {
+  if (!hasBackend('webgpu')) return 0;
+  const stats = getBackendByName('webgpu').stats() as { submissions?: number };
+  return stats.submissions ?? 0;
+});
 import { WebGpuBackend } from '../backends/webgpu/WebGpuBackend.js';
 
 /**

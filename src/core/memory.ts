@@ -311,6 +311,41 @@ function closeScope(mine: Frame, keep: Set<object>): void {
   mine.tensors.clear();
 }
 
+/**
+ * Runs `fn` (with inner scopes retaining, as inside a transformation) and
+ * returns its result with every concrete tensor it created and left alive,
+ * exempt from all scopes (they live until disposed or collected): `jit`
+ * keeps the constants its trace created and disposes the rest.
+ */
+export function collectCreated<T>(fn: () => T): { result: T; created: object[] } {
+  const mine = newFrame(currentFrame());
+  const prev = syncTop;
+  syncTop = mine;
+  retainDepth++;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    retainDepth--;
+    syncTop = prev;
+    closeScope(mine, new Set());
+    throw e;
+  }
+  retainDepth--;
+  syncTop = prev;
+  mine.closed = true;
+  const created: object[] = [];
+  for (const o of mine.tensors) {
+    const h = (o as Owner).handle;
+    if (h.scope !== mine || !h.storage) continue;
+    h.scope = null;
+    h.kept = true;
+    created.push(o);
+  }
+  mine.tensors.clear();
+  return { result, created };
+}
+
 /** Exempt tensors from the current scope: they live until disposed or collected. */
 export function keep<T>(value: T): T {
   const owners = new Set<object>();
