@@ -6,12 +6,14 @@
  * CPU-only). Device loss and validation errors surface on the next op or read.
  */
 import type { Backend, BackendStats, KernelCall, Storage } from '../Backend.js';
+import type { FusedBackend, FusedKernel } from '../fused.js';
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { BufferPool } from './bufferPool.js';
 import { CommandBatcher } from './commands.js';
 import type { GpuStorage, KernelContext, SharedBuffer } from './context.js';
 import type { AcquiredDevice } from './device.js';
 import { BufferUsage, MapModeRead } from './gpuConstants.js';
+import { fusedWgsl, runFusedKernel } from './fused.js';
 import { elementwise, type WebGpuKernel } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { runUserKernel } from './userKernel.js';
@@ -33,7 +35,7 @@ export interface WebGpuStats extends BackendStats {
 /** The pool of freed buffers trims itself: bounded by bytes and count, and idle buffers are destroyed. */
 const POOL_LIMITS = { maxBytes: 512 << 20, maxBuffers: 4096, idleSubmissions: 64 };
 
-export class WebGpuBackend implements Backend {
+export class WebGpuBackend implements Backend, FusedBackend {
   readonly name = 'webgpu' as const;
   readonly device: GPUDevice;
   readonly adapterName: string;
@@ -78,9 +80,10 @@ export class WebGpuBackend implements Backend {
         return buf;
       },
       bufferOf: (s) => (s as GpuStorage).buf.buffer,
-      pipeline: (key, source, entry, inputs, label) => {
+      maxStorageBuffers: this.device.limits.maxStorageBuffersPerShaderStage,
+      pipeline: (key, source, entry, inputs, label, outputs) => {
         this.batch.open();
-        return this.pipelines.get(key, source, entry, inputs, label);
+        return this.pipelines.get(key, source, entry, inputs, label, outputs);
       },
       dispatch: (p, ins, out, meta, groups) => this.batch.dispatch(p, ins, out, meta, groups),
       clear: (buffer, bytes) => this.batch.clear(buffer, bytes),
@@ -160,6 +163,26 @@ export class WebGpuBackend implements Backend {
     const k = call.webgpu as WebGpuKernel | undefined;
     const buf = k ? k(this.ctx, call) : runUserKernel(this.ctx, call, elementwise);
     return this.storage(buf, sizeOf(call.out.shape) * (call.out.dtype === 'f64' ? 8 : 4));
+  }
+
+  /** Runs a fused elementwise kernel as one generated WGSL dispatch (recorded in the open batch like every kernel). */
+  runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
+    this.check('fused kernel');
+    const bufs = runFusedKernel(
+      this.ctx,
+      kernel,
+      inputs.map((s) => (s as GpuStorage).buf.buffer),
+      (b) => {
+        this.free(this.storage(b, 0));
+      },
+    );
+    const bytes = sizeOf(kernel.shape) * 4;
+    return bufs.map((b) => this.storage(b, bytes));
+  }
+
+  /** The WGSL source `runFused` compiles for `kernel`. */
+  fusedSource(kernel: FusedKernel): string {
+    return fusedWgsl(kernel);
   }
 
   free(s: Storage): void {

@@ -72,11 +72,11 @@ export class CommandBatcher {
     return enc;
   }
 
-  /** Record one dispatch of `pipeline` over `inputs` -> `output` with parameters `meta` (u32s). */
+  /** Record one dispatch of `pipeline` over `inputs` -> `output` (or several outputs) with parameters `meta` (u32s). */
   dispatch(
     pipeline: GPUComputePipeline,
     inputs: readonly GPUBuffer[],
-    output: GPUBuffer,
+    output: GPUBuffer | readonly GPUBuffer[],
     meta: readonly number[],
     groups: readonly [number, number, number],
   ): void {
@@ -87,7 +87,7 @@ export class CommandBatcher {
     const base = slot * this.slotU32;
     for (let i = 0; i < meta.length; i++) this.metaCpu[base + i] = meta[i]!;
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.bindGroup(inputs, output), [base * 4]);
+    pass.setBindGroup(0, this.bindGroup(inputs, Array.isArray(output) ? output : [output as GPUBuffer]), [base * 4]);
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     this.dispatches++;
   }
@@ -98,10 +98,10 @@ export class CommandBatcher {
    * step, stops creating them. Keys use per-buffer ids that are never reused,
    * so a destroyed buffer's groups are simply never hit again.
    */
-  private bindGroup(inputs: readonly GPUBuffer[], output: GPUBuffer): GPUBindGroup {
-    let key = String(inputs.length);
+  private bindGroup(inputs: readonly GPUBuffer[], outputs: readonly GPUBuffer[]): GPUBindGroup {
+    let key = `${inputs.length}/${outputs.length}`;
     for (const b of inputs) key += `,${this.idOf(b)}`;
-    key += `,${this.idOf(output)}`;
+    for (const b of outputs) key += `,${this.idOf(b)}`;
     let g = this.groups.get(key);
     if (!g) {
       if (this.groups.size >= 8192) this.groups.clear();
@@ -109,8 +109,10 @@ export class CommandBatcher {
       inputs.forEach((b, i) => {
         entries.push({ binding: i + 1, resource: { buffer: b } });
       });
-      entries.push({ binding: inputs.length + 1, resource: { buffer: output } });
-      g = this.device.createBindGroup({ layout: this.pipelines.layout(inputs.length).group, entries });
+      outputs.forEach((b, j) => {
+        entries.push({ binding: inputs.length + 1 + j, resource: { buffer: b } });
+      });
+      g = this.device.createBindGroup({ layout: this.pipelines.layout(inputs.length, outputs.length).group, entries });
       this.groups.set(key, g);
     }
     return g;

@@ -27,12 +27,15 @@ export interface KernelContext {
   /** The same buffer again, for a zero-copy view (reshape, stopGradient). */
   share(s: Storage): SharedBuffer;
   bufferOf(s: Storage): GPUBuffer;
-  /** A cached pipeline; `source` is only called when `key` is new. */
-  pipeline(key: string, source: () => string, entryPoint: string, inputs: number, label: string): GPUComputePipeline;
+  /** Storage buffers one kernel may bind (inputs and outputs together; the device's limit). */
+  readonly maxStorageBuffers: number;
+  /** A cached pipeline with `inputs` inputs and `outputs` outputs (default 1); `source` is only called when `key` is new. */
+  pipeline(key: string, source: () => string, entryPoint: string, inputs: number, label: string, outputs?: number): GPUComputePipeline;
+  /** Record one dispatch; `output` is a list for kernels with several outputs (bound in order after the inputs). */
   dispatch(
     pipeline: GPUComputePipeline,
     inputs: readonly GPUBuffer[],
-    output: GPUBuffer,
+    output: GPUBuffer | readonly GPUBuffer[],
     meta: readonly number[],
     groups: readonly [number, number, number],
   ): void;
