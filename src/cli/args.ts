@@ -96,6 +96,15 @@ export const BACKENDS = ['cpu', 'wasm', 'webgpu'] as const;
 export type CliBackend = (typeof BACKENDS)[number];
 export const DEFAULT_BACKEND: CliBackend = 'wasm';
 
+/** A switch without a value (`--no-jit`). */
+export const switchFlag = (name: string): t.Type<true, true, unknown> =>
+  new t.Type<true, true, unknown>(
+    name,
+    (u): u is true => u === true,
+    (u, c) => (u === true ? t.success(true) : t.failure(u, c, `--${name} takes no value, got ${describeValue(u)}`)),
+    (v) => v,
+  );
+
 /** A non-empty string value. */
 export const stringFlag = (name: string): t.Type<string, string, unknown> =>
   new t.Type<string, string, unknown>(

@@ -37,6 +37,8 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
                                     cpu = plain JavaScript (f64-capable reference), wasm =
                                     WebAssembly SIMD kernels (f32), webgpu = the GPU through
                                     navigator.gpu or the 'webgpu' package (COTANGENT_WEBGPU_ADAPTER)
+  --no-jit                          run each training step op by op instead of as one
+                                    jitted (optimised, fused) program
   --seed N                          initialisation and shuffling seed (default 0)
   --out DIR                         output folder (default out/run): model.safetensors,
                                     training.svg, history.json, written together atomically;

@@ -14,7 +14,7 @@ import { evaluate, fit } from '../nn/train.js';
 import { paramCount } from '../nn/tree.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { checkWritableDir } from '../io/atomic.js';
-import { BACKENDS, DEFAULT_BACKEND, decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag } from './args.js';
+import { BACKENDS, DEFAULT_BACKEND, decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag, switchFlag } from './args.js';
 import { loadData } from './data.js';
 import { buildModel } from './models.js';
 import type { CliIO } from './io.js';
@@ -30,6 +30,7 @@ export const trainFlags = {
   lr: positiveFlag('lr'),
   optimizer: enumFlag('optimizer', ['sgd', 'momentum', 'adam'] as const),
   backend: enumFlag('backend', BACKENDS),
+  'no-jit': switchFlag('no-jit'),
   seed: intFlag('seed', 0),
   out: stringFlag('out'),
 };
@@ -61,7 +62,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
     io.err(`data ${data.name}: ${data.train.y.length} train / ${data.test.y.length} test examples, ${data.classes.length} classes\n`);
     io.err(
       `model ${modelName} (${paramCount(params)} parameters), ${optName} lr ${lr} (cosine decay), batch ${batch}, ${epochs} ` +
-        `epochs, backend ${backend}, seed ${seed}\n`,
+        `epochs, backend ${backend}${f['no-jit'] ? ' (no jit)' : ''}, seed ${seed}\n`,
     );
     const bar = new ProgressBar({ isTTY: io.errIsTTY, write: io.err });
     const tFit = performance.now();
@@ -74,6 +75,7 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
       batchSize: batch,
       key: fitKey,
       validation: data.test,
+      ...(f['no-jit'] ? { jit: false } : {}),
       onStep: (s) => {
         lastLoss = s.loss;
         bar.update(s.epoch + 1, epochs, s.step + 1, s.stepsPerEpoch, s.epochMs, s.loss);

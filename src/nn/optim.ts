@@ -105,25 +105,73 @@ export function clipByGlobalNorm<P>(grads: P, maxNorm: number): P {
 
 const zerosTree = <P>(p: P): P => mapLeaves(p, (l) => zerosLike(l as Tensor));
 
-/** Build an optimiser from a per-step update rule. */
+/**
+ * A per-leaf update rule: `h` holds the step's scalars (computed on the host
+ * by the optimiser's `hyper` from the rate and the step number, then passed
+ * as numbers eagerly or as scalar tensors inside a jitted training step, so
+ * both paths multiply by the same values).
+ */
+type Rule = (h: readonly (number | Tensor)[], g: Tensor, p: Tensor, slots: Tensor[]) => [Tensor, ...Tensor[]];
+
+/** The internals `trainStep` needs to run an update inside `jit`. */
+interface Internals {
+  readonly hyper: (state: OptState) => number[];
+  readonly apply: <P>(grads: P, slots: Readonly<Record<string, unknown>>, params: P, h: readonly (number | Tensor)[]) => UpdateParts<P>;
+}
+
+/** The new parameters and slots of one update. */
+export interface UpdateParts<P> {
+  readonly params: P;
+  readonly slots: Readonly<Record<string, unknown>>;
+}
+
+const internals = new WeakMap<Optimizer, Internals>();
+
+/** The host scalars of an optimiser's next update and its update on given slots (for a jitted training step). */
+export function optimizerInternals(opt: Optimizer): Internals | undefined {
+  return internals.get(opt);
+}
+
+/** Build an optimiser from a per-step update rule and the scalars it needs at each step. */
 function optimizer(
   name: string,
   config: Record<string, unknown>,
   common: CommonOptions,
   slotNames: readonly string[],
-  rule: (lr: number, t: number, g: Tensor, p: Tensor, slots: Tensor[]) => [Tensor, ...Tensor[]],
+  hyperOf: (lr: number, t: number) => number[],
+  rule: Rule,
   lr: LearningRate,
 ): Optimizer {
   checkLr(name, lr);
   const sched = asSchedule(lr);
-  return Object.freeze({
+  const hyper = (state: OptState): number[] => hyperOf(sched(state.step), state.step + 1);
+  const apply = <P>(grads: P, slots: Readonly<Record<string, unknown>>, params: P, h: readonly (number | Tensor)[]): UpdateParts<P> => {
+    const g = common.clipNorm ? clipByGlobalNorm(grads, common.clipNorm) : grads;
+    const slotTrees = slotNames.map((s) => slots[s]);
+    const outs: Tensor[][] = [];
+    // one pass over the leaves; results split into params and slots afterwards
+    const newParams = zipMap<P>(name, [g, params, ...slotTrees], (gl, pl, ...sl) => {
+      const r = rule(h, gl, pl, sl);
+      outs.push(r.slice(1));
+      return r[0];
+    });
+    const newSlots = slotNames.map((s, k) => {
+      let i = 0;
+      return [s, mapLeaves(params, () => outs[i++]![k]!)] as const;
+    });
+    return { params: newParams, slots: Object.freeze(Object.fromEntries(newSlots)) };
+  };
+  const opt: Optimizer = Object.freeze({
     name,
     config: Object.freeze({ name, lr: describeLr(lr), ...config, ...(common.clipNorm ? { clipNorm: common.clipNorm } : {}) }),
     init: <P>(params: P): OptState =>
       Object.freeze({ step: 0, slots: Object.freeze(Object.fromEntries(slotNames.map((s) => [s, zerosTree(params)]))) }),
     update: <P>(grads: P, state: OptState, params: P, opts: UpdateOptions = {}) => {
       // intermediates are freed; only the new params and state leave the scope
-      const next = scope(() => step(grads, state, params));
+      const next = scope(() => {
+        const u = apply(grads, state.slots, params, hyper(state));
+        return { params: u.params, state: Object.freeze({ step: state.step + 1, slots: u.slots }) };
+      });
       if (opts.donate !== false)
         donate(
           `${name}.update`,
@@ -135,30 +183,21 @@ function optimizer(
       return next;
     },
   });
-
-  function step<P>(grads: P, state: OptState, params: P): { params: P; state: OptState } {
-    const g = common.clipNorm ? clipByGlobalNorm(grads, common.clipNorm) : grads;
-    const rate = sched(state.step);
-    const t = state.step + 1;
-    const slotTrees = slotNames.map((s) => state.slots[s]);
-    const outs: Tensor[][] = [];
-    // one pass over the leaves; results split into params and slots afterwards
-    const newParams = zipMap<P>(name, [g, params, ...slotTrees], (gl, pl, ...sl) => {
-      const r = rule(rate, t, gl, pl, sl);
-      outs.push(r.slice(1));
-      return r[0];
-    });
-    const newSlots = slotNames.map((s, k) => {
-      let i = 0;
-      return [s, mapLeaves(params, () => outs[i++]![k]!)] as const;
-    });
-    return { params: newParams, state: Object.freeze({ step: t, slots: Object.freeze(Object.fromEntries(newSlots)) }) };
-  }
+  internals.set(opt, { hyper, apply });
+  return opt;
 }
 
 /** Plain gradient descent: w ← w − lr·∇. */
 export const sgd = (lr: LearningRate, common: CommonOptions = {}): Optimizer =>
-  optimizer('sgd', {}, common, [], (r, _t, g, p) => [sub(p, mul(g, r))], lr);
+  optimizer(
+    'sgd',
+    {},
+    common,
+    [],
+    (r) => [r],
+    ([r], g, p) => [sub(p, mul(g, r!))],
+    lr,
+  );
 
 /** Options of `momentum`: μ (default 0.9) and Nesterov (default false). */
 export interface MomentumOptions extends CommonOptions {
@@ -175,10 +214,11 @@ export const momentum = (lr: LearningRate, opts: MomentumOptions = {}): Optimize
     { momentum: mu, nesterov },
     opts,
     ['v'],
-    (r, _t, g, p, [v]) => {
+    (r) => [r],
+    ([r], g, p, [v]) => {
       const v2 = add(mul(v!, mu), g);
       const dir = nesterov ? add(g, mul(v2, mu)) : v2;
-      return [sub(p, mul(dir, r)), v2];
+      return [sub(p, mul(dir, r!)), v2];
     },
     lr,
   );
@@ -191,15 +231,20 @@ export interface AdamOptions extends CommonOptions {
   readonly eps?: number;
 }
 
-function adamRule(b1: number, b2: number, eps: number, wd: number) {
-  // m̂/(√v̂ + ε) = m / (√v + ε·√(1−β₂ᵗ)) · √(1−β₂ᵗ)/(1−β₁ᵗ): the bias corrections fold into two scalars
-  return (r: number, t: number, g: Tensor, p: Tensor, [m, v]: Tensor[]): [Tensor, Tensor, Tensor] => {
+// m̂/(√v̂ + ε) = m / (√v + ε·√(1−β₂ᵗ)) · √(1−β₂ᵗ)/(1−β₁ᵗ): the bias corrections fold into two scalars
+function adamHyper(b1: number, b2: number, eps: number, wd: number) {
+  return (r: number, t: number): number[] => {
     const c2 = Math.sqrt(1 - b2 ** t);
-    const stepSize = (r * c2) / (1 - b1 ** t);
+    return [(r * c2) / (1 - b1 ** t), eps * c2, r * wd];
+  };
+}
+
+function adamRule(b1: number, b2: number, wd: number): Rule {
+  return ([stepSize, epsC2, rWd], g, p, [m, v]) => {
     const m2 = add(mul(m!, b1), mul(g, 1 - b1));
     const v2 = add(mul(v!, b2), mul(square(g), 1 - b2));
-    const upd = mul(div(m2, add(sqrt(v2), eps * c2)), stepSize);
-    return [wd > 0 ? sub(p, add(upd, mul(p, r * wd))) : sub(p, upd), m2, v2];
+    const upd = mul(div(m2, add(sqrt(v2), epsC2!)), stepSize!);
+    return [wd > 0 ? sub(p, add(upd, mul(p, rWd!))) : sub(p, upd), m2, v2];
   };
 }
 
@@ -208,7 +253,7 @@ export const adam = (lr: LearningRate, opts: AdamOptions = {}): Optimizer => {
   const b1 = opts.beta1 ?? 0.9;
   const b2 = opts.beta2 ?? 0.999;
   const eps = opts.eps ?? 1e-8;
-  return optimizer('adam', { beta1: b1, beta2: b2, eps }, opts, ['m', 'v'], adamRule(b1, b2, eps, 0), lr);
+  return optimizer('adam', { beta1: b1, beta2: b2, eps }, opts, ['m', 'v'], adamHyper(b1, b2, eps, 0), adamRule(b1, b2, 0), lr);
 };
 
 /** AdamW: Adam with decoupled weight decay w ← w − lr·(m̂/(√v̂+ε) + wd·w). */
@@ -217,5 +262,13 @@ export const adamw = (lr: LearningRate, opts: AdamOptions & { weightDecay?: numb
   const b2 = opts.beta2 ?? 0.999;
   const eps = opts.eps ?? 1e-8;
   const wd = opts.weightDecay ?? 0.01;
-  return optimizer('adamw', { beta1: b1, beta2: b2, eps, weightDecay: wd }, opts, ['m', 'v'], adamRule(b1, b2, eps, wd), lr);
+  return optimizer(
+    'adamw',
+    { beta1: b1, beta2: b2, eps, weightDecay: wd },
+    opts,
+    ['m', 'v'],
+    adamHyper(b1, b2, eps, wd),
+    adamRule(b1, b2, wd),
+    lr,
+  );
 };

@@ -12,12 +12,14 @@ import { ValueError } from '../tensor/ShapeError.js';
 import { donate, keep, releaseUnkept, scope } from '../core/memory.js';
 import { treeLeaves } from '../core/pytree.js';
 import { valueAndGrad } from '../transforms/vjp.js';
+import { jit } from '../jit/jit.js';
+import { backendOf, full } from '../ops/creation.js';
 import { equal } from '../ops/elementwise.js';
 import { argmax, sum } from '../ops/reduce.js';
 import { cast } from '../ops/structural.js';
 import type { Layer } from './layer.js';
 import type { Loss } from './losses.js';
-import type { Optimizer, OptState } from './optim.js';
+import { optimizerInternals, type Optimizer, type OptState } from './optim.js';
 import { foldIn, permutationArray, type Key } from './random.js';
 import { batchTensors, checkCompatible, checkDataset, datasetSize, type Dataset } from './dataset.js';
 
@@ -47,7 +49,28 @@ export interface TrainStepOptions {
    * metrics returned with that state. With `false` the caller owns them.
    */
   readonly donate?: boolean;
+  /**
+   * Compile the step with `jit` (default true): the loss, its gradient and the
+   * optimiser update run as one optimised, fused program, traced once per
+   * batch shape. `false` runs op by op. A model that reads its PRNG key while
+   * training (dropout) runs op by op with a key, and so does an optimiser not
+   * built by this library's constructors (sgd, momentum, adam, adamw).
+   */
+  readonly jit?: boolean;
 }
+
+/** The key a jitted step is traced with: reading it means the model is random in training (dropout), so the step runs op by op. */
+class KeyRead extends Error {}
+class ProbeKey {
+  readonly kind = 'prng-key' as const;
+  get k0(): number {
+    throw new KeyRead('the model reads its key');
+  }
+  get k1(): number {
+    throw new KeyRead('the model reads its key');
+  }
+}
+const PROBE_KEY: Key = Object.freeze(new ProbeKey());
 
 /** A step's metrics, by the optimiser state returned with them: freed when that state is donated. */
 const metricsOf = new WeakMap<object, readonly Tensor[]>();
@@ -70,16 +93,52 @@ const DONATED =
  */
 export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, opts: TrainStepOptions = {}) {
   const donating = opts.donate !== false;
+  const inner = optimizerInternals(optimizer);
+  /** Loss, metrics and gradients of the batch. */
+  const gradients = (params: P, x: Tensor, y: Tensor, key: Key | undefined): [[Tensor, Tensor], P] => {
+    const ctx = key ? { key, training: true } : { training: true };
+    const objective = (p: P): [Tensor, Tensor] => {
+      const logits = model.apply(p, x as never, ctx) as Tensor;
+      return [loss(logits, y), countCorrect(logits, y)];
+    };
+    return valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, Tensor], P];
+  };
+  // the whole step as one program; the key is a static probe that must never be read (see KeyRead)
+  let compiled =
+    opts.jit !== false && inner
+      ? jit(
+          (params: P, slots: OptState['slots'], x: Tensor, y: Tensor, h: Tensor[], key: Key | undefined) => {
+            const [[value, correct], grads] = gradients(params, x, y, key);
+            const u = inner.apply(grads, slots, params, h);
+            return { params: u.params, slots: u.slots, loss: value, correct };
+          },
+          { staticArgnums: [5] },
+        )
+      : null;
+  const eager = (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key) => {
+    const [[value, correct], grads] = gradients(params, x, y, key);
+    const u = optimizer.update(grads, state, params, { donate: false });
+    return { params: u.params, state: u.state, loss: value, correct };
+  };
+  const jitted = (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key) => {
+    const like = treeLeaves(params).find((l): l is Tensor => typeof l !== 'number');
+    const h = inner!
+      .hyper(state)
+      .map((v) => full([], v, { dtype: like?.dtype ?? 'f32', ...(like ? { backend: backendOf(like).name } : {}) }));
+    const out = compiled!(params, state.slots, x, y, h, key ? PROBE_KEY : undefined);
+    return { params: out.params, state: Object.freeze({ step: state.step + 1, slots: out.slots }), loss: out.loss, correct: out.correct };
+  };
   return (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key): StepResult<P> => {
     const r = scope(() => {
-      const ctx = key ? { key, training: true } : { training: true };
-      const objective = (p: P): [Tensor, Tensor] => {
-        const logits = model.apply(p, x as never, ctx) as Tensor;
-        return [loss(logits, y), countCorrect(logits, y)];
-      };
-      const [[value, correct], grads] = valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, Tensor], P];
-      const u = optimizer.update(grads, state, params, { donate: false });
-      return { params: u.params, state: u.state, loss: value, correct };
+      if (compiled) {
+        try {
+          return jitted(params, state, x, y, key);
+        } catch (e) {
+          if (!(e instanceof KeyRead)) throw e;
+          compiled = null; // the model is random in training: op by op from now on
+        }
+      }
+      return eager(params, state, x, y, key);
     });
     if (donating) {
       donate('trainStep', [params, state], [r.params, r.state], DONATED, [x, y, key]);
@@ -177,6 +236,8 @@ export interface FitOptions<P> {
   readonly validation?: Dataset;
   /** Continue from this optimiser state (default: optimizer.init(params)). */
   readonly optState?: OptState;
+  /** Compile each training step with `jit` (default true; see TrainStepOptions.jit). */
+  readonly jit?: boolean;
   readonly onStep?: (info: StepInfo) => void;
   /** Return 'stop' to end training after this epoch. */
   // a callback that returns nothing (declared `void`) must stay assignable; undefined would reject it
@@ -220,7 +281,7 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
   if (n === 0) throw new ValueError('fit', `training set ${train.name} is empty`);
   if (opts.validation) checkCompatible(train, opts.validation); // before the first step, not after the first epoch
   // fit frees its own intermediate parameters and states (the caller's stay alive)
-  const step = trainStep(model, opts.loss, opts.optimizer, { donate: false });
+  const step = trainStep(model, opts.loss, opts.optimizer, { donate: false, ...(opts.jit === false ? { jit: false } : {}) });
   const stepsPerEpoch = Math.ceil(n / opts.batchSize);
   const initial = params;
   let p = params;
