@@ -12,9 +12,11 @@
  * kernel on typed-array views of the linear memory.
  */
 import type { Backend, BackendStats, CpuInput, KernelCall, Storage } from '../Backend.js';
+import type { FusedBackend, FusedKernel } from '../fused.js';
 import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { Allocator, type AllocatorStats } from './allocator.js';
+import { fusedProgram, programWords } from './fused.js';
 import type { WasmCall, WasmContext, WasmKernel } from './kernels.js';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernelsBinary.js';
 import { MAX_THREADS } from './layout.js';
@@ -233,7 +235,7 @@ function warnSingleThread(why: string, threads: number): void {
 const isBlockStorage = (s: Storage): s is WasmStorage => s.backend === 'wasm' && 'block' in s;
 
 /** The wasm backend (create it with `await WasmBackend.create()`, `WasmBackend.createSync()` in Node, or `init({ backend: 'wasm' })`). */
-export class WasmBackend implements Backend {
+export class WasmBackend implements Backend, FusedBackend {
   readonly name = 'wasm' as const;
   private readonly allocator: Allocator;
   private buffer: ArrayBufferLike;
@@ -538,6 +540,70 @@ export class WasmBackend implements Backend {
         if (c.scratch) for (const p of extra) this.allocator.release(p, c.scratch.bytes);
       }
     }
+  }
+
+  /**
+   * Runs a fused elementwise kernel (src/backends/fused.ts) as one call of the interpreter export
+   * `fused_32` (src/backends/wasm/fused.ts), split by blocks across the pool like any map; returns
+   * one fresh buffer per output. Throws, naming the op and dtype, for an op without a wasm kernel
+   * for its dtype (see wasmFusible).
+   */
+  runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
+    this.checkLive('runFused');
+    if (inputs.length !== kernel.inputs.length)
+      throw new Error(`runFused (wasm): the kernel has ${kernel.inputs.length} inputs, got ${inputs.length} buffers`);
+    const ptrs = inputs.map((s, i) => {
+      const ws = this.storage(s, 'runFused');
+      const need = sizeOf(kernel.inputs[i]!.shape) * 4;
+      if (ws.bytes < need) throw new Error(`runFused (wasm): input ${i} holds ${ws.bytes} bytes, its shape needs ${need}`);
+      return ws.block.ptr;
+    });
+    const prog = fusedProgram(kernel);
+    const outputs = kernel.outputs.map(() => this.allocBlock(prog.size * 4));
+    if (prog.size === 0) return outputs;
+    const temps: [number, number][] = [];
+    const temp = (bytes: number): number => {
+      const p = this.allocator.alloc(bytes);
+      temps.push([p, bytes]);
+      return p;
+    };
+    try {
+      const words = programWords(
+        prog,
+        ptrs,
+        outputs.map((o) => o.block.ptr),
+      );
+      const at = temp(words.length * 4);
+      this.view(at, 'i32', words.length).set(words);
+      const scratch = temp(prog.scratchBytes);
+      this.execute(
+        [
+          {
+            fn: 'fused_32',
+            args: [at, 0, prog.blocks, scratch],
+            split: {
+              index: 1,
+              count: prog.blocks,
+              work: prog.size * Math.max(1, prog.ops),
+              kind: prog.transcendental ? 'transcendental' : 'map',
+            },
+            scratch: { index: 3, bytes: prog.scratchBytes },
+          },
+        ],
+        'runFused',
+      );
+      return outputs;
+    } catch (e) {
+      for (const s of outputs) this.free(s);
+      throw e;
+    } finally {
+      for (const [p, bytes] of temps) this.allocator.release(p, bytes);
+    }
+  }
+
+  /** The program `runFused` runs for `kernel`, as text (one line per instruction). */
+  fusedSource(kernel: FusedKernel): string {
+    return fusedProgram(kernel).text;
   }
 
   /** A user primitive without a wasm kernel: its CPU kernel on views of the linear memory, the result copied in. */

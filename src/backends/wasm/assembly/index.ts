@@ -20,6 +20,7 @@ export {
   map_pow_scalar_b_f32,
 } from './math';
 export * from './elementwise';
+export { fused_32 } from './fused';
 export * from './structural';
 
 /** The first address past the module's static data: the host's allocator starts here. */

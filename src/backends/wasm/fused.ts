@@ -1,0 +1,364 @@
+/**
+ * Fused elementwise kernels on the wasm backend: a {@link FusedKernel} is
+ * compiled here into a program for the interpreter export `fused_32`
+ * (src/backends/wasm/assembly/fused.ts), which evaluates the kernel's nodes
+ * over blocks of {@link FUSED_BLOCK} elements with SIMD operations, each node
+ * into a register block of per-thread scratch memory. No code is generated at
+ * run time: the program is data for one fixed, reproducibly built export.
+ *
+ * Inputs are read in one of three ways: a contiguous input of the full shape
+ * directly from its buffer, a one-element input as a splat (filled once per
+ * call, like literals), any other broadcast by a gather over the collapsed
+ * iteration shape. An op node that is an output is computed straight into
+ * its output buffer. The last block, when partial, runs on registers only
+ * (its inputs copied in, its outputs copied out), so no vector reads or
+ * writes past a buffer's end.
+ */
+import type { FusedKernel, FusedNode, FusionSpec } from '../fused.js';
+import type { DType } from '../../tensor/dtype.js';
+import { broadcastStrides, sizeOf, stridesOf } from '../../tensor/shape.js';
+import { collapse } from '../webgpu/layout.js';
+
+/** Elements per block (a multiple of 4): a register block is FUSED_BLOCK × 4 bytes of scratch. */
+export const FUSED_BLOCK = 512;
+
+/** Unary op codes of the wasm elementwise operations (assembly/elementwiseOps.ts). */
+const UNARY: Readonly<Record<string, number>> = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sin: 3,
+  cos: 4,
+  tanh: 5,
+  sigmoid: 6,
+  relu: 7,
+  sqrt: 8,
+  square: 9,
+  abs: 10,
+  reciprocal: 11,
+  sign: 12,
+};
+/** The unary operations with an i32 kernel. */
+const I32_UNARY = new Set(['neg', 'relu', 'square', 'abs', 'sign']);
+/** Binary op codes (comparisons by their operator). */
+const BINARY: Readonly<Record<string, number>> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+  '>': 7,
+  '>=': 8,
+  '<': 9,
+  '<=': 10,
+  '==': 11,
+  '!=': 12,
+};
+/** The binary operations without an i32 kernel. */
+const NO_I32_BINARY = new Set(['div', 'pow']);
+/** Operations computed by polynomial approximations (costlier per element: the thread split starts sooner). */
+const TRANSCENDENTAL = new Set(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'pow']);
+
+/** The wasm operation of each built-in fusible primitive, by name (the `wasm` of its fusion description). */
+const BUILTIN_WASM: Readonly<Record<string, FusionSpec['wasm']>> = {
+  ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, { kind: 'unary', op }])),
+  ...Object.fromEntries(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'].map((op) => [op, { kind: 'binary', op }])),
+  greater: { kind: 'binary', op: '>' },
+  greaterEqual: { kind: 'binary', op: '>=' },
+  less: { kind: 'binary', op: '<' },
+  lessEqual: { kind: 'binary', op: '<=' },
+  equal: { kind: 'binary', op: '==' },
+  notEqual: { kind: 'binary', op: '!=' },
+  where: { kind: 'where' },
+};
+
+/** Why the wasm fused kernel cannot compute `w` in `dtype` (null when it can). */
+function unsupported(w: FusionSpec['wasm'], dtype: DType): string | null {
+  if (dtype !== 'f32' && dtype !== 'i32') return `the wasm backend has no ${dtype} kernels (f64 lives on the cpu backend)`;
+  if (w.kind === 'where') return null;
+  if (w.kind === 'unary') {
+    if (UNARY[w.op] === undefined) return `the wasm backend has no unary operation '${w.op}'`;
+    return dtype === 'i32' && !I32_UNARY.has(w.op) ? `the wasm backend has no i32 kernel for ${w.op}` : null;
+  }
+  if (BINARY[w.op] === undefined) return `the wasm backend has no binary operation '${w.op}'`;
+  return dtype === 'i32' && NO_I32_BINARY.has(w.op) ? `the wasm backend has no i32 kernel for ${w.op}` : null;
+}
+
+/**
+ * Whether the wasm fused kernel computes the elementwise primitive `op` (a built-in primitive's name,
+ * or a fusion description) on operands of `dtype` (for `where`: its values; its condition may be f32 or i32).
+ */
+export function wasmFusible(op: string | FusionSpec, dtype: DType): boolean {
+  const w = typeof op === 'string' ? BUILTIN_WASM[op] : op.wasm;
+  return w !== undefined && unsupported(w, dtype) === null;
+}
+
+// Instruction codes of assembly/fused.ts.
+const I = {
+  unaryF32: 0,
+  unaryI32: 1,
+  binaryF32: 2,
+  binaryI32: 3,
+  whereF32c: 4,
+  whereI32c: 5,
+  load: 6,
+  gather: 7,
+  store: 8,
+  copy: 9,
+  splat: 10,
+  splatLoad: 11,
+} as const;
+const CODE_NAMES = Object.fromEntries(Object.entries(I).map(([k, v]) => [v, k])) as Record<number, string>;
+const INSTR_WORDS = 8;
+const HEADER_WORDS = 9;
+
+/** One instruction: [code, op, dst, a, b, c, p, q] (node indices; p, q: a value, an address, or a word offset). */
+interface Instr {
+  readonly code: number;
+  readonly op: number;
+  readonly dst: number;
+  readonly args: readonly number[];
+  p: number;
+  q: number;
+  /** For text: the op's name, and which input or output `p` addresses. */
+  readonly name?: string;
+  readonly ptr?: { readonly input: number } | { readonly output: number };
+}
+
+/** A compiled kernel: the program's words with its buffer addresses left to patch, and how to run it. */
+export interface FusedProgram {
+  /** The program (i32 words); addresses at `patches` are filled per run. */
+  readonly words: readonly number[];
+  /** Words that hold input or output addresses. */
+  readonly patches: readonly { readonly word: number; readonly input?: number; readonly output?: number }[];
+  /** Elements of the iteration shape, and blocks of FUSED_BLOCK. */
+  readonly size: number;
+  readonly blocks: number;
+  /** Scratch bytes one thread needs (its registers). */
+  readonly scratchBytes: number;
+  /** Whether some node is a transcendental function (the split threshold of such maps). */
+  readonly transcendental: boolean;
+  /** Op nodes computed per element (the call's work estimate). */
+  readonly ops: number;
+  /** The program as text, one line per instruction. */
+  readonly text: string;
+}
+
+/** The wasm operation of an op node, checked for its operands' dtypes; throws naming the op and dtype. */
+function checkedOp(k: FusedKernel, n: FusedNode & { kind: 'op' }, i: number): FusionSpec['wasm'] {
+  const w = n.spec.wasm;
+  const fail = (why: string): never => {
+    throw new Error(`runFused (wasm): node v${i} (${n.op}, ${n.dtype}): ${why}`);
+  };
+  const arity = w.kind === 'unary' ? 1 : w.kind === 'binary' ? 2 : 3;
+  if (n.args.length !== arity) fail(`${arity} operands expected, got ${n.args.length}`);
+  n.args.forEach((a) => {
+    if (!(a >= 0 && a < i)) fail(`operand v${a} is not an earlier node`);
+  });
+  const dt = (a: number): DType => k.nodes[a]!.dtype;
+  const values = w.kind === 'where' ? n.args.slice(1) : n.args;
+  for (const a of values) if (dt(a) !== n.dtype) fail(`operand v${a} is ${dt(a)}, not ${n.dtype}`);
+  if (w.kind === 'where') {
+    const c = dt(n.args[0]!);
+    if (c !== 'f32' && c !== 'i32') fail(`the condition is ${c}: the wasm backend has no ${c} kernels`);
+  }
+  const why = unsupported(w, n.dtype);
+  if (why) fail(why);
+  return w;
+}
+
+/** The 32-bit pattern of `value` stored in `dtype` (as a typed array stores it). */
+function literalBits(value: number, dtype: DType): number {
+  if (dtype === 'i32') return Int32Array.of(value)[0]!;
+  return new Int32Array(Float32Array.of(value).buffer)[0]!;
+}
+
+/** Compiles a fused kernel into a program for `fused_32`; throws (naming the op and dtype) for what wasm lacks. */
+export function compileFused(k: FusedKernel): FusedProgram {
+  const size = sizeOf(k.shape);
+  const nodes = k.nodes;
+  if (k.outputs.length === 0) throw new Error('runFused (wasm): a fused kernel needs at least one output');
+  nodes.forEach((n, i) => {
+    if (n.dtype !== 'f32' && n.dtype !== 'i32')
+      throw new Error(
+        `runFused (wasm): node v${i} is ${n.dtype}: the wasm backend has no ${n.dtype} kernels (f64 lives on the cpu backend)`,
+      );
+    if (n.kind === 'input') {
+      const a = k.inputs[n.input];
+      if (!a) throw new Error(`runFused (wasm): node v${i} reads input ${n.input} of ${k.inputs.length}`);
+      if (a.dtype !== n.dtype) throw new Error(`runFused (wasm): node v${i} is ${n.dtype} but input ${n.input} is ${a.dtype}`);
+    } else if (n.kind === 'op') checkedOp(k, n, i);
+  });
+  for (const o of k.outputs) if (!(o >= 0 && o < nodes.length)) throw new Error(`runFused (wasm): output v${o} is not a node`);
+
+  // the nodes the outputs need
+  const needed = new Array<boolean>(nodes.length).fill(false);
+  for (const o of k.outputs) needed[o] = true;
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (needed[i] && n.kind === 'op') for (const a of n.args) needed[a] = true;
+  }
+
+  // how each input is read: directly (full contiguous), as a splat (one element), or gathered
+  const inputStrides = k.inputs.map((a) => broadcastStrides(a.shape, k.shape));
+  const mode = k.inputs.map((a) => (sizeOf(a.shape) === 1 ? 'splat' : sizeOf(a.shape) === size ? 'direct' : 'gather'));
+  const gathered = k.inputs.map((_, i) => i).filter((i) => mode[i] === 'gather');
+  const c = collapse(k.shape, [stridesOf(k.shape), ...gathered.map((i) => inputStrides[i]!)]);
+  const cshape = c.shape.length === 0 ? [1] : c.shape;
+  const cstrides = gathered.map((_, g) => (c.shape.length === 0 ? [0] : c.strides[g + 1]!));
+
+  // output k written directly by its node's instruction (first occurrence of an op node), else copied
+  const directOut = new Map<number, number>();
+  k.outputs.forEach((o, j) => {
+    if (nodes[o]!.kind === 'op' && !directOut.has(o)) directOut.set(o, j);
+  });
+
+  const consts: Instr[] = [];
+  const body: Instr[] = [];
+  const base: ({ input: number } | { output: number } | null)[] = nodes.map(() => null);
+  nodes.forEach((n, i) => {
+    if (!needed[i]) return;
+    if (n.kind === 'literal') consts.push({ code: I.splat, op: 0, dst: i, args: [], p: literalBits(n.value, n.dtype), q: 0 });
+    else if (n.kind === 'input') {
+      const m = mode[n.input];
+      if (m === 'splat') consts.push({ code: I.splatLoad, op: 0, dst: i, args: [], p: 0, q: 0, ptr: { input: n.input } });
+      else if (m === 'direct') {
+        base[i] = { input: n.input };
+        body.push({ code: I.load, op: 0, dst: i, args: [], p: 0, q: 0 });
+      } else body.push({ code: I.gather, op: 0, dst: i, args: [], p: 0, q: gathered.indexOf(n.input), ptr: { input: n.input } });
+    } else {
+      const w = n.spec.wasm;
+      const f32 = n.dtype === 'f32';
+      if (w.kind === 'unary')
+        body.push({ code: f32 ? I.unaryF32 : I.unaryI32, op: UNARY[w.op]!, dst: i, args: n.args, p: 0, q: 0, name: n.op });
+      else if (w.kind === 'binary')
+        body.push({ code: f32 ? I.binaryF32 : I.binaryI32, op: BINARY[w.op]!, dst: i, args: n.args, p: 0, q: 0, name: n.op });
+      else {
+        const cF32 = nodes[n.args[0]!]!.dtype === 'f32';
+        body.push({ code: cF32 ? I.whereF32c : I.whereI32c, op: 0, dst: i, args: n.args, p: 0, q: 0, name: n.op });
+      }
+      const j = directOut.get(i);
+      if (j !== undefined) {
+        base[i] = { output: j };
+        body.push({ code: I.store, op: 0, dst: -1, args: [i], p: 0, q: 0 });
+      }
+    }
+    // outputs that are this node again (an input, a literal, or a repeated node): copied
+    k.outputs.forEach((o, j) => {
+      if (o === i && directOut.get(i) !== j) body.push({ code: I.copy, op: 0, dst: -1, args: [i], p: 0, q: 0, ptr: { output: j } });
+    });
+  });
+
+  // registers: literals and splat inputs keep theirs; the others are freed after their last use
+  const reg = new Array<number>(nodes.length).fill(-1);
+  const free: number[] = [];
+  let nRegs = 0;
+  const take = (): number => (free.length > 0 ? free.pop()! : nRegs++);
+  for (const ins of consts) reg[ins.dst] = take();
+  const lastUse = new Map<number, number>();
+  body.forEach((ins, t) => {
+    for (const a of ins.args) lastUse.set(a, t);
+  });
+  const isConst = new Set(consts.map((ins) => ins.dst));
+  body.forEach((ins, t) => {
+    for (const a of new Set(ins.args)) if (lastUse.get(a) === t && !isConst.has(a)) free.push(reg[a]!);
+    if (ins.dst >= 0) reg[ins.dst] = take();
+  });
+
+  // layout: header, slots, shape, gather strides, const instructions, body instructions
+  const words: number[] = [];
+  const patches: { word: number; input?: number; output?: number }[] = [];
+  const slotsAt = HEADER_WORDS;
+  const shapeAt = slotsAt + 2 * nodes.length;
+  const stridesAt = shapeAt + cshape.length;
+  const constAt = stridesAt + cstrides.length * cshape.length;
+  const instrAt = constAt + consts.length * INSTR_WORDS;
+  const blocks = Math.ceil(size / FUSED_BLOCK);
+  words.push(size, FUSED_BLOCK, body.length, instrAt, consts.length, constAt, slotsAt, cshape.length, shapeAt);
+  nodes.forEach((_, i) => {
+    const b = base[i];
+    if (b) patches.push({ word: words.length + 1, ...b });
+    words.push(Math.max(reg[i]!, 0), 0);
+  });
+  words.push(...cshape);
+  for (const st of cstrides) words.push(...st);
+  for (const ins of [...consts, ...body]) {
+    const q = ins.code === I.gather ? stridesAt + ins.q * cshape.length : ins.q;
+    if (ins.ptr) patches.push({ word: words.length + 6, ...ins.ptr });
+    const [a = 0, b = 0, cc = 0] = ins.args;
+    words.push(ins.code, ins.op, Math.max(ins.dst, 0), a, b, cc, ins.p, q);
+  }
+
+  const opNodes = nodes.filter((n, i) => needed[i] && n.kind === 'op') as (FusedNode & { kind: 'op' })[];
+  const transcendental = opNodes.some((n) => {
+    const w = n.spec.wasm;
+    return w.kind !== 'where' && TRANSCENDENTAL.has(w.op);
+  });
+
+  const where = (i: number): string => {
+    const b = base[i];
+    const r = `r${reg[i]}`;
+    return b ? `${'input' in b ? `in${b.input}` : `out${b.output}`}|${r}` : r;
+  };
+  const line = (ins: Instr): string => {
+    const name = CODE_NAMES[ins.code]!;
+    const dst = ins.dst >= 0 ? `v${ins.dst}:${nodes[ins.dst]!.dtype} @${where(ins.dst)} = ` : '';
+    const args = ins.args.map((a) => `v${a}`).join(' ');
+    const ptr = ins.ptr ? ('input' in ins.ptr ? `in${ins.ptr.input}` : `out${ins.ptr.output}`) : '';
+    switch (ins.code) {
+      case I.splat:
+        return `${dst}splat ${nodes[ins.dst]!.kind === 'literal' ? String((nodes[ins.dst] as { value: number }).value) : ins.p}`;
+      case I.splatLoad:
+        return `${dst}splat ${ptr}[0]`;
+      case I.load:
+        return `${dst}load ${where(ins.dst).split('|')[0]}`;
+      case I.gather:
+        return `${dst}gather ${ptr} strides [${cstrides[ins.q]!.join(',')}]`;
+      case I.store:
+        return `store ${args} -> ${where(ins.args[0]!).split('|')[0]}`;
+      case I.copy:
+        return `copy ${args} -> ${ptr}`;
+      default:
+        return `${dst}${name} ${ins.name ?? ''} ${args}`;
+    }
+  };
+  const ins = k.inputs.map((a, i) => `in${i}:${a.dtype}[${a.shape.join(',')}] ${mode[i]}`).join(', ');
+  const text = [
+    `wasm fused_32 [${k.shape.join(',')}] ${size} elements, ${blocks} block${blocks === 1 ? '' : 's'} of ${FUSED_BLOCK}, ` +
+      `${nRegs} register${nRegs === 1 ? '' : 's'}; iteration [${cshape.join(',')}]; inputs: ${ins || 'none'}`,
+    ...consts.map((x) => `  const ${line(x)}`),
+    ...body.map((x) => `  ${line(x)}`),
+  ].join('\n');
+
+  return {
+    words,
+    patches,
+    size,
+    blocks,
+    scratchBytes: Math.max(1, nRegs) * FUSED_BLOCK * 4,
+    transcendental,
+    ops: opNodes.length,
+    text,
+  };
+}
+
+const cache = new WeakMap<FusedKernel, FusedProgram>();
+
+/** compileFused, once per kernel object. */
+export function fusedProgram(k: FusedKernel): FusedProgram {
+  let p = cache.get(k);
+  if (!p) {
+    p = compileFused(k);
+    cache.set(k, p);
+  }
+  return p;
+}
+
+/** The program's words with the buffer addresses filled in. */
+export function programWords(p: FusedProgram, inputs: readonly number[], outputs: readonly number[]): number[] {
+  const w = p.words.slice();
+  for (const x of p.patches) w[x.word] = x.input !== undefined ? inputs[x.input]! : outputs[x.output!]!;
+  return w;
+}
