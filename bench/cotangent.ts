@@ -1,6 +1,6 @@
 /**
- * cotangent's side of the benchmark: matmul and the MLP SGD step (eager) on the
- * CPU, wasm or WebGPU backend. wasm threads: BENCH_WASM_THREADS (default:
+ * cotangent's side of the benchmark: matmul and the MLP SGD step (eager, and
+ * compiled with jit) on the CPU, wasm or WebGPU backend. wasm threads: BENCH_WASM_THREADS (default:
  * the backend's own default).
  */
 import * as ct from '../src/index.js';
@@ -50,6 +50,30 @@ export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<
     out.l.dispose();
   };
   const t = await time(step, { warmup: 2, minReps: 5, maxReps: 50, minMs: 3000 });
+  // the same step as one jitted program: loss, gradient and update (the old parameters donated)
+  const sgdStep = ct.jit(
+    (p: ct.Tensor[]) => {
+      const [l, g] = ct.valueAndGrad(loss)(p);
+      return { l, p: p.map((w, i) => ct.sub(w, ct.mul((g as ct.Tensor[])[i]!, MLP.lr))) };
+    },
+    { donateArgnums: 0 },
+  );
+  params.forEach((w) => w.dispose());
+  params = ct.keep(d.params.map((p) => ct.tensor(p.data, { shape: p.shape })));
+  let firstJitLoss = NaN;
+  let submits = 0;
+  let steps = 0;
+  const jitStep = async () => {
+    const before = ct.debugCounters().submits;
+    const out = sgdStep(params);
+    submits += ct.debugCounters().submits - before;
+    steps++;
+    params = ct.keep(out.p);
+    const l = (await out.l.data())[0]!;
+    if (Number.isNaN(firstJitLoss)) firstJitLoss = l;
+    out.l.dispose();
+  };
+  const tj = await time(jitStep, { warmup: 2, minReps: 5, maxReps: 50, minMs: 3000 });
   const kind = backend === 'webgpu' ? (device.match(/; (\w+),/)?.[1] ?? undefined) : undefined;
   await ct.shutdown();
   return {
@@ -57,6 +81,7 @@ export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<
     device,
     matmul,
     mlp: { msPerStep: t.ms, stepsPerSec: 1000 / t.ms, firstLoss, reps: t.reps },
+    mlpJit: { msPerStep: tj.ms, stepsPerSec: 1000 / tj.ms, firstLoss: firstJitLoss, reps: tj.reps, submitsPerStep: submits / steps },
     ...(kind ? { adapterKind: kind } : {}),
   };
 }

@@ -80,6 +80,8 @@ export interface PeerResult {
   readonly device: string;
   readonly matmul: { n: number; ms: number; gflops: number }[];
   readonly mlp: { msPerStep: number; stepsPerSec: number; firstLoss: number; reps: number } | null;
+  /** cotangent only: the same step compiled with jit (and its WebGPU queue submissions per step). */
+  readonly mlpJit?: { msPerStep: number; stepsPerSec: number; firstLoss: number; reps: number; submitsPerStep: number };
   readonly error?: string;
 }
 

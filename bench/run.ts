@@ -168,8 +168,10 @@ const head = [
   ...MATMUL_SIZES.map((n) => `matmul ${n} GFLOP/s`),
   'MLP ms/step',
   'MLP steps/s',
+  'MLP jit ms/step',
   ...MATMUL_SIZES.map((n) => `× mm ${n}`),
   '× MLP',
+  '× MLP jit',
   'first loss',
 ];
 lines.push(`| ${head.join(' | ')} |`);
@@ -186,14 +188,19 @@ for (const r of results) {
     return b && mm[i] ? fmt(mm[i].ms / b.ms) : '—';
   });
   const mlpRatio = base?.mlp && r.mlp ? fmt(r.mlp.msPerStep / base.mlp.msPerStep) : '—';
+  // a peer's fastest step (its jitted one where it has one) against cotangent's jitted step
+  const peerBest = r.mlpJit ?? r.mlp;
+  const jitRatio = base?.mlpJit && peerBest ? fmt(peerBest.msPerStep / base.mlpJit.msPerStep) : '—';
   lines.push(
     `| ${[
       r.peer,
       ...mm.map((m) => fmt(m?.gflops)),
       fmt(r.mlp?.msPerStep, 1),
       fmt(r.mlp?.stepsPerSec),
+      r.mlpJit ? `${fmt(r.mlpJit.msPerStep, 1)}${isGpuPeer(r.peer) ? ` (${fmt(r.mlpJit.submitsPerStep, 1)} submit/step)` : ''}` : '—',
       ...ratios,
       mlpRatio,
+      jitRatio,
       fmt(r.mlp?.firstLoss, 5),
     ].join(' | ')} |`,
   );
@@ -204,7 +211,8 @@ lines.push(
     `${cpuBase?.peer ?? 'cotangent (cpu or wasm): not run'}, WebGPU peers vs cotangent (webgpu)); > 1 means cotangent is faster.`,
 );
 lines.push(
-  'MLP step: cotangent eager (valueAndGrad + SGD each step), jax-js jitted whole, tfjs optimizer.minimize, PyTorch eager autograd.',
+  'MLP step: cotangent eager (valueAndGrad + SGD each step) and jitted (the whole step one jit program, parameters donated), ' +
+    "jax-js jitted whole, tfjs optimizer.minimize, PyTorch eager autograd. × MLP jit: the peer's step / cotangent's jitted step.",
 );
 lines.push('devices:');
 for (const r of results) if (r.device) lines.push(`- ${r.peer}: ${r.device}`);
