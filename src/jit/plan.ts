@@ -91,8 +91,11 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
   const eqnIndex = new Map(g.eqns.map((e, i) => [e, i]));
   const canFuse = fuse && isFusedBackend(backend);
   const bindingLimit = backend.name === 'webgpu' ? WEBGPU_BINDINGS : 64;
+  /** broadcastTo joins a group as a broadcasting read of its input (fused kernels broadcast their inputs). */
+  const isBroadcastRead = (e: GraphEqn): boolean => e.prim === 'broadcastTo' && e.inputs[0]!.dtype === e.output.dtype;
   const fusible = (e: GraphEqn): boolean => {
     if (!canFuse) return false;
+    if (isBroadcastRead(e)) return true;
     const prim = lookupPrimitive(e.prim);
     if (!prim?.fusion) return false;
     const fb = backend as Backend & FusedBackend;
@@ -152,6 +155,10 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
       return nodes.length - 1;
     };
     for (const e of grp.eqns) {
+      if (isBroadcastRead(e)) {
+        nodeOf.set(e.output.name, nodeFor(e.inputs[0]!));
+        continue;
+      }
       const args = e.inputs.map(nodeFor);
       const prim = lookupPrimitive(e.prim)!;
       nodes.push({ kind: 'op', op: e.prim, spec: prim.fusion!, args, dtype: e.output.dtype as DType });
