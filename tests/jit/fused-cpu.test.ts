@@ -216,7 +216,52 @@ describe('cpu fused kernels', () => {
         const c = Math.fround(3 * Math.fround(0.1));
         expect(Array.from(fused[0]!)).toEqual(Array.from(x, (v) => Math.fround(v + c)));
         expectSame(k, [x, s]);
-        if (!interpret) expect(cpuBackend.fusedSource(k)).toMatch(/const v3 = fround\(x1\[0\] \* 0\.10000000149011612\)|v3 = .*\n.*for \(/);
+        if (!interpret) {
+          // the single value, the literal and their product are computed before the loop
+          const src = cpuBackend.fusedSource(k);
+          const loop = src.indexOf('for (');
+          for (const line of ['const v1 = x1[0];', 'const v2 = 0.10000000149011612;', 'const v3 = fround(v1 * v2);']) {
+            expect(src.indexOf(line)).toBeGreaterThan(-1);
+            expect(src.indexOf(line)).toBeLessThan(loop);
+          }
+        }
+      });
+
+      it('shapes of many elements (several interpreter blocks) with broadcasting carried across blocks', () => {
+        setFusedInterpreter(interpret);
+        const k: FusedKernel = {
+          shape: [3, 257, 2],
+          inputs: [
+            { shape: [257, 1], dtype: 'f32' },
+            { shape: [3, 1, 2], dtype: 'f32' },
+            { shape: [3, 257, 2], dtype: 'f32' },
+            { shape: [1], dtype: 'f32' },
+          ],
+          nodes: [
+            { kind: 'input', input: 0, dtype: 'f32' },
+            { kind: 'input', input: 1, dtype: 'f32' },
+            { kind: 'input', input: 2, dtype: 'f32' },
+            { kind: 'input', input: 3, dtype: 'f32' },
+            opNode('sub', [0, 1], 'f32'),
+            opNode('mul', [4, 2], 'f32'),
+            opNode('sigmoid', [3], 'f32'),
+            opNode('add', [5, 6], 'f32'),
+            opNode('less', [0, 1], 'f32'),
+          ],
+          outputs: [7, 8, 6],
+        };
+        const data = [257, 6, 1542, 1].map((n, j) => Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.37 + j) * 3));
+        const { fused } = both(k, data);
+        const [x, y, z, s] = data as [Float32Array, Float32Array, Float32Array, Float32Array];
+        const v = s[0]!;
+        const sg = Math.fround(v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+        const naive = Float32Array.from({ length: 1542 }, (_, i) => {
+          const [a, b, c] = [Math.floor(i / 514), Math.floor(i / 2) % 257, i % 2];
+          return Math.fround(Math.fround(Math.fround(x[b]! - y[a * 2 + c]!) * z[i]!) + sg);
+        });
+        expect(sameValues(fused[0]!, naive)).toBeNull();
+        expect(sameValues(fused[2]!, new Float32Array(1542).fill(sg))).toBeNull();
+        expectSame(k, data);
       });
 
       it('runs a 0-size shape to empty outputs', () => {
@@ -371,6 +416,8 @@ describe('cpu fused kernels', () => {
         expect(() => cpuBackend.runFused(bad, [x.storageFor('test'), wrong.storageFor('test')])).toThrow(
           /input 1 of shape \[3\] does not broadcast to \[2\]/,
         );
+        const reducing = { ...k, reductions: [{ node: 2, op: 'sum', axes: [0] }] } as FusedKernel;
+        expect(() => cpuBackend.runFused(reducing, [x.storageFor('test'), x.storageFor('test')])).toThrow(/does not fuse reductions/);
         x.dispose();
         wrong.dispose();
       });

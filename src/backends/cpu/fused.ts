@@ -69,6 +69,9 @@ const broadcastsTo = (s: Shape, target: Shape): boolean =>
   s.length <= target.length && s.every((d, i) => d === 1 || d === target[target.length - s.length + i]);
 
 function checkKernel(k: FusedKernel): void {
+  // reductions are fused only by backends that say so (fusesReductions); dropping them would lose outputs
+  const reductions = (k as { readonly reductions?: readonly unknown[] }).reductions;
+  if (reductions && reductions.length > 0) fail(k, 'the cpu backend does not fuse reductions');
   k.inputs.forEach((a, j) => {
     if (!broadcastsTo(a.shape, k.shape)) fail(k, `input ${j} of shape [${a.shape.join(',')}] does not broadcast to [${k.shape.join(',')}]`);
   });
@@ -327,84 +330,143 @@ function compiled(p: Plan): Compiled {
 
 type Fn = (...xs: number[]) => number;
 
-/** One node's value from the register file, with the node's rounding. */
-function nodeValue(node: FusedNode & { kind: 'op' }, regs: Float64Array): () => number {
+/** Elements the interpreter computes at a time, node by node, in buffers that stay in cache. */
+const BLOCK = 512;
+
+/** One op node over a block: its scalar function applied per element, then the node's rounding (a loop written out per arity and rounding). */
+function blockStep(node: FusedNode & { kind: 'op' }, r: Float64Array, args: readonly Float64Array[]): (len: number) => void {
   const f: Fn = node.spec.f;
-  const args = node.args;
-  const [a = 0, b = 0, c = 0] = args;
-  const raw: () => number =
-    args.length === 1
-      ? () => f(regs[a]!)
-      : args.length === 2
-        ? () => f(regs[a]!, regs[b]!)
-        : args.length === 3
-          ? () => f(regs[a]!, regs[b]!, regs[c]!)
-          : () => f(...args.map((x) => regs[x]!));
-  if (node.dtype === 'f32') return () => Math.fround(raw());
-  if (node.dtype === 'i32') return () => raw() | 0;
-  return raw;
+  const [a = r, b = r, c = r] = args;
+  const dtype = node.dtype;
+  if (args.length === 1) {
+    if (dtype === 'f32')
+      return (len) => {
+        for (let t = 0; t < len; t++) r[t] = Math.fround(f(a[t]!));
+      };
+    if (dtype === 'i32')
+      return (len) => {
+        for (let t = 0; t < len; t++) r[t] = f(a[t]!) | 0;
+      };
+    return (len) => {
+      for (let t = 0; t < len; t++) r[t] = f(a[t]!);
+    };
+  }
+  if (args.length === 2) {
+    if (dtype === 'f32')
+      return (len) => {
+        for (let t = 0; t < len; t++) r[t] = Math.fround(f(a[t]!, b[t]!));
+      };
+    if (dtype === 'i32')
+      return (len) => {
+        for (let t = 0; t < len; t++) r[t] = f(a[t]!, b[t]!) | 0;
+      };
+    return (len) => {
+      for (let t = 0; t < len; t++) r[t] = f(a[t]!, b[t]!);
+    };
+  }
+  if (args.length === 3)
+    return (len) => {
+      for (let t = 0; t < len; t++) r[t] = roundTo(dtype, f(a[t]!, b[t]!, c[t]!));
+    };
+  return (len) => {
+    for (let t = 0; t < len; t++) r[t] = roundTo(dtype, f(...args.map((x) => x[t]!)));
+  };
 }
 
-/** A kernel's closures, built once: it runs by reading the inputs at `pos` into registers and evaluating the nodes in order. */
+/** A kernel's closures and buffers, built once: it runs block by block, each node over the whole block in turn. */
 interface Interpreter {
   run(ins: readonly TypedArray[], outs: readonly TypedArray[]): void;
 }
 
-/** Nodes to evaluate: which register each closure's value goes to. */
-interface Steps {
-  readonly at: number[];
-  readonly fn: (() => number)[];
-}
-
 function interpreter(p: Plan): Interpreter {
   const k = p.kernel;
-  const regs = new Float64Array(k.nodes.length);
-  const pos = new Float64Array(k.inputs.length);
-  const ctx: { xs: readonly TypedArray[] } = { xs: [] };
-  const once: Steps = { at: [], fn: [] };
-  const each: Steps = { at: [], fn: [] };
-  k.nodes.forEach((node, i) => {
+  const nodes = k.nodes;
+  const n = p.n;
+  const block = Math.max(1, Math.min(BLOCK, n));
+  // a buffer per live node that varies, and per invariant node used by one that varies (filled once per run)
+  const bufs: (Float64Array | null)[] = nodes.map((_, i) => (p.live[i] && !p.invariant[i] ? new Float64Array(block) : null));
+  const invariantValue = new Float64Array(nodes.length);
+  nodes.forEach((node, i) => {
+    if (node.kind === 'op' && bufs[i]) for (const a of node.args) bufs[a] ??= new Float64Array(block);
+  });
+  const once: ((ins: readonly TypedArray[]) => void)[] = [];
+  const steps: ((len: number) => void)[] = [];
+  // the inputs read per element: where each input node's buffer takes its values from
+  const reads: { readonly input: number; readonly buf: Float64Array }[] = [];
+  nodes.forEach((node, i) => {
     if (!p.live[i]) return;
-    const steps = p.invariant[i] ? once : each;
-    steps.at.push(i);
+    const r = bufs[i];
+    if (!p.invariant[i]) {
+      if (node.kind === 'input') reads.push({ input: node.input, buf: r! });
+      else if (node.kind === 'op')
+        steps.push(
+          blockStep(
+            node,
+            r!,
+            node.args.map((a) => bufs[a]!),
+          ),
+        );
+      return;
+    }
     if (node.kind === 'input') {
       const j = node.input;
-      steps.fn.push(() => ctx.xs[j]![pos[j]!]!);
+      once.push((ins) => {
+        invariantValue[i] = ins[j]![0]!;
+      });
     } else if (node.kind === 'literal') {
       const v = p.literals[i]!;
-      steps.fn.push(() => v);
-    } else steps.fn.push(nodeValue(node, regs));
+      once.push(() => {
+        invariantValue[i] = v;
+      });
+    } else {
+      const f: Fn = node.spec.f;
+      const dtype = node.dtype;
+      const args = node.args;
+      once.push(() => {
+        invariantValue[i] = roundTo(dtype, f(...args.map((a) => invariantValue[a]!)));
+      });
+    }
+    if (r) once.push(() => r.fill(invariantValue[i]!));
   });
-  const evaluate = (steps: Steps): void => {
-    for (let s = 0; s < steps.fn.length; s++) regs[steps.at[s]!] = steps.fn[s]!();
-  };
-  // every input that is not a single value walks the collapsed iteration space
-  const walking = p.access.flatMap((a, j) => (a === 'scalar' ? [] : [j]));
+  // full-shape inputs are copied a block at a time; the others walk the collapsed iteration space
+  const copies = reads.filter((x) => p.access[x.input] === 'full');
+  const strided = reads.filter((x) => p.access[x.input] !== 'full');
+  const walking = [...new Set(strided.map((x) => x.input))];
+  const w = walking.length;
   const c = collapse(
     k.shape,
     walking.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
   );
   const rank = c.dims.length;
-  const outNodes = k.outputs;
+  const st = new Float64Array(rank * w);
+  for (let q = 0; q < w; q++) for (let d = 0; d < rank; d++) st[d * w + q] = c.strides[q]![d]!;
+  const slot = strided.map((x) => walking.indexOf(x.input));
   return {
     run(ins, outs) {
-      ctx.xs = ins;
-      pos.fill(0);
-      evaluate(once);
+      if (n === 0) return;
+      for (const s of once) s(ins);
+      // the odometer, carried from block to block
       const idx = new Array<number>(rank).fill(0);
-      for (let e = 0; e < p.n; e++) {
-        evaluate(each);
-        for (let m = 0; m < outNodes.length; m++) outs[m]![e] = regs[outNodes[m]!]!;
-        for (let d = rank - 1; d >= 0; d--) {
-          walking.forEach((j, q) => {
-            pos[j]! += c.strides[q]![d]!;
-          });
-          if (++idx[d]! < c.dims[d]!) break;
-          walking.forEach((j, q) => {
-            pos[j]! -= c.strides[q]![d]! * c.dims[d]!;
-          });
-          idx[d] = 0;
+      const pos = new Float64Array(w);
+      const xs = strided.map((x) => ins[x.input]!);
+      for (let e0 = 0; e0 < n; e0 += block) {
+        const len = Math.min(block, n - e0);
+        for (const x of copies) x.buf.set(ins[x.input]!.subarray(e0, e0 + len));
+        for (let t = 0; t < len && w > 0; t++) {
+          for (let r = 0; r < strided.length; r++) strided[r]!.buf[t] = xs[r]![pos[slot[r]!]!]!;
+          for (let d = rank - 1; d >= 0; d--) {
+            for (let q = 0; q < w; q++) pos[q]! += st[d * w + q]!;
+            if (++idx[d]! < c.dims[d]!) break;
+            for (let q = 0; q < w; q++) pos[q]! -= st[d * w + q]! * c.dims[d]!;
+            idx[d] = 0;
+          }
         }
+        for (const s of steps) s(len);
+        k.outputs.forEach((o, m) => {
+          const r = bufs[o];
+          if (r) outs[m]!.set(r.subarray(0, len), e0);
+          else outs[m]!.fill(invariantValue[o]!, e0, e0 + len);
+        });
       }
     },
   };
