@@ -50,6 +50,20 @@ export type FusedNode =
       readonly dtype: DType;
     };
 
+/**
+ * A reduction fused after the elementwise nodes: `op` over `axes` of the
+ * kernel's shape applied to the values of `node`, as the `sum` / `max`
+ * primitive with those axes computes it (the reduced axes are dropped; max
+ * propagates NaN; the summation order may differ from the unfused kernel's,
+ * so sums agree to rounding, not bit for bit).
+ */
+export interface FusedReduction {
+  readonly node: number;
+  readonly op: 'sum' | 'max';
+  /** Sorted, distinct axes of the kernel's shape. */
+  readonly axes: readonly number[];
+}
+
 /** A fused elementwise kernel: nodes in topological order over one iteration shape, with one or more outputs. */
 export interface FusedKernel {
   /** The iteration shape, which is every output's shape. */
@@ -59,6 +73,8 @@ export interface FusedKernel {
   readonly nodes: readonly FusedNode[];
   /** The nodes whose values are the kernel's outputs (dtype: the node's), in order. */
   readonly outputs: readonly number[];
+  /** Reductions of nodes, each one more output after `outputs` (of the reduced shape); only for backends with `fusesReductions`. */
+  readonly reductions?: readonly FusedReduction[];
 }
 
 /** A backend that runs fused kernels (cpu: generated JavaScript; wasm: a SIMD program; webgpu: generated WGSL). */
@@ -69,6 +85,8 @@ export interface FusedBackend {
   fusedSource(kernel: FusedKernel): string;
   /** Whether a node of primitive `op` on operands of `dtype` can run in a fused kernel (default: every fusible primitive). */
   canFuse?(op: string, dtype: DType): boolean;
+  /** Whether this backend runs kernels with `reductions`. */
+  readonly fusesReductions?: boolean;
 }
 
 /** Whether a backend runs fused kernels. */
@@ -83,5 +101,7 @@ export function fusedToText(k: FusedKernel): string {
     return `v${i}:${n.dtype} = ${rhs}`;
   });
   const ins = k.inputs.map((a, i) => `in${i}:${a.dtype}[${a.shape.join(',')}]`).join(' ');
-  return `fused[${k.shape.join(',')}] (${ins}) {\n  ${lines.join('\n  ')}\n} -> (${k.outputs.map((o) => `v${o}`).join(', ')})`;
+  const reds = (k.reductions ?? []).map((r) => `${r.op}[axes=${r.axes.join(',')}] v${r.node}`);
+  const outs = [...k.outputs.map((o) => `v${o}`), ...reds].join(', ');
+  return `fused[${k.shape.join(',')}] (${ins}) {\n  ${lines.join('\n  ')}\n} -> (${outs})`;
 }

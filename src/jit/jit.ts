@@ -453,8 +453,8 @@ function execute(e: Entry, inputs: readonly ConcreteTensor[], donatedLeaves: Rea
         );
         countJitDispatch();
         s.outs.forEach((o, j) => {
-          const node = s.kernel.nodes[s.kernel.outputs[j]!]!;
-          const t = new ConcreteTensor(backend, storages[j]!, [...s.kernel.shape], node.dtype);
+          const a = s.outAvals[j]!;
+          const t = new ConcreteTensor(backend, storages[j]!, [...a.shape], a.dtype);
           vals[o] = t;
           created.push(t);
         });

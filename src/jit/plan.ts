@@ -12,6 +12,7 @@ import type { Backend } from '../backends/Backend.js';
 import { isFusedBackend, type FusedBackend, type FusedKernel, type FusedNode } from '../backends/fused.js';
 import type { Graph, GraphEqn, GraphVar } from '../core/graphTrace.js';
 import type { Primitive } from '../core/Primitive.js';
+import type { Aval } from '../tensor/Aval.js';
 import { bytesPerElement, type DType } from '../tensor/dtype.js';
 import { shapesEqual, sizeOf } from '../tensor/shape.js';
 import { ValueError } from '../tensor/ShapeError.js';
@@ -21,7 +22,14 @@ import { lookupPrimitive } from '../ops/primitives.js';
 /** One step of a plan; `ins` and `outs` are value slots. */
 export type Step =
   | { readonly kind: 'prim'; readonly prim: Primitive; readonly params: unknown; readonly ins: readonly number[]; readonly out: number }
-  | { readonly kind: 'fused'; readonly kernel: FusedKernel; readonly ins: readonly number[]; readonly outs: readonly number[] };
+  | {
+      readonly kind: 'fused';
+      readonly kernel: FusedKernel;
+      readonly ins: readonly number[];
+      readonly outs: readonly number[];
+      /** Each output's shape and dtype (elementwise outputs, then reductions). */
+      readonly outAvals: readonly Aval[];
+    };
 
 /** A compiled program for one backend. */
 export interface Plan {
@@ -60,7 +68,12 @@ interface Group {
   readonly shape: readonly number[];
   readonly eqns: GraphEqn[];
   readonly members: Set<string>;
+  /** Outputs of the group's fused reductions (nothing in the group may read them). */
+  readonly reduced: Set<string>;
 }
+
+/** A sum or max equation (fusible after its producer's group on backends that fuse reductions). */
+const isReduction = (e: GraphEqn): boolean => e.prim === 'sum' || e.prim === 'max';
 
 /** Builds the plan of `g` for `backend`; `fuse` false keeps one step per equation. */
 export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
@@ -90,6 +103,7 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
   });
   const eqnIndex = new Map(g.eqns.map((e, i) => [e, i]));
   const canFuse = fuse && isFusedBackend(backend);
+  const fusesReductions = canFuse && (backend as Backend & FusedBackend).fusesReductions === true;
   const bindingLimit = backend.name === 'webgpu' ? WEBGPU_BINDINGS : 64;
   /** broadcastTo joins a group as a broadcasting read of its input (fused kernels broadcast their inputs). */
   const isBroadcastRead = (e: GraphEqn): boolean => e.prim === 'broadcastTo' && e.inputs[0]!.dtype === e.output.dtype;
@@ -154,7 +168,13 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
       nodeOf.set(v.name, nodes.length - 1);
       return nodes.length - 1;
     };
+    const reductions: { node: number; op: 'sum' | 'max'; axes: readonly number[]; v: GraphVar }[] = [];
     for (const e of grp.eqns) {
+      if (grp.reduced.has(e.output.name)) {
+        const axes = (e.params as { axes: readonly number[] }).axes;
+        reductions.push({ node: nodeFor(e.inputs[0]!), op: e.prim as 'sum' | 'max', axes: [...axes], v: e.output });
+        continue;
+      }
       if (isBroadcastRead(e)) {
         nodeOf.set(e.output.name, nodeFor(e.inputs[0]!));
         continue;
@@ -165,6 +185,7 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
       nodeOf.set(e.output.name, nodes.length - 1);
     }
     const outVars = grp.eqns
+      .filter((e) => !grp.reduced.has(e.output.name))
       .map((e) => e.output)
       .filter((v) => isOutput.has(v.name) || (consumers.get(v.name) ?? []).some((c) => !grp.members.has(g.eqns[c]!.output.name)));
     if (ins.length !== inputVars.length) throw new Error('jit: fusion group inputs disagree'); // internal invariant
@@ -175,9 +196,11 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
         inputs: inputVars.map((v) => ({ shape: v.shape, dtype: v.dtype as DType })),
         nodes,
         outputs: outVars.map((v) => nodeOf.get(v.name)!),
+        ...(reductions.length > 0 ? { reductions: reductions.map(({ node, op, axes }) => ({ node, op, axes })) } : {}),
       },
       ins: inputVars.map(slot),
-      outs: outVars.map(slot),
+      outs: [...outVars, ...reductions.map((r) => r.v)].map(slot),
+      outAvals: [...outVars, ...reductions.map((r) => r.v)].map((v) => ({ shape: v.shape, dtype: v.dtype as DType })),
     });
   };
 
@@ -196,6 +219,15 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
   };
 
   for (const e of g.eqns) {
+    // a sum or max of a value computed in an open group of its input's shape joins that group as a fused reduction
+    const producer = isReduction(e) && fusesReductions ? groupOf.get(e.inputs[0]!.name) : undefined;
+    if (producer && shapesEqual(producer.shape, e.inputs[0]!.shape) && !producer.reduced.has(e.inputs[0]!.name)) {
+      producer.eqns.push(e);
+      producer.members.add(e.output.name);
+      producer.reduced.add(e.output.name);
+      groupOf.set(e.output.name, producer);
+      continue;
+    }
     if (!fusible(e)) {
       flushProducers(e.inputs, null);
       emitPrim(e);
@@ -204,10 +236,20 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
     const shape = e.output.shape;
     // prefer the open group of the same shape that produced an input; else any open group of that shape
     const producers = e.inputs.map((v) => groupOf.get(v.name)).filter((x): x is Group => x !== undefined);
-    let target = producers.find((grp) => shapesEqual(grp.shape, shape)) ?? open.find((grp) => shapesEqual(grp.shape, shape)) ?? null;
+    // a group cannot read its own reductions (they complete after its elementwise pass)
+    const readsReduction = (grp: Group): boolean => e.inputs.some((v) => grp.reduced.has(v.name));
+    let target =
+      producers.find((grp) => shapesEqual(grp.shape, shape) && !readsReduction(grp)) ??
+      open.find((grp) => shapesEqual(grp.shape, shape) && !readsReduction(grp)) ??
+      null;
     if (target) {
       // the kernel's buffers must fit the backend's binding limit
-      const trial: Group = { shape, eqns: [...target.eqns, e], members: new Set([...target.members, e.output.name]) };
+      const trial: Group = {
+        shape,
+        eqns: [...target.eqns, e],
+        members: new Set([...target.members, e.output.name]),
+        reduced: target.reduced,
+      };
       if (externalInputs(trial).length + escaping(trial, null) > bindingLimit) {
         flush(target);
         target = null;
@@ -219,7 +261,7 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
       target.members.add(e.output.name);
       groupOf.set(e.output.name, target);
     } else {
-      const grp: Group = { shape, eqns: [e], members: new Set([e.output.name]) };
+      const grp: Group = { shape, eqns: [e], members: new Set([e.output.name]), reduced: new Set() };
       open.push(grp);
       groupOf.set(e.output.name, grp);
     }
