@@ -144,6 +144,18 @@ describe('wasm fused kernels equal the unfused wasm ops (runFusedEagerly), bit f
     );
   });
 
+  it('random i32 kernels over more than a block', () => {
+    fc.assert(
+      fc.property(
+        arbFusedKernel({ dtype: 'i32', maxRank: 3, maxDim: 13, maxNodes: 6 }).chain((k) => fc.tuple(fc.constant(k), arbInputs(k))),
+        ([k, data]) => {
+          expectSame(k, data);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('every unary and binary op of each dtype alone, on 37 elements (vector body and partial vector)', () => {
     const cases: [string, DType, number][] = [
       ...FLOAT_UNARY.map((op): [string, DType, number] => [op, 'f32', 1]),
@@ -265,8 +277,8 @@ describe('wasm fused kernels: hand-written cases', () => {
     expect(g).toBeInstanceOf(Int32Array);
   });
 
-  it('sizes not a multiple of 4, of the block, and above it: 1, 3, 5, 511, 513, 1000, 70000', () => {
-    for (const n of [1, 3, 5, FUSED_BLOCK - 1, FUSED_BLOCK + 1, 1000, 70000]) {
+  it('sizes not a multiple of 4, of the block, and above it: 1, 3, 5, 511, 513, 1024 (full blocks only), 1000, 70000', () => {
+    for (const n of [1, 3, 5, FUSED_BLOCK - 1, FUSED_BLOCK + 1, 2 * FUSED_BLOCK, 1000, 70000]) {
       const k: FusedKernel = {
         shape: [n],
         inputs: [
@@ -460,6 +472,8 @@ describe('wasmFusible and errors', () => {
     expect(wasm.stats()).toEqual(stats);
     const k64: FusedKernel = { shape: [4], inputs: [{ shape: [4], dtype: 'f64' }], nodes: [input(0, 'f64')], outputs: [0] };
     expect(() => wasm.fusedSource(k64)).toThrow(/f64/);
+    const bad: FusedKernel = { shape: [2, 3], inputs: [{ shape: [2], dtype: 'f32' }], nodes: [input(0)], outputs: [0] };
+    expect(() => wasm.fusedSource(bad)).toThrow(/does not broadcast/);
     x.dispose();
   });
 

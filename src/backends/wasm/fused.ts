@@ -189,6 +189,9 @@ export function compileFused(k: FusedKernel): FusedProgram {
       const a = k.inputs[n.input];
       if (!a) throw new Error(`runFused (wasm): node v${i} reads input ${n.input} of ${k.inputs.length}`);
       if (a.dtype !== n.dtype) throw new Error(`runFused (wasm): node v${i} is ${n.dtype} but input ${n.input} is ${a.dtype}`);
+      const off = k.shape.length - a.shape.length;
+      if (off < 0 || a.shape.some((d, j) => d !== 1 && d !== k.shape[off + j]))
+        throw new Error(`runFused (wasm): input ${n.input} of shape [${a.shape.join(',')}] does not broadcast to [${k.shape.join(',')}]`);
     } else if (n.kind === 'op') checkedOp(k, n, i);
   });
   for (const o of k.outputs) if (!(o >= 0 && o < nodes.length)) throw new Error(`runFused (wasm): output v${o} is not a node`);
