@@ -39,7 +39,7 @@ export interface FusionSpec {
 export type FusedNode =
   /** Group input `input`, read with broadcasting into the group's shape. */
   | { readonly kind: 'input'; readonly input: number; readonly dtype: DType }
-  /** A scalar constant (broadcast). */
+  /** A scalar constant (broadcast). jit never makes a -0 literal (some shader compilers fold a constant -0 as +0). */
   | { readonly kind: 'literal'; readonly value: number; readonly dtype: DType }
   /** The elementwise primitive `op`, described by `spec`, applied to earlier nodes (all of the group's shape). */
   | {

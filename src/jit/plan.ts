@@ -55,7 +55,9 @@ export interface Plan {
 function literalOf(t: Tensor): number | null {
   if (t.size !== 1 || (t.backendName !== 'cpu' && t.backendName !== 'wasm')) return null;
   try {
-    return t.dataSync()[0]!;
+    const v = t.dataSync()[0]!;
+    // shader compilers may fold a constant -0 as +0 (no signed zeros): -0 stays an input, read from memory
+    return Object.is(v, -0) ? null : v;
   } catch {
     return null;
   }

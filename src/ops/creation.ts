@@ -134,7 +134,7 @@ function filled(op: string, shape: Shape, value: unknown, opts: Omit<CreateOptio
   const dtype = checkDtype(op, opts.dtype ?? 'f32');
   checkShape(op, shape, dtype);
   const a = allocArray(dtype, sizeOf(shape));
-  if (v !== 0) a.fill(v);
+  if (!Object.is(v, 0)) a.fill(v); // a fresh array holds +0; -0 is filled
   return fromTypedArray(a, shape, dtype, backendFor(opts, dtype));
 }
 
@@ -155,7 +155,7 @@ export function backendOf(t: Tensor): Backend {
 function filledLike(op: string, t: Tensor, value: unknown, dtype: DType): Tensor {
   const v = checkValue(op, value);
   const a = allocArray(checkDtype(op, dtype), t.size);
-  if (v !== 0) a.fill(v);
+  if (!Object.is(v, 0)) a.fill(v); // a fresh array holds +0; -0 is filled
   // an f64 tensor like one on a backend without f64 (wasm, webgpu) goes to cpu, as f64 tensors made without a backend do
   const b = backendOf(t);
   return fromTypedArray(a, t.shape, dtype, b.supports(dtype) ? b : backendFor(undefined, dtype));

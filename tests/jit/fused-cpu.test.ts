@@ -377,7 +377,7 @@ describe('cpu fused kernels', () => {
         expectSame(k, [a, b]);
       });
 
-      it('rounds literals as the unfused ops fill them (f32 rounding, i32 truncation, -0 as 0)', () => {
+      it('rounds literals as the unfused ops fill them (f32 rounding, i32 truncation, -0 kept)', () => {
         setFusedInterpreter(interpret);
         const k: FusedKernel = {
           shape: [2],

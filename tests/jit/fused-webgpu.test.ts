@@ -206,7 +206,7 @@ describe.skipIf(!ok)('WebGPU fused kernels', () => {
         opNode('maximum', [1, 4], 'f32'),
         literal(Number.NEGATIVE_INFINITY),
         opNode('maximum', [0, 6], 'f32'),
-        literal(-0),
+        literal(0),
         literal(1),
         opNode('div', [9, 8], 'f32'),
       ],
@@ -218,7 +218,8 @@ describe.skipIf(!ok)('WebGPU fused kernels', () => {
     expect(maxNan).toEqual([Number.NaN, Number.NaN, Number.NaN, Number.NaN]);
     expect(max0).toEqual([Number.NaN, 0, 2, Number.POSITIVE_INFINITY]);
     expect(maxInf).toEqual([Number.NaN, -1, 2, Number.POSITIVE_INFINITY]);
-    // a -0 literal is 0, as `full(shape, -0)` (the literal of the reference) stores it
+    // (a -0 literal is not used here: shader compilers may treat a constant -0 as +0 — llvmpipe does —, so jit never
+    // makes a literal of -0; it stays an input)
     expect(oneOverZero).toEqual([Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY]);
     await expectMatchesEager(k, [f32(x)]);
   });

@@ -206,8 +206,8 @@ function makePlan(k: FusedKernel): Plan {
   const inline: boolean[] = [];
   const literals: number[] = [];
   for (const node of nodes) {
-    // a literal holds what the unfused `full` stores for it: the value in the dtype, with -0 filled as 0
-    literals.push(node.kind === 'literal' ? (node.value === 0 ? 0 : roundTo(node.dtype, node.value)) : 0);
+    // a literal holds what the unfused `full` stores for it: the value in the dtype
+    literals.push(node.kind === 'literal' ? roundTo(node.dtype, node.value) : 0);
     inline.push(node.kind === 'op' && inlineOf(node) !== undefined);
     invariant.push(
       node.kind === 'literal' ||

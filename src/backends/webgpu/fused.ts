@@ -18,15 +18,15 @@ import { threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './
 import { broadcastStrides, checkRank, collapse } from './layout.js';
 import { instantiate } from './shaderTemplate.js';
 
-/** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded; i32: ToInt32; -0 as 0). */
+/** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
 function literalWgsl(value: number, t: 'f32' | 'i32'): string {
   if (t === 'i32') return `i32(${value | 0})`;
   const v = Math.fround(value);
   if (Number.isNaN(v)) return 'f32_nan()';
   if (v === Number.POSITIVE_INFINITY) return 'f32_inf()';
   if (v === Number.NEGATIVE_INFINITY) return '-f32_inf()';
-  // the decimal form of the f32 value read back as an abstract float is that f32 value exactly; -0 reads as 0, as
-  // `full` stores it (it fills only non-zero values)
+  // the decimal form of the f32 value read back as an abstract float is that f32 value exactly
+  if (Object.is(v, -0)) return 'bitcast<f32>(0x80000000u)';
   return `f32(${String(v)})`;
 }
 
