@@ -18,5 +18,6 @@ export * from './backends.js';
 export * from './mutants.js';
 export * from './programs.js';
 export * from './fuzz.js';
+export * from './jit.js';
 export { builtinCases } from './domains.js';
 export * as arb from './arbitraries.js';
