@@ -16,7 +16,7 @@ import type { FusedBackend, FusedKernel } from '../fused.js';
 import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { Allocator, type AllocatorStats } from './allocator.js';
-import { fusedProgram, programWords } from './fused.js';
+import { fusedProgram, programWords, wasmFusible } from './fused.js';
 import type { WasmCall, WasmContext, WasmKernel } from './kernels.js';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernelsBinary.js';
 import { MAX_THREADS } from './layout.js';
@@ -599,6 +599,11 @@ export class WasmBackend implements Backend, FusedBackend {
     } finally {
       for (const [p, bytes] of temps) this.allocator.release(p, bytes);
     }
+  }
+
+  /** Whether a node of the elementwise primitive `op` on operands of `dtype` runs in a fused kernel here (wasmFusible). */
+  canFuse(op: string, dtype: DType): boolean {
+    return wasmFusible(op, dtype);
   }
 
   /** The program `runFused` runs for `kernel`, as text (one line per instruction). */

@@ -180,6 +180,11 @@ export function compileFused(k: FusedKernel): FusedProgram {
   const size = sizeOf(k.shape);
   const nodes = k.nodes;
   if (k.outputs.length === 0) throw new Error('runFused (wasm): a fused kernel needs at least one output');
+  if (k.reductions && k.reductions.length > 0)
+    throw new Error(
+      `runFused (wasm): the wasm backend does not fuse reductions (${k.reductions.map((r) => r.op).join(', ')}); ` +
+        'run them as their own ops (fusesReductions is false)',
+    );
   nodes.forEach((n, i) => {
     if (n.dtype !== 'f32' && n.dtype !== 'i32')
       throw new Error(
