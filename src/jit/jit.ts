@@ -469,7 +469,7 @@ function execute(e: Entry, inputs: readonly ConcreteTensor[], donatedLeaves: Rea
     for (const t of created) t.dispose();
     throw err;
   }
-  if ('flush' in backend && typeof backend.flush === 'function') (backend as { flush(): void }).flush(); // one submission per call
+  // WebGPU: the call's dispatches stay in the open command encoder; the next read (or a full batch) submits them together
   const constSlots = new Set(plan.consts.map((c) => c.slot));
   return plan.outputSlots.map((s) => {
     const v = vals[s]!;
