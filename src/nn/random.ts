@@ -55,6 +55,35 @@ export function key(seed: number): Key {
   return makeKey(hi, seed >>> 0);
 }
 
+/** Thrown when random bits are drawn from a {@link probeKey}: the function being traced is random. */
+export class KeyDrawn extends Error {
+  constructor() {
+    super('random bits were drawn from a probe key (the traced function is random)');
+    this.name = 'KeyDrawn';
+  }
+}
+
+/** A key without bits: splitting or folding it gives probe keys; drawing from it (or reading its words) throws KeyDrawn. */
+class ProbeKey {
+  readonly kind = 'prng-key' as const;
+  get k0(): number {
+    throw new KeyDrawn();
+  }
+  get k1(): number {
+    throw new KeyDrawn();
+  }
+}
+
+/**
+ * A key that stands for "any key" while a training step is traced by jit: a
+ * model that only passes keys around (serial splits its key among its layers)
+ * traces fine, one that draws random bits (dropout) throws KeyDrawn, and is
+ * then run op by op with real keys.
+ */
+export const probeKey = (): Key => Object.freeze(new ProbeKey());
+
+const isProbe = (k: Key): boolean => k instanceof ProbeKey;
+
 function checkKey(op: string, k: unknown): asserts k is Key {
   if (!isKey(k)) throw new ValueError(op, `expected a PRNG key (from random.key(seed)), got ${typeof k}`);
 }
@@ -63,6 +92,7 @@ function checkKey(op: string, k: unknown): asserts k is Key {
 export function split(k: Key, n = 2): Key[] {
   checkKey('random.split', k);
   if (!Number.isInteger(n) || n < 0) throw new ValueError('random.split', `n must be a non-negative integer, got ${n}`);
+  if (isProbe(k)) return Array.from({ length: n }, probeKey);
   return Array.from({ length: n }, (_, i) => {
     const [a, b] = threefry2x32(k.k0, k.k1, 1, i);
     return makeKey(a, b);
@@ -74,6 +104,7 @@ export function foldIn(k: Key, data: number): Key {
   checkKey('random.foldIn', k);
   if (!Number.isInteger(data) || data < 0 || data > 0xffffffff)
     throw new ValueError('random.foldIn', `data must be an integer in [0, 2^32), got ${data}`);
+  if (isProbe(k)) return probeKey();
   const [a, b] = threefry2x32(k.k0, k.k1, 2, data);
   return makeKey(a, b);
 }

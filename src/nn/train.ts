@@ -20,7 +20,7 @@ import { cast } from '../ops/structural.js';
 import type { Layer } from './layer.js';
 import type { Loss } from './losses.js';
 import { optimizerInternals, type Optimizer, type OptState } from './optim.js';
-import { foldIn, permutationArray, type Key } from './random.js';
+import { foldIn, KeyDrawn, permutationArray, probeKey, type Key } from './random.js';
 import { batchTensors, checkCompatible, checkDataset, datasetSize, type Dataset } from './dataset.js';
 
 /** A model whose apply maps one tensor to one tensor of logits. */
@@ -59,18 +59,8 @@ export interface TrainStepOptions {
   readonly jit?: boolean;
 }
 
-/** The key a jitted step is traced with: reading it means the model is random in training (dropout), so the step runs op by op. */
-class KeyRead extends Error {}
-class ProbeKey {
-  readonly kind = 'prng-key' as const;
-  get k0(): number {
-    throw new KeyRead('the model reads its key');
-  }
-  get k1(): number {
-    throw new KeyRead('the model reads its key');
-  }
-}
-const PROBE_KEY: Key = Object.freeze(new ProbeKey());
+/** The key a jitted step is traced with: a model that draws random bits from it (dropout) runs op by op instead. */
+const PROBE_KEY: Key = probeKey();
 
 /** A step's metrics, by the optimiser state returned with them: freed when that state is donated. */
 const metricsOf = new WeakMap<object, readonly Tensor[]>();
@@ -103,7 +93,7 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
     };
     return valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, Tensor], P];
   };
-  // the whole step as one program; the key is a static probe that must never be read (see KeyRead)
+  // the whole step as one program; the key is a static probe key: drawing bits from it (see KeyDrawn) means op by op
   let compiled =
     opts.jit !== false && inner
       ? jit(
@@ -134,7 +124,7 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
         try {
           return jitted(params, state, x, y, key);
         } catch (e) {
-          if (!(e instanceof KeyRead)) throw e;
+          if (!(e instanceof KeyDrawn)) throw e;
           compiled = null; // the model is random in training: op by op from now on
         }
       }
