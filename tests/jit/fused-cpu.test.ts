@@ -416,8 +416,12 @@ describe('cpu fused kernels', () => {
         expect(() => cpuBackend.runFused(bad, [x.storageFor('test'), wrong.storageFor('test')])).toThrow(
           /input 1 of shape \[3\] does not broadcast to \[2\]/,
         );
-        const reducing = { ...k, reductions: [{ node: 2, op: 'sum', axes: [0] }] } as FusedKernel;
-        expect(() => cpuBackend.runFused(reducing, [x.storageFor('test'), x.storageFor('test')])).toThrow(/does not fuse reductions/);
+        const reducing = (axes: number[], node = 2): FusedKernel => ({ ...k, reductions: [{ node, op: 'sum', axes }] });
+        const xx = [x.storageFor('test'), x.storageFor('test')];
+        expect(() => cpuBackend.runFused(reducing([1]), xx)).toThrow(/reduction 0: axis 1 is out of bounds for rank 1/);
+        expect(() => cpuBackend.runFused(reducing([0], 7), xx)).toThrow(/reduction 0 reads node 7, which does not exist/);
+        const twoD: FusedKernel = { ...k, shape: [2, 2], reductions: [{ node: 2, op: 'sum', axes: [1, 0] }] };
+        expect(() => cpuBackend.runFused(twoD, xx)).toThrow(/axes \[1,0\] are not sorted and distinct/);
         x.dispose();
         wrong.dispose();
       });

@@ -18,16 +18,35 @@
  * stores its result in a typed array, so the results are bit for bit those
  * of the ops run one by one.
  *
+ * Fused reductions (sum, max) fold their node into a Float64Array of output
+ * cells during the same loop, so the reduced node is never stored: each
+ * reduction's cell walks the iteration space like a broadcast input (stride 0
+ * along the reduced axes), and a cell that stays fixed along the inner loop
+ * is folded in a local. Values are folded in row-major order in doubles and
+ * stored once in the dtype, as the unfused reduce kernel does, so sums and
+ * maxima are bit for bit the unfused ones.
+ *
  * Where code generation is forbidden (a strict Content-Security-Policy), an
  * interpreter runs the same plan with closures built once per kernel: same
  * results, slower. {@link setFusedInterpreter} forces it.
  */
 import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../tensor/shape.js';
-import { fusedToText, type FusedKernel, type FusedNode } from '../fused.js';
+import { fusedToText, type FusedKernel, type FusedNode, type FusedReduction } from '../fused.js';
 
 /** How an input is read: the full shape (element i), one value for all elements, or general broadcasting. */
 type Access = 'full' | 'scalar' | 'strided';
+
+/** A fused reduction as the plan runs it. */
+interface PlanReduction {
+  readonly node: number;
+  readonly op: 'sum' | 'max';
+  readonly dtype: DType;
+  /** Elements of the reduced output. */
+  readonly size: number;
+  /** The output cell stays the same along the innermost collapsed dimension (the loop folds into a local). */
+  readonly innerFixed: boolean;
+}
 
 /** What the runs of one kernel share: how each node and input is handled (independent of the data). */
 interface Plan {
@@ -40,9 +59,12 @@ interface Plan {
   readonly invariant: readonly boolean[];
   /** Per input. */
   readonly access: readonly Access[];
-  /** The collapsed iteration space of the strided inputs, and their strides in it (null for the others). */
+  /** The collapsed iteration space of the strided inputs and the reductions, and the inputs' strides in it (null for the others). */
   readonly dims: readonly number[];
   readonly strides: readonly (readonly number[] | null)[];
+  /** The reductions, and the strides of their output cells in the collapsed iteration space. */
+  readonly reductions: readonly PlanReduction[];
+  readonly rstrides: readonly (readonly number[])[];
   /** The literals rounded to their dtype, by node. */
   readonly literals: readonly number[];
   /** Whether a node is computed by inline JavaScript rather than by calling its scalar function. */
@@ -56,6 +78,8 @@ type Compiled = (
   n: number,
   D: readonly number[],
   S: readonly (readonly number[] | null)[],
+  A: readonly Float64Array[],
+  R: readonly (readonly number[])[],
 ) => void;
 
 // ---- the kernel's checks ----
@@ -69,9 +93,17 @@ const broadcastsTo = (s: Shape, target: Shape): boolean =>
   s.length <= target.length && s.every((d, i) => d === 1 || d === target[target.length - s.length + i]);
 
 function checkKernel(k: FusedKernel): void {
-  // reductions are fused only by backends that say so (fusesReductions); dropping them would lose outputs
-  const reductions = (k as { readonly reductions?: readonly unknown[] }).reductions;
-  if (reductions && reductions.length > 0) fail(k, 'the cpu backend does not fuse reductions');
+  (k.reductions ?? []).forEach((r, m) => {
+    if (!Number.isInteger(r.node) || r.node < 0 || r.node >= k.nodes.length)
+      fail(k, `reduction ${m} reads node ${r.node}, which does not exist (${k.nodes.length} nodes)`);
+    if (r.op !== 'sum' && r.op !== 'max') fail(k, `reduction ${m} is '${String(r.op)}', not sum or max`);
+    r.axes.forEach((a, q) => {
+      if (!Number.isInteger(a) || a < 0 || a >= k.shape.length)
+        fail(k, `reduction ${m}: axis ${a} is out of bounds for rank ${k.shape.length}`);
+      if (q > 0 && a <= r.axes[q - 1]!) fail(k, `reduction ${m}: axes [${r.axes.join(',')}] are not sorted and distinct`);
+      if (r.op === 'max' && k.shape[a] === 0) fail(k, `reduction ${m}: max over the empty axis ${a}`);
+    });
+  });
   k.inputs.forEach((a, j) => {
     if (!broadcastsTo(a.shape, k.shape)) fail(k, `input ${j} of shape [${a.shape.join(',')}] does not broadcast to [${k.shape.join(',')}]`);
   });
@@ -152,6 +184,25 @@ function exactInline(il: Inline, node: FusedNode & { kind: 'op' }, nodes: readon
   return il.exactFloat === true && node.dtype !== 'i32' && same(node.args[0]!);
 }
 
+/** The value a reduction's output cells start from. */
+const initOf = (op: 'sum' | 'max'): number => (op === 'sum' ? 0 : -Infinity);
+
+/** Strides of a reduction's output cells over the kernel's axes: 0 along the reduced axes, row-major over the kept ones. */
+function reductionStrides(shape: Shape, axes: readonly number[]): number[] {
+  const st = new Array<number>(shape.length).fill(0);
+  let s = 1;
+  for (let ax = shape.length - 1; ax >= 0; ax--) {
+    if (!axes.includes(ax)) {
+      st[ax] = s;
+      s *= shape[ax]!;
+    }
+  }
+  return st;
+}
+
+/** The reduced output's shape (the reduced axes dropped). */
+const reducedShape = (shape: Shape, r: FusedReduction): number[] => shape.filter((_, ax) => !r.axes.includes(ax));
+
 /** A value as the dtype's typed array stores it. */
 const roundTo = (dtype: DType, v: number): number => (dtype === 'f32' ? Math.fround(v) : dtype === 'i32' ? v | 0 : v);
 
@@ -185,6 +236,8 @@ function makePlan(k: FusedKernel): Plan {
   const nodes = k.nodes;
   const live = nodes.map(() => false);
   for (const o of k.outputs) live[o] = true;
+  const reds = k.reductions ?? [];
+  for (const r of reds) live[r.node] = true;
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
     if (live[i] && node.kind === 'op') for (const a of node.args) live[a] = true;
@@ -194,14 +247,28 @@ function makePlan(k: FusedKernel): Plan {
     return size === n ? 'full' : size === 1 ? 'scalar' : 'strided';
   });
   const stridedIdx = access.flatMap((acc, j) => (acc === 'strided' ? [j] : []));
-  const c = collapse(
-    k.shape,
-    stridedIdx.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
-  );
+  // the strided inputs and the reductions' output cells walk one collapsed iteration space
+  const c = collapse(k.shape, [
+    ...stridedIdx.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
+    ...reds.map((r) => reductionStrides(k.shape, r.axes)),
+  ]);
+  if (c.dims.length === 0 && reds.length > 0) {
+    // a single element: one dimension of size 1
+    c.dims.push(1);
+    for (const st of c.strides) st.push(0);
+  }
   const strides: (number[] | null)[] = access.map(() => null);
   stridedIdx.forEach((j, q) => {
     strides[j] = c.strides[q]!;
   });
+  const rstrides = reds.map((_, m) => c.strides[stridedIdx.length + m]!);
+  const reductions: PlanReduction[] = reds.map((r, m) => ({
+    node: r.node,
+    op: r.op,
+    dtype: nodes[r.node]!.dtype,
+    size: sizeOf(reducedShape(k.shape, r)),
+    innerFixed: rstrides[m]![c.dims.length - 1] === 0,
+  }));
   const invariant: boolean[] = [];
   const inline: boolean[] = [];
   const literals: number[] = [];
@@ -215,7 +282,7 @@ function makePlan(k: FusedKernel): Plan {
         (node.kind === 'op' && node.args.every((a) => invariant[a])),
     );
   }
-  return { kernel: k, n, live, invariant, access, dims: c.dims, strides, literals, inline };
+  return { kernel: k, n, live, invariant, access, dims: c.dims, strides, reductions, rstrides, literals, inline };
 }
 
 // ---- code generation ----
@@ -233,10 +300,11 @@ function planKey(p: Plan): string {
     if (node.kind === 'literal') return `l${numberLiteral(p.literals[i]!)}${node.dtype}`;
     return `${p.inline[i] ? 'x' : 'f'}${node.op}(${node.args.join(',')})${node.dtype}${inv}`;
   });
-  return `${p.access.map((a) => a[0]).join('')}|${nodes.join(' ')}|${p.kernel.outputs.join(',')}`;
+  const reds = p.reductions.map((r) => `${r.op}(${r.node})${r.innerFixed ? 'f' : ''}`);
+  return `${p.access.map((a) => a[0]).join('')}|${nodes.join(' ')}|${p.kernel.outputs.join(',')}|${reds.join(',')}`;
 }
 
-/** The body of the generated function `(ins, outs, F, n, D, S)`. */
+/** The body of the generated function `(ins, outs, F, n, D, S, A, R)`. */
 function generateBody(p: Plan): string {
   const k = p.kernel;
   const nodes = k.nodes;
@@ -267,28 +335,46 @@ function generateBody(p: Plan): string {
   k.outputs.forEach((o, m) => {
     each.push(`o${m}[i] = v${o};`);
   });
+  // each reduction folds its node into its output cell (a${m}[q${m}]) as the unfused reduce kernel does, in the same
+  // row-major order, in a double; a cell fixed along the inner loop is folded in a local (s${m}) and stored after it
+  const reds = p.reductions;
+  reds.forEach((r, m) => {
+    const v = `v${r.node}`;
+    const cell = r.innerFixed ? `s${m}` : `a${m}[q${m}]`;
+    pre.push(`const a${m} = A[${m}];`);
+    each.push(r.op === 'sum' ? `${cell} += ${v};` : `if (${v} > ${cell} || ${v} !== ${v}) ${cell} = ${v};`);
+  });
   const indent = (lines: readonly string[], by: string): string => lines.map((l) => `${by}${l}\n`).join('');
-  if (strided.length === 0) return `${indent(pre, '  ')}  for (let i = 0; i < n; i++) {\n${indent(each, '    ')}  }\n`;
-  // general broadcasting: the inner loop walks the last collapsed dimension, an odometer the others
+  if (strided.length === 0 && reds.length === 0) return `${indent(pre, '  ')}  for (let i = 0; i < n; i++) {\n${indent(each, '    ')}  }\n`;
+  // general broadcasting and reductions: the inner loop walks the last collapsed dimension, an odometer the others
   pre.push('const last = D.length - 1;', 'const m = D[last];', 'const idx = new Int32Array(D.length);');
   for (const j of strided) pre.push(`const S${j} = S[${j}];`, `const t${j} = S${j}[last];`, `let b${j} = 0;`);
-  const open = strided.map((j) => `let p${j} = b${j};`);
-  const step = strided.map((j) => `p${j} += t${j};`);
+  reds.forEach((r, m) => {
+    pre.push(`const R${m} = R[${m}];`, ...(r.innerFixed ? [] : [`const u${m} = R${m}[last];`]), `let c${m} = 0;`);
+  });
+  const open = [
+    ...strided.map((j) => `let p${j} = b${j};`),
+    ...reds.flatMap((r, m) => [`let q${m} = c${m};`, ...(r.innerFixed ? [`let s${m} = a${m}[q${m}];`] : [])]),
+  ];
+  const step = [...strided.map((j) => `p${j} += t${j};`), ...reds.flatMap((r, m) => (r.innerFixed ? [] : [`q${m} += u${m};`]))];
+  const close = reds.flatMap((r, m) => (r.innerFixed ? [`a${m}[q${m}] = s${m};`] : []));
+  const bases = [...strided.map((j) => [`b${j}`, `S${j}`]), ...reds.map((_, m) => [`c${m}`, `R${m}`])];
   const carry = [
     'for (let d = last - 1; d >= 0; d--) {',
-    ...strided.map((j) => `  b${j} += S${j}[d];`),
+    ...bases.map(([b, s]) => `  ${b} += ${s}[d];`),
     '  if (++idx[d] < D[d]) break;',
-    ...strided.map((j) => `  b${j} -= S${j}[d] * D[d];`),
+    ...bases.map(([b, s]) => `  ${b} -= ${s}[d] * D[d];`),
     '  idx[d] = 0;',
     '}',
   ];
   return (
     `${indent(pre, '  ')}  for (let i = 0; i < n; ) {\n${indent(open, '    ')}` +
-    `    for (let j = 0; j < m; j++, i++) {\n${indent([...each, ...step], '      ')}    }\n${indent(carry, '    ')}  }\n`
+    `    for (let j = 0; j < m; j++, i++) {\n${indent([...each, ...step], '      ')}    }\n` +
+    `${indent([...close, ...carry], '    ')}  }\n`
   );
 }
 
-const PARAMS = ['ins', 'outs', 'F', 'n', 'D', 'S'] as const;
+const PARAMS = ['ins', 'outs', 'F', 'n', 'D', 'S', 'A', 'R'] as const;
 
 /** Whether `new Function` works here (checked once: a strict Content-Security-Policy forbids it). */
 let codegenAllowed: boolean | undefined;
@@ -376,7 +462,24 @@ function blockStep(node: FusedNode & { kind: 'op' }, r: Float64Array, args: read
 
 /** A kernel's closures and buffers, built once: it runs block by block, each node over the whole block in turn. */
 interface Interpreter {
-  run(ins: readonly TypedArray[], outs: readonly TypedArray[]): void;
+  /** `accs`: one accumulator per reduction, holding its initial value in every cell. */
+  run(ins: readonly TypedArray[], outs: readonly TypedArray[], accs: readonly Float64Array[]): void;
+}
+
+/** Folds a block of values into the reduction's cells (`cells[t]` for value t), in order, as the unfused reduce kernel does. */
+function foldStep(op: 'sum' | 'max'): (acc: Float64Array, cells: Float64Array, vals: Float64Array | number, len: number) => void {
+  if (op === 'sum')
+    return (acc, cells, vals, len) => {
+      if (typeof vals === 'number') for (let t = 0; t < len; t++) acc[cells[t]!]! += vals;
+      else for (let t = 0; t < len; t++) acc[cells[t]!]! += vals[t]!;
+    };
+  return (acc, cells, vals, len) => {
+    for (let t = 0; t < len; t++) {
+      const v = typeof vals === 'number' ? vals : vals[t]!;
+      const c = cells[t]!;
+      if (v > acc[c]! || Number.isNaN(v)) acc[c] = v;
+    }
+  };
 }
 
 function interpreter(p: Plan): Interpreter {
@@ -429,21 +532,26 @@ function interpreter(p: Plan): Interpreter {
     }
     if (r) once.push(() => r.fill(invariantValue[i]!));
   });
-  // full-shape inputs are copied a block at a time; the others walk the collapsed iteration space
+  // full-shape inputs are copied a block at a time; the others, and the reductions' output cells, walk the collapsed iteration space
   const copies = reads.filter((x) => p.access[x.input] === 'full');
   const strided = reads.filter((x) => p.access[x.input] !== 'full');
   const walking = [...new Set(strided.map((x) => x.input))];
-  const w = walking.length;
-  const c = collapse(
-    k.shape,
-    walking.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
-  );
+  const reds = p.reductions;
+  const nw = walking.length;
+  const w = nw + reds.length;
+  const c = collapse(k.shape, [
+    ...walking.map((j) => broadcastStrides(k.inputs[j]!.shape, k.shape)),
+    ...reds.map((_, m) => reductionStrides(k.shape, k.reductions![m]!.axes)),
+  ]);
   const rank = c.dims.length;
   const st = new Float64Array(rank * w);
   for (let q = 0; q < w; q++) for (let d = 0; d < rank; d++) st[d * w + q] = c.strides[q]![d]!;
   const slot = strided.map((x) => walking.indexOf(x.input));
+  // per reduction: the output cell of each element of the block, and how it folds a block
+  const cells = reds.map(() => new Float64Array(block));
+  const folds = reds.map((r) => foldStep(r.op));
   return {
-    run(ins, outs) {
+    run(ins, outs, accs) {
       if (n === 0) return;
       for (const s of once) s(ins);
       // the odometer, carried from block to block
@@ -455,6 +563,7 @@ function interpreter(p: Plan): Interpreter {
         for (const x of copies) x.buf.set(ins[x.input]!.subarray(e0, e0 + len));
         for (let t = 0; t < len && w > 0; t++) {
           for (let r = 0; r < strided.length; r++) strided[r]!.buf[t] = xs[r]![pos[slot[r]!]!]!;
+          for (let m = 0; m < reds.length; m++) cells[m]![t] = pos[nw + m]!;
           for (let d = rank - 1; d >= 0; d--) {
             for (let q = 0; q < w; q++) pos[q]! += st[d * w + q]!;
             if (++idx[d]! < c.dims[d]!) break;
@@ -467,6 +576,9 @@ function interpreter(p: Plan): Interpreter {
           const r = bufs[o];
           if (r) outs[m]!.set(r.subarray(0, len), e0);
           else outs[m]!.fill(invariantValue[o]!, e0, e0 + len);
+        });
+        reds.forEach((r, m) => {
+          folds[m]!(accs[m]!, cells[m]!, bufs[r.node] ?? invariantValue[r.node]!, len);
         });
       }
     },
@@ -507,20 +619,32 @@ export function runFusedCpu(k: FusedKernel, inputs: readonly TypedArray[]): Type
   const pr = prepare(k);
   const p = pr.plan;
   const outs = k.outputs.map((o) => allocArray(k.nodes[o]!.dtype, p.n));
+  // reductions accumulate in doubles and are stored once in their dtype, as the unfused reduce kernel does
+  const accs = p.reductions.map((r) => new Float64Array(r.size).fill(initOf(r.op)));
   if (fusedCodegen()) {
     pr.fn ??= compiled(p);
-    pr.fn(inputs, outs, pr.fns, p.n, p.dims, p.strides);
+    pr.fn(inputs, outs, pr.fns, p.n, p.dims, p.strides, accs, p.rstrides);
   } else {
     pr.interp ??= interpreter(p);
-    pr.interp.run(inputs, outs);
+    pr.interp.run(inputs, outs, accs);
   }
-  return outs;
+  const reduced = p.reductions.map((r, m) => {
+    const acc = accs[m]!;
+    if (r.dtype === 'f64') return acc;
+    const out = allocArray(r.dtype, r.size);
+    out.set(acc);
+    return out;
+  });
+  return [...outs, ...reduced];
 }
 
 /** The JavaScript that runs `k` (or, where kernels are interpreted, a description of the kernel saying so). */
 export function fusedCpuSource(k: FusedKernel): string {
   const p = prepare(k).plan;
-  const head = `// cpu fused kernel over [${k.shape.join(',')}]; inputs: ${p.access.map((a, j) => `in${j} ${a}`).join(', ') || 'none'}`;
+  const reds = (k.reductions ?? []).map((r) => `${r.op}[axes=${r.axes.join(',')}] v${r.node}`);
+  const head =
+    `// cpu fused kernel over [${k.shape.join(',')}]; inputs: ${p.access.map((a, j) => `in${j} ${a}`).join(', ') || 'none'}` +
+    (reds.length > 0 ? `; reductions (into A[m], stored after the loop): ${reds.join(', ')}` : '');
   if (!fusedCodegen())
     return `${head}\n// interpreted (code generation is not available): each node calls its scalar function\n${fusedToText(k)}`;
   return `${head}\nfunction fusedKernel(${PARAMS.join(', ')}) {\n  'use strict';\n${generateBody(p)}}\n`;
