@@ -13,7 +13,7 @@ import { CommandBatcher } from './commands.js';
 import type { GpuStorage, KernelContext, SharedBuffer } from './context.js';
 import type { AcquiredDevice } from './device.js';
 import { BufferUsage, MapModeRead } from './gpuConstants.js';
-import { fusedWgsl, runFusedKernel } from './fused.js';
+import { fusedSources, reducedShape, runFusedKernel } from './fused.js';
 import { elementwise, type WebGpuKernel } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { runUserKernel } from './userKernel.js';
@@ -37,6 +37,8 @@ const POOL_LIMITS = { maxBytes: 512 << 20, maxBuffers: 4096, idleSubmissions: 64
 
 export class WebGpuBackend implements Backend, FusedBackend {
   readonly name = 'webgpu' as const;
+  /** Kernels with sum and max reductions run as generated WGSL that folds the reduced nodes without storing them. */
+  readonly fusesReductions = true;
   readonly device: GPUDevice;
   readonly adapterName: string;
   readonly featureLevel: string;
@@ -165,7 +167,10 @@ export class WebGpuBackend implements Backend, FusedBackend {
     return this.storage(buf, sizeOf(call.out.shape) * (call.out.dtype === 'f64' ? 8 : 4));
   }
 
-  /** Runs a fused elementwise kernel as one generated WGSL dispatch (recorded in the open batch like every kernel). */
+  /**
+   * Runs a fused kernel as generated WGSL dispatches (recorded in the open batch like every kernel): its elementwise
+   * outputs, then its reductions.
+   */
   runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
     this.check('fused kernel');
     const bufs = runFusedKernel(
@@ -177,12 +182,15 @@ export class WebGpuBackend implements Backend, FusedBackend {
       },
     );
     const bytes = sizeOf(kernel.shape) * 4;
-    return bufs.map((b) => this.storage(b, bytes));
+    const reds = kernel.reductions ?? [];
+    return bufs.map((b, j) =>
+      this.storage(b, j < kernel.outputs.length ? bytes : sizeOf(reducedShape(kernel, reds[j - kernel.outputs.length]!)) * 4),
+    );
   }
 
-  /** The WGSL source `runFused` compiles for `kernel`. */
+  /** The WGSL sources `runFused` compiles for `kernel` (for a kernel with reductions, one per group of reductions). */
   fusedSource(kernel: FusedKernel): string {
-    return fusedWgsl(kernel);
+    return fusedSources(kernel, this.ctx.maxStorageBuffers);
   }
 
   free(s: Storage): void {

@@ -11,11 +11,21 @@
  * A group that binds more storage buffers (inputs and outputs) than the
  * device allows runs one node per dispatch instead, through single-node
  * kernels of the same family.
+ *
+ * Reductions (sum, max over axes of the group's shape) run as generated
+ * kernels of shaders/fused_reduce.wgsl, one per set of reduced axes: each
+ * output cell is folded by one workgroup (a tree in workgroup memory) or, for
+ * small reduced blocks, one thread, which computes the nodes a reduction needs
+ * element by element and folds them without storing them. The elementwise
+ * outputs, if any, are written by the elementwise kernel in the same batch.
+ * Past the binding or parameter limits the reduced nodes are materialised
+ * and reduced one by one.
  */
-import type { FusedKernel, FusedNode } from '../fused.js';
+import type { FusedKernel, FusedNode, FusedReduction } from '../fused.js';
 import { sizeOf, type Shape } from '../../tensor/shape.js';
-import { threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
+import { grid, threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { broadcastStrides, checkRank, collapse } from './layout.js';
+import { META_BYTES } from './gpuConstants.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
@@ -41,53 +51,245 @@ function opExpr(n: Extract<FusedNode, { kind: 'op' }>, types: readonly ('f32' | 
   });
 }
 
-const sources = new WeakMap<FusedKernel, string>();
-
-/** The WGSL source of a fused kernel (independent of its shape and its inputs' shapes). */
-export function fusedWgsl(k: FusedKernel): string {
-  const cached = sources.get(k);
-  if (cached !== undefined) return cached;
+/**
+ * The `let` lines computing the nodes of `k` (only those in `keep`, when given), with `indent`; collects the
+ * helper functions they call into `preludes`. Input node reads use `o<k>`, the input's offset.
+ */
+function nodeLines(k: FusedKernel, indent: string, preludes: string[], keep?: ReadonlySet<number>): string[] {
   const label = 'fused kernel';
   const inTs = k.inputs.map((a) => wgslType(label, a.dtype));
   const types = k.nodes.map((n) => wgslType(n.kind === 'op' ? n.op : label, n.dtype));
-  const bindings = inTs.map((t, j) => `@group(0) @binding(${j + 1}) var<storage, read> in${j}: array<${t}>;`);
-  k.outputs.forEach((o, j) => {
-    const t = types[o];
-    if (t === undefined) throw new Error(`fused kernel: output ${j} names node ${o}, which does not exist`);
-    bindings.push(`@group(0) @binding(${inTs.length + 1 + j}) var<storage, read_write> out${j}: array<${t}>;`);
-  });
-  const preludes: string[] = [];
   const body: string[] = [];
   k.nodes.forEach((n, i) => {
     const t = types[i]!;
-    if (n.kind === 'input') {
-      const it = inTs[n.input];
-      if (it === undefined) throw new Error(`fused kernel: node ${i} reads input ${n.input}, which does not exist`);
-      body.push(`  let v${i}: ${t} = ${it === t ? `in${n.input}[o${n.input}]` : `${t}(in${n.input}[o${n.input}])`};`);
-    } else if (n.kind === 'literal') {
-      // a variable, not a constant: WGSL evaluates constant expressions when the shader is created (and rejects
-      // some, such as a division by zero), while the unfused kernels compute on the GPU at run time
-      body.push(`  var v${i}: ${t} = ${literalWgsl(n.value, t)};`);
-    } else {
+    if (n.kind === 'op') {
       for (const a of n.args) {
         if (!(a >= 0 && a < i)) throw new Error(`fused kernel: node ${i} (${n.op}) uses node ${a}, which is not an earlier node`);
       }
+    }
+    if (keep && !keep.has(i)) return;
+    if (n.kind === 'input') {
+      const it = inTs[n.input];
+      if (it === undefined) throw new Error(`fused kernel: node ${i} reads input ${n.input}, which does not exist`);
+      body.push(`${indent}let v${i}: ${t} = ${it === t ? `in${n.input}[o${n.input}]` : `${t}(in${n.input}[o${n.input}])`};`);
+    } else if (n.kind === 'literal') {
+      // a variable, not a constant: WGSL evaluates constant expressions when the shader is created (and rejects
+      // some, such as a division by zero), while the unfused kernels compute on the GPU at run time
+      body.push(`${indent}var v${i}: ${t} = ${literalWgsl(n.value, t)};`);
+    } else {
       if (n.spec.prelude && !preludes.includes(n.spec.prelude)) preludes.push(n.spec.prelude);
-      body.push(`  let v${i}: ${t} = ${t}(${opExpr(n, types)});`);
+      body.push(`${indent}let v${i}: ${t} = ${t}(${opExpr(n, types)});`);
     }
   });
+  return body;
+}
+
+/** The input bindings of a fused kernel, then one read-write output binding per type in `outTypes`. */
+function bindingLines(k: FusedKernel, outTypes: readonly string[]): string[] {
+  const inTs = k.inputs.map((a) => wgslType('fused kernel', a.dtype));
+  const bindings = inTs.map((t, j) => `@group(0) @binding(${j + 1}) var<storage, read> in${j}: array<${t}>;`);
+  outTypes.forEach((t, j) => {
+    bindings.push(`@group(0) @binding(${inTs.length + 1 + j}) var<storage, read_write> out${j}: array<${t}>;`);
+  });
+  return bindings;
+}
+
+const nodeType = (k: FusedKernel, o: number, what: string): 'f32' | 'i32' => {
+  const n = k.nodes[o];
+  if (n === undefined) throw new Error(`fused kernel: ${what} names node ${o}, which does not exist`);
+  return wgslType(n.kind === 'op' ? n.op : 'fused kernel', n.dtype);
+};
+
+const sources = new WeakMap<FusedKernel, string>();
+
+/** The WGSL source of a fused kernel's elementwise outputs (independent of its shape and its inputs' shapes). */
+export function fusedWgsl(k: FusedKernel): string {
+  const cached = sources.get(k);
+  if (cached !== undefined) return cached;
+  const outTypes = k.outputs.map((o, j) => nodeType(k, o, `output ${j}`));
+  const preludes: string[] = [];
+  const body = nodeLines(k, '  ', preludes);
   k.outputs.forEach((o, j) => {
     body.push(`  out${j}[i] = v${o};`);
   });
   const src = instantiate('fused', {
-    BINDINGS: bindings.join('\n'),
+    BINDINGS: bindingLines(k, outTypes).join('\n'),
     PRELUDE: preludes.join('\n'),
-    OFFSETS: inTs.map((_, j) => `  var o${j} = 0u;`).join('\n'),
-    STEPS: inTs.map((_, j) => `    o${j} += idx * m(1u + rank * ${j + 1}u + d);`).join('\n'),
+    OFFSETS: k.inputs.map((_, j) => `  var o${j} = 0u;`).join('\n'),
+    STEPS: k.inputs.map((_, j) => `    o${j} += idx * m(1u + rank * ${j + 1}u + d);`).join('\n'),
     BODY: body.join('\n'),
   });
   sources.set(k, src);
   return src;
+}
+
+/** The identity and the combine (of `a` and `b`) of a reduction, as the unfused sum and max kernels fold (max propagates NaN). */
+function initCombine(op: FusedReduction['op'], t: 'f32' | 'i32'): [string, (a: string, b: string) => string] {
+  if (op === 'sum') return [`${t}(0)`, (a, b) => `${a} + ${b}`];
+  if (t === 'f32') return ['-f32_inf()', (a, b) => `select(${a}, ${b}, ${b} > ${a} || is_nan(${b}))`];
+  return ['i32(-2147483647 - 1)', (a, b) => `max(${a}, ${b})`];
+}
+
+/** The nodes that `roots` depend on (themselves included). */
+function ancestors(k: FusedKernel, roots: readonly number[]): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    if (seen.has(i)) continue;
+    const n = k.nodes[i];
+    if (n === undefined) throw new Error(`fused kernel: a reduction names node ${i}, which does not exist`);
+    seen.add(i);
+    if (n.kind === 'op') stack.push(...n.args);
+  }
+  return seen;
+}
+
+const reduceSources = new WeakMap<FusedKernel, Map<string, string>>();
+
+/**
+ * The WGSL source of the reductions `which` (indices into `k.reductions`, all over the same axes) of a fused
+ * kernel: one kernel computing the nodes they need per element and folding them, one output per reduction
+ * (independent of the shape and of the axes, which travel in the parameter block).
+ */
+export function fusedReduceWgsl(k: FusedKernel, which: readonly number[]): string {
+  let perKernel = reduceSources.get(k);
+  if (!perKernel) {
+    perKernel = new Map();
+    reduceSources.set(k, perKernel);
+  }
+  const key = which.join(',');
+  const cached = perKernel.get(key);
+  if (cached !== undefined) return cached;
+  const reds = which.map((r) => {
+    const red = k.reductions?.[r];
+    if (!red) throw new Error(`fused kernel: no reduction ${r}`);
+    return red;
+  });
+  const outTypes = reds.map((r, j) => nodeType(k, r.node, `reduction ${which[j]}`));
+  const needed = ancestors(
+    k,
+    reds.map((r) => r.node),
+  );
+  const used = k.inputs.map((_, j) => k.nodes.some((n, i) => n.kind === 'input' && n.input === j && needed.has(i)));
+  const usedIdx = used.flatMap((u, j) => (u ? [j] : []));
+  const preludes: string[] = [];
+  const body = nodeLines(k, '    ', preludes, needed);
+  const fields: string[] = [];
+  const inits: string[] = [];
+  const combines: string[] = [];
+  const folds: string[] = [];
+  const stores: string[] = [];
+  reds.forEach((r, j) => {
+    const t = outTypes[j]!;
+    const [init, combine] = initCombine(r.op, t);
+    fields.push(`  r${j}: ${t},`);
+    inits.push(`  a.r${j} = ${init};`);
+    combines.push(`  c.r${j} = ${combine(`a.r${j}`, `b.r${j}`)};`);
+    folds.push(`    acc.r${j} = ${combine(`acc.r${j}`, `v${r.node}`)};`);
+    stores.push(`    out${j}[cell] = r.r${j};`);
+  });
+  const src = instantiate('fused_reduce', {
+    BINDINGS: bindingLines(k, outTypes).join('\n'),
+    PRELUDE: preludes.join('\n'),
+    ACC_FIELDS: fields.join('\n'),
+    ACC_INIT: inits.join('\n'),
+    ACC_COMBINE: combines.join('\n'),
+    BASES: usedIdx.map((j) => `  var b${j} = 0u;`).join('\n'),
+    BASE_STEPS: usedIdx.map((j) => `    b${j} += idx * m(sb + ${j}u * w + d - 1u);`).join('\n'),
+    OFFSETS: usedIdx.map((j) => `    var o${j} = b${j};`).join('\n'),
+    STEPS: usedIdx.map((j) => `      o${j} += idx * m(sb + ${j}u * w + kr + d - 1u);`).join('\n'),
+    BODY: body.join('\n'),
+    FOLD: folds.join('\n'),
+    STORES: stores.join('\n'),
+  });
+  perKernel.set(key, src);
+  return src;
+}
+
+/** Most reductions one fused reduction kernel folds (each takes 1 KiB of workgroup memory and one binding). */
+const MAX_REDUCTIONS_PER_KERNEL = 8;
+
+/**
+ * How the reductions of `k` are dispatched: groups of reductions over the same axes, each one generated kernel
+ * (at most MAX_REDUCTIONS_PER_KERNEL, and within the storage-buffer limit with the inputs); null when even one
+ * reduction with all the inputs exceeds the limit (the reduced nodes are then materialised first).
+ */
+export function reductionGroups(k: FusedKernel, maxStorageBuffers: number): number[][] | null {
+  const reds = k.reductions ?? [];
+  const per = Math.min(MAX_REDUCTIONS_PER_KERNEL, maxStorageBuffers - k.inputs.length);
+  if (per < 1) return null;
+  const byAxes = new Map<string, number[]>();
+  reds.forEach((r, i) => {
+    const key = r.axes.join(',');
+    const g = byAxes.get(key);
+    if (g) g.push(i);
+    else byAxes.set(key, [i]);
+  });
+  const groups: number[][] = [];
+  for (const g of byAxes.values()) {
+    for (let s = 0; s < g.length; s += per) groups.push(g.slice(s, s + per));
+  }
+  return groups;
+}
+
+/** The shape of reduction `r`'s output: the kernel's shape without the reduced axes. */
+export const reducedShape = (k: FusedKernel, r: FusedReduction): number[] => k.shape.filter((_, i) => !r.axes.includes(i));
+
+/** Every WGSL source `runFused` compiles for `k` (the elementwise outputs' kernel, then one per group of reductions). */
+export function fusedSources(k: FusedKernel, maxStorageBuffers: number): string {
+  const reds = k.reductions ?? [];
+  if (reds.length === 0) return fusedWgsl(k);
+  const parts: string[] = [];
+  if (k.outputs.length > 0) parts.push(`// elementwise outputs\n${fusedWgsl(elementwisePart(k))}`);
+  const groups = reductionGroups(k, maxStorageBuffers);
+  if (groups === null) {
+    parts.unshift(`// reduced nodes materialised (too many inputs for one kernel)\n${fusedWgsl(materialising(k))}`);
+    reds.forEach((r, i) => {
+      parts.push(`// reduction ${i}: ${r.op}\n${fusedReduceWgsl(reductionOfInput(k, r), [0])}`);
+    });
+  } else {
+    for (const g of groups) parts.push(`// reductions ${g.join(', ')}\n${fusedReduceWgsl(k, g)}`);
+  }
+  return parts.join('\n\n');
+}
+
+const elementwiseParts = new WeakMap<FusedKernel, FusedKernel>();
+
+/** `k` without its reductions (its elementwise outputs only). */
+function elementwisePart(k: FusedKernel): FusedKernel {
+  let e = elementwiseParts.get(k);
+  if (!e) {
+    e = { shape: k.shape, inputs: k.inputs, nodes: k.nodes, outputs: k.outputs };
+    elementwiseParts.set(k, e);
+  }
+  return e;
+}
+
+const materialisingParts = new WeakMap<FusedKernel, FusedKernel>();
+
+/** `k` without its reductions, with the reduced nodes as more outputs after its own (each once). */
+function materialising(k: FusedKernel): FusedKernel {
+  let e = materialisingParts.get(k);
+  if (!e) {
+    const extra = [...new Set((k.reductions ?? []).map((r) => r.node))];
+    e = { shape: k.shape, inputs: k.inputs, nodes: k.nodes, outputs: [...k.outputs, ...extra] };
+    materialisingParts.set(k, e);
+  }
+  return e;
+}
+
+/** A kernel reducing its one input (the materialised values of `r.node`) as `r` does. */
+function reductionOfInput(k: FusedKernel, r: FusedReduction): FusedKernel {
+  const dtype = k.nodes[r.node]?.dtype;
+  if (dtype === undefined) throw new Error(`fused kernel: a reduction names node ${r.node}, which does not exist`);
+  return {
+    shape: k.shape,
+    inputs: [{ shape: k.shape, dtype }],
+    nodes: [{ kind: 'input', input: 0, dtype }],
+    outputs: [],
+    reductions: [{ node: 0, op: r.op, axes: r.axes }],
+  };
 }
 
 function checkBroadcast(k: FusedKernel, shape: Shape, j: number): void {
@@ -110,6 +312,7 @@ export function runFusedKernel(
   k.inputs.forEach((a, j) => {
     checkBroadcast(k, a.shape, j);
   });
+  if (k.reductions && k.reductions.length > 0) return runWithReductions(ctx, k, k.reductions, inputs, release);
   if (k.inputs.length + k.outputs.length > ctx.maxStorageBuffers) return runNodeByNode(ctx, k, inputs, release);
   const src = fusedWgsl(k);
   const n = sizeOf(k.shape);
@@ -131,6 +334,92 @@ export function runFusedKernel(
     threadsGrid(n),
   );
   return outs;
+}
+
+/** The parameter block of a reduction over `axes` (layout in shaders/fused_reduce.wgsl), its output and reduced sizes. */
+function reductionLayout(k: FusedKernel, axes: readonly number[]): { meta: number[]; nOut: number; nRed: number } {
+  const strides = k.inputs.map((a) => broadcastStrides(a.shape, k.shape));
+  const keptDims = k.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const kept = collapse(
+    keptDims.map((i) => k.shape[i]!),
+    strides.map((st) => keptDims.map((i) => st[i]!)),
+  );
+  const red = collapse(
+    axes.map((i) => k.shape[i]!),
+    strides.map((st) => axes.map((i) => st[i]!)),
+  );
+  checkRank('fused kernel', kept.shape.length);
+  checkRank('fused kernel', red.shape.length);
+  const nOut = sizeOf(kept.shape);
+  const nRed = sizeOf(red.shape);
+  const meta = [nOut, nRed, kept.shape.length, red.shape.length, ...kept.shape, ...red.shape];
+  k.inputs.forEach((_, j) => {
+    meta.push(...kept.strides[j]!, ...red.strides[j]!);
+  });
+  return { meta, nOut, nRed };
+}
+
+/** Records one generated reduction kernel for the reductions `which` of `k` (all over the same axes); returns their outputs. */
+function runReductionGroup(ctx: KernelContext, k: FusedKernel, which: readonly number[], inputs: readonly GPUBuffer[]): SharedBuffer[] {
+  const reds = which.map((r) => k.reductions![r]!);
+  const { meta, nOut, nRed } = reductionLayout(k, reds[0]!.axes);
+  const outs = reds.map(() => ctx.alloc(nOut * 4));
+  if (nOut === 0) return outs;
+  if (nRed === 0) {
+    // a sum over an empty axis is 0 (the max primitive rejects empty axes in its shape rule)
+    reds.forEach((r, j) => {
+      if (r.op !== 'sum') throw new Error(`fused kernel: ${r.op} over an empty axis`);
+      ctx.clear(outs[j]!.buffer, nOut * 4);
+    });
+    return outs;
+  }
+  const src = fusedReduceWgsl(k, which);
+  const serial = nRed <= 64 || nOut >= 4096;
+  const pipeline = ctx.pipeline(`fused_reduce|${src}`, () => src, serial ? 'serial' : 'rows', k.inputs.length, 'fused kernel', reds.length);
+  ctx.dispatch(
+    pipeline,
+    inputs,
+    outs.map((o) => o.buffer),
+    meta,
+    serial ? threadsGrid(nOut) : grid(nOut),
+  );
+  return outs;
+}
+
+/**
+ * A kernel with reductions: its elementwise outputs (if any) by the elementwise kernel, then each group of
+ * reductions over the same axes by one generated kernel that recomputes the reduced nodes per element without
+ * storing them. Past the storage-buffer or parameter limits the reduced nodes are materialised and reduced one
+ * by one.
+ */
+function runWithReductions(
+  ctx: KernelContext,
+  k: FusedKernel,
+  reds: readonly FusedReduction[],
+  inputs: readonly GPUBuffer[],
+  release: (b: SharedBuffer) => void,
+): SharedBuffer[] {
+  const groups = reductionGroups(k, ctx.maxStorageBuffers);
+  const fits = groups?.every((g) => reductionLayout(k, reds[g[0]!]!.axes).meta.length <= META_BYTES / 4);
+  if (!groups || !fits) {
+    const extra = [...new Set(reds.map((r) => r.node))];
+    const bufs = runFusedKernel(ctx, materialising(k), inputs, release);
+    const reduced = reds.map((r) => {
+      const values = bufs[k.outputs.length + extra.indexOf(r.node)]!;
+      return runReductionGroup(ctx, reductionOfInput(k, r), [0], [values.buffer])[0]!;
+    });
+    for (const b of bufs.slice(k.outputs.length)) release(b);
+    return [...bufs.slice(0, k.outputs.length), ...reduced];
+  }
+  const outs = k.outputs.length > 0 ? runFusedKernel(ctx, elementwisePart(k), inputs, release) : [];
+  const results: SharedBuffer[] = [];
+  for (const g of groups) {
+    const bufs = runReductionGroup(ctx, k, g, inputs);
+    g.forEach((r, j) => {
+      results[r] = bufs[j]!;
+    });
+  }
+  return [...outs, ...results];
 }
 
 /** One single-node kernel per node (each binds at most three inputs and one output); intermediates are released. */
