@@ -62,7 +62,7 @@ export type Jitted<F extends Fn> = ((...args: Parameters<F>) => ReturnType<F>) &
   lower(...args: Parameters<F>): string;
   /** Programs traced and cached so far. */
   readonly cacheSize: number;
-  /** Forget the cached programs. */
+  /** Forget the cached programs and free the constants they created (captured tensors stay the caller's). */
   clearCache(): void;
 };
 
@@ -80,6 +80,8 @@ interface Entry {
   readonly flat: (leaves: readonly Tensor[]) => Tensor[];
   /** The function traced captured a value of an enclosing transformation: it runs inline. */
   readonly inline: boolean;
+  /** Constants the program created (while tracing, by folding, or copied to its backend): freed with the program. */
+  readonly owned: readonly Tensor[];
   jvpFn?: (...xs: Tensor[]) => Tensor;
   readonly vjpFns: Map<string, (...xs: Tensor[]) => Tensor[]>;
   record?: CustomCall<Record<string, never>>;
@@ -278,12 +280,14 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
         trace.active = false;
       }
       const inline = traced.graph.consts.some((c) => c.value instanceof Tracer);
-      if (inline) return { ...traced, report: null, inline };
+      const tracedConsts = new Set<Tensor>(traced.graph.consts.map((c) => c.value));
+      if (inline) return { ...traced, report: null, inline, tracedConsts };
       const opt = runPasses ? optimize(traced.graph) : { graph: traced.graph, report: null };
-      return { ...traced, graph: opt.graph, report: opt.report, inline };
+      return { ...traced, graph: opt.graph, report: opt.report, inline, tracedConsts };
     });
     // keep the constants the trace and the passes created; free the rest
     const used = new Set<object>(result.graph.consts.map((c) => c.value));
+    const createdSet = new Set<object>(created);
     for (const o of created) if (!used.has(o)) release((o as ConcreteTensor).handle);
     if (result.inline) {
       return {
@@ -295,6 +299,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
         outLeaves: result.outLeaves,
         flat,
         inline: true,
+        owned: [],
         vjpFns: new Map(),
       };
     }
@@ -302,6 +307,10 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
       ...result.graph,
       consts: result.graph.consts.map((c) => ({ var: c.var, value: onBackend(c.value, p.backend) })),
     };
+    // owned: created by the trace, folded by the passes (kept, not in `created`), or copied to the backend
+    const captured = new Set<Tensor>();
+    for (const c of result.graph.consts) if (result.tracedConsts.has(c.value) && !createdSet.has(c.value)) captured.add(c.value);
+    const owned = graph.consts.map((c) => c.value).filter((t) => !captured.has(t));
     const plan = planGraph(graph, p.backend, fuse);
     return {
       graph,
@@ -312,6 +321,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
       outLeaves: result.outLeaves,
       flat,
       inline: false,
+      owned,
       vjpFns: new Map(),
     };
   };
@@ -372,7 +382,10 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
     get cacheSize() {
       return cache.size;
     },
-    clearCache: () => cache.clear(),
+    clearCache: () => {
+      for (const e of cache.values()) for (const t of e.owned) t.dispose();
+      cache.clear();
+    },
   });
 }
 

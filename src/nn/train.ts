@@ -80,6 +80,10 @@ const DONATED =
  * ("was donated to trainStep and freed"). The returned `loss` and `correct`
  * live until the returned `state` is itself donated (by the next step):
  * read them before then, or keep() them. `x`, `y` and `key` stay the caller's.
+ *
+ * Compiled with `jit` by default (see TrainStepOptions.jit): the compiled
+ * program holds a few constants (scalars, folded values) for as long as the
+ * step function lives; `step.release()` frees them (fit does).
  */
 export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, opts: TrainStepOptions = {}) {
   const donating = opts.donate !== false;
@@ -118,7 +122,7 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
     const out = compiled!(params, state.slots, x, y, h, key ? PROBE_KEY : undefined);
     return { params: out.params, state: Object.freeze({ step: state.step + 1, slots: out.slots }), loss: out.loss, correct: out.correct };
   };
-  return (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key): StepResult<P> => {
+  const stepFn = (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key): StepResult<P> => {
     const r = scope(() => {
       if (compiled) {
         try {
@@ -143,6 +147,12 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
     }
     return r;
   };
+  return Object.assign(stepFn, {
+    /** Free the compiled step's constants (its programs are traced again on the next call). */
+    release: (): void => {
+      compiled?.clearCache();
+    },
+  });
 }
 
 /** Mean loss and accuracy over a data set. */
@@ -272,6 +282,21 @@ export async function fit<P>(model: Model<P>, params: P, train: Dataset, opts: F
   if (opts.validation) checkCompatible(train, opts.validation); // before the first step, not after the first epoch
   // fit frees its own intermediate parameters and states (the caller's stay alive)
   const step = trainStep(model, opts.loss, opts.optimizer, { donate: false, ...(opts.jit === false ? { jit: false } : {}) });
+  try {
+    return await fitWith(step, model, params, train, opts, n);
+  } finally {
+    step.release(); // the compiled step's constants
+  }
+}
+
+async function fitWith<P>(
+  step: ReturnType<typeof trainStep<P>>,
+  model: Model<P>,
+  params: P,
+  train: Dataset,
+  opts: FitOptions<P>,
+  n: number,
+): Promise<FitResult<P>> {
   const stepsPerEpoch = Math.ceil(n / opts.batchSize);
   const initial = params;
   let p = params;

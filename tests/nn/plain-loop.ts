@@ -38,9 +38,15 @@ export interface PlainLoopOptions<S> {
 
 /**
  * Runs warmup + steps plain trainStep calls of the plainLoopSetup() model (adam 0.01, softmax
- * cross-entropy); returns `sample()` taken before the first step and after every `every`-th counted step.
+ * cross-entropy; the step jitted, as by default); returns `sample()` taken before the first step, after every
+ * `every`-th counted step, and after the compiled step was released.
  */
-export function runPlainLoop<S>({ steps, warmup = 0, every, sample, onFirst, onLast }: PlainLoopOptions<S>): { before: S; samples: S[] } {
+export function runPlainLoop<S>({ steps, warmup = 0, every, sample, onFirst, onLast }: PlainLoopOptions<S>): {
+  before: S;
+  samples: S[];
+  /** Sampled after the step's compiled program was released (its constants freed). */
+  released: S;
+} {
   const { model, params: p0, x, y } = plainLoopSetup();
   const opt = nn.adam(0.01);
   const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt);
@@ -57,7 +63,8 @@ export function runPlainLoop<S>({ steps, warmup = 0, every, sample, onFirst, onL
     const counted = i + 1 - warmup;
     if (counted > 0 && counted % every === 0) samples.push(sample());
   }
-  return { before, samples };
+  step.release();
+  return { before, samples, released: sample() };
 }
 
 /** `steps / every` samples, all equal to the first. */
