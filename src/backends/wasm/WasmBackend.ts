@@ -542,11 +542,17 @@ export class WasmBackend implements Backend, FusedBackend {
     }
   }
 
+  /** Kernels with `reductions` (sum and max, f32 and i32) run here, the reductions fused into the same pass. */
+  readonly fusesReductions = true;
+
   /**
    * Runs a fused elementwise kernel (src/backends/fused.ts) as one call of the interpreter export
    * `fused_32` (src/backends/wasm/fused.ts), split by blocks across the pool like any map; returns
-   * one fresh buffer per output. Throws, naming the op and dtype, for an op without a wasm kernel
-   * for its dtype (see wasmFusible).
+   * one fresh buffer per output, then one per reduction. With reductions, the call's split is
+   * rounded to whole units (rows) so each reduced element is accumulated by one thread, and a
+   * kernel whose reduction spans the whole iteration (over its leading axis, or all axes) runs on
+   * one thread. Throws, naming the op and dtype, for an op without a wasm kernel for its dtype
+   * (see wasmFusible).
    */
   runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
     this.checkLive('runFused');
@@ -559,7 +565,15 @@ export class WasmBackend implements Backend, FusedBackend {
       return ws.block.ptr;
     });
     const prog = fusedProgram(kernel);
-    const outputs = kernel.outputs.map(() => this.allocBlock(prog.size * 4));
+    const outputs = [
+      ...kernel.outputs.map(() => this.allocBlock(prog.size * 4)),
+      ...prog.reductions.map((r) => {
+        const s = this.allocBlock(r.size * 4);
+        // the identity the reduction accumulates onto (also the sum over an empty axis)
+        if (r.size > 0) this.view(s.block.ptr, 'i32', r.size).fill(r.identity);
+        return s;
+      }),
+    ];
     if (prog.size === 0) return outputs;
     const temps: [number, number][] = [];
     const temp = (bytes: number): number => {
@@ -581,12 +595,16 @@ export class WasmBackend implements Backend, FusedBackend {
           {
             fn: 'fused_32',
             args: [at, 0, prog.blocks, scratch],
-            split: {
-              index: 1,
-              count: prog.blocks,
-              work: prog.size * Math.max(1, prog.ops),
-              kind: prog.transcendental ? 'transcendental' : 'map',
-            },
+            ...(prog.unit < prog.size
+              ? {
+                  split: {
+                    index: 1,
+                    count: prog.blocks,
+                    work: prog.size * Math.max(1, prog.ops),
+                    kind: prog.transcendental ? ('transcendental' as const) : ('map' as const),
+                  },
+                }
+              : {}),
             scratch: { index: 3, bytes: prog.scratchBytes },
           },
         ],

@@ -13,8 +13,21 @@
  * its output buffer. The last block, when partial, runs on registers only
  * (its inputs copied in, its outputs copied out), so no vector reads or
  * writes past a buffer's end.
+ *
+ * Reductions (`kernel.reductions`) are instructions that accumulate a node's
+ * block into the reduction's output, which is addressed like a broadcast read
+ * (stride 0 on the reduced axes): a reduced last axis folds each row's run
+ * into one element with SIMD partial sums, a kept last axis combines element
+ * by element (the axis-0 sum of a [batch, features] value). The reduced node
+ * is not written anywhere unless it is also an output. The output buffers
+ * hold the reduction's identity beforehand (runFused fills them). Threads:
+ * every output element is accumulated by exactly one call: a call's element
+ * range is rounded to whole units of the product of the dims from the first
+ * reduced axis on (the rows of the softmax pattern), so a call split by
+ * blocks splits by rows; when one unit is the whole iteration (a reduction
+ * over the leading axis, or over all axes) the call is not split.
  */
-import type { FusedKernel, FusedNode, FusionSpec } from '../fused.js';
+import type { FusedKernel, FusedNode, FusedReduction, FusionSpec } from '../fused.js';
 import type { DType } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf } from '../../tensor/shape.js';
 import { collapse } from '../webgpu/layout.js';
@@ -109,10 +122,13 @@ const I = {
   copy: 9,
   splat: 10,
   splatLoad: 11,
+  reduce: 12,
 } as const;
+/** Reduction kinds of the REDUCE instruction. */
+const REDUCE_KIND = { sumf32: 0, sumi32: 1, maxf32: 2, maxi32: 3 } as const;
 const CODE_NAMES = Object.fromEntries(Object.entries(I).map(([k, v]) => [v, k])) as Record<number, string>;
 const INSTR_WORDS = 8;
-const HEADER_WORDS = 9;
+const HEADER_WORDS = 10;
 
 /** One instruction: [code, op, dst, a, b, c, p, q] (node indices; p, q: a value, an address, or a word offset). */
 interface Instr {
@@ -136,6 +152,13 @@ export interface FusedProgram {
   /** Elements of the iteration shape, and blocks of FUSED_BLOCK. */
   readonly size: number;
   readonly blocks: number;
+  /**
+   * Elements of the iteration each call rounds its range to (1 without reductions); a call may be
+   * split across threads only when unit < size.
+   */
+  readonly unit: number;
+  /** Per reduction: its output's elements and the 32-bit pattern of its identity (the buffer's initial value). */
+  readonly reductions: readonly { readonly size: number; readonly identity: number }[];
   /** Scratch bytes one thread needs (its registers). */
   readonly scratchBytes: number;
   /** Whether some node is a transcendental function (the split threshold of such maps). */
@@ -175,16 +198,34 @@ function literalBits(value: number, dtype: DType): number {
   return new Int32Array(Float32Array.of(value).buffer)[0]!;
 }
 
+/** Checks one reduction of `k` (its node, op and axes); throws naming it. */
+function checkReduction(k: FusedKernel): (r: FusedReduction, j: number) => void {
+  return (r, j) => {
+    const fail = (why: string): never => {
+      throw new Error(`runFused (wasm): reduction ${j} (${String(r.op)} of v${r.node}): ${why}`);
+    };
+    if (!(Number.isInteger(r.node) && r.node >= 0 && r.node < k.nodes.length)) fail('its node is not a node of the kernel');
+    if (r.op !== 'sum' && r.op !== 'max') fail('the wasm backend fuses sum and max only');
+    r.axes.forEach((a, i) => {
+      if (!(Number.isInteger(a) && a >= 0 && a < k.shape.length)) fail(`axis ${a} is not an axis of [${k.shape.join(',')}]`);
+      if (i > 0 && !(a > r.axes[i - 1]!)) fail(`axes [${r.axes.join(',')}] are not sorted and distinct`);
+    });
+    if (r.op === 'max' && r.axes.some((a) => k.shape[a] === 0)) fail('max over an empty axis');
+  };
+}
+
+/** The 32-bit pattern of a reduction's identity in `dtype`: 0 (sum), -inf (f32 max), the least i32 (i32 max). */
+function reductionIdentity(r: FusedReduction, dtype: DType): number {
+  if (r.op === 'sum') return 0;
+  return dtype === 'i32' ? -2147483648 : literalBits(Number.NEGATIVE_INFINITY, 'f32');
+}
+
 /** Compiles a fused kernel into a program for `fused_32`; throws (naming the op and dtype) for what wasm lacks. */
 export function compileFused(k: FusedKernel): FusedProgram {
   const size = sizeOf(k.shape);
   const nodes = k.nodes;
-  if (k.outputs.length === 0) throw new Error('runFused (wasm): a fused kernel needs at least one output');
-  if (k.reductions && k.reductions.length > 0)
-    throw new Error(
-      `runFused (wasm): the wasm backend does not fuse reductions (${k.reductions.map((r) => r.op).join(', ')}); ` +
-        'run them as their own ops (fusesReductions is false)',
-    );
+  const reductions = k.reductions ?? [];
+  if (k.outputs.length === 0 && reductions.length === 0) throw new Error('runFused (wasm): a fused kernel needs at least one output');
   nodes.forEach((n, i) => {
     if (n.dtype !== 'f32' && n.dtype !== 'i32')
       throw new Error(
@@ -200,10 +241,12 @@ export function compileFused(k: FusedKernel): FusedProgram {
     } else if (n.kind === 'op') checkedOp(k, n, i);
   });
   for (const o of k.outputs) if (!(o >= 0 && o < nodes.length)) throw new Error(`runFused (wasm): output v${o} is not a node`);
+  reductions.forEach(checkReduction(k));
 
   // the nodes the outputs need
   const needed = new Array<boolean>(nodes.length).fill(false);
   for (const o of k.outputs) needed[o] = true;
+  for (const r of reductions) needed[r.node] = true;
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     if (needed[i] && n.kind === 'op') for (const a of n.args) needed[a] = true;
@@ -213,9 +256,17 @@ export function compileFused(k: FusedKernel): FusedProgram {
   const inputStrides = k.inputs.map((a) => broadcastStrides(a.shape, k.shape));
   const mode = k.inputs.map((a) => (sizeOf(a.shape) === 1 ? 'splat' : sizeOf(a.shape) === size ? 'direct' : 'gather'));
   const gathered = k.inputs.map((_, i) => i).filter((i) => mode[i] === 'gather');
-  const c = collapse(k.shape, [stridesOf(k.shape), ...gathered.map((i) => inputStrides[i]!)]);
+  // each reduction's output read like a broadcast input: stride 0 on the reduced axes
+  const reducedStrides = reductions.map((r) => {
+    const kept = k.shape.filter((_, a) => !r.axes.includes(a));
+    const os = stridesOf(kept);
+    let j = 0;
+    return k.shape.map((_, a) => (r.axes.includes(a) ? 0 : os[j++]!));
+  });
+  const strideSets = [...gathered.map((i) => inputStrides[i]!), ...reducedStrides];
+  const c = collapse(k.shape, [stridesOf(k.shape), ...strideSets]);
   const cshape = c.shape.length === 0 ? [1] : c.shape;
-  const cstrides = gathered.map((_, g) => (c.shape.length === 0 ? [0] : c.strides[g + 1]!));
+  const cstrides = strideSets.map((_, g) => (c.shape.length === 0 ? [0] : c.strides[g + 1]!));
 
   // output k written directly by its node's instruction (first occurrence of an op node), else copied
   const directOut = new Map<number, number>();
@@ -257,6 +308,22 @@ export function compileFused(k: FusedKernel): FusedProgram {
     k.outputs.forEach((o, j) => {
       if (o === i && directOut.get(i) !== j) body.push({ code: I.copy, op: 0, dst: -1, args: [i], p: 0, q: 0, ptr: { output: j } });
     });
+    // reductions of this node: accumulated into their outputs
+    reductions.forEach((r, j) => {
+      if (r.node !== i) return;
+      const kind = REDUCE_KIND[`${r.op}${n.dtype as 'f32' | 'i32'}`];
+      const text = `${r.op}[axes=${r.axes.join(',')}]`;
+      body.push({
+        code: I.reduce,
+        op: kind,
+        dst: -1,
+        args: [i],
+        p: 0,
+        q: gathered.length + j,
+        name: text,
+        ptr: { output: k.outputs.length + j },
+      });
+    });
   });
 
   // registers: literals and splat inputs keep theirs; the others are freed after their last use
@@ -284,7 +351,10 @@ export function compileFused(k: FusedKernel): FusedProgram {
   const constAt = stridesAt + cstrides.length * cshape.length;
   const instrAt = constAt + consts.length * INSTR_WORDS;
   const blocks = Math.ceil(size / FUSED_BLOCK);
-  words.push(size, FUSED_BLOCK, body.length, instrAt, consts.length, constAt, slotsAt, cshape.length, shapeAt);
+  // every output element of a reduction lies in one unit: the dims from the first reduced axis on
+  const firstReduced = Math.min(k.shape.length, ...reductions.map((r) => r.axes[0] ?? k.shape.length));
+  const unit = reductions.length === 0 ? 1 : Math.max(1, sizeOf(k.shape.slice(firstReduced)));
+  words.push(size, FUSED_BLOCK, body.length, instrAt, consts.length, constAt, slotsAt, cshape.length, shapeAt, unit);
   nodes.forEach((_, i) => {
     const b = base[i];
     if (b) patches.push({ word: words.length + 1, ...b });
@@ -293,7 +363,7 @@ export function compileFused(k: FusedKernel): FusedProgram {
   words.push(...cshape);
   for (const st of cstrides) words.push(...st);
   for (const ins of [...consts, ...body]) {
-    const q = ins.code === I.gather ? stridesAt + ins.q * cshape.length : ins.q;
+    const q = ins.code === I.gather || ins.code === I.reduce ? stridesAt + ins.q * cshape.length : ins.q;
     if (ins.ptr) patches.push({ word: words.length + 6, ...ins.ptr });
     const [a = 0, b = 0, cc = 0] = ins.args;
     words.push(ins.code, ins.op, Math.max(ins.dst, 0), a, b, cc, ins.p, q);
@@ -328,6 +398,8 @@ export function compileFused(k: FusedKernel): FusedProgram {
         return `store ${args} -> ${where(ins.args[0]!).split('|')[0]}`;
       case I.copy:
         return `copy ${args} -> ${ptr}`;
+      case I.reduce:
+        return `reduce ${ins.name} ${args} -> ${ptr} strides [${cstrides[ins.q]!.join(',')}]`;
       default:
         return `${dst}${name} ${ins.name ?? ''} ${args}`;
     }
@@ -335,7 +407,8 @@ export function compileFused(k: FusedKernel): FusedProgram {
   const ins = k.inputs.map((a, i) => `in${i}:${a.dtype}[${a.shape.join(',')}] ${mode[i]}`).join(', ');
   const text = [
     `wasm fused_32 [${k.shape.join(',')}] ${size} elements, ${blocks} block${blocks === 1 ? '' : 's'} of ${FUSED_BLOCK}, ` +
-      `${nRegs} register${nRegs === 1 ? '' : 's'}; iteration [${cshape.join(',')}]; inputs: ${ins || 'none'}`,
+      `${nRegs} register${nRegs === 1 ? '' : 's'}; iteration [${cshape.join(',')}]; inputs: ${ins || 'none'}` +
+      (reductions.length > 0 ? `; calls split by units of ${unit} element${unit === 1 ? '' : 's'}` : ''),
     ...consts.map((x) => `  const ${line(x)}`),
     ...body.map((x) => `  ${line(x)}`),
   ].join('\n');
@@ -345,9 +418,14 @@ export function compileFused(k: FusedKernel): FusedProgram {
     patches,
     size,
     blocks,
+    unit,
+    reductions: reductions.map((r) => ({
+      size: sizeOf(k.shape.filter((_, a) => !r.axes.includes(a))),
+      identity: reductionIdentity(r, nodes[r.node]!.dtype),
+    })),
     scratchBytes: Math.max(1, nRegs) * FUSED_BLOCK * 4,
     transcendental,
-    ops: opNodes.length,
+    ops: opNodes.length + reductions.length,
     text,
   };
 }

@@ -9,10 +9,13 @@
 // unfused scalar tails compute lane 0 of it on splats).
 //
 // Program (i32 words):
-//   header  [n, block, nInstr, instrAt, nConst, constAt, slotsAt, rank, shapeAt]
+//   header  [n, block, nInstr, instrAt, nConst, constAt, slotsAt, rank, shapeAt, unit]
+//           unit (>= 1): a call's element range [start·block, end·block) is rounded up to multiples of
+//           unit at both ends, so every reduction output is accumulated by one call only (1: blocks as is)
 //   slots   per node: [reg, base]: the node's value lives in register `reg`; when base != 0 (a
 //           contiguous input, or an op node that is an output) it is read from / written to
-//           base + 4·first element directly in full blocks, and lives in `reg` in the last, partial one
+//           base + 4·first element directly in full blocks, and lives in `reg` in a partial one (the
+//           last, or the last of a call's range when `unit` rounds it)
 //   shape   the collapsed iteration shape (rank dims), for strided inputs
 //   const   instructions run once per call (registers that hold a value for every block)
 //   instr   instructions run for every block
@@ -20,15 +23,22 @@
 //   UNARY_F32 / UNARY_I32     dst = op(a)                   (unary op codes of elementwiseOps.ts)
 //   BINARY_F32 / BINARY_I32   dst = op(a, b)                (binary op codes)
 //   WHERE_F32C / WHERE_I32C   dst = where(a, b, c), a f32 or i32
-//   LOAD                      last block only: register of dst = n elements at its base
+//   LOAD                      partial blocks only: register of dst = n elements at its base
 //   GATHER                    dst = input at address p read with the strides at word q (general broadcast)
-//   STORE                     last block only: n elements of a's register to its base
+//   STORE                     partial blocks only: n elements of a's register to its base
 //   COPY                      n elements of a to address p (an output that is an input, a literal or repeated)
 //   SPLAT (const)             register of dst = the 32-bit pattern p
 //   SPLAT_LOAD (const)        register of dst = the 32-bit value at address p
+//   REDUCE                    op (SUM_F32, SUM_I32, MAX_F32, MAX_I32) of a's values accumulated into the
+//                             output at address p, whose index is read like a broadcast input with the
+//                             strides at word q (0 on the reduced axes): along a reduced last axis a run
+//                             folds into one output element (SIMD partial sums; f32 sums in f64), along a
+//                             kept one each element combines with its own (the output holds the identity
+//                             beforehand: 0, -inf or i32 min). max: v > acc || isNaN(v) ? v : acc, as the
+//                             unfused max kernels (NaN propagates).
 //
-// The call evaluates blocks [start, end), so threads can split it by blocks; each thread passes its own
-// scratch (registers).
+// The call evaluates blocks [start, end) (its element range rounded to multiples of `unit`), so threads
+// can split it by blocks; each thread passes its own scratch (registers).
 
 import {
   ABS, ADD, binaryV, COS, DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RECIPROCAL, RELU, SIGMOID, SIGN,
@@ -45,6 +55,7 @@ const H_CONST: i32 = 5;
 const H_SLOTS: i32 = 6;
 const H_RANK: i32 = 7;
 const H_SHAPE: i32 = 8;
+const H_UNIT: i32 = 9;
 
 // Instruction codes (src/backends/wasm/fused.ts mirrors them).
 const UNARY_F32: i32 = 0;
@@ -59,6 +70,13 @@ const STORE: i32 = 8;
 const COPY: i32 = 9;
 const SPLAT: i32 = 10;
 const SPLAT_LOAD: i32 = 11;
+const REDUCE: i32 = 12;
+
+// Reduction kinds (the op word of REDUCE).
+const SUM_F32: i32 = 0;
+const SUM_I32: i32 = 1;
+const MAX_F32: i32 = 2;
+const MAX_I32: i32 = 3;
 
 /** Words of one instruction. */
 const INSTR_WORDS: i32 = 8;
@@ -191,15 +209,7 @@ function gather(prog: usize, src: usize, strides: usize, dst: usize, first: i32,
   let done = 0;
   while (done < n) {
     const run = min(len - j, n - done);
-    let off = j * sl;
-    let r = row;
-    for (let d = rank - 2; d >= 0; d--) {
-      const dim = load<i32>(shape + (<usize>d << 2));
-      const q = r / dim;
-      off += (r - q * dim) * load<i32>(strides + (<usize>d << 2));
-      r = q;
-    }
-    const p = src + (<usize>off << 2);
+    const p = src + (<usize>rowOffset(shape, strides, rank, row, j, sl) << 2);
     const o = dst + (<usize>done << 2);
     if (sl == 1) copy32(o, p, run);
     else if (sl == 0) fill32(o, p, run);
@@ -207,6 +217,118 @@ function gather(prog: usize, src: usize, strides: usize, dst: usize, first: i32,
     done += run;
     row++;
     j = 0;
+  }
+}
+
+/**
+ * The offset (elements) of the element at (row, j) of the collapsed iteration shape read with
+ * `strides`, where `row` counts the rows (the last axis) and j is the position in the row.
+ */
+// @ts-ignore: decorator
+@inline function rowOffset(shape: usize, strides: usize, rank: i32, row: i32, j: i32, sl: i32): i32 {
+  let off = j * sl;
+  let r = row;
+  for (let d = rank - 2; d >= 0; d--) {
+    const dim = load<i32>(shape + (<usize>d << 2));
+    const q = r / dim;
+    off += (r - q * dim) * load<i32>(strides + (<usize>d << 2));
+    r = q;
+  }
+  return off;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reductions
+
+// @ts-ignore: decorator
+@inline function maxF32(acc: v128, v: v128): v128 {
+  return v128.bitselect(v, acc, v128.or(f32x4.gt(v, acc), f32x4.ne(v, v)));
+}
+
+// @ts-ignore: decorator
+@inline function combine(isF32: bool, isMax: bool, acc: v128, v: v128): v128 {
+  if (isMax) return isF32 ? maxF32(acc, v) : i32x4.max_s(acc, v);
+  return isF32 ? f32x4.add(acc, v) : i32x4.add(acc, v);
+}
+
+/** out[0] = out[0] op src[0..run) (run >= 1): SIMD partial results, then the lanes in order, then the tail. */
+// @ts-ignore: decorator
+@inline function foldRun(isF32: bool, isMax: bool, src: usize, out: usize, run: i32): void {
+  let j = 0;
+  if (!isMax && isF32) {
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    for (; j + 4 <= run; j += 4) {
+      const v = v128.load(src + (<usize>j << 2));
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+    }
+    let s = f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1) + f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1);
+    for (; j < run; j++) s += <f64>load<f32>(src + (<usize>j << 2));
+    store<f32>(out, <f32>(<f64>load<f32>(out) + s));
+    return;
+  }
+  let r = v128.load32_splat(out);
+  if (run >= 4) {
+    let acc = v128.load(src);
+    for (j = 4; j + 4 <= run; j += 4) acc = combine(isF32, isMax, acc, v128.load(src + (<usize>j << 2)));
+    r = combine(isF32, isMax, r, i32x4.shuffle(acc, acc, 0, 0, 0, 0));
+    r = combine(isF32, isMax, r, i32x4.shuffle(acc, acc, 1, 1, 1, 1));
+    r = combine(isF32, isMax, r, i32x4.shuffle(acc, acc, 2, 2, 2, 2));
+    r = combine(isF32, isMax, r, i32x4.shuffle(acc, acc, 3, 3, 3, 3));
+  }
+  for (; j < run; j++) r = combine(isF32, isMax, r, v128.load32_splat(src + (<usize>j << 2)));
+  v128.store32_lane(out, r, 0);
+}
+
+/** out[k·s] = out[k·s] op src[k] for k < run. */
+// @ts-ignore: decorator
+@inline function combineRun(isF32: bool, isMax: bool, src: usize, out: usize, run: i32, s: i32): void {
+  let k = 0;
+  if (s == 1) {
+    for (; k + 4 <= run; k += 4) {
+      const q = <usize>k << 2;
+      v128.store(out + q, combine(isF32, isMax, v128.load(out + q), v128.load(src + q)));
+    }
+  }
+  for (; k < run; k++) {
+    const o = out + (<usize>(k * s) << 2);
+    v128.store32_lane(o, combine(isF32, isMax, v128.load32_splat(o), v128.load32_splat(src + (<usize>k << 2))), 0);
+  }
+}
+
+/**
+ * Accumulates src[0..n), the iteration's elements [first, first + n), into the output at `out` read
+ * with `strides` over the collapsed iteration shape, row by row like `gather`.
+ */
+// @ts-ignore: decorator
+@inline function reduceInto(isF32: bool, isMax: bool, prog: usize, src: usize, strides: usize, out: usize, first: i32, n: i32): void {
+  const rank = word(prog, H_RANK);
+  const shape = prog + (<usize>word(prog, H_SHAPE) << 2);
+  const len = load<i32>(shape + (<usize>(rank - 1) << 2));
+  const sl = load<i32>(strides + (<usize>(rank - 1) << 2));
+  let row = first / len;
+  let j = first - row * len;
+  let done = 0;
+  while (done < n) {
+    const run = min(len - j, n - done);
+    const o = out + (<usize>rowOffset(shape, strides, rank, row, j, sl) << 2);
+    const x = src + (<usize>done << 2);
+    if (sl == 0) foldRun(isF32, isMax, x, o, run);
+    else combineRun(isF32, isMax, x, o, run, sl);
+    done += run;
+    row++;
+    j = 0;
+  }
+}
+
+function reduceBlock(kind: i32, prog: usize, src: usize, strides: usize, out: usize, first: i32, n: i32): void {
+  switch (kind) {
+    case SUM_F32: reduceInto(true, false, prog, src, strides, out, first, n); break;
+    case SUM_I32: reduceInto(false, false, prog, src, strides, out, first, n); break;
+    case MAX_F32: reduceInto(true, true, prog, src, strides, out, first, n); break;
+    case MAX_I32: reduceInto(false, true, prog, src, strides, out, first, n); break;
+    default: unreachable();
   }
 }
 
@@ -229,9 +351,16 @@ export function fused_32(prog: usize, start: i32, end: i32, scratch: usize): voi
   }
   const nInstr = word(prog, H_NINSTR);
   const instrs = prog + (<usize>word(prog, H_INSTR) << 2);
-  for (let b = start; b < end; b++) {
-    const first = b * block;
-    const count = min(block, n - first);
+  // this call's elements, rounded to whole units
+  const unit = word(prog, H_UNIT);
+  let lo = min(start * block, n);
+  let hi = min(end * block, n);
+  if (unit > 1) {
+    lo = min((lo + unit - 1) / unit * unit, n);
+    hi = min((hi + unit - 1) / unit * unit, n);
+  }
+  for (let first = lo; first < hi; first += block) {
+    const count = min(block, hi - first);
     const full = count == block;
     const bytes = (<usize>(count + 3) & ~(<usize>3)) << 2;
     const at = <usize>first << 2;
@@ -257,6 +386,7 @@ export function fused_32(prog: usize, start: i32, end: i32, scratch: usize): voi
       else if (code == STORE) {
         if (!full) copy32(slotBase(slots, word(ins, 3)) + at, aa, count);
       } else if (code == COPY) copy32(addr(ins, 6) + at, aa, count);
+      else if (code == REDUCE) reduceBlock(op, prog, aa, prog + (<usize>word(ins, 7) << 2), addr(ins, 6), first, count);
       else unreachable();
     }
   }
