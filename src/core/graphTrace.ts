@@ -3,6 +3,7 @@
  * equation on named variables, using only shape rules (abstract evaluation):
  * no data is computed. The result is the computation DAG as plain data.
  */
+import type { Backend } from '../backends/Backend.js';
 import type { Aval } from '../tensor/Aval.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { describe } from '../tensor/format.js';
@@ -87,6 +88,8 @@ export class GraphTrace extends Trace {
   readonly kind = 'graph';
   /** What reading a value of this trace says (jit explains why and what to do instead). */
   readError: string | undefined = undefined;
+  /** The backend the graph is built for (jit): where constants made while tracing are placed. */
+  backend: Backend | undefined = undefined;
   readonly eqns: GraphEqn[] = [];
   readonly consts: GraphConst[] = [];
   private readonly constVars = new Map<Tensor, GraphVar>();

@@ -262,6 +262,7 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
       let traced: { graph: Graph; outDef: TreeDef; outLeaves: Entry['outLeaves'] };
       try {
         trace.readError = READ_ERROR;
+        trace.backend = p.backend;
         const inputs = p.tensors.map((t) => trace.input(avalOf(t)));
         const out = f(...p.rebuild(inputs));
         const o = flatten(out);
@@ -377,16 +378,17 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
     return lowerText(e);
   };
 
-  return Object.assign(call as (...args: Parameters<F>) => ReturnType<F>, {
+  const jitted = Object.assign(call as (...args: Parameters<F>) => ReturnType<F>, {
     lower: lower as (...args: Parameters<F>) => string,
-    get cacheSize() {
-      return cache.size;
-    },
+    cacheSize: 0,
     clearCache: () => {
       for (const e of cache.values()) for (const t of e.owned) t.dispose();
       cache.clear();
     },
   });
+  // a live count (Object.assign would copy the getter's value once)
+  Object.defineProperty(jitted, 'cacheSize', { get: () => cache.size, enumerable: true });
+  return jitted;
 }
 
 const READ_ERROR =

@@ -6,6 +6,7 @@
 import type { Backend, BackendName } from '../backends/Backend.js';
 import { defaultBackend, getBackendByName } from '../backends/registry.js';
 import { ConcreteTensor } from '../core/ConcreteTensor.js';
+import { GraphTracer } from '../core/graphTrace.js';
 import { Tracer } from '../core/trace.js';
 import { allocArray, DTYPES, dtypeOfArray, toTypedArray, type DType, type TypedArray } from '../tensor/dtype.js';
 import type { Nested } from '../tensor/format.js';
@@ -148,7 +149,12 @@ export const ones = (shape: Shape, opts: Omit<CreateOptions, 'shape'> = {}): Ten
 /** The concrete backend a value ultimately lives on (a tracer's innermost primal). */
 export function backendOf(t: Tensor): Backend {
   let v: Tensor | undefined = t;
-  while (v instanceof Tracer) v = v.primalValue();
+  while (v instanceof Tracer) {
+    const inner: Tensor | undefined = v.primalValue();
+    // an abstract value of a graph being compiled for a backend (jit) lives there
+    if (!inner && v instanceof GraphTracer && v.trace.backend) return v.trace.backend;
+    v = inner;
+  }
   return v instanceof ConcreteTensor ? v.backend : backendFor(undefined, t.dtype);
 }
 
