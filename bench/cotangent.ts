@@ -58,7 +58,7 @@ export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<
     },
     { donateArgnums: 0 },
   );
-  params.forEach((w) => w.dispose());
+  for (const w of params) w.dispose();
   params = ct.keep(d.params.map((p) => ct.tensor(p.data, { shape: p.shape })));
   let firstJitLoss = NaN;
   let submits = 0;
