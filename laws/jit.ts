@@ -27,6 +27,7 @@ import { isFloatDtype, maxAbs, prng, randomLike, tolFor, unravel, type Tolerance
 import { randomTangents, type TensorFn } from './predicates.js';
 import { programFunction, programToString, type ProgramSpec } from './programs.js';
 import { LawViolation, pass, type LawResult, type Worst } from './result.js';
+import { optimize } from '../src/jit/passes.js';
 
 /** Where a law runs: the backend and the float dtype of the inputs (integer inputs stay i32). */
 export interface JitSide {
@@ -459,4 +460,51 @@ export function jitProgramProperty(
     onChecked?.(spec);
     return true;
   });
+}
+
+// ---- the optimiser on graphs with constant-only equations ----
+
+/**
+ * The graph with some of its inputs turned into constants of the given
+ * values. Tracing never records an equation whose inputs are all constants
+ * (ops on captured tensors run at once), so this is how a graph gets
+ * equations for constant folding.
+ */
+export function withConstantInputs(g: ct.Graph, values: ReadonlyMap<number, ct.Tensor>): ct.Graph {
+  return {
+    inputs: g.inputs.filter((_, i) => !values.has(i)),
+    consts: [...g.consts, ...[...values].map(([i, value]) => ({ var: g.inputs[i]!, value }))],
+    eqns: g.eqns,
+    outputs: g.outputs,
+  };
+}
+
+/**
+ * Law: the optimised graph (jit's passes: simplification, constant folding,
+ * CSE, DCE) evaluates to what the graph evaluates to, output by output: same
+ * dtypes and shapes, values bit for bit (default) or within `tol`.
+ */
+export function optimizedGraphLaw(
+  g: ct.Graph,
+  inputs: readonly ct.Tensor[],
+  opts: { readonly optimize?: (g: ct.Graph) => ct.Graph; readonly tol?: Tolerance } = {},
+): LawResult {
+  const law = 'evalGraph(optimize(g)) = evalGraph(g)';
+  const run = opts.optimize ?? ((x: ct.Graph) => optimize(x).graph);
+  try {
+    return ct.scope(() => {
+      const want = ct.evalGraph(g, ...inputs);
+      const got = ct.evalGraph(run(g), ...inputs);
+      const pairs = want.map((w, i) => ({ what: `output ${i}`, reference: w, jitted: got[i]! }));
+      if (got.length !== want.length) return { ok: false, law, message: `${got.length} outputs, expected ${want.length}` };
+      const r = judge(
+        pairs,
+        pairs.map((p) => [p.reference.dataSync(), p.jitted.dataSync()]),
+        opts.tol ? { tol: opts.tol } : { exact: true },
+      );
+      return r.ok ? pass(law) : { ...r, law };
+    });
+  } catch (e) {
+    return { ok: false, law, message: `evaluating the optimised graph threw ${(e as Error).name}: ${(e as Error).message}` };
+  }
 }

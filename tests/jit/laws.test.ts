@@ -4,9 +4,11 @@
  * vjp, grad (grad(jit f) and jit(grad f)) and hessian through it; a jitted
  * function traces once per signature.
  *
- * - cpu (f64 and f32) and wasm (f32): bit for bit (`exact`), since a fused
- *   kernel rounds every node to its dtype as the unfused op does and the graph
- *   passes are exact; every primitive on its own and followed by an
+ * - cpu (f64 and f32): bit for bit (`exact`), since a fused kernel rounds
+ *   every node to its dtype as the unfused op does, the cpu's fused reductions
+ *   sum in the unfused kernel's order, and the graph passes are exact;
+ *   wasm (f32): within the f32 tolerance (a backend's fused reductions may sum
+ *   in another order). Every primitive on its own and followed by an
  *   elementwise chain (y + y·y, so elementwise primitives land in a fused
  *   kernel), and random programs (fusion groups, reductions, matmuls,
  *   structural ops, nested grad/jvp/vjp inside the jitted function).
@@ -65,6 +67,8 @@ const sides: readonly JitSide[] = [
   { backend: 'cpu', dtype: 'f32' },
   { backend: 'wasm', dtype: 'f32' },
 ];
+/** Bit for bit where the backend promises it (see above). */
+const exactOn = (side: JitSide): boolean => side.backend === 'cpu';
 
 let primitiveCases = 0;
 let programs = 0;
@@ -79,7 +83,7 @@ for (const side of sides) {
       const prim = ct.primitives[name];
       it(`${name}: jit ≡ eager in value, jvp, vjp, grad, jit(grad), hessian; alone and fused into a chain`, () => {
         fc.assert(
-          jitPrimitiveProperty(prim, builtinCases[name], side, { exact: true }).afterEach(() => primitiveCases++),
+          jitPrimitiveProperty(prim, builtinCases[name], side, { exact: exactOn(side) }).afterEach(() => primitiveCases++),
           { numRuns: PRIM_RUNS },
         );
         fc.assert(
@@ -89,7 +93,7 @@ for (const side of sides) {
             (c, seed) =>
               ct.scope(() => {
                 const b = bindCaseOn(prim, c, side);
-                const r = jitEquivalenceLaw(chained(b.f), b.args, { exact: true, seed });
+                const r = jitEquivalenceLaw(chained(b.f), b.args, { exact: exactOn(side), seed });
                 if (!r.ok)
                   throw new LawViolation(r, `jit of ${name} followed by y + y·y on ${side.backend}/${side.dtype}`, describeCase(c));
                 return true;
@@ -123,7 +127,7 @@ for (const side of sides) {
 
     it('random programs: jit ≡ eager in value and every derivative', () => {
       fc.assert(
-        jitProgramProperty(side, program(), { exact: true }, () => programs++),
+        jitProgramProperty(side, program(), { exact: exactOn(side) }, () => programs++),
         { numRuns: PROGRAM_RUNS },
       );
     });
@@ -174,8 +178,8 @@ describe('jit laws on WebGPU (f32)', () => {
   afterAll(async () => {
     if (gpu) await ct.shutdown();
     console.log(
-      `[jit laws] checked ${primitiveCases} primitive cases and ${programs} random programs on cpu/f64, cpu/f32 and wasm/f32 ` +
-        `(bit for bit), ${gpuChecked} cases on WebGPU`,
+      `[jit laws] checked ${primitiveCases} primitive cases and ${programs} random programs on cpu/f64, cpu/f32 (bit for bit) and ` +
+        `wasm/f32, ${gpuChecked} cases on WebGPU`,
     );
   });
   let gpuChecked = 0;
@@ -197,7 +201,7 @@ describe('jit laws on WebGPU (f32)', () => {
           gpuChecked++;
           return true;
         }),
-        { numRuns: 1 },
+        { numRuns: 2 },
       );
     }
     await fc.assert(
@@ -208,7 +212,7 @@ describe('jit laws on WebGPU (f32)', () => {
         gpuChecked++;
         return true;
       }),
-      { numRuns: 3 },
+      { numRuns: 4 },
     );
   });
 });
