@@ -25,7 +25,10 @@
  * range is rounded to whole units of the product of the dims from the first
  * reduced axis on (the rows of the softmax pattern), so a call split by
  * blocks splits by rows; when one unit is the whole iteration (a reduction
- * over the leading axis, or over all axes) the call is not split.
+ * over the leading axis, or over all axes) the call is not split. Blocks
+ * stay on the grid of multiples of FUSED_BLOCK (cut at a call's ends, which
+ * are row ends), so every sum is accumulated in the same order whatever the
+ * split: results are bitwise those of the unsplit call.
  */
 import type { FusedKernel, FusedNode, FusedReduction, FusionSpec } from '../fused.js';
 import type { DType } from '../../tensor/dtype.js';

@@ -15,7 +15,7 @@
 //   slots   per node: [reg, base]: the node's value lives in register `reg`; when base != 0 (a
 //           contiguous input, or an op node that is an output) it is read from / written to
 //           base + 4·first element directly in full blocks, and lives in `reg` in a partial one (the
-//           last, or the last of a call's range when `unit` rounds it)
+//           last, or one cut by a call's range when `unit` rounds it)
 //   shape   the collapsed iteration shape (rank dims), for strided inputs
 //   const   instructions run once per call (registers that hold a value for every block)
 //   instr   instructions run for every block
@@ -37,8 +37,8 @@
 //                             beforehand: 0, -inf or i32 min). max: v > acc || isNaN(v) ? v : acc, as the
 //                             unfused max kernels (NaN propagates).
 //
-// The call evaluates blocks [start, end) (its element range rounded to multiples of `unit`), so threads
-// can split it by blocks; each thread passes its own scratch (registers).
+// The call evaluates blocks [start, end) (its element range rounded to multiples of `unit`, the blocks
+// cut there), so threads can split it by blocks; each thread passes its own scratch (registers).
 
 import {
   ABS, ADD, binaryV, COS, DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RECIPROCAL, RELU, SIGMOID, SIGN,
@@ -359,8 +359,11 @@ export function fused_32(prog: usize, start: i32, end: i32, scratch: usize): voi
     lo = min((lo + unit - 1) / unit * unit, n);
     hi = min((hi + unit - 1) / unit * unit, n);
   }
-  for (let first = lo; first < hi; first += block) {
-    const count = min(block, hi - first);
+  // blocks of the grid of multiples of `block`, cut at the range's ends: every element falls in the same
+  // block whatever the split, so a split never changes a result (not even a sum's rounding)
+  let first = lo;
+  while (first < hi) {
+    const count = min(block - first % block, hi - first);
     const full = count == block;
     const bytes = (<usize>(count + 3) & ~(<usize>3)) << 2;
     const at = <usize>first << 2;
@@ -389,6 +392,7 @@ export function fused_32(prog: usize, start: i32, end: i32, scratch: usize): voi
       else if (code == REDUCE) reduceBlock(op, prog, aa, prog + (<usize>word(ins, 7) << 2), addr(ins, 6), first, count);
       else unreachable();
     }
+    first += count;
   }
 }
 
