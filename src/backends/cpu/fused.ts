@@ -134,7 +134,10 @@ interface Inline {
   readonly wasm: string;
   /** The JavaScript expression over the argument expressions (same value as the primitive's scalar function). */
   readonly js: (x: readonly string[]) => string;
-  /** The arguments whose values the result may be; when all have the node's dtype (and the other results are 0 or ±1), no rounding is needed. */
+  /**
+   * The arguments whose values the result may be; when all have the node's dtype (and the other results are 0 or ±1), no
+   * rounding is needed.
+   */
   readonly passes?: readonly number[];
   /** The result is exact in a float dtype when its argument is of the node's dtype (negation, absolute value). */
   readonly exactFloat?: boolean;
@@ -391,7 +394,10 @@ function codegenWorks(): boolean {
 
 let forceInterpreter = false;
 
-/** Run fused kernels with the interpreter even where code generation works (`true`), or generate code where it can (`false`, the default). */
+/**
+ * Run fused kernels with the interpreter even where code generation works (`true`), or generate code where it can
+ * (`false`, the default).
+ */
 export function setFusedInterpreter(force: boolean): void {
   forceInterpreter = force;
 }
@@ -420,7 +426,10 @@ type Fn = (...xs: number[]) => number;
 /** Elements the interpreter computes at a time, node by node, in buffers that stay in cache. */
 const BLOCK = 512;
 
-/** One op node over a block: its scalar function applied per element, then the node's rounding (a loop written out per arity and rounding). */
+/**
+ * One op node over a block: its scalar function applied per element, then the node's rounding (a loop written out per
+ * arity and rounding).
+ */
 function blockStep(node: FusedNode & { kind: 'op' }, r: Float64Array, args: readonly Float64Array[]): (len: number) => void {
   const f: Fn = node.spec.f;
   const [a = r, b = r, c = r] = args;
