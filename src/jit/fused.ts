@@ -10,7 +10,10 @@ import { full } from '../ops/creation.js';
 import { broadcastTo } from '../ops/structural.js';
 import { lookupPrimitive } from '../ops/primitives.js';
 
-/** Runs `k` one primitive at a time (inputs and literals broadcast to the group's shape first); returns its outputs, then its reductions. */
+/**
+ * Runs `k` one primitive at a time (inputs and literals broadcast to the group's shape first); returns its outputs, then
+ * its reductions.
+ */
 export function runFusedEagerly(k: FusedKernel, inputs: readonly Tensor[]): Tensor[] {
   if (inputs.length !== k.inputs.length) throw new Error(`fused kernel: ${k.inputs.length} inputs expected, got ${inputs.length}`);
   const backend = inputs[0]?.backendName as 'cpu' | 'wasm' | 'webgpu' | undefined;
