@@ -3,7 +3,8 @@
  * computes.
  *
  * - `jitEquivalenceLaw`: jit(f)(x) equals f(x) (same shape and dtype, values
- *   within the dtype's tolerance, or bit for bit with `exact`), and so does
+ *   within the dtype's tolerance, or bit for bit with `exact`: NaN equals NaN,
+ *   the values keep the sign of zero, derivatives up to it), and so does
  *   every derivative taken through the jitted function: jvp(jit f) ≡ jvp(f),
  *   the pullback of vjp(jit f) on a random cotangent ≡ that of vjp(f),
  *   grad(jit f) ≡ jit(grad f) ≡ grad(f) (of <w, f> with a random w when f is
@@ -14,6 +15,9 @@
  *   traces exactly once when its signature (tree structure, shapes, dtypes,
  *   backend, static values) is new and never when it was seen before, and each
  *   call returns what the function returns.
+ * - `optimizedGraphLaw`: jit's graph passes preserve what a graph computes,
+ *   also on graphs with constant-only equations (`withConstantInputs`), the
+ *   only ones constant folding acts on.
  *
  * Helpers put the kit's primitive cases and random programs on any backend
  * and float dtype (`bindCaseOn`, `programOn`), and package the law as
@@ -41,7 +45,7 @@ export interface JitLawOptions {
   readonly jit?: ct.JitOptions;
   /** Tolerance override (default: by the dtype of each compared tensor, as the kit's other laws). */
   readonly tol?: Partial<Tolerance>;
-  /** Compare bit for bit (NaN equals NaN; +0 equals −0) instead of within a tolerance. */
+  /** Compare bit for bit instead of within a tolerance (NaN equals NaN; the values keep the sign of zero, derivatives may not). */
   readonly exact?: boolean;
   /** Seed of the random tangents, cotangents and weights. */
   readonly seed?: number;
@@ -56,6 +60,8 @@ export interface JitPair {
   readonly what: string;
   readonly reference: ct.Tensor;
   readonly jitted: ct.Tensor;
+  /** Compared bit for bit, +0 and −0 apart, when the law is exact (the values themselves; derivatives may differ in the sign of a zero). */
+  readonly signedZeros?: boolean;
 }
 
 const LAW = 'jit(f) ≡ f';
@@ -72,7 +78,7 @@ export function jitPairs(f: TensorFn, args: readonly ct.Tensor[], opts: JitLawOp
   const rand = prng(opts.seed ?? 1);
   const pairs: JitPair[] = [];
   const y = f(...args);
-  pairs.push({ what: 'value jit(f)(x) vs f(x)', reference: y, jitted: jf(...args) });
+  pairs.push({ what: 'value jit(f)(x) vs f(x)', reference: y, jitted: jf(...args), signedZeros: true });
   const ks = args.flatMap((a, i) => (isFloatDtype(a.dtype) ? [i] : []));
   if (opts.derivatives === false || ks.length === 0) return pairs;
 
@@ -123,12 +129,16 @@ export function jitPairs(f: TensorFn, args: readonly ct.Tensor[], opts: JitLawOp
   return pairs;
 }
 
-/** The worst disagreement of two value arrays (NaN equals NaN, equal infinities agree), or undefined. */
+/**
+ * The worst disagreement of two value arrays, or undefined. NaN equals NaN and
+ * equal infinities agree; 'exact' asks for equal values (+0 equals −0),
+ * 'bits' for the same values and signs of zero.
+ */
 export function disagreement(
   expected: ArrayLike<number>,
   actual: ArrayLike<number>,
   shape: readonly number[],
-  tol: Tolerance | 'exact',
+  tol: Tolerance | 'exact' | 'bits',
 ): Worst | undefined {
   if (expected.length !== actual.length)
     return { index: [], expected: expected.length, actual: actual.length, error: Infinity, tolerance: 0 };
@@ -139,9 +149,9 @@ export function disagreement(
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i]!;
     const a = actual[i]!;
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
+    if ((tol === 'bits' ? Object.is(a, e) : a === e) || (Number.isNaN(a) && Number.isNaN(e))) continue;
     const err = Math.abs(a - e);
-    const bound = tol === 'exact' ? 0 : tol.atol + tol.rtol * Math.max(Math.abs(a), Math.abs(e), scale);
+    const bound = typeof tol === 'string' ? 0 : tol.atol + tol.rtol * Math.max(Math.abs(a), Math.abs(e), scale);
     const ratio = Number.isNaN(err) || !Number.isFinite(err) ? Infinity : bound === 0 ? Infinity : err / bound;
     if (ratio > worstRatio || (ratio === Infinity && !worst)) {
       worstRatio = ratio;
@@ -154,7 +164,7 @@ export function disagreement(
 /** Judge the pairs, read as `values`: the first disagreement (shape, dtype or values), or a pass. */
 function judge(pairs: readonly JitPair[], values: readonly [ArrayLike<number>, ArrayLike<number>][], opts: JitLawOptions): LawResult {
   for (let i = 0; i < pairs.length; i++) {
-    const { what, reference: r, jitted: j } = pairs[i]!;
+    const { what, reference: r, jitted: j, signedZeros } = pairs[i]!;
     if (r.dtype !== j.dtype || r.shape.join(',') !== j.shape.join(','))
       return {
         ok: false,
@@ -162,14 +172,20 @@ function judge(pairs: readonly JitPair[], values: readonly [ArrayLike<number>, A
         message: `${what}: jit gives ${j.dtype}[${j.shape.join(',')}] where the function gives ${r.dtype}[${r.shape.join(',')}]`,
       };
     const base = tolFor(r.dtype);
-    const tol: Tolerance | 'exact' = opts.exact ? 'exact' : { rtol: opts.tol?.rtol ?? base.rtol, atol: opts.tol?.atol ?? base.atol };
+    const tol: Tolerance | 'exact' | 'bits' = opts.exact
+      ? signedZeros
+        ? 'bits'
+        : 'exact'
+      : { rtol: opts.tol?.rtol ?? base.rtol, atol: opts.tol?.atol ?? base.atol };
     const [e, a] = values[i]!;
     const worst = disagreement(e, a, r.shape, tol);
     if (worst)
       return {
         ok: false,
         law: LAW,
-        message: `${what}: the values differ (${tol === 'exact' ? 'bit for bit' : `rtol ${tol.rtol}, atol ${tol.atol}`}, ${r.dtype})`,
+        message:
+          `${what}: the values differ (${typeof tol === 'string' ? `bit for bit${tol === 'bits' ? ', signed zeros' : ''}` : `rtol ${tol.rtol}, atol ${tol.atol}`}, ` +
+          `${r.dtype})`,
         expectedLabel: 'without jit',
         actualLabel: 'through jit',
         expected: Array.from(e),
@@ -495,7 +511,7 @@ export function optimizedGraphLaw(
     return ct.scope(() => {
       const want = ct.evalGraph(g, ...inputs);
       const got = ct.evalGraph(run(g), ...inputs);
-      const pairs = want.map((w, i) => ({ what: `output ${i}`, reference: w, jitted: got[i]! }));
+      const pairs = want.map((w, i) => ({ what: `output ${i}`, reference: w, jitted: got[i]!, signedZeros: true }));
       if (got.length !== want.length) return { ok: false, law, message: `${got.length} outputs, expected ${want.length}` };
       const r = judge(
         pairs,

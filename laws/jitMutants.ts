@@ -14,7 +14,7 @@ import type { Plan, Step } from '../src/jit/plan.js';
 import * as ct from '../src/index.js';
 
 /** Which part of the pipeline a mutant breaks. */
-export type JitMutantStage = 'fusion' | 'cse' | 'fold' | 'rounding' | 'liveness';
+export type JitMutantStage = 'fusion' | 'cse' | 'fold' | 'rounding' | 'liveness' | 'simplify';
 
 /** A broken optimiser or planner. */
 export interface JitMutant {
@@ -131,5 +131,48 @@ export const freesTooEarly: JitMutant = {
   }),
 };
 
+/** Whether every element of a small readable constant is a zero (of either sign). */
+const allZero = (t: ct.Tensor): boolean => {
+  try {
+    return t.size > 0 && t.size <= 16 && t.dataSync().every((v) => v === 0);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Simplification that drops an added zero of either sign: x + (+0) becomes x,
+ * which is wrong for x = −0 (−0 + 0 = +0). Only a case with −0 shows it.
+ */
+export const addsZeroAway: JitMutant = {
+  name: 'simplify: x + (+0) rewritten to x (wrong for x = −0)',
+  stage: 'simplify',
+  graph: (g) => {
+    const zero = new Set(g.consts.filter((c) => allZero(c.value)).map((c) => c.var.name));
+    const renames = new Map<string, GraphVar>();
+    const resolve = (v: GraphVar): GraphVar => renames.get(v.name) ?? v;
+    const eqns = [];
+    for (const e0 of g.eqns) {
+      const e = { ...e0, inputs: e0.inputs.map(resolve) };
+      const [a, b] = e.inputs;
+      const same = (v: GraphVar | undefined) =>
+        v !== undefined && v.dtype === e.output.dtype && v.shape.join(',') === e.output.shape.join(',');
+      if (e.prim === 'add' && a && b && ((zero.has(b.name) && same(a)) || (zero.has(a.name) && same(b)))) {
+        renames.set(e.output.name, zero.has(b.name) ? a : b);
+        continue;
+      }
+      eqns.push(e);
+    }
+    return { ...g, eqns, outputs: g.outputs.map(resolve) };
+  },
+};
+
 /** Every mutant of the jit pipeline. */
-export const JIT_MUTANTS: readonly JitMutant[] = [wrongBroadcastAxis, cseIgnoresParams, foldWrongDtype, dropsRounding, freesTooEarly];
+export const JIT_MUTANTS: readonly JitMutant[] = [
+  wrongBroadcastAxis,
+  cseIgnoresParams,
+  foldWrongDtype,
+  dropsRounding,
+  freesTooEarly,
+  addsZeroAway,
+];

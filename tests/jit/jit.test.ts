@@ -8,6 +8,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
+import { formatFailure, jitEquivalenceLaw } from '../../laws/index.js';
 
 beforeAll(async () => {
   await ct.init({ backend: 'wasm' });
@@ -345,6 +346,26 @@ describe('lower and fusion', () => {
       expect(unfused.lower(x, y)).not.toMatch(/fused#/);
     });
   }
+
+  it('the passes keep special values bit for bit: −0, NaN and infinities through x + 0, x − 0, x · 1, −(−x)', () => {
+    const x = ct.tensor([-0, 0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1.5], { dtype: 'f64', backend: 'cpu' });
+    const zero = ct.zerosLike(x);
+    const negZero = ct.neg(zero);
+    const one = ct.onesLike(x);
+    const fs: [string, (t: ct.Tensor) => ct.Tensor][] = [
+      ['x + (+0)', (t) => ct.add(t, zero)],
+      ['(+0) + x', (t) => ct.add(zero, t)],
+      ['x + (−0)', (t) => ct.add(t, negZero)],
+      ['x − (+0)', (t) => ct.sub(t, zero)],
+      ['x − (−0)', (t) => ct.sub(t, negZero)],
+      ['x · 1', (t) => ct.mul(t, one)],
+      ['−(−x)', (t) => ct.neg(ct.neg(t))],
+    ];
+    for (const [what, f] of fs) {
+      const r = jitEquivalenceLaw(f, [x], { exact: true, derivatives: false });
+      expect(r.ok ? '' : `${what}: ${formatFailure(r)}`).toBe('');
+    }
+  });
 
   it('optimize: false gives the same values', () => {
     const f = (x: ct.Tensor) => ct.add(ct.mul(ct.reshape(ct.reshape(x, [2, 2]), [4]), 1), ct.mul(x, 1));

@@ -10,9 +10,11 @@
  *   elementwise chain, within the f32 tolerance;
  * - programs: the equivalence law on random programs, within the f32 tolerance;
  * - programs exact: the same, bit for bit (what jit promises on the cpu);
- * - targeted: the well-chosen cases below (and the optimiser law on a graph
- *   with constant-only equations, for constant folding, which tracing alone
- *   never produces).
+ * - targeted: the well-chosen cases below (a broadcast column, two sums over
+ *   different axes, f32 cancellation, a value used one step after it is made,
+ *   −0 + 0 bit for bit, and the optimiser law on a graph with constant-only
+ *   equations: tracing alone never records one, so jit never folds a constant
+ *   of a traced program).
  * As a control, the unbroken pipeline must pass all of them. The table of
  * kills is printed at the end; JIT_MUTATION_REPORTS=1 prints each kill's report.
  */
@@ -116,6 +118,14 @@ const targeted: readonly Targeted[] = [
     check: () => jitEquivalenceLaw((x) => ct.sum(ct.exp(x)), [f32([0.1, 0.2, 0.3])]),
   },
   {
+    name: 'x + 0 with x = −0 (signed zeros, compared bit for bit)',
+    check: () =>
+      ct.scope(() => {
+        const zeros = f32([0, 0, 0]);
+        return jitEquivalenceLaw((x) => ct.add(x, zeros), [f32([-0, 0, 1])], { exact: true, derivatives: false });
+      }),
+  },
+  {
     name: 'optimiser law: a graph whose constant-only equations are folded',
     check: () =>
       ct.scope(() => {
@@ -172,20 +182,18 @@ function runColumns(): Record<Column, string | null> {
       const p = programOn(spec, side);
       return { r: jitEquivalenceLaw(p.f, p.args, { seed: spec.seed, exact }), what: programToString(spec) };
     });
-  let target: string | null = null;
-  for (const t of targeted) {
+  const reports = targeted.flatMap((t, i) => {
     const r = t.check();
-    if (!r.ok) {
-      target = formatFailure(r, t.name);
-      break;
-    }
-  }
-  return { prims, programs: programs(false), 'programs exact': programs(true), targeted: target };
+    return r.ok ? [] : [`[T${i + 1}] ${formatFailure(r, t.name)}`];
+  });
+  return { prims, programs: programs(false), 'programs exact': programs(true), targeted: reports.length > 0 ? reports.join('\n') : null };
 }
 
 interface Row {
   readonly mutant: string;
   readonly killedBy: readonly Column[];
+  /** The targeted cases that caught it (T1, T2, ...). */
+  readonly cases: readonly string[];
 }
 const rows: Row[] = [];
 
@@ -196,11 +204,13 @@ beforeAll(async () => {
 afterAll(() => {
   hook.mutant = null;
   const killed = rows.filter((r) => r.killedBy.length > 0).length;
-  const cell = (r: Row, c: Column) => (r.killedBy.includes(c) ? 'killed' : '-').padEnd(15);
+  const cell = (r: Row, c: Column) =>
+    (r.killedBy.includes(c) ? (c === 'targeted' ? `killed (${r.cases.join(',')})` : 'killed') : '-').padEnd(c === 'targeted' ? 0 : 15);
   const lines = rows.map((r) => `  ${r.mutant.padEnd(96)} ${COLUMNS.map((c) => cell(r, c)).join('')}`);
   console.log(
     `[jit mutation] killed ${killed}/${rows.length} mutants of the jit pipeline (cpu, f32; ${PRIM_RUNS} cases per primitive, ` +
-      `${PROGRAM_RUNS} random programs per column)\n  ${'mutant'.padEnd(96)} ${COLUMNS.map((c) => c.padEnd(15)).join('')}\n${lines.join('\n')}`,
+      `${PROGRAM_RUNS} random programs per column)\n  ${'mutant'.padEnd(96)} ${COLUMNS.map((c) => c.padEnd(15)).join('')}\n${lines.join('\n')}\n` +
+      `  targeted cases: ${targeted.map((t, i) => `T${i + 1} ${t.name}`).join('; ')}`,
   );
 });
 
@@ -226,7 +236,7 @@ describe('mutants of the jit pipeline', () => {
           const report = r[c];
           if (report) console.log(`=== ${m.name} / ${c}\n${report.slice(0, 1500)}`);
         }
-      rows.push({ mutant: m.name, killedBy });
+      rows.push({ mutant: m.name, killedBy, cases: [...(r.targeted ?? '').matchAll(/^\[(T\d+)\]/gm)].map((x) => x[1] ?? '') });
       expect(killedBy, `${m.name} survived every law and test`).not.toEqual([]);
     });
   }
