@@ -66,10 +66,10 @@ export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<
   const jitStep = async () => {
     const before = ct.debugCounters().submits;
     const out = sgdStep(params);
+    params = ct.keep(out.p);
+    const l = (await out.l.data())[0]!; // the step's dispatches are submitted with this read
     submits += ct.debugCounters().submits - before;
     steps++;
-    params = ct.keep(out.p);
-    const l = (await out.l.data())[0]!;
     if (Number.isNaN(firstJitLoss)) firstJitLoss = l;
     out.l.dispose();
   };
