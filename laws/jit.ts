@@ -33,6 +33,9 @@ import { programFunction, programToString, type ProgramSpec } from './programs.j
 import { LawViolation, pass, type LawResult, type Worst } from './result.js';
 import { optimize } from '../src/jit/passes.js';
 
+/** A comparison's tolerance in words. */
+const tolText = (tol: string | { rtol: number; atol: number }): string =>
+  typeof tol === 'string' ? `bit for bit${tol === 'bits' ? ', signed zeros' : ''}` : `rtol ${tol.rtol}, atol ${tol.atol}`;
 /** Where a law runs: the backend and the float dtype of the inputs (integer inputs stay i32). */
 export interface JitSide {
   readonly backend: ct.BackendName;
@@ -183,9 +186,7 @@ function judge(pairs: readonly JitPair[], values: readonly [ArrayLike<number>, A
       return {
         ok: false,
         law: LAW,
-        message:
-          `${what}: the values differ (${typeof tol === 'string' ? `bit for bit${tol === 'bits' ? ', signed zeros' : ''}` : `rtol ${tol.rtol}, atol ${tol.atol}`}, ` +
-          `${r.dtype})`,
+        message: `${what}: the values differ (${tolText(tol)}, ${r.dtype})`,
         expectedLabel: 'without jit',
         actualLabel: 'through jit',
         expected: Array.from(e),

@@ -185,7 +185,8 @@ describe('jit laws on WebGPU (f32)', () => {
   let gpuChecked = 0;
 
   const sample: readonly ct.PrimName[] = ['exp', 'mul', 'where', 'sum', 'matmul', 'transpose'];
-  it(`a sample of primitives (${sample.join(', ')}) fused into a chain, and random programs (skipped loudly without an adapter)`, async (ctx) => {
+  const title = `a sample of primitives (${sample.join(', ')}) fused into a chain, and random programs (skipped loudly without an adapter)`;
+  it(title, async (ctx) => {
     if (!gpu) {
       console.warn('[jit laws] SKIPPED the WebGPU part: no WebGPU adapter (see the message above)');
       ctx.skip();

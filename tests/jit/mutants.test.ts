@@ -209,7 +209,8 @@ afterAll(() => {
   const lines = rows.map((r) => `  ${r.mutant.padEnd(96)} ${COLUMNS.map((c) => cell(r, c)).join('')}`);
   console.log(
     `[jit mutation] killed ${killed}/${rows.length} mutants of the jit pipeline (cpu, f32; ${PRIM_RUNS} cases per primitive, ` +
-      `${PROGRAM_RUNS} random programs per column)\n  ${'mutant'.padEnd(96)} ${COLUMNS.map((c) => c.padEnd(15)).join('')}\n${lines.join('\n')}\n` +
+      `${PROGRAM_RUNS} random programs per column)\n  ${'mutant'.padEnd(96)} ${COLUMNS.map((c) => c.padEnd(15)).join('')}\n` +
+      `${lines.join('\n')}\n` +
       `  targeted cases: ${targeted.map((t, i) => `T${i + 1} ${t.name}`).join('; ')}`,
   );
 });
