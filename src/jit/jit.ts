@@ -15,7 +15,7 @@
 import type { Backend } from '../backends/Backend.js';
 import { fusedToText, isFusedBackend, type FusedBackend } from '../backends/fused.js';
 import { ConcreteTensor } from '../core/ConcreteTensor.js';
-import { countJitDispatch, countTrace } from '../core/debug.js';
+import { countJitDispatch, countTrace, debugOptions, NumericsError } from '../core/debug.js';
 import { GraphTrace, type Graph } from '../core/graphTrace.js';
 import { collectCreated, keep, release } from '../core/memory.js';
 import type { CustomCall } from '../core/Primitive.js';
@@ -473,6 +473,7 @@ function execute(e: Entry, inputs: readonly ConcreteTensor[], donatedLeaves: Rea
           vals[o] = t;
           created.push(t);
         });
+        if (debugOptions().checkNumerics) checkFused(s, vals);
       }
       for (const x of plan.freeAfter[k]!) {
         vals[x]!.dispose();
@@ -491,6 +492,24 @@ function execute(e: Entry, inputs: readonly ConcreteTensor[], donatedLeaves: Rea
     // a constant returned as an output is copied: the caller may dispose what it gets
     return constSlots.has(s) ? copyOf(v as ConcreteTensor) : v;
   });
+}
+
+const finite = (t: Tensor): boolean => {
+  if (t.dtype === 'i32' || (t.backendName !== 'cpu' && t.backendName !== 'wasm')) return true;
+  for (const v of t.dataSync()) if (!Number.isFinite(v)) return false;
+  return true;
+};
+
+/** checkNumerics for a fused kernel: a non-finite output from finite inputs names the kernel's ops. */
+function checkFused(s: Extract<Plan['steps'][number], { kind: 'fused' }>, vals: readonly (Tensor | undefined)[]): void {
+  if (s.outs.every((o) => finite(vals[o]!))) return;
+  if (!s.ins.every((i) => finite(vals[i]!))) return;
+  const ops = [...new Set(s.kernel.nodes.flatMap((n) => (n.kind === 'op' ? [n.op] : [])))];
+  const reds = (s.kernel.reductions ?? []).map((r) => r.op);
+  throw new NumericsError(
+    `jit fused kernel (${[...ops, ...reds].join(', ')})`,
+    'produced a non-finite value from finite inputs (checkNumerics; run with jit fuse: false to find the op)',
+  );
 }
 
 function freeDonated(t: ConcreteTensor): void {

@@ -151,6 +151,20 @@ describe('errors', () => {
     expect(vals(g(cpu([1, -2])))).toEqual([1, 2]);
   });
 
+  it('checkNumerics: a fused kernel producing NaN from finite inputs names its ops; nothing is left allocated', () => {
+    const f = ct.jit((x: ct.Tensor) => ct.mul(ct.log(ct.sub(x, 2)), 3));
+    const x = cpu([1, 3]);
+    f(x).dispose(); // traced and run without the check
+    const before = ct.memoryStats().liveTensors;
+    ct.setDebug({ checkNumerics: true });
+    try {
+      expect(() => f(x)).toThrow(/jit fused kernel \(sub, log, mul\): produced a non-finite value from finite inputs/);
+    } finally {
+      ct.setDebug({ checkNumerics: false });
+    }
+    expect(ct.memoryStats().liveTensors).toBe(before);
+  });
+
   it('arguments on different backends are an error naming both', () => {
     const jf = ct.jit((a: ct.Tensor, b: ct.Tensor) => ct.add(a, b));
     const a = ct.tensor([1, 2], { dtype: 'f32', backend: 'cpu' });
