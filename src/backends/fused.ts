@@ -64,6 +64,19 @@ export interface FusedReduction {
   readonly axes: readonly number[];
 }
 
+/**
+ * A matmul whose result is the kernel's input 0 (an epilogue fused into the
+ * matmul: bias, activation, scaling applied as each block of the product is
+ * computed). The kernel computes `matmul(a, b)` exactly as the matmul primitive
+ * does (batched, batch dims broadcast; its shape is the kernel's shape) and never
+ * reads input 0 from memory: `runFused` then receives the buffers of `a` and `b`
+ * in place of input 0's (inputs `[a, b, input 1, input 2, …]`).
+ */
+export interface FusedMatmul {
+  readonly a: Aval;
+  readonly b: Aval;
+}
+
 /** A fused elementwise kernel: nodes in topological order over one iteration shape, with one or more outputs. */
 export interface FusedKernel {
   /** The iteration shape, which is every output's shape. */
@@ -75,6 +88,8 @@ export interface FusedKernel {
   readonly outputs: readonly number[];
   /** Reductions of nodes, each one more output after `outputs` (of the reduced shape); only for backends with `fusesReductions`. */
   readonly reductions?: readonly FusedReduction[];
+  /** Input 0 is this matmul's product (never together with `reductions`); only for backends with `fusesMatmul`. */
+  readonly matmul?: FusedMatmul;
 }
 
 /** A backend that runs fused kernels (cpu: generated JavaScript; wasm: a SIMD program; webgpu: generated WGSL). */
@@ -87,6 +102,8 @@ export interface FusedBackend {
   canFuse?(op: string, dtype: DType): boolean;
   /** Whether this backend runs kernels with `reductions`. */
   readonly fusesReductions?: boolean;
+  /** Whether this backend runs kernels with a `matmul` (elementwise epilogues fused into the product). */
+  readonly fusesMatmul?: boolean;
 }
 
 /** Whether a backend runs fused kernels. */
@@ -100,7 +117,15 @@ export function fusedToText(k: FusedKernel): string {
       n.kind === 'input' ? `in${n.input}` : n.kind === 'literal' ? String(n.value) : `${n.op} ${n.args.map((a) => `v${a}`).join(' ')}`;
     return `v${i}:${n.dtype} = ${rhs}`;
   });
-  const ins = k.inputs.map((a, i) => `in${i}:${a.dtype}[${a.shape.join(',')}]`).join(' ');
+  const ins = k.inputs
+    .map((a, i) => {
+      const m =
+        i === 0 && k.matmul
+          ? ` = matmul ${k.matmul.a.dtype}[${k.matmul.a.shape.join(',')}] ${k.matmul.b.dtype}[${k.matmul.b.shape.join(',')}]`
+          : '';
+      return `in${i}:${a.dtype}[${a.shape.join(',')}]${m}`;
+    })
+    .join(' ');
   const reds = (k.reductions ?? []).map((r) => `${r.op}[axes=${r.axes.join(',')}] v${r.node}`);
   const outs = [...k.outputs.map((o) => `v${o}`), ...reds].join(', ');
   return `fused[${k.shape.join(',')}] (${ins}) {\n  ${lines.join('\n  ')}\n} -> (${outs})`;

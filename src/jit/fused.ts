@@ -14,9 +14,11 @@ import { lookupPrimitive } from '../ops/primitives.js';
  * Runs `k` one primitive at a time (inputs and literals broadcast to the group's shape first); returns its outputs, then
  * its reductions.
  */
-export function runFusedEagerly(k: FusedKernel, inputs: readonly Tensor[]): Tensor[] {
+export function runFusedEagerly(k: FusedKernel, given: readonly Tensor[]): Tensor[] {
+  // with a matmul, the inputs are [a, b, input 1, …]: input 0 is their product
+  const inputs = k.matmul ? [bind(lookupPrimitive('matmul')!, [given[0]!, given[1]!], {}), ...given.slice(2)] : given;
   if (inputs.length !== k.inputs.length) throw new Error(`fused kernel: ${k.inputs.length} inputs expected, got ${inputs.length}`);
-  const backend = inputs[0]?.backendName as 'cpu' | 'wasm' | 'webgpu' | undefined;
+  const backend = given[0]?.backendName as 'cpu' | 'wasm' | 'webgpu' | undefined;
   const values: Tensor[] = [];
   for (const n of k.nodes) {
     if (n.kind === 'input') values.push(broadcastTo(inputs[n.input]!, k.shape));

@@ -74,6 +74,9 @@ interface Group {
   readonly reduced: Set<string>;
 }
 
+const avalOfVar = (v: GraphVar): Aval => ({ shape: v.shape, dtype: v.dtype as DType });
+const isFloatName = (d: string): boolean => d === 'f32' || d === 'f64';
+
 /** A sum or max equation (fusible after its producer's group on backends that fuse reductions). */
 const isReduction = (e: GraphEqn): boolean => e.prim === 'sum' || e.prim === 'max';
 
@@ -106,6 +109,10 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
   const eqnIndex = new Map(g.eqns.map((e, i) => [e, i]));
   const canFuse = fuse && isFusedBackend(backend);
   const fusesReductions = canFuse && (backend as Backend & FusedBackend).fusesReductions === true;
+  const fusesMatmul = canFuse && (backend as Backend & FusedBackend).fusesMatmul === true;
+  /** matmul steps by output name (an epilogue group may take one over) and the steps taken over. */
+  const matmulSteps = new Map<string, { step: Step; eqn: GraphEqn }>();
+  const removed = new Set<Step>();
   const bindingLimit = backend.name === 'webgpu' ? WEBGPU_BINDINGS : 64;
   /** broadcastTo joins a group as a broadcasting read of its input (fused kernels broadcast their inputs). */
   const isBroadcastRead = (e: GraphEqn): boolean => e.prim === 'broadcastTo' && e.inputs[0]!.dtype === e.output.dtype;
@@ -170,6 +177,21 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
       nodeOf.set(v.name, nodes.length - 1);
       return nodes.length - 1;
     };
+    // an epilogue: the group reads a matmul product that nothing else reads; the kernel computes the product itself
+    let matmul: { eqn: GraphEqn; v: GraphVar } | null = null;
+    if (fusesMatmul && grp.reduced.size === 0) {
+      for (const name of ins) {
+        const m = matmulSteps.get(name);
+        if (!m || isOutput.has(name) || !shapesEqual(m.eqn.output.shape, grp.shape) || !isFloatName(m.eqn.output.dtype)) continue;
+        if (!(consumers.get(name) ?? []).every((c) => grp.members.has(g.eqns[c]!.output.name))) continue;
+        matmul = { eqn: m.eqn, v: m.eqn.output };
+        removed.add(m.step);
+        nodes.push({ kind: 'input', input: 0, dtype: m.eqn.output.dtype as DType });
+        inputVars.push(m.eqn.output);
+        nodeOf.set(name, 0);
+        break;
+      }
+    }
     const reductions: { node: number; op: 'sum' | 'max'; axes: readonly number[]; v: GraphVar }[] = [];
     for (const e of grp.eqns) {
       if (grp.reduced.has(e.output.name)) {
@@ -199,8 +221,9 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
         nodes,
         outputs: outVars.map((v) => nodeOf.get(v.name)!),
         ...(reductions.length > 0 ? { reductions: reductions.map(({ node, op, axes }) => ({ node, op, axes })) } : {}),
+        ...(matmul ? { matmul: { a: avalOfVar(matmul.eqn.inputs[0]!), b: avalOfVar(matmul.eqn.inputs[1]!) } } : {}),
       },
-      ins: inputVars.map(slot),
+      ins: matmul ? [...matmul.eqn.inputs.map(slot), ...inputVars.slice(1).map(slot)] : inputVars.map(slot),
       outs: [...outVars, ...reductions.map((r) => r.v)].map(slot),
       outAvals: [...outVars, ...reductions.map((r) => r.v)].map((v) => ({ shape: v.shape, dtype: v.dtype as DType })),
     });
@@ -209,7 +232,9 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
   const emitPrim = (e: GraphEqn): void => {
     const prim = lookupPrimitive(e.prim);
     if (!prim) throw new ValueError('jit', `unknown primitive '${e.prim}'`);
-    steps.push({ kind: 'prim', prim, params: e.params, ins: e.inputs.map(slot), out: slot(e.output) });
+    const step: Step = { kind: 'prim', prim, params: e.params, ins: e.inputs.map(slot), out: slot(e.output) };
+    steps.push(step);
+    if (e.prim === 'matmul') matmulSteps.set(e.output.name, { step, eqn: e });
   };
 
   /** Flush the open groups that produced any of `vars` (other than `keep`). */
@@ -269,6 +294,8 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
     }
   }
   while (open.length > 0) flush(open[0]!);
+  // matmuls taken over by their epilogue kernels
+  for (let i = steps.length - 1; i >= 0; i--) if (removed.has(steps[i]!)) steps.splice(i, 1);
   void eqnIndex;
 
   const outputSlots = g.outputs.map(slot);
