@@ -14,10 +14,11 @@ export type { Backend, BackendName, Storage, Aval, CpuKernel, CpuInput } from '.
 export { init, getBackend, backendInfo, shutdown, syncBackend, type InitOptions } from './core/init.js';
 export type { WgslKernel, WgslCallInfo, WebGpuOptions, AdapterChoice, WebGpuStats } from './backends/webgpu/index.js';
 
-export { scope, scopeAsync, keep, type MemoryStats } from './core/memory.js';
+export { scope, scopeAsync, keep, resetPeakBytes, peakBytes, type MemoryStats } from './core/memory.js';
 export { memoryStats } from './core/stats.js';
 export { setDebug, debugCounters, NumericsError, type DebugOptions, type DebugCounters } from './core/debug.js';
 export { jit, type JitOptions, type Jitted } from './jit/jit.js';
+export { vmap, BatchTracer, type VmapOptions, type AxisSpec } from './transforms/vmap.js';
 export { Zero, isZero, type MaybeZero } from './core/Zero.js';
 export type { Primitive, CustomCall, Rules, JvpRule, VjpRule, RuleDeclaration, Partial as PartialDerivative } from './core/Primitive.js';
 export { bind } from './core/trace.js';
@@ -115,6 +116,9 @@ export {
 export type { Argnums, Fn, TensorTree, TangentOf, GradsOf, JacobianOf } from './transforms/argnums.js';
 export { definePrimitive, type PrimitiveDefinition, type DefinedPrimitive } from './ops/define.js';
 export { customJvp, customVjp, type CustomJvpRule } from './transforms/custom.js';
+export { scan, cond, foriLoop, whileLoop, type ScanOptions, type ScanParams, type CondParams, type WhileParams } from './ops/control.js';
+export { checkpoint, remat } from './transforms/checkpoint.js';
+export { linearize } from './transforms/linearize.js';
 export {
   makeGraph,
   trace,

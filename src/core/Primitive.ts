@@ -51,6 +51,22 @@ export type RuleDeclaration =
  */
 export type Partial = ((inputs: readonly Tensor[], out: Tensor) => Tensor) | 1 | -1;
 
+/**
+ * Batching (vmap): the primitive applied to inputs that carry a batch axis
+ * (`dims[i]`: its position in `inputs[i]`, or null for an input shared by every
+ * example), `size` examples; returns the batched output and its batch axis.
+ * `self` is the record itself (rules re-apply it to rearranged inputs).
+ * Rules are written with ops (`bind`), so batched values stay differentiable
+ * and vmaps nest.
+ */
+export type BatchRule<P = unknown> = (
+  inputs: readonly Tensor[],
+  dims: readonly (number | null)[],
+  params: P,
+  size: number,
+  self: Primitive<P>,
+) => readonly [Tensor, number | null];
+
 /** The rules every primitive carries: both modes, however they were declared. */
 // Rules and kernels are declared as methods so that a record with concrete
 // parameters (`Primitive<SliceParams>`) is usable where any record is expected.
@@ -59,6 +75,17 @@ export interface Rules<P = unknown> {
   vjp(cotangent: Tensor, primals: readonly Tensor[], params: P, out: Tensor, needed: readonly boolean[]): readonly MaybeZero[];
   /** The declaration the rules were built from (absent for hand-written pairs). */
   readonly declared?: RuleDeclaration;
+  /**
+   * The batching rule (vmap): required on built-ins; a user primitive without
+   * one is batched by a loop over the examples.
+   */
+  batch?(
+    inputs: readonly Tensor[],
+    dims: readonly (number | null)[],
+    params: P,
+    size: number,
+    self: Primitive<P>,
+  ): readonly [Tensor, number | null];
 }
 
 /** A primitive evaluated by a kernel: the record every built-in and user primitive has. */

@@ -27,13 +27,17 @@ import { broadcastShapes, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, zerosLike, type TensorLike } from './creation.js';
 import { bilinear, elementwise, handWritten, zeroDerivative, type Arithmetic, type Builtin as BuiltinOf } from './rules.js';
-import { broadcastTo, unbroadcast } from './structural.js';
+import { batchOps, broadcastTo, unbroadcast } from './structural.js';
+import { broadcastingBatch } from './batching.js';
 import { binaryShape, pair, sameDtype, unaryShape } from './util.js';
 
 type NoParams = Record<string, never>;
 const NO_PARAMS: NoParams = {};
 
 type Builtin = BuiltinOf<NoParams>;
+
+/** vmap of an elementwise map: batched inputs aligned at the front (a one-input map keeps its batch axis). */
+const mapBatch = broadcastingBatch<NoParams>(batchOps);
 
 /** The arithmetic the rule builders apply (called only when a rule runs, after this module has loaded). */
 const arithmetic: Arithmetic = {
@@ -74,6 +78,7 @@ const unary = (name: string, spec: UnarySpec): Builtin => ({
   cpu: ([x], _p, out) => mapUnary(x!, out, spec.f),
   webgpu: mapKernel(spec.wgsl, spec.prelude),
   wasm: wasmUnary(spec.wasm),
+  batch: mapBatch,
   fusion: { f: spec.f, wgsl: spec.wgsl, ...(spec.prelude ? { prelude: spec.prelude } : {}), wasm: { kind: 'unary', op: spec.wasm } },
   ...(spec.derivative === 'zero' ? zeroDerivative<NoParams>(1) : elementwise<NoParams>(arithmetic, spec.derivative)),
 });
@@ -191,6 +196,7 @@ const binary = (name: string, spec: BinarySpec): Builtin => ({
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, spec.f),
   webgpu: mapKernel(spec.wgsl, spec.prelude),
   wasm: wasmBinary(spec.wasm),
+  batch: mapBatch,
   fusion: { f: spec.f, wgsl: spec.wgsl, ...(spec.prelude ? { prelude: spec.prelude } : {}), wasm: { kind: 'binary', op: spec.wasm } },
   ...('jvp' in spec.derivative ? spec.derivative : elementwise<NoParams>(arithmetic, ...spec.derivative)),
 });
@@ -202,6 +208,7 @@ const comparison = (name: string, op: WasmCompareOp, f: (a: number, b: number) =
   cpu: ([a, b], _p, out) => mapBinary(a!, b!, out, (x, y) => (f(x, y) ? 1 : 0)),
   webgpu: compareKernel(op),
   wasm: wasmCompare(op),
+  batch: mapBatch,
   fusion: { f: (x, y) => (f(x, y) ? 1 : 0), wgsl: compareExpr(op), wasm: { kind: 'binary', op } },
   ...zeroDerivative<NoParams>(2),
 });
@@ -297,6 +304,7 @@ export const wherePrim: Builtin = {
   },
   webgpu: whereKernel,
   wasm: wasmWhere,
+  batch: mapBatch,
   fusion: { f: (c, a, b) => (c !== 0 ? a : b), wgsl: (t) => `select(x2, x1, x0 != ${t}(0))`, wasm: { kind: 'where' } },
   ...handWritten<NoParams>(
     // d where(c, a, b) = where(c, da, db)   (c is not differentiable)

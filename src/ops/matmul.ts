@@ -12,7 +12,8 @@ import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { add, mul, neg } from './elementwise.js';
 import { bilinear, type Arithmetic, type Builtin } from './rules.js';
-import { broadcastTo, expandDims, matrixTranspose, squeeze, unbroadcast } from './structural.js';
+import { batchOps, broadcastTo, expandDims, matrixTranspose, squeeze, unbroadcast } from './structural.js';
+import { matmulBatch } from './batching.js';
 import { sameDtype } from './util.js';
 
 type NoParams = Record<string, never>;
@@ -31,6 +32,8 @@ export const matmulPrim: Builtin<NoParams> = {
     return { shape: [...batch, sa[sa.length - 2]!, sb[sb.length - 1]!], dtype: a!.dtype };
   },
   cpu: ([a, b], _p, out) => cpuMatmul(a!, b!, out),
+  // vmap: batched operands to the front, padded so the examples line up as one more batch dim
+  batch: matmulBatch<NoParams>(batchOps),
   webgpu: webgpuMatmul,
   wasm: wasmMatmul,
   // d(A B) = dA B + A dB; Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ (summed over broadcast batch dims)

@@ -26,7 +26,9 @@ import {
   withKeepdims,
   type AxesParams,
   type ReduceOptions,
+  batchOps,
 } from './structural.js';
+import { frontBatchWith } from './batching.js';
 import { inversePermutation } from './util.js';
 
 export { sum, sumPrim, type AxesParams, type ReduceOptions } from './structural.js';
@@ -65,6 +67,8 @@ export const maxPrim: Builtin<AxesParams> = {
     return { shape: reducedShape('max', x!.shape, axes), dtype: x!.dtype };
   },
   cpu: ([x], { axes }, out) => reduce(x!, axes, out, -Infinity, (a, v) => (v > a || Number.isNaN(v) ? v : a)),
+  // vmap: the batch axis to the front, the reduced axes shifted past it
+  batch: frontBatchWith<AxesParams>(batchOps, (p) => ({ axes: p.axes.map((a) => a + 1) })),
   webgpu: maxKernel,
   wasm: wasmMax,
   ...handWritten<AxesParams>(
@@ -83,6 +87,8 @@ export const argmaxPrim: Builtin<AxisParams> = {
     return { shape: reducedShape('argmax', x!.shape, [axis]), dtype: 'i32' };
   },
   cpu: ([x], { axis }) => argmaxAlong(x!, axis),
+  // vmap: the batch axis to the front, the axis shifted past it
+  batch: frontBatchWith<AxisParams>(batchOps, (p) => ({ axis: p.axis + 1 })),
   webgpu: argmaxKernel,
   wasm: wasmArgmax,
   // integer-valued: no derivative

@@ -18,8 +18,18 @@ import { shapesEqual, type Shape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { zerosLike } from './creation.js';
 
-/** A built-in primitive record: a kernel record whose WebGPU and wasm kernels are required. */
-export type Builtin<P> = Primitive<P> & { readonly webgpu: WebGpuKernel<P>; readonly wasm: WasmKernel<P> };
+/** A built-in primitive record: a kernel record whose WebGPU and wasm kernels and batching rule are required. */
+export type Builtin<P> = Primitive<P> & {
+  readonly webgpu: WebGpuKernel<P>;
+  readonly wasm: WasmKernel<P>;
+  batch(
+    inputs: readonly Tensor[],
+    dims: readonly (number | null)[],
+    params: P,
+    size: number,
+    self: Primitive<P>,
+  ): readonly [Tensor, number | null];
+};
 
 /** The ops the builders apply: supplied by ops/elementwise.ts, where they are defined. */
 export interface Arithmetic {

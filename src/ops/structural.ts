@@ -39,6 +39,7 @@ import { ShapeError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, type TensorLike } from './creation.js';
 import { linear, zeroDerivative, type Builtin } from './rules.js';
+import { allFrontBatch, broadcastingBatch, frontBatchWith, toFront, type BatchOps } from './batching.js';
 import { inversePermutation, sameDtype } from './util.js';
 
 /** Parameters of `reshape` and `broadcastTo`: the output shape. */
@@ -73,6 +74,18 @@ export interface AxesParams {
 }
 type NoParams = Record<string, never>;
 
+/** The structural ops the batching rules use (called only when a rule runs, after this module has loaded). */
+export const batchOps: BatchOps = {
+  transpose: (x, perm) => bind(transposePrim, [x], { perm }),
+  reshape: (x, shape) => bind(reshapePrim, [x], { shape }),
+  broadcastTo: (x, shape) => bind(broadcastToPrim, [x], { shape }),
+};
+
+/** The batching rule of a one-input primitive whose batch axis can stay where it is (cast, stopGradient). */
+const keepBatch = <P>(): Builtin<P>['batch'] => broadcastingBatch<P>(batchOps);
+/** Parameters that list axes of the input, with a batch axis added at the front. */
+const shiftAxes = <P extends { readonly axes: readonly number[] }>(p: P): P => ({ ...p, axes: p.axes.map((a) => a + 1) });
+
 /** The primitive record of `reshape` (linear: the cotangent is reshaped back). */
 export const reshapePrim: Builtin<ReshapeParams> = {
   name: 'reshape',
@@ -85,6 +98,8 @@ export const reshapePrim: Builtin<ReshapeParams> = {
     return { shape, dtype: x!.dtype };
   },
   cpu: ([x]) => x!.data,
+  // vmap: the batch axis to the front, reshaped along
+  batch: frontBatchWith<ReshapeParams>(batchOps, (p, size) => ({ shape: [size, ...p.shape] })),
   webgpu: shareKernel,
   wasm: wasm.shareKernel,
   // d reshape(x) = reshape(dx); transpose: reshape back to the input's shape
@@ -114,6 +129,8 @@ export const transposePrim: Builtin<TransposeParams> = {
       out.dtype,
     );
   },
+  // vmap: the batch axis to the front, the permutation shifted past it
+  batch: frontBatchWith<TransposeParams>(batchOps, (p) => ({ perm: [0, ...p.perm.map((a) => a + 1)] })),
   webgpu: transposeKernel,
   wasm: wasm.transposeKernel,
   // d transpose(x) = transpose(dx); the adjoint of a permutation is its inverse
@@ -131,6 +148,13 @@ export const broadcastToPrim: Builtin<ReshapeParams> = {
     return { shape, dtype: x!.dtype };
   },
   cpu: ([x], _p, out) => gather(x!.data, out.shape, broadcastStrides(x!.shape, out.shape), 0, out.dtype),
+  // vmap: the batch axis to the front, the example padded to the target rank
+  batch: (xs, dims, { shape }, size) => {
+    const x = toFront(batchOps, xs[0]!, dims[0]!);
+    const per = x.shape.length - 1;
+    const padded = batchOps.reshape(x, [size, ...Array.from({ length: shape.length - per }, () => 1), ...x.shape.slice(1)]);
+    return [batchOps.broadcastTo(padded, [size, ...shape]), 0];
+  },
   webgpu: broadcastKernel,
   wasm: wasm.broadcastKernel,
   // d broadcast(x) = broadcast(dx); the adjoint of broadcasting sums over the broadcast axes
@@ -164,6 +188,8 @@ export const slicePrim: Builtin<SliceParams> = {
     const off = starts.reduce((acc, a, i) => acc + a * st[i]!, 0);
     return gather(x!.data, out.shape, st, off, out.dtype);
   },
+  // vmap: the batch axis to the front, taken whole
+  batch: frontBatchWith<SliceParams>(batchOps, (p, size) => ({ starts: [0, ...p.starts], sizes: [size, ...p.sizes] })),
   webgpu: sliceKernel,
   wasm: wasm.sliceKernel,
   // d slice(x) = slice(dx); the adjoint of slicing is zero-padding back to the input's shape
@@ -196,6 +222,8 @@ export const padPrim: Builtin<PadParams> = {
     );
     return r;
   },
+  // vmap: the batch axis to the front, not padded
+  batch: frontBatchWith<PadParams>(batchOps, (p) => ({ lo: [0, ...p.lo], hi: [0, ...p.hi] })),
   webgpu: padKernel,
   wasm: wasm.padKernel,
   // d pad(x) = pad(dx); the adjoint of zero-padding is slicing out the interior
@@ -233,6 +261,8 @@ export const concatPrim: Builtin<ConcatParams> = {
     }
     return r;
   },
+  // vmap: every input batched at the front (an unbatched one broadcast), concatenated one axis further
+  batch: allFrontBatch<ConcatParams>(batchOps, (p) => ({ axis: p.axis + 1 })),
   webgpu: concatKernel,
   wasm: wasm.concatKernel,
   // d concat(xs) = concat(dxs); the adjoint slices the cotangent back into the pieces
@@ -259,6 +289,8 @@ export const castPrim: Builtin<CastParams> = {
     return { shape: x!.shape, dtype };
   },
   cpu: ([x], { dtype }) => toTypedArray(dtype, x!.data),
+  // vmap: elementwise, the batch axis stays
+  batch: keepBatch<CastParams>(),
   webgpu: castKernel,
   wasm: wasm.castKernel,
   // d cast(x) = cast(dx) between float types; casts to or from integers carry no derivative
@@ -273,6 +305,8 @@ export const stopGradientPrim: Builtin<NoParams> = {
   name: 'stopGradient',
   shape: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
   cpu: ([x]) => x!.data,
+  // vmap: elementwise, the batch axis stays
+  batch: keepBatch<NoParams>(),
   webgpu: shareKernel,
   wasm: wasm.shareKernel,
   // treated as a constant: no derivative flows through
@@ -293,6 +327,8 @@ export const sumPrim: Builtin<AxesParams> = {
   name: 'sum',
   shape: ([x], { axes }) => ({ shape: reducedShape('sum', x!.shape, axes), dtype: x!.dtype }),
   cpu: ([x], { axes }, out) => reduce(x!, axes, out, 0, (a, v) => a + v),
+  // vmap: the batch axis to the front, the reduced axes shifted past it
+  batch: frontBatchWith<AxesParams>(batchOps, shiftAxes),
   webgpu: sumKernel,
   wasm: wasm.sumKernel,
   // d Σx = Σ dx; the adjoint of summing broadcasts the cotangent back over the summed axes
