@@ -47,6 +47,8 @@ interface Ticket {
 
 let liveTensors = 0;
 let liveBytes = 0;
+/** The most live bytes seen since the last {@link resetPeakBytes}. */
+let peakLive = 0;
 const liveByBackend = new Map<string, { tensors: number; bytes: number }>();
 /** Live handles of backends that can be shut down (not the CPU), so shutdown can forget them. */
 const handlesByBackend = new Map<Backend, Set<Handle>>();
@@ -106,6 +108,7 @@ const registry = new FinalizationRegistry<Ticket>((t) => finalize(t));
 function account(backend: string, tensors: number, bytes: number): void {
   liveTensors += tensors;
   liveBytes += bytes;
+  if (liveBytes > peakLive) peakLive = liveBytes;
   const e = liveByBackend.get(backend) ?? { tensors: 0, bytes: 0 };
   e.tensors += tensors;
   e.bytes += bytes;
@@ -359,6 +362,21 @@ export function keep<T>(value: T): T {
   return value;
 }
 
+/**
+ * Runs `fn` in a scope that frees what it created (except its result) even
+ * inside a transformation: for work whose intermediates no tape or graph can
+ * reference (checkpoint recomputing a block on concrete values).
+ */
+export function scopeFreeing<T>(fn: () => T): T {
+  const saved = retainDepth;
+  retainDepth = 0;
+  try {
+    return scope(fn);
+  } finally {
+    retainDepth = saved;
+  }
+}
+
 /** Transformations run their body inside `retaining` so inner scopes cannot free taped values. */
 export function retaining<T>(fn: () => T): T {
   retainDepth++;
@@ -414,6 +432,16 @@ export interface MemoryStats {
   readonly byBackend: Readonly<Record<string, { tensors: number; bytes: number }>>;
   /** Buffers held by each backend (WebGPU counts pooled buffers too). */
   readonly backendBuffers: Readonly<Record<string, { buffers: number; bytes: number }>>;
+}
+
+/** Start a new peak measurement: the peak becomes the bytes live now. */
+export function resetPeakBytes(): void {
+  peakLive = liveBytes;
+}
+
+/** The most bytes of concrete tensors live at once since the last {@link resetPeakBytes} (or since start). */
+export function peakBytes(): number {
+  return peakLive;
 }
 
 /** Live concrete tensors and bytes, in total and per backend. */
