@@ -17,7 +17,7 @@ import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../
 import { sizeOf } from '../../tensor/shape.js';
 import { Allocator, type AllocatorStats } from './allocator.js';
 import { fusedProgram, programWords, wasmFusible } from './fused.js';
-import type { WasmCall, WasmContext, WasmKernel } from './kernels.js';
+import { matmulCalls, type WasmCall, type WasmContext, type WasmKernel } from './kernels.js';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernelsBinary.js';
 import { MAX_THREADS } from './layout.js';
 import { availableCores, chunksOf, partsOf, poolUnavailable, SPLIT_MIN_WORK, ThreadPool } from './threads.js';
@@ -546,22 +546,37 @@ export class WasmBackend implements Backend, FusedBackend {
   readonly fusesReductions = true;
 
   /**
+   * Kernels with a `matmul` run here as one call of matmul_f32_fused (matmul_i32_fused): the product is
+   * computed exactly as by the matmul kernel (same jobs, same accumulation order, so bitwise the same
+   * values) and the program runs over each block of rows of it as soon as the block is final, on the
+   * thread that computed it; the split across threads is the matmul's split into jobs.
+   */
+  readonly fusesMatmul = true;
+
+  /**
    * Runs a fused elementwise kernel (src/backends/fused.ts) as one call of the interpreter export
    * `fused_32` (src/backends/wasm/fused.ts), split by blocks across the pool like any map; returns
    * one fresh buffer per output, then one per reduction. With reductions, the call's split is
    * rounded to whole units (rows) so each reduced element is accumulated by one thread, and a
    * kernel whose reduction spans the whole iteration (over its leading axis, or all axes) runs on
-   * one thread. Throws, naming the op and dtype, for an op without a wasm kernel for its dtype
-   * (see wasmFusible).
+   * one thread. With a matmul (see fusesMatmul), the buffers are [a, b, input 1, …] and the
+   * product goes to the output that is the product itself, else to a scratch buffer of the call.
+   * Throws, naming the op and dtype, for an op without a wasm kernel for its dtype (see wasmFusible).
    */
   runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
     this.checkLive('runFused');
-    if (inputs.length !== kernel.inputs.length)
-      throw new Error(`runFused (wasm): the kernel has ${kernel.inputs.length} inputs, got ${inputs.length} buffers`);
+    const mm = kernel.matmul;
+    // with a matmul, the buffers are [a, b, input 1, …]: input 0 is their product, computed here
+    const avals = mm ? [mm.a, mm.b, ...kernel.inputs.slice(1)] : kernel.inputs;
+    if (inputs.length !== avals.length)
+      throw new Error(
+        `runFused (wasm): the kernel has ${avals.length} input buffers${mm ? ' (a, b of its matmul, then inputs 1, …)' : ''}, ` +
+          `got ${inputs.length}`,
+      );
     const ptrs = inputs.map((s, i) => {
       const ws = this.storage(s, 'runFused');
-      const need = sizeOf(kernel.inputs[i]!.shape) * 4;
-      if (ws.bytes < need) throw new Error(`runFused (wasm): input ${i} holds ${ws.bytes} bytes, its shape needs ${need}`);
+      const need = sizeOf(avals[i]!.shape) * 4;
+      if (ws.bytes < need) throw new Error(`runFused (wasm): input buffer ${i} holds ${ws.bytes} bytes, its shape needs ${need}`);
       return ws.block.ptr;
     });
     const prog = fusedProgram(kernel);
@@ -582,34 +597,45 @@ export class WasmBackend implements Backend, FusedBackend {
       return p;
     };
     try {
+      // the product's buffer: the output that is the product itself, else a scratch buffer for this call
+      const product = mm ? (prog.productOutput !== null ? outputs[prog.productOutput]!.block.ptr : temp(prog.size * 4)) : 0;
       const words = programWords(
         prog,
-        ptrs,
+        mm ? [product, ...ptrs.slice(2)] : ptrs,
         outputs.map((o) => o.block.ptr),
       );
       const at = temp(words.length * 4);
       this.view(at, 'i32', words.length).set(words);
-      const scratch = temp(prog.scratchBytes);
-      this.execute(
-        [
-          {
-            fn: 'fused_32',
-            args: [at, 0, prog.blocks, scratch],
-            ...(prog.unit < prog.size
-              ? {
-                  split: {
-                    index: 1,
-                    count: prog.blocks,
-                    work: prog.size * Math.max(1, prog.ops),
-                    kind: prog.transcendental ? ('transcendental' as const) : ('map' as const),
-                  },
-                }
-              : {}),
-            scratch: { index: 3, bytes: prog.scratchBytes },
-          },
-        ],
-        'runFused',
-      );
+      const calls: WasmCall[] = [];
+      if (mm) {
+        matmulCalls(
+          { query: (fn, ...args) => this.fn(fn)(...args), temp, call: (c) => calls.push(c) },
+          mm.a.dtype as 'f32' | 'i32',
+          { shape: mm.a.shape, ptr: ptrs[0]! },
+          { shape: mm.b.shape, ptr: ptrs[1]! },
+          kernel.shape,
+          product,
+          { prog: at, regBytes: prog.scratchBytes, ops: prog.ops },
+        );
+      } else {
+        const scratch = temp(prog.scratchBytes);
+        calls.push({
+          fn: 'fused_32',
+          args: [at, 0, prog.blocks, scratch],
+          ...(prog.unit < prog.size
+            ? {
+                split: {
+                  index: 1,
+                  count: prog.blocks,
+                  work: prog.size * Math.max(1, prog.ops),
+                  kind: prog.transcendental ? ('transcendental' as const) : ('map' as const),
+                },
+              }
+            : {}),
+          scratch: { index: 3, bytes: prog.scratchBytes },
+        });
+      }
+      this.execute(calls, 'runFused');
       return outputs;
     } catch (e) {
       for (const s of outputs) this.free(s);

@@ -29,10 +29,18 @@
  * stay on the grid of multiples of FUSED_BLOCK (cut at a call's ends, which
  * are row ends), so every sum is accumulated in the same order whatever the
  * split: results are bitwise those of the unsplit call.
+ *
+ * Matmul epilogues (`kernel.matmul`): the same program, its input 0 (the
+ * product) always read directly from the product's buffer, is run by
+ * matmul_f32_fused / matmul_i32_fused (assembly/matmul.ts) over each block of
+ * rows of the product once the block is final, on the thread that computed it
+ * (the split is the matmul's, by jobs). The product is written to the output
+ * that is the product itself when there is one (that output's copy is then
+ * left out), else to a scratch buffer of the call.
  */
 import type { FusedKernel, FusedNode, FusedReduction, FusionSpec } from '../fused.js';
 import type { DType } from '../../tensor/dtype.js';
-import { broadcastStrides, sizeOf, stridesOf } from '../../tensor/shape.js';
+import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf, stridesOf } from '../../tensor/shape.js';
 import { collapse } from '../webgpu/layout.js';
 
 /** Elements per block (a multiple of 4): a register block is FUSED_BLOCK × 4 bytes of scratch. */
@@ -168,6 +176,11 @@ export interface FusedProgram {
   readonly transcendental: boolean;
   /** Op nodes computed per element (the call's work estimate). */
   readonly ops: number;
+  /**
+   * With a matmul (kernel.matmul): the output that is the product itself (an input node of input 0),
+   * which the matmul writes in place of a scratch buffer; null when the product is no output.
+   */
+  readonly productOutput: number | null;
   /** The program as text, one line per instruction. */
   readonly text: string;
 }
@@ -223,11 +236,41 @@ function reductionIdentity(r: FusedReduction, dtype: DType): number {
   return dtype === 'i32' ? -2147483648 : literalBits(Number.NEGATIVE_INFINITY, 'f32');
 }
 
+/** Checks a kernel's matmul: operands of rank ≥ 2 that multiply, their product input 0 of the kernel's shape. */
+function checkMatmul(k: FusedKernel): void {
+  const mm = k.matmul;
+  if (!mm) return;
+  const fmt = (s: readonly number[]): string => `[${s.join(',')}]`;
+  const fail = (why: string): never => {
+    throw new Error(`runFused (wasm): matmul ${mm.a.dtype}${fmt(mm.a.shape)} @ ${mm.b.dtype}${fmt(mm.b.shape)}: ${why}`);
+  };
+  if ((k.reductions ?? []).length > 0) fail('a kernel with a matmul has no reductions');
+  if (mm.a.shape.length < 2 || mm.b.shape.length < 2)
+    fail('the fused matmul takes operands of rank 2 or more (1-D operands are not fused)');
+  if (mm.a.dtype !== mm.b.dtype) fail('the operands have different dtypes');
+  if (mm.a.dtype !== 'f32' && mm.a.dtype !== 'i32') fail(`the wasm backend has no ${mm.a.dtype} kernels (f64 lives on the cpu backend)`);
+  const [m, ka] = mm.a.shape.slice(-2) as [number, number];
+  const [kb, n] = mm.b.shape.slice(-2) as [number, number];
+  if (ka !== kb) fail(`the inner dims ${ka} and ${kb} differ`);
+  let batch: readonly number[] = [];
+  try {
+    batch = broadcastShapes('matmul', mm.a.shape.slice(0, -2), mm.b.shape.slice(0, -2));
+  } catch {
+    fail('the batch dims do not broadcast');
+  }
+  const product = [...batch, m, n];
+  if (!shapesEqual(product, k.shape)) fail(`the product ${fmt(product)} is not the kernel's shape ${fmt(k.shape)}`);
+  const in0 = k.inputs[0];
+  if (!in0 || !shapesEqual(in0.shape, product) || in0.dtype !== mm.a.dtype)
+    fail(`input 0 must be the product ${mm.a.dtype}${fmt(product)}, got ${in0 ? `${in0.dtype}${fmt(in0.shape)}` : 'none'}`);
+}
+
 /** Compiles a fused kernel into a program for `fused_32`; throws (naming the op and dtype) for what wasm lacks. */
 export function compileFused(k: FusedKernel): FusedProgram {
   const size = sizeOf(k.shape);
   const nodes = k.nodes;
   const reductions = k.reductions ?? [];
+  checkMatmul(k);
   if (k.outputs.length === 0 && reductions.length === 0) throw new Error('runFused (wasm): a fused kernel needs at least one output');
   nodes.forEach((n, i) => {
     if (n.dtype !== 'f32' && n.dtype !== 'i32')
@@ -257,7 +300,10 @@ export function compileFused(k: FusedKernel): FusedProgram {
 
   // how each input is read: directly (full contiguous), as a splat (one element), or gathered
   const inputStrides = k.inputs.map((a) => broadcastStrides(a.shape, k.shape));
-  const mode = k.inputs.map((a) => (sizeOf(a.shape) === 1 ? 'splat' : sizeOf(a.shape) === size ? 'direct' : 'gather'));
+  // with a matmul, input 0 is its product, written block by block as the program runs: always read directly
+  const mode = k.inputs.map((a, i) =>
+    k.matmul && i === 0 ? 'direct' : sizeOf(a.shape) === 1 ? 'splat' : sizeOf(a.shape) === size ? 'direct' : 'gather',
+  );
   const gathered = k.inputs.map((_, i) => i).filter((i) => mode[i] === 'gather');
   // each reduction's output read like a broadcast input: stride 0 on the reduced axes
   const reducedStrides = reductions.map((r) => {
@@ -276,6 +322,10 @@ export function compileFused(k: FusedKernel): FusedProgram {
   k.outputs.forEach((o, j) => {
     if (nodes[o]!.kind === 'op' && !directOut.has(o)) directOut.set(o, j);
   });
+
+  // with a matmul, the first output that is the product itself holds it (the matmul writes it there)
+  const pj = k.matmul ? k.outputs.findIndex((o) => nodes[o]!.kind === 'input' && (nodes[o] as { input: number }).input === 0) : -1;
+  const productOutput = pj >= 0 ? pj : null;
 
   const consts: Instr[] = [];
   const body: Instr[] = [];
@@ -309,7 +359,8 @@ export function compileFused(k: FusedKernel): FusedProgram {
     }
     // outputs that are this node again (an input, a literal, or a repeated node): copied
     k.outputs.forEach((o, j) => {
-      if (o === i && directOut.get(i) !== j) body.push({ code: I.copy, op: 0, dst: -1, args: [i], p: 0, q: 0, ptr: { output: j } });
+      if (o === i && directOut.get(i) !== j && j !== productOutput)
+        body.push({ code: I.copy, op: 0, dst: -1, args: [i], p: 0, q: 0, ptr: { output: j } });
     });
     // reductions of this node: accumulated into their outputs
     reductions.forEach((r, j) => {
@@ -408,10 +459,16 @@ export function compileFused(k: FusedKernel): FusedProgram {
     }
   };
   const ins = k.inputs.map((a, i) => `in${i}:${a.dtype}[${a.shape.join(',')}] ${mode[i]}`).join(', ');
+  const mm = k.matmul
+    ? `; epilogue of matmul_${k.matmul.a.dtype}_fused: in0 = matmul ${k.matmul.a.dtype}[${k.matmul.a.shape.join(',')}] ` +
+      `${k.matmul.b.dtype}[${k.matmul.b.shape.join(',')}] -> ${productOutput === null ? 'scratch' : `out${productOutput}`}, ` +
+      'the program run on each block of rows of the product as it is computed'
+    : '';
   const text = [
     `wasm fused_32 [${k.shape.join(',')}] ${size} elements, ${blocks} block${blocks === 1 ? '' : 's'} of ${FUSED_BLOCK}, ` +
       `${nRegs} register${nRegs === 1 ? '' : 's'}; iteration [${cshape.join(',')}]; inputs: ${ins || 'none'}` +
-      (reductions.length > 0 ? `; calls split by units of ${unit} element${unit === 1 ? '' : 's'}` : ''),
+      (reductions.length > 0 ? `; calls split by units of ${unit} element${unit === 1 ? '' : 's'}` : '') +
+      mm,
     ...consts.map((x) => `  const ${line(x)}`),
     ...body.map((x) => `  ${line(x)}`),
   ].join('\n');
@@ -429,6 +486,7 @@ export function compileFused(k: FusedKernel): FusedProgram {
     scratchBytes: Math.max(1, nRegs) * FUSED_BLOCK * 4,
     transcendental,
     ops: opNodes.length + reductions.length,
+    productOutput,
     text,
   };
 }

@@ -425,21 +425,36 @@ export const argmaxKernel: WasmKernel<{ readonly axis: number }> = (ctx, call) =
   return out;
 };
 
+/** A fused elementwise program run as the epilogue of a matmul (matmul_f32_fused, matmul_i32_fused). */
+export interface MatmulEpilogue {
+  /** The program's address (its input 0 is the product buffer). */
+  readonly prog: number;
+  /** Bytes of one thread's registers. */
+  readonly regBytes: number;
+  /** Op nodes per element (the call's work estimate). */
+  readonly ops: number;
+}
+
 /**
- * Batched matrix product with broadcast batch dims (matmul.ts): the batch dims
- * are collapsed; the last collapsed one becomes the kernel's batch (one
- * stride per operand), the others are looped over here, one call each.
+ * Appends the export calls of out = a·b (matmul.ts) into the buffer at `po`: the batch dims are
+ * collapsed; the last collapsed one becomes the kernel's batch (one stride per operand), the
+ * others are looped over here, one call each. With `epilogue`, the calls are the `_fused` exports,
+ * each passing its element offset into the product, so the program addresses the whole buffer.
  */
-export const matmulKernel: WasmKernel = (ctx, call) => {
-  const [a, b] = call.inputs as [KernelInput, KernelInput];
-  const t = suffix('matmul', a.dtype);
-  const out = ctx.output(elementBytes(call));
-  const os = call.out.shape;
+export function matmulCalls(
+  ctx: Pick<WasmContext, 'query' | 'temp' | 'call'>,
+  t: 'f32' | 'i32',
+  a: { readonly shape: Shape; readonly ptr: number },
+  b: { readonly shape: Shape; readonly ptr: number },
+  os: Shape,
+  po: number,
+  epilogue?: MatmulEpilogue,
+): void {
   const m = os[os.length - 2]!;
   const n = os[os.length - 1]!;
   const k = a.shape[a.shape.length - 1]!;
   const batchShape = os.slice(0, -2);
-  if (sizeOf(batchShape) * m * n === 0) return out;
+  if (sizeOf(batchShape) * m * n === 0) return;
   const c = collapse(batchShape, [
     broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k),
     broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n),
@@ -450,11 +465,10 @@ export const matmulKernel: WasmKernel = (ctx, call) => {
   const r = shape.length - 1;
   const batch = shape[r]!;
   const jobs = ctx.query(`matmul_${t}_jobs`, batch, m, k, n);
-  const scratchBytes = t === 'f32' ? ctx.query('matmul_f32_scratch_bytes', m, k, n) : 16;
+  const packBytes = t === 'f32' ? ctx.query('matmul_f32_scratch_bytes', m, k, n) : 16;
+  // with an epilogue, the program's registers follow the packing scratch (from its next multiple of 16)
+  const scratchBytes = epilogue ? packBytes + 16 + epilogue.regBytes : packBytes;
   const scratch = ctx.temp(scratchBytes);
-  const pa = ctx.ptr(a.storage);
-  const pb = ctx.ptr(b.storage);
-  const po = ctx.ptrOf(out);
   const lead = shape.slice(0, r);
   const idx = lead.map(() => 0);
   for (let q = 0; q < sizeOf(lead); q++) {
@@ -466,10 +480,11 @@ export const matmulKernel: WasmKernel = (ctx, call) => {
       ob += v * bs[d]!;
       oc += v * cs[d]!;
     });
+    const args = [a.ptr + 4 * oa, b.ptr + 4 * ob, po + 4 * oc, batch, m, k, n, as[r]!, bs[r]!, scratch, 0, jobs];
     ctx.call({
-      fn: `matmul_${t}`,
-      args: [pa + 4 * oa, pb + 4 * ob, po + 4 * oc, batch, m, k, n, as[r]!, bs[r]!, scratch, 0, jobs],
-      split: { index: 10, count: jobs, work: 2 * batch * m * n * k, kind: 'matmul' },
+      fn: epilogue ? `matmul_${t}_fused` : `matmul_${t}`,
+      args: epilogue ? [...args, epilogue.prog, oc] : args,
+      split: { index: 10, count: jobs, work: 2 * batch * m * n * k + (epilogue ? batch * m * n * epilogue.ops : 0), kind: 'matmul' },
       scratch: { index: 9, bytes: scratchBytes },
     });
     for (let d = idx.length - 1; d >= 0; d--) {
@@ -478,5 +493,20 @@ export const matmulKernel: WasmKernel = (ctx, call) => {
       idx[d] = 0;
     }
   }
+}
+
+/** Batched matrix product with broadcast batch dims (matmul.ts; see matmulCalls). */
+export const matmulKernel: WasmKernel = (ctx, call) => {
+  const [a, b] = call.inputs as [KernelInput, KernelInput];
+  const t = suffix('matmul', a.dtype);
+  const out = ctx.output(elementBytes(call));
+  matmulCalls(
+    ctx,
+    t,
+    { shape: a.shape, ptr: ctx.ptr(a.storage) },
+    { shape: b.shape, ptr: ctx.ptr(b.storage) },
+    call.out.shape,
+    ctx.ptrOf(out),
+  );
   return out;
 };

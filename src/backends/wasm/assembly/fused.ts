@@ -339,18 +339,7 @@ function reduceBlock(kind: i32, prog: usize, src: usize, strides: usize, out: us
 export function fused_32(prog: usize, start: i32, end: i32, scratch: usize): void {
   const n = word(prog, H_N);
   const block = word(prog, H_BLOCK);
-  const regBytes = <usize>block << 2;
-  const slots = prog + (<usize>word(prog, H_SLOTS) << 2);
-  // registers that hold the same value in every block (literals, scalar inputs)
-  const nConst = word(prog, H_NCONST);
-  let ins = prog + (<usize>word(prog, H_CONST) << 2);
-  for (let k = 0; k < nConst; k++, ins += <usize>(INSTR_WORDS << 2)) {
-    const reg = scratch + <usize>load<i32>(slots + (<usize>word(ins, 2) << 3)) * regBytes;
-    const v = word(ins, 0) == SPLAT ? i32x4.splat(word(ins, 6)) : v128.load32_splat(addr(ins, 6));
-    for (let o: usize = 0; o < regBytes; o += 16) v128.store(reg + o, v);
-  }
-  const nInstr = word(prog, H_NINSTR);
-  const instrs = prog + (<usize>word(prog, H_INSTR) << 2);
+  fusedConsts(prog, scratch);
   // this call's elements, rounded to whole units
   const unit = word(prog, H_UNIT);
   let lo = min(start * block, n);
@@ -361,13 +350,41 @@ export function fused_32(prog: usize, start: i32, end: i32, scratch: usize): voi
   }
   // blocks of the grid of multiples of `block`, cut at the range's ends: every element falls in the same
   // block whatever the split, so a split never changes a result (not even a sum's rounding)
+  fusedRange(prog, lo, hi, 0, scratch);
+}
+
+/** Fills the registers that hold one value for every block (literals, splat inputs): once per call, before fusedRange. */
+export function fusedConsts(prog: usize, scratch: usize): void {
+  const regBytes = <usize>word(prog, H_BLOCK) << 2;
+  const slots = prog + (<usize>word(prog, H_SLOTS) << 2);
+  const nConst = word(prog, H_NCONST);
+  let ins = prog + (<usize>word(prog, H_CONST) << 2);
+  for (let k = 0; k < nConst; k++, ins += <usize>(INSTR_WORDS << 2)) {
+    const reg = scratch + <usize>load<i32>(slots + (<usize>word(ins, 2) << 3)) * regBytes;
+    const v = word(ins, 0) == SPLAT ? i32x4.splat(word(ins, 6)) : v128.load32_splat(addr(ins, 6));
+    for (let o: usize = 0; o < regBytes; o += 16) v128.store(reg + o, v);
+  }
+}
+
+/**
+ * Runs the program's body over elements [lo, hi) of the iteration, in blocks of the grid of multiples of
+ * `block` shifted to start at `origin` (cut at lo and hi); the registers of fusedConsts are in `scratch`.
+ * Without reductions the values do not depend on where the blocks are cut (the epilogue of a matmul runs
+ * its blocks from each tile row's start).
+ */
+export function fusedRange(prog: usize, lo: i32, hi: i32, origin: i32, scratch: usize): void {
+  const block = word(prog, H_BLOCK);
+  const regBytes = <usize>block << 2;
+  const slots = prog + (<usize>word(prog, H_SLOTS) << 2);
+  const nInstr = word(prog, H_NINSTR);
+  const instrs = prog + (<usize>word(prog, H_INSTR) << 2);
   let first = lo;
   while (first < hi) {
-    const count = min(block - first % block, hi - first);
+    const count = min(block - (first - origin) % block, hi - first);
     const full = count == block;
     const bytes = (<usize>(count + 3) & ~(<usize>3)) << 2;
     const at = <usize>first << 2;
-    ins = instrs;
+    let ins = instrs;
     for (let k = 0; k < nInstr; k++, ins += <usize>(INSTR_WORDS << 2)) {
       const code = word(ins, 0);
       const op = word(ins, 1);

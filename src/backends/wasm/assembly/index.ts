@@ -4,9 +4,11 @@
 
 export {
   matmul_f32,
+  matmul_f32_fused,
   matmul_f32_jobs,
   matmul_f32_scratch_bytes,
   matmul_i32,
+  matmul_i32_fused,
   matmul_i32_jobs,
 } from './matmul';
 export {

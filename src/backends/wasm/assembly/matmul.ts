@@ -36,7 +36,16 @@
  * kernelsBinary.ts; a fused multiply-add where the hardware has one), and
  * f32x4.mul + f32x4.add otherwise (relaxed SIMD is off by default in Node 20).
  * Either way one module's results do not depend on how the jobs are split.
+ *
+ * Epilogues (matmul_f32_fused, matmul_i32_fused): the same jobs, computed the
+ * same way, then a fused elementwise program (assembly/fused.ts) whose input 0
+ * is the product runs over each block of rows (MC rows of the job's column
+ * block, or a job's rows for i32) as soon as its last k slice is stored, on
+ * the same thread while the block is in cache: bias, activation, scaling in
+ * the same pass over C.
  */
+
+import { fusedConsts, fusedRange } from './fused';
 
 /** Rows and columns of the register tile. */
 const MR: i32 = 4;
@@ -238,17 +247,56 @@ function smallRowsF32(a: usize, b: usize, c: usize, mr: i32, k: i32, n: i32, jc:
   }
 }
 
-/** C[r0:r1, jc:jc+nc] of one batch: the rows of consecutive jobs sharing one column block. */
-function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32, r1: i32, jc: i32, nc: i32, scratch: usize): void {
+/**
+ * The epilogue of a fused matmul (prog != 0): the fused program at `prog` (assembly/fused.ts, its input 0
+ * being C) run over C[r0:r1, jc:jc+nc] of the batch whose C starts at element `at` of the iteration, once
+ * those elements are final; `regs` holds this thread's registers (fusedConsts already run). Full-width
+ * tiles are one range of elements, narrower ones one range per row.
+ */
+function epilogue(prog: usize, regs: usize, at: i32, n: i32, r0: i32, r1: i32, jc: i32, nc: i32): void {
+  if (prog == 0 || r0 >= r1) return;
+  if (nc == n) {
+    fusedRange(prog, at + r0 * n, at + r1 * n, at + r0 * n, regs);
+    return;
+  }
+  for (let i = r0; i < r1; i++) {
+    const lo = at + i * n + jc;
+    fusedRange(prog, lo, lo + nc, lo, regs);
+  }
+}
+
+/**
+ * C[r0:r1, jc:jc+nc] of one batch: the rows of consecutive jobs sharing one column block; with an
+ * epilogue (prog != 0, see `epilogue`), each block of rows goes through it as soon as the last k
+ * slice has written it.
+ */
+function blockF32(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  r0: i32,
+  r1: i32,
+  jc: i32,
+  nc: i32,
+  scratch: usize,
+  prog: usize,
+  regs: usize,
+  at: i32,
+): void {
   const ldb = <usize>n * 4;
   const lda = <usize>k * 4;
   const ldc = <usize>n * 4;
   if (k == 0) {
     for (let i = r0; i < r1; i++) memory.fill(c + <usize>i * ldc + <usize>jc * 4, 0, <usize>nc * 4);
+    epilogue(prog, regs, at, n, r0, r1, jc, nc);
     return;
   }
   if (m <= SMALL_M) {
     for (let i = r0; i < r1; i += MR) smallRowsF32(a + <usize>i * lda, b, c + <usize>i * ldc, minI(MR, r1 - i), k, n, jc, nc);
+    epilogue(prog, regs, at, n, r0, r1, jc, nc);
     return;
   }
   // k in ceil(k / KC) slices of equal length (up to 1): no short last slice.
@@ -288,6 +336,7 @@ function blockF32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, r0: i32,
           }
         }
       }
+      if (pc + kc >= k) epilogue(prog, regs, at, n, ic, ic + mc, jc, nc);
     }
   }
 }
@@ -309,6 +358,56 @@ export function matmul_f32(
   scratch: usize,
   jobStart: i32,
   jobEnd: i32,
+): void {
+  jobsF32(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, scratch, jobStart, jobEnd, 0, 0, 0);
+}
+
+/**
+ * matmul_f32 with an elementwise epilogue: the fused program at `prog` (assembly/fused.ts), whose input 0
+ * is the product (its slot's address is `out`, which holds the whole iteration: `out` is element `at` of
+ * it), runs over each block of rows of the jobs [jobStart, jobEnd) right after the block's last k slice,
+ * while those rows are in cache. The product is computed exactly as by matmul_f32, and each element of the
+ * epilogue as by fused_32. scratch: matmul_f32_scratch_bytes(m, k, n) bytes, then (from the next multiple
+ * of 16) the program's registers.
+ */
+export function matmul_f32_fused(
+  a: usize,
+  b: usize,
+  out: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  aBatchStride: i32,
+  bBatchStride: i32,
+  scratch: usize,
+  jobStart: i32,
+  jobEnd: i32,
+  prog: usize,
+  at: i32,
+): void {
+  const regs = align16(scratch + <usize>matmul_f32_scratch_bytes(m, k, n));
+  fusedConsts(prog, regs);
+  jobsF32(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, scratch, jobStart, jobEnd, prog, regs, at);
+}
+
+/** The jobs of matmul_f32 (an epilogue when prog != 0). */
+function jobsF32(
+  a: usize,
+  b: usize,
+  out: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  aBatchStride: i32,
+  bBatchStride: i32,
+  scratch: usize,
+  jobStart: i32,
+  jobEnd: i32,
+  prog: usize,
+  regs: usize,
+  at: i32,
 ): void {
   const total = matmul_f32_jobs(batch, m, k, n);
   if (jobStart < 0) jobStart = 0;
@@ -336,6 +435,9 @@ export function matmul_f32(
       jc,
       minI(NC, n - jc),
       scratch,
+      prog,
+      regs,
+      at + t * m * n,
     );
     j += rEnd - rFirst;
   }
@@ -364,6 +466,48 @@ export function matmul_i32(
   jobStart: i32,
   jobEnd: i32,
 ): void {
+  jobsI32(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, jobStart, jobEnd, 0, 0, 0);
+}
+
+/** matmul_i32 with an epilogue, as matmul_f32_fused (scratch: the program's registers only, from its next multiple of 16). */
+export function matmul_i32_fused(
+  a: usize,
+  b: usize,
+  out: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  aBatchStride: i32,
+  bBatchStride: i32,
+  scratch: usize,
+  jobStart: i32,
+  jobEnd: i32,
+  prog: usize,
+  at: i32,
+): void {
+  const regs = align16(scratch);
+  fusedConsts(prog, regs);
+  jobsI32(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, jobStart, jobEnd, prog, regs, at);
+}
+
+/** The jobs of matmul_i32, each job's rows through the epilogue when prog != 0. */
+function jobsI32(
+  a: usize,
+  b: usize,
+  out: usize,
+  batch: i32,
+  m: i32,
+  k: i32,
+  n: i32,
+  aBatchStride: i32,
+  bBatchStride: i32,
+  jobStart: i32,
+  jobEnd: i32,
+  prog: usize,
+  regs: usize,
+  at: i32,
+): void {
   const total = matmul_f32_jobs(batch, m, k, n);
   if (jobStart < 0) jobStart = 0;
   if (jobEnd > total) jobEnd = total;
@@ -375,14 +519,14 @@ export function matmul_i32(
     const t = group / colBlocks;
     const jc = (group - t * colBlocks) * NC;
     const jEnd = minI(n, jc + NC);
-    const at = a + <usize>t * <usize>aBatchStride * 4;
+    const pa = a + <usize>t * <usize>aBatchStride * 4;
     const bt = b + <usize>t * <usize>bBatchStride * 4;
     const ct = out + <usize>t * <usize>m * <usize>n * 4;
     const iEnd = minI(m, (rb + 1) * JOB_ROWS);
     for (let i = rb * JOB_ROWS; i < iEnd; i++) {
       const crow = ct + <usize>i * <usize>n * 4;
       for (let jj = jc; jj < jEnd; jj++) store<i32>(crow + <usize>jj * 4, 0);
-      const arow = at + <usize>i * <usize>k * 4;
+      const arow = pa + <usize>i * <usize>k * 4;
       for (let p = 0; p < k; p++) {
         const av = load<i32>(arow + <usize>p * 4);
         const brow = bt + <usize>p * <usize>n * 4;
@@ -392,5 +536,6 @@ export function matmul_i32(
         }
       }
     }
+    epilogue(prog, regs, at + t * m * n, n, rb * JOB_ROWS, iEnd, jc, jEnd - jc);
   }
 }
