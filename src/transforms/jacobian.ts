@@ -1,6 +1,8 @@
 /**
- * Jacobians: `jacfwd` (one JVP per input element), `jacrev` (one pullback per
- * output element) and `hessian` = jacfwd ∘ jacrev. The differentiated argument
+ * Jacobians: `jacfwd` (the JVP along every input basis vector) and `jacrev`
+ * (the pullback of every output basis vector), each one batched pass with
+ * `vmap` (or one pass per basis vector with `vectorize: false`), and
+ * `hessian` = jacfwd ∘ jacrev. The differentiated argument
  * and the result may be pytrees: the Jacobian is the output's tree whose
  * leaves are the input's tree of blocks, each of shape
  * output-leaf.shape ++ input-leaf.shape (a plain tensor when both are tensors).
@@ -11,7 +13,8 @@ import { allocArray } from '../tensor/dtype.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, backendOf, fromTypedArray, zerosLike } from '../ops/creation.js';
-import { reshape, stack } from '../ops/structural.js';
+import { reshape, stack, transpose } from '../ops/structural.js';
+import { vmap } from './vmap.js';
 import {
   checkFloatArgument,
   checkInRange,
@@ -37,6 +40,12 @@ export interface JacOptions {
    * a tuple of blocks, one per index, as in JAX).
    */
   readonly argnums?: Argnums;
+  /**
+   * true (default): one batched pass over every basis vector (`vmap` of the
+   * JVP or of the pullback); false: one pass per basis vector, the definition
+   * (for comparison and for user primitives without a batching rule).
+   */
+  readonly vectorize?: boolean;
 }
 
 /** The Jacobian type of `jacfwd(f, opts)` / `jacrev(f, opts)`: the output's tree of the differentiated arguments' trees of blocks. */
@@ -50,6 +59,21 @@ export function basis(like: Tensor, i: number): Tensor {
   const a = allocArray(like.dtype, like.size);
   a[i] = 1;
   return fromTypedArray(a, like.shape, like.dtype, backendOf(like));
+}
+
+/** The identity basis of `like`'s elements, stacked: [n, ...like.shape] with a 1 at [e, flat index e]. */
+function basisStack(like: Tensor): Tensor {
+  const n = like.size;
+  const a = allocArray(like.dtype, n * n);
+  for (let e = 0; e < n; e++) a[e * n + e] = 1;
+  return fromTypedArray(a, [n, ...like.shape], like.dtype, backendOf(like));
+}
+
+/** A stack of per-basis-vector results [n, ...y.shape] as a Jacobian block [...y.shape, ...x.shape] (basis axis last). */
+function stackedToBlock(stacked: Tensor, y: Tensor, x: Tensor): Tensor {
+  const r = y.shape.length;
+  const moved = r === 0 ? stacked : transpose(stacked, [...Array.from({ length: r }, (_, i) => i + 1), 0]);
+  return reshape(moved, [...y.shape, ...x.shape]);
 }
 
 function zerosOf(shape: readonly number[], like: Tensor): Tensor {
@@ -103,6 +127,7 @@ function assemble(blocks: Tensor[][], outDef: TreeDef, inDef: TreeDef): unknown 
 /** jacfwd with the transformation's name for its errors (`hessian` reuses it). */
 function jacfwdNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) => unknown {
   const argnums = resolveArgnums(op, opts.argnums);
+  const vectorize = opts.vectorize !== false;
   return (...args: unknown[]): unknown =>
     scope(() =>
       retaining(() => {
@@ -113,6 +138,21 @@ function jacfwdNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
         );
         xs.forEach((x, i) => {
           if (x.size === 0) return;
+          if (vectorize) {
+            // every basis vector of x at once: vmap of the JVP over the stacked basis
+            const columns = vmap((t: Tensor) => {
+              const [, ty] = jvp(
+                g,
+                xs,
+                xs.map((z, k) => (k === i ? t : zerosLike(z))),
+              );
+              return outputLeaves(op, ty).ys;
+            })(basisStack(x));
+            ys.forEach((y, o) => {
+              if (y.size > 0) blocks[o]![i] = stackedToBlock(columns[o]!, y, x);
+            });
+            return;
+          }
           const cols: Tensor[][] = ys.map(() => []);
           for (let e = 0; e < x.size; e++) {
             const tangents = xs.map((z, k) => (k === i ? basis(x, e) : zerosLike(z)));
@@ -133,6 +173,7 @@ function jacfwdNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
 /** jacrev with the transformation's name for its errors (`hessian` reuses it). */
 function jacrevNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) => unknown {
   const argnums = resolveArgnums(op, opts.argnums);
+  const vectorize = opts.vectorize !== false;
   return (...args: unknown[]): unknown =>
     scope(() =>
       retaining(() => {
@@ -142,6 +183,21 @@ function jacrevNamed(op: string, f: Fn, opts: JacOptions): (...args: unknown[]) 
         const blocks = ys.map((yo) => xs.map((x) => zerosOf([...yo.shape, ...x.shape], x)));
         ys.forEach((yo, o) => {
           if (yo.size === 0) return;
+          if (vectorize) {
+            // every basis vector of output o at once: vmap of the pullback over the stacked basis
+            const rows = vmap((c: Tensor) =>
+              pb(
+                unflatten(
+                  outDef,
+                  ys.map((z, k) => (k === o ? c : zerosLike(z))),
+                ),
+              ),
+            )(basisStack(yo)) as Tensor[];
+            xs.forEach((x, i) => {
+              if (x.size > 0) blocks[o]![i] = reshape(rows[i]!, [...yo.shape, ...x.shape]);
+            });
+            return;
+          }
           const rows: Tensor[][] = xs.map(() => []);
           for (let e = 0; e < yo.size; e++) {
             const ct = unflatten(
