@@ -18,7 +18,7 @@ import { ConcreteTensor } from '../core/ConcreteTensor.js';
 import { countJitDispatch, countTrace, debugOptions, NumericsError } from '../core/debug.js';
 import { GraphTrace, type Graph } from '../core/graphTrace.js';
 import { collectCreated, keep, release } from '../core/memory.js';
-import type { CustomCall } from '../core/Primitive.js';
+import { isCustomCall, type CustomCall } from '../core/Primitive.js';
 import { flatten, unflatten, type TreeDef } from '../core/pytree.js';
 import { avalOf, bind, evaluate, Tracer } from '../core/trace.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
@@ -453,11 +453,9 @@ function execute(e: Entry, inputs: readonly ConcreteTensor[], donatedLeaves: Rea
     for (const i of donateAt.get(-1) ?? []) freeDonated(inputs[i]!);
     plan.steps.forEach((s, k) => {
       if (s.kind === 'prim') {
-        const out = evaluate(
-          s.prim,
-          s.ins.map((x) => vals[x] as ConcreteTensor),
-          s.params,
-        );
+        const ins = s.ins.map((x) => vals[x] as ConcreteTensor);
+        // a control-flow equation (scan, cond, while) runs its sub-graphs with ops
+        const out = isCustomCall(s.prim) ? (s.prim.impl(ins, s.params) as ConcreteTensor) : evaluate(s.prim, ins, s.params);
         vals[s.out] = out;
         created.push(out);
       } else {

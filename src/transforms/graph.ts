@@ -42,14 +42,30 @@ export const trace = makeGraph;
 
 const typeOf = (v: GraphVar): string => `${v.dtype}[${v.shape.join(',')}]`;
 
+/** Whether a parameter is a sub-graph (the body of scan, the branches of cond, …). */
+const isGraph = (v: unknown): v is Graph =>
+  typeof v === 'object' &&
+  v !== null &&
+  Array.isArray((v as Graph).inputs) &&
+  Array.isArray((v as Graph).eqns) &&
+  Array.isArray((v as Graph).outputs);
+
+/** The sub-graph parameters of an equation, by name. */
+const subGraphs = (p: Readonly<Record<string, unknown>>): [string, Graph][] =>
+  Object.keys(p).flatMap((k) => {
+    const v = p[k];
+    return isGraph(v) ? [[k, v] as [string, Graph]] : [];
+  });
+
 const fmtParams = (p: Readonly<Record<string, unknown>>): string => {
-  const keys = Object.keys(p);
+  const keys = Object.keys(p).filter((k) => !isGraph(p[k]));
   if (keys.length === 0) return '';
   return `[${keys.map((k) => `${k}=${JSON.stringify(p[k])}`).join(' ')}]`;
 };
 
 /**
- * The graph as text, one line per equation, like a jaxpr.
+ * The graph as text, one line per equation, like a jaxpr. Control-flow
+ * equations (scan, cond, while) print their sub-graphs indented below them.
  *
  * @example
  * ct.graphToText(ct.makeGraph((x: ct.Tensor) => ct.sin(x), ct.scalar(1)));
@@ -60,6 +76,11 @@ export function graphToText(g: Graph): string {
   const lines = [`{ lambda ${consts}; ${head}. let`];
   for (const e of g.eqns) {
     lines.push(`    ${e.output.name}:${typeOf(e.output)} = ${e.prim}${fmtParams(e.params)} ${e.inputs.map((v) => v.name).join(' ')}`);
+    for (const [k, sub] of subGraphs(e.params)) {
+      const text = graphToText(sub).split('\n');
+      lines.push(`      ${k} = ${text[0]}`);
+      for (const l of text.slice(1)) lines.push(`      ${l}`);
+    }
   }
   lines.push(`  in (${g.outputs.map((v) => v.name).join(', ')}) }`);
   return lines.join('\n');
@@ -69,7 +90,8 @@ const SYMBOL: Record<string, string> = { add: '+', sub: '−', mul: '×', div: '
 
 /**
  * The graph in Graphviz DOT: inputs and constants as boxes, one ellipse per
- * equation, an edge per use.
+ * equation, an edge per use; the sub-graphs of control-flow equations (scan
+ * body, cond branches) as clusters.
  *
  * @example
  * writeFileSync('f.dot', ct.graphToDot(ct.makeGraph(f, x))); // dot -Tsvg f.dot
@@ -90,6 +112,7 @@ export function graphToDot(g: Graph, name = 'cotangent'): string {
     lines.push(`  ${e.output.name} [shape=ellipse, label="${e.output.name} = ${label}\\n${typeOf(e.output)}"];`);
     for (const v of e.inputs) lines.push(`  ${producer.get(v.name) ?? v.name} -> ${e.output.name};`);
     producer.set(e.output.name, e.output.name);
+    for (const [k, sub] of subGraphs(e.params)) lines.push(...dotCluster(sub, `${e.output.name}_${k}`, `${e.prim} ${k}`, e.output.name));
   }
   g.outputs.forEach((v, i) => {
     lines.push(`  out${i} [shape=doublecircle, label="y${g.outputs.length > 1 ? i + 1 : ''}"];`);
@@ -97,6 +120,27 @@ export function graphToDot(g: Graph, name = 'cotangent'): string {
   });
   lines.push('}');
   return lines.join('\n');
+}
+
+/** A sub-graph as a DOT cluster (its node names prefixed), with a dashed edge from its outputs to the equation that runs it. */
+function dotCluster(g: Graph, prefix: string, label: string, owner: string): string[] {
+  const id = (name: string) => `${prefix}_${name}`;
+  const lines = [`  subgraph cluster_${prefix} {`, `    label=${JSON.stringify(label)};`, '    style=rounded; color="#94a3b8";'];
+  for (const v of g.inputs)
+    lines.push(`    ${id(v.name)} [shape=box, style=filled, fillcolor="#e0f2fe", label="${v.name}\\n${typeOf(v)}"];`);
+  for (const c of g.consts) lines.push(`    ${id(c.var.name)} [shape=box, style=dashed, label="const ${c.var.name}\\n${typeOf(c.var)}"];`);
+  const nested: string[] = [];
+  for (const e of g.eqns) {
+    const sym = SYMBOL[e.prim] ? `${e.prim} (${SYMBOL[e.prim]})` : e.prim;
+    lines.push(`    ${id(e.output.name)} [shape=ellipse, label="${e.output.name} = ${sym}\\n${typeOf(e.output)}"];`);
+    for (const v of e.inputs) lines.push(`    ${id(v.name)} -> ${id(e.output.name)};`);
+    for (const [k, sub] of subGraphs(e.params))
+      nested.push(...dotCluster(sub, `${prefix}_${e.output.name}_${k}`, `${e.prim} ${k}`, id(e.output.name)));
+  }
+  lines.push(...nested.map((l) => `  ${l}`));
+  lines.push('  }');
+  for (const v of g.outputs) lines.push(`  ${id(v.name)} -> ${owner} [style=dashed];`);
+  return lines;
 }
 
 /**
