@@ -25,6 +25,7 @@ import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
 import { isFloat, type DType } from '../tensor/dtype.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
+import { backendOf } from '../ops/creation.js';
 import { concat, reshape, slice } from '../ops/structural.js';
 import type { Fn } from './argnums.js';
 import { jvp as jvpTransform } from './jvp.js';
@@ -188,6 +189,9 @@ export function checkpoint<F extends Fn>(f: F): F {
     const { leaves, def } = flatten(args);
     const trace = new ProgramTrace();
     trace.readError = `${name}: the function is traced abstractly and cannot read tensor values (dataSync / data)`;
+    // constants f makes while traced live where its arguments do
+    const first = leaves.find((l): l is Tensor => l instanceof Tensor);
+    if (first) trace.backend = backendOf(first);
     let outLeaves: unknown[];
     let outDef: ReturnType<typeof flatten>['def'];
     let program: Program;

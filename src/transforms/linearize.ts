@@ -22,7 +22,7 @@ import { describe } from '../tensor/format.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
-import { asTensor, zerosLike } from '../ops/creation.js';
+import { asTensor, backendOf, zerosLike } from '../ops/creation.js';
 import { checkFloatLeaves, type Fn, type TangentOf, type TensorTree } from './argnums.js';
 import { evalGraph } from './graph.js';
 
@@ -67,6 +67,8 @@ export function linearize<F extends Fn>(
       // the graph trace first: the JVP trace above it sees every application, the graph records the tangent operations
       const graph = new GraphTrace();
       graph.readError = 'linearize: tangents are abstract while linearising; the function may read primal values only';
+      // constants the JVP rules make beside the tangents live where the primals do
+      if (xs.length > 0) graph.backend = backendOf(xs[0]!);
       const jvp = new JvpTrace();
       try {
         const tangentIns = xs.map((x) => graph.input(avalOf(x)));

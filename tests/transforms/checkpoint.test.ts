@@ -172,13 +172,33 @@ describe('checkpoint: derivatives equal those of f, bit for bit', () => {
   it('custom rules inside a checkpoint still apply', () => {
     // gradient clipping: identity forward, cotangent clipped to [-1, 1]
     const clip = ct.customVjp(
-      (h) => h!,
-      (h) => [h!, null] as const,
+      (h) => h,
+      (h) => [h, null] as const,
       (_r, c) => [ct.maximum(ct.minimum(c, 1), -1)],
     );
     const f = ct.checkpoint((h: ct.Tensor) => ct.mul(clip(h), 10));
     const g = ct.grad((h: ct.Tensor) => ct.sum(f(h)))(ct.tensor([1, 2], { dtype: 'f64', backend: 'cpu' }));
     expect(Array.from(g.dataSync())).toEqual([1, 1]);
+  });
+
+  it("f32 with constants made inside f (softmax) stays on the arguments' backend", () => {
+    const p: P = { W: rand([5, 5], 'f32', 61, 0.5), b: rand([5], 'f32', 62, 0.2) };
+    const x = rand([3, 5], 'f32', 63);
+    const f = (q: P, h: ct.Tensor) => ct.sum(ct.mul(ct.softmax(block(q, h), -1), 3));
+    sameTree(ct.checkpoint(f)(p, x), f(p, x));
+    sameTree(ct.grad(ct.checkpoint(f), { argnums: [0, 1] })(p, x), ct.grad(f, { argnums: [0, 1] })(p, x));
+  });
+
+  it('per-example gradients: vmap of grad through checkpoint, and grad of vmap', () => {
+    const w = rand([5], 'f64', 71);
+    const xs = rand([4, 5], 'f64', 72);
+    const lossOf = (blk: (h: ct.Tensor) => ct.Tensor) => (v: ct.Tensor, h: ct.Tensor) => ct.sum(blk(ct.mul(h, v)));
+    const inner = (h: ct.Tensor) => ct.tanh(ct.exp(ct.mul(h, 0.3)));
+    const per = (blk: (h: ct.Tensor) => ct.Tensor) => ct.vmap(ct.grad(lossOf(blk)), { inAxes: [null, 0] })(w, xs);
+    sameTree(per(ct.checkpoint(inner)), per(inner));
+    const batched = (blk: (h: ct.Tensor) => ct.Tensor) =>
+      ct.grad((v: ct.Tensor) => ct.sum(ct.vmap((h: ct.Tensor) => lossOf(blk)(v, h))(xs)))(w);
+    close(batched(ct.checkpoint(inner)), batched(inner));
   });
 
   it('under jit', () => {
