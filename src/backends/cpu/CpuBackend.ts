@@ -25,7 +25,8 @@ const make = (data: TypedArray): CpuStorage => {
 
 /**
  * The CPU backend: the reference oracle (f32, f64 and i32), running each primitive's CPU kernel on typed arrays,
- * and fused elementwise kernels (with fused sum and max reductions) as generated JavaScript loops (cpu/fused.ts).
+ * and fused elementwise kernels (with fused sum and max reductions, or fused into a matmul as its epilogue) as generated
+ * JavaScript loops (cpu/fused.ts).
  */
 export const cpuBackend: Backend & FusedBackend = {
   name: 'cpu',
@@ -53,6 +54,7 @@ export const cpuBackend: Backend & FusedBackend = {
   },
   fusedSource: (kernel: FusedKernel) => fusedCpuSource(kernel),
   fusesReductions: true,
+  fusesMatmul: true,
   free(s: Storage): void {
     liveBuffers--;
     liveBytes -= s.bytes;

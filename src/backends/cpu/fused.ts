@@ -26,16 +26,55 @@
  * stored once in the dtype, as the unfused reduce kernel does, so sums and
  * maxima are bit for bit the unfused ones.
  *
+ * A kernel with a matmul (its input 0 is the product of `a` and `b`)
+ * computes the product a tile of rows at a time into a small scratch buffer
+ * with the matmul kernel's own inner loop (cpu/kernels.ts `gemmBt`: each
+ * element a dot product summed in ascending order in a double, then stored in
+ * the dtype), and runs the elementwise nodes over each tile while it is in
+ * cache, writing the outputs directly: the product is stored only when it is
+ * itself an output, and it is bit for bit the unfused matmul's.
+ *
  * Where code generation is forbidden (a strict Content-Security-Policy), an
  * interpreter runs the same plan with closures built once per kernel: same
  * results, slower. {@link setFusedInterpreter} forces it.
  */
 import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { broadcastStrides, sizeOf, type Shape } from '../../tensor/shape.js';
+import { broadcastStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
 import { fusedToText, type FusedKernel, type FusedNode, type FusedReduction } from '../fused.js';
+import { gemmBt, transposeMatrices } from './kernels.js';
 
-/** How an input is read: the full shape (element i), one value for all elements, or general broadcasting. */
-type Access = 'full' | 'scalar' | 'strided';
+/**
+ * How an input is read: the full shape (element i), one value for all elements, general broadcasting, or (input 0 of a
+ * kernel with a matmul) the tile of the product being computed.
+ */
+type Access = 'full' | 'scalar' | 'strided' | 'product';
+
+/** Its letter in a plan's key. */
+const ACCESS_KEY: Readonly<Record<Access, string>> = { full: 'f', scalar: 's', strided: 'b', product: 'p' };
+
+/** The product of a kernel with a matmul, as the plan computes it: tiles of `rows` rows of each [m, n] matrix. */
+interface MatmulPlan {
+  readonly dtype: DType;
+  /** Matrices in the product (the batch dims' size), and the matrices' dims. */
+  readonly batch: number;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  /** Rows per tile (a multiple of 4, as the matmul kernel blocks its rows, except where m is smaller). */
+  readonly rows: number;
+  /** Per matrix of the product: where its matrix of `a` starts, and its matrix of bᵀ. */
+  readonly aOff: readonly number[];
+  readonly bOff: readonly number[];
+  /** Per input read with broadcasting (else null): where each matrix's first element is read, and the row and column strides. */
+  readonly inBatch: readonly (readonly number[] | null)[];
+  readonly inRow: readonly number[];
+  readonly inCol: readonly number[];
+  /** Whether a live node reads the product (else it is not computed). */
+  readonly used: boolean;
+}
+
+/** Elements of the product per tile (rows × n, at least 4 rows). */
+const TILE = 2048;
 
 /** A fused reduction as the plan runs it. */
 interface PlanReduction {
@@ -69,6 +108,8 @@ interface Plan {
   readonly literals: readonly number[];
   /** Whether a node is computed by inline JavaScript rather than by calling its scalar function. */
   readonly inline: readonly boolean[];
+  /** The matmul computing input 0, if any. */
+  readonly mm: MatmulPlan | null;
 }
 
 type Compiled = (
@@ -82,6 +123,17 @@ type Compiled = (
   R: readonly (readonly number[])[],
 ) => void;
 
+/** The generated function of a kernel with a matmul: `ins[0]` is the tile, filled by `G` from `ad` and `bt`. */
+type CompiledMatmul = (
+  ins: readonly TypedArray[],
+  outs: readonly TypedArray[],
+  F: readonly (((...xs: number[]) => number) | null)[],
+  M: MatmulPlan,
+  G: typeof gemmBt,
+  ad: TypedArray,
+  bt: TypedArray,
+) => void;
+
 // ---- the kernel's checks ----
 
 const fail = (k: FusedKernel, msg: string): never => {
@@ -92,7 +144,40 @@ const fail = (k: FusedKernel, msg: string): never => {
 const broadcastsTo = (s: Shape, target: Shape): boolean =>
   s.length <= target.length && s.every((d, i) => d === 1 || d === target[target.length - s.length + i]);
 
+/** The broadcast batch shape of a matmul's operands, or null where they do not broadcast. */
+function batchShape(sa: Shape, sb: Shape): number[] | null {
+  const a = sa.slice(0, -2);
+  const b = sb.slice(0, -2);
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return null;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+function checkMatmul(k: FusedKernel): void {
+  const mm = k.matmul;
+  if (!mm) return;
+  const { a, b } = mm;
+  const txt = `matmul ${a.dtype}[${a.shape.join(',')}] x ${b.dtype}[${b.shape.join(',')}]`;
+  if ((k.reductions ?? []).length > 0) fail(k, 'a kernel with a matmul has no reductions');
+  if (a.shape.length < 2 || b.shape.length < 2) fail(k, `${txt}: the operands must have rank ≥ 2`);
+  if (a.dtype !== b.dtype) fail(k, `${txt}: the operands' dtypes differ`);
+  if (a.shape[a.shape.length - 1] !== b.shape[b.shape.length - 2]) fail(k, `${txt}: the inner dimensions differ`);
+  const batch = batchShape(a.shape, b.shape) ?? fail(k, `${txt}: the batch dims do not broadcast`);
+  const product = [...batch, a.shape[a.shape.length - 2]!, b.shape[b.shape.length - 1]!];
+  if (!shapesEqual(product, k.shape)) fail(k, `${txt} is of shape [${product.join(',')}], not the kernel's [${k.shape.join(',')}]`);
+  const in0 = k.inputs[0];
+  if (!in0 || in0.dtype !== a.dtype || !shapesEqual(in0.shape, k.shape))
+    fail(k, `${txt}: input 0 (the product) should be ${a.dtype}[${k.shape.join(',')}]`);
+}
+
 function checkKernel(k: FusedKernel): void {
+  checkMatmul(k);
   (k.reductions ?? []).forEach((r, m) => {
     if (!Number.isInteger(r.node) || r.node < 0 || r.node >= k.nodes.length)
       fail(k, `reduction ${m} reads node ${r.node}, which does not exist (${k.nodes.length} nodes)`);
@@ -245,9 +330,9 @@ function makePlan(k: FusedKernel): Plan {
     const node = nodes[i]!;
     if (live[i] && node.kind === 'op') for (const a of node.args) live[a] = true;
   }
-  const access: Access[] = k.inputs.map((a) => {
+  const access: Access[] = k.inputs.map((a, j) => {
     const size = sizeOf(a.shape);
-    return size === n ? 'full' : size === 1 ? 'scalar' : 'strided';
+    return j === 0 && k.matmul ? 'product' : size === n ? 'full' : size === 1 ? 'scalar' : 'strided';
   });
   const stridedIdx = access.flatMap((acc, j) => (acc === 'strided' ? [j] : []));
   // the strided inputs and the reductions' output cells walk one collapsed iteration space
@@ -285,7 +370,64 @@ function makePlan(k: FusedKernel): Plan {
         (node.kind === 'op' && node.args.every((a) => invariant[a])),
     );
   }
-  return { kernel: k, n, live, invariant, access, dims: c.dims, strides, reductions, rstrides, literals, inline };
+  const mm = k.matmul
+    ? matmulPlan(
+        k,
+        access,
+        nodes.some((node, i) => live[i] && node.kind === 'input' && node.input === 0),
+      )
+    : null;
+  return { kernel: k, n, live, invariant, access, dims: c.dims, strides, reductions, rstrides, literals, inline, mm };
+}
+
+function matmulPlan(k: FusedKernel, access: readonly Access[], used: boolean): MatmulPlan {
+  const { a, b } = k.matmul!;
+  const rank = k.shape.length;
+  const m = k.shape[rank - 2]!;
+  const n = k.shape[rank - 1]!;
+  const kk = a.shape[a.shape.length - 1]!;
+  const bshape = k.shape.slice(0, -2);
+  const batch = sizeOf(bshape);
+  const aStrides = broadcastStrides(a.shape.slice(0, -2), bshape);
+  const bStrides = broadcastStrides(b.shape.slice(0, -2), bshape);
+  const inStrides = k.inputs.map((x, j) => (access[j] === 'strided' ? broadcastStrides(x.shape, k.shape) : null));
+  const aOff: number[] = [];
+  const bOff: number[] = [];
+  const inBatch = inStrides.map((st) => (st ? ([] as number[]) : null));
+  // the batch dims' odometer, matrix by matrix
+  const idx = new Array<number>(bshape.length).fill(0);
+  for (let t = 0; t < batch; t++) {
+    let ao = 0;
+    let bo = 0;
+    for (let q = 0; q < bshape.length; q++) {
+      ao += idx[q]! * aStrides[q]!;
+      bo += idx[q]! * bStrides[q]!;
+    }
+    aOff.push(ao * m * kk);
+    bOff.push(bo * kk * n);
+    inStrides.forEach((st, j) => {
+      if (st) inBatch[j]!.push(bshape.reduce((o, _, q) => o + idx[q]! * st[q]!, 0));
+    });
+    for (let q = bshape.length - 1; q >= 0; q--) {
+      if (++idx[q]! < bshape[q]!) break;
+      idx[q] = 0;
+    }
+  }
+  const rows = Math.min(m, Math.max(4, Math.floor(TILE / Math.max(1, n) / 4) * 4));
+  return {
+    dtype: a.dtype,
+    batch,
+    m,
+    k: kk,
+    n,
+    rows,
+    aOff,
+    bOff,
+    inBatch,
+    inRow: inStrides.map((st) => st?.[rank - 2] ?? 0),
+    inCol: inStrides.map((st) => st?.[rank - 1] ?? 0),
+    used,
+  };
 }
 
 // ---- code generation ----
@@ -304,19 +446,26 @@ function planKey(p: Plan): string {
     return `${p.inline[i] ? 'x' : 'f'}${node.op}(${node.args.join(',')})${node.dtype}${inv}`;
   });
   const reds = p.reductions.map((r) => `${r.op}(${r.node})${r.innerFixed ? 'f' : ''}`);
-  return `${p.access.map((a) => a[0]).join('')}|${nodes.join(' ')}|${p.kernel.outputs.join(',')}|${reds.join(',')}`;
+  const mm = p.mm ? `mm${p.mm.dtype}${p.mm.used ? '' : '-'}|` : '';
+  return `${mm}${p.access.map((a) => ACCESS_KEY[a]).join('')}|${nodes.join(' ')}|${p.kernel.outputs.join(',')}|${reds.join(',')}`;
 }
 
-/** The body of the generated function `(ins, outs, F, n, D, S, A, R)`. */
-function generateBody(p: Plan): string {
-  const k = p.kernel;
-  const nodes = k.nodes;
+/** The inputs that live nodes read, in order. */
+function usedInputs(p: Plan): number[] {
   const used = new Set<number>();
-  nodes.forEach((node, i) => {
+  p.kernel.nodes.forEach((node, i) => {
     if (p.live[i] && node.kind === 'input') used.add(node.input);
   });
-  const strided = [...used].filter((j) => p.access[j] === 'strided').sort((a, b) => a - b);
-  const read = (j: number): string => (p.access[j] === 'full' ? `x${j}[i]` : p.access[j] === 'scalar' ? `x${j}[0]` : `x${j}[p${j}]`);
+  return [...used].sort((a, b) => a - b);
+}
+
+/**
+ * The statements computing the live nodes: `pre` before the loop (the inputs, outputs, scalar functions and invariant
+ * nodes), `each` per element (the varying nodes and the outputs' stores at `at`); `read` is how input j is read.
+ */
+function nodeLines(p: Plan, read: (j: number) => string, at: string): { pre: string[]; each: string[] } {
+  const k = p.kernel;
+  const nodes = k.nodes;
   const value = (i: number): string => {
     const node = nodes[i]!;
     if (node.kind === 'input') return read(node.input);
@@ -326,8 +475,8 @@ function generateBody(p: Plan): string {
     if (il) return exactInline(il, node, nodes) ? il.js(args) : rounded(node.dtype, il.js(args));
     return rounded(node.dtype, `f${i}(${args.join(', ')})`);
   };
-  const pre: string[] = ['if (n === 0) return;', 'const fround = Math.fround;'];
-  for (const j of [...used].sort((a, b) => a - b)) pre.push(`const x${j} = ins[${j}];`);
+  const pre: string[] = ['const fround = Math.fround;'];
+  for (const j of usedInputs(p)) pre.push(`const x${j} = ins[${j}];`);
   for (let m = 0; m < k.outputs.length; m++) pre.push(`const o${m} = outs[${m}];`);
   const each: string[] = [];
   nodes.forEach((node, i) => {
@@ -336,8 +485,20 @@ function generateBody(p: Plan): string {
     (p.invariant[i] ? pre : each).push(`const v${i} = ${value(i)};`);
   });
   k.outputs.forEach((o, m) => {
-    each.push(`o${m}[i] = v${o};`);
+    each.push(`o${m}[${at}] = v${o};`);
   });
+  return { pre, each };
+}
+
+const indent = (lines: readonly string[], by: string): string => lines.map((l) => `${by}${l}\n`).join('');
+
+/** The body of the generated function `(ins, outs, F, n, D, S, A, R)`. */
+function generateBody(p: Plan): string {
+  const strided = usedInputs(p).filter((j) => p.access[j] === 'strided');
+  const read = (j: number): string => (p.access[j] === 'full' ? `x${j}[i]` : p.access[j] === 'scalar' ? `x${j}[0]` : `x${j}[p${j}]`);
+  const lines = nodeLines(p, read, 'i');
+  const pre = ['if (n === 0) return;', ...lines.pre];
+  const each = lines.each;
   // each reduction folds its node into its output cell (a${m}[q${m}]) as the unfused reduce kernel does, in the same
   // row-major order, in a double; a cell fixed along the inner loop is folded in a local (s${m}) and stored after it
   const reds = p.reductions;
@@ -347,7 +508,6 @@ function generateBody(p: Plan): string {
     pre.push(`const a${m} = A[${m}];`);
     each.push(r.op === 'sum' ? `${cell} += ${v};` : `if (${v} > ${cell} || ${v} !== ${v}) ${cell} = ${v};`);
   });
-  const indent = (lines: readonly string[], by: string): string => lines.map((l) => `${by}${l}\n`).join('');
   if (strided.length === 0 && reds.length === 0) return `${indent(pre, '  ')}  for (let i = 0; i < n; i++) {\n${indent(each, '    ')}  }\n`;
   // general broadcasting and reductions: the inner loop walks the last collapsed dimension, an odometer the others
   pre.push('const last = D.length - 1;', 'const m = D[last];', 'const idx = new Int32Array(D.length);');
@@ -379,6 +539,40 @@ function generateBody(p: Plan): string {
 
 const PARAMS = ['ins', 'outs', 'F', 'n', 'D', 'S', 'A', 'R'] as const;
 
+/**
+ * The body of the generated function `(ins, outs, F, M, G, ad, bt)` of a kernel with a matmul: per matrix of the product,
+ * per tile of rows, `G` (the matmul kernel's gemm) fills the tile `ins[0]` from `ad` and `bt` (bᵀ), then every node runs
+ * over the tile row by row: element e of the kernel, q of the tile; each broadcast input j at p{j}, from the matrix's
+ * base, stepping by its row and column strides.
+ */
+function generateMatmulBody(p: Plan): string {
+  const strided = usedInputs(p).filter((j) => p.access[j] === 'strided');
+  const read = (j: number): string =>
+    p.access[j] === 'product' ? `x${j}[q]` : p.access[j] === 'full' ? `x${j}[e]` : p.access[j] === 'scalar' ? `x${j}[0]` : `x${j}[p${j}]`;
+  const { pre, each } = nodeLines(p, read, 'e');
+  pre.push('const batch = M.batch, m = M.m, k = M.k, n = M.n, rows = M.rows, AO = M.aOff, BO = M.bOff;');
+  for (const j of strided) pre.push(`const I${j} = M.inBatch[${j}], r${j} = M.inRow[${j}], c${j} = M.inCol[${j}];`);
+  const gemm = p.mm?.used ? ['G(ad, AO[t] + i0 * k, bt, BO[t], ins[0], 0, h, k, n);'] : [];
+  return (
+    `${indent(pre, '  ')}  let e = 0;\n` +
+    '  for (let t = 0; t < batch; t++) {\n' +
+    '    for (let i0 = 0; i0 < m; i0 += rows) {\n' +
+    '      const h = m - i0 < rows ? m - i0 : rows;\n' +
+    `${indent(gemm, '      ')}` +
+    '      let q = 0;\n' +
+    '      for (let i = i0; i < i0 + h; i++) {\n' +
+    `${indent(
+      strided.map((j) => `let p${j} = I${j}[t] + i * r${j};`),
+      '        ',
+    )}` +
+    '        for (let j = 0; j < n; j++, e++, q++) {\n' +
+    `${indent([...each, ...strided.map((j) => `p${j} += c${j};`)], '          ')}` +
+    '        }\n      }\n    }\n  }\n'
+  );
+}
+
+const MATMUL_PARAMS = ['ins', 'outs', 'F', 'M', 'G', 'ad', 'bt'] as const;
+
 /** Whether `new Function` works here (checked once: a strict Content-Security-Policy forbids it). */
 let codegenAllowed: boolean | undefined;
 function codegenWorks(): boolean {
@@ -406,14 +600,16 @@ export function setFusedInterpreter(force: boolean): void {
 export const fusedCodegen = (): boolean => !forceInterpreter && codegenWorks();
 
 const MAX_COMPILED = 512;
-const compiledByKey = new Map<string, Compiled>();
+const compiledByKey = new Map<string, Compiled | CompiledMatmul>();
 
-function compiled(p: Plan): Compiled {
+function compiled(p: Plan): Compiled | CompiledMatmul {
   const key = planKey(p);
   let fn = compiledByKey.get(key);
   if (!fn) {
     if (compiledByKey.size >= MAX_COMPILED) compiledByKey.clear();
-    fn = new Function(...PARAMS, `'use strict';\n${generateBody(p)}`) as Compiled;
+    fn = p.mm
+      ? (new Function(...MATMUL_PARAMS, `'use strict';\n${generateMatmulBody(p)}`) as CompiledMatmul)
+      : (new Function(...PARAMS, `'use strict';\n${generateBody(p)}`) as Compiled);
     compiledByKey.set(key, fn);
   }
   return fn;
@@ -471,8 +667,11 @@ function blockStep(node: FusedNode & { kind: 'op' }, r: Float64Array, args: read
 
 /** A kernel's closures and buffers, built once: it runs block by block, each node over the whole block in turn. */
 interface Interpreter {
-  /** `accs`: one accumulator per reduction, holding its initial value in every cell. */
-  run(ins: readonly TypedArray[], outs: readonly TypedArray[], accs: readonly Float64Array[]): void;
+  /**
+   * `accs`: one accumulator per reduction, holding its initial value in every cell; with a matmul, `ins[0]` is the tile
+   * the product is computed in, from `ad` and `bt` (bᵀ).
+   */
+  run(ins: readonly TypedArray[], outs: readonly TypedArray[], accs: readonly Float64Array[], ad?: TypedArray, bt?: TypedArray): void;
 }
 
 /** Folds a block of values into the reduction's cells (`cells[t]` for value t), in order, as the unfused reduce kernel does. */
@@ -495,7 +694,9 @@ function interpreter(p: Plan): Interpreter {
   const k = p.kernel;
   const nodes = k.nodes;
   const n = p.n;
-  const block = Math.max(1, Math.min(BLOCK, n));
+  const mm = p.mm;
+  // with a matmul, the blocks are the tiles of the product
+  const block = mm ? Math.max(1, mm.rows * mm.n) : Math.max(1, Math.min(BLOCK, n));
   // a buffer per live node that varies, and per invariant node used by one that varies (filled once per run)
   const bufs: (Float64Array | null)[] = nodes.map((_, i) => (p.live[i] && !p.invariant[i] ? new Float64Array(block) : null));
   const invariantValue = new Float64Array(nodes.length);
@@ -543,7 +744,8 @@ function interpreter(p: Plan): Interpreter {
   });
   // full-shape inputs are copied a block at a time; the others, and the reductions' output cells, walk the collapsed iteration space
   const copies = reads.filter((x) => p.access[x.input] === 'full');
-  const strided = reads.filter((x) => p.access[x.input] !== 'full');
+  const tiles = reads.filter((x) => p.access[x.input] === 'product');
+  const strided = reads.filter((x) => p.access[x.input] === 'strided');
   const walking = [...new Set(strided.map((x) => x.input))];
   const reds = p.reductions;
   const nw = walking.length;
@@ -560,16 +762,30 @@ function interpreter(p: Plan): Interpreter {
   const cells = reds.map(() => new Float64Array(block));
   const folds = reds.map((r) => foldStep(r.op));
   return {
-    run(ins, outs, accs) {
+    run(ins, outs, accs, ad, bt) {
       if (n === 0) return;
       for (const s of once) s(ins);
       // the odometer, carried from block to block
       const idx = new Array<number>(rank).fill(0);
       const pos = new Float64Array(w);
       const xs = strided.map((x) => ins[x.input]!);
-      for (let e0 = 0; e0 < n; e0 += block) {
-        const len = Math.min(block, n - e0);
+      // with a matmul: the matrix and the first row of the next tile
+      let t0 = 0;
+      let i0 = 0;
+      let len = 0;
+      for (let e0 = 0; e0 < n; e0 += len) {
+        if (mm) {
+          const h = Math.min(mm.rows, mm.m - i0);
+          if (mm.used) gemmBt(ad!, mm.aOff[t0]! + i0 * mm.k, bt!, mm.bOff[t0]!, ins[0]!, 0, h, mm.k, mm.n);
+          len = h * mm.n;
+          i0 += h;
+          if (i0 === mm.m) {
+            i0 = 0;
+            t0++;
+          }
+        } else len = Math.min(block, n - e0);
         for (const x of copies) x.buf.set(ins[x.input]!.subarray(e0, e0 + len));
+        for (const x of tiles) x.buf.set(ins[0]!.subarray(0, len));
         for (let t = 0; t < len && w > 0; t++) {
           for (let r = 0; r < strided.length; r++) strided[r]!.buf[t] = xs[r]![pos[slot[r]!]!]!;
           for (let m = 0; m < reds.length; m++) cells[m]![t] = pos[nw + m]!;
@@ -600,7 +816,7 @@ interface Prepared {
   readonly plan: Plan;
   /** The scalar functions by node (null for inputs, literals and inline nodes). */
   readonly fns: readonly (Fn | null)[];
-  fn?: Compiled;
+  fn?: Compiled | CompiledMatmul;
   interp?: Interpreter;
 }
 
@@ -616,23 +832,44 @@ function prepare(k: FusedKernel): Prepared {
   return pr;
 }
 
-/** Runs `k` on its inputs' typed arrays; returns one fresh typed array per output. */
+/**
+ * Runs `k` on its inputs' typed arrays (with a matmul: `[a, b, input 1, input 2, …]`); returns one fresh typed array per
+ * output.
+ */
 export function runFusedCpu(k: FusedKernel, inputs: readonly TypedArray[]): TypedArray[] {
-  if (inputs.length !== k.inputs.length) throw new Error(`fused kernel: ${k.inputs.length} inputs expected, got ${inputs.length}`);
-  inputs.forEach((x, j) => {
-    const a = k.inputs[j]!;
-    const dtype = dtypeOfArray(x);
-    if (dtype !== a.dtype || x.length !== sizeOf(a.shape))
-      throw new Error(`fused kernel: input ${j} should hold ${a.dtype}[${a.shape.join(',')}], got ${x.length} elements of ${dtype}`);
-  });
   const pr = prepare(k);
   const p = pr.plan;
+  const expected = k.matmul ? [k.matmul.a, k.matmul.b, ...k.inputs.slice(1)] : k.inputs;
+  const names = (j: number): string => (k.matmul ? (j === 0 ? 'a' : j === 1 ? 'b' : `input ${j - 1}`) : `input ${j}`);
+  if (inputs.length !== expected.length) throw new Error(`fused kernel: ${expected.length} inputs expected, got ${inputs.length}`);
+  inputs.forEach((x, j) => {
+    const a = expected[j]!;
+    const dtype = dtypeOfArray(x);
+    if (dtype !== a.dtype || x.length !== sizeOf(a.shape))
+      throw new Error(`fused kernel: ${names(j)} should hold ${a.dtype}[${a.shape.join(',')}], got ${x.length} elements of ${dtype}`);
+  });
   const outs = k.outputs.map((o) => allocArray(k.nodes[o]!.dtype, p.n));
+  const mm = p.mm;
+  if (mm) {
+    if (p.n === 0) return outs;
+    // bᵀ as the matmul kernel makes it, and the tile the product is computed in (input 0)
+    const ad = inputs[0]!;
+    const bt = mm.used ? transposeMatrices(inputs[1]!, mm.dtype, mm.k, mm.n) : inputs[1]!;
+    const ins = [allocArray(mm.dtype, mm.rows * mm.n), ...inputs.slice(2)];
+    if (fusedCodegen()) {
+      pr.fn ??= compiled(p);
+      (pr.fn as CompiledMatmul)(ins, outs, pr.fns, mm, gemmBt, ad, bt);
+    } else {
+      pr.interp ??= interpreter(p);
+      pr.interp.run(ins, outs, [], ad, bt);
+    }
+    return outs;
+  }
   // reductions accumulate in doubles and are stored once in their dtype, as the unfused reduce kernel does
   const accs = p.reductions.map((r) => new Float64Array(r.size).fill(initOf(r.op)));
   if (fusedCodegen()) {
     pr.fn ??= compiled(p);
-    pr.fn(inputs, outs, pr.fns, p.n, p.dims, p.strides, accs, p.rstrides);
+    (pr.fn as Compiled)(inputs, outs, pr.fns, p.n, p.dims, p.strides, accs, p.rstrides);
   } else {
     pr.interp ??= interpreter(p);
     pr.interp.run(inputs, outs, accs);
@@ -651,10 +888,16 @@ export function runFusedCpu(k: FusedKernel, inputs: readonly TypedArray[]): Type
 export function fusedCpuSource(k: FusedKernel): string {
   const p = prepare(k).plan;
   const reds = (k.reductions ?? []).map((r) => `${r.op}[axes=${r.axes.join(',')}] v${r.node}`);
+  const mm = k.matmul
+    ? `\n// in0 = matmul ${k.matmul.a.dtype}[${k.matmul.a.shape.join(',')}] x ${k.matmul.b.dtype}[${k.matmul.b.shape.join(',')}], ` +
+      `computed ${p.mm?.rows ?? 0} rows at a time into the tile ins[0] by G (the cpu matmul kernel's gemm on ad and bt = bᵀ)`
+    : '';
   const head =
     `// cpu fused kernel over [${k.shape.join(',')}]; inputs: ${p.access.map((a, j) => `in${j} ${a}`).join(', ') || 'none'}` +
-    (reds.length > 0 ? `; reductions (into A[m], stored after the loop): ${reds.join(', ')}` : '');
+    (reds.length > 0 ? `; reductions (into A[m], stored after the loop): ${reds.join(', ')}` : '') +
+    mm;
   if (!fusedCodegen())
     return `${head}\n// interpreted (code generation is not available): each node calls its scalar function\n${fusedToText(k)}`;
+  if (p.mm) return `${head}\nfunction fusedKernel(${MATMUL_PARAMS.join(', ')}) {\n  'use strict';\n${generateMatmulBody(p)}}\n`;
   return `${head}\nfunction fusedKernel(${PARAMS.join(', ')}) {\n  'use strict';\n${generateBody(p)}}\n`;
 }

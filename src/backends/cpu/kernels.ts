@@ -262,7 +262,17 @@ export function argmaxAlong(x: CpuInput, axis: number): Int32Array {
  * ([n, k] row-major, so both operands are read contiguously), C at `ro`.
  * Register-blocked 4 x 2 dot products accumulated in doubles.
  */
-function gemmBt(ad: TypedArray, ao: number, bt: TypedArray, bo: number, r: TypedArray, ro: number, m: number, k: number, n: number): void {
+export function gemmBt(
+  ad: TypedArray,
+  ao: number,
+  bt: TypedArray,
+  bo: number,
+  r: TypedArray,
+  ro: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const a0 = ao + i * k;
@@ -338,6 +348,20 @@ function gemmBt(ad: TypedArray, ao: number, bt: TypedArray, bo: number, r: Typed
   }
 }
 
+/**
+ * Bᵀ of every [k, n] matrix of `b` (row-major, one after another): [..., n, k], so that {@link gemmBt} reads both
+ * operands contiguously.
+ */
+export function transposeMatrices(b: TypedArray, dtype: DType, k: number, n: number): TypedArray {
+  const bt = allocArray(dtype, b.length);
+  const count = k * n === 0 ? 0 : b.length / (k * n);
+  for (let t = 0; t < count; t++) {
+    const o = t * k * n;
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[o + j * k + p] = b[o + p * n + j]!;
+  }
+  return bt;
+}
+
 /** Batched matmul with broadcast batch dims: a [..., m, k] x b [..., k, n]. */
 export function matmulKernel(a: CpuInput, b: CpuInput, out: Aval): TypedArray {
   const ar = a.shape.length;
@@ -350,13 +374,7 @@ export function matmulKernel(a: CpuInput, b: CpuInput, out: Aval): TypedArray {
   const aBatch = broadcastStrides(a.shape.slice(0, -2), batchShape);
   const bBatch = broadcastStrides(b.shape.slice(0, -2), batchShape);
   const r = allocArray(out.dtype, batch * m * n);
-  // Bᵀ for every batch of b: [..., n, k], so the inner loops read both operands contiguously
-  const bBatchCount = sizeOf(b.shape.slice(0, -2));
-  const bt = allocArray(b.dtype, b.data.length);
-  for (let t = 0; t < bBatchCount; t++) {
-    const o = t * k * n;
-    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[o + j * k + p] = b.data[o + p * n + j]!;
-  }
+  const bt = transposeMatrices(b.data, b.dtype, k, n);
   const bs = batchShape.length;
   const idx = new Array<number>(bs).fill(0);
   for (let t = 0; t < batch; t++) {
