@@ -208,6 +208,22 @@ describe('checkpoint: derivatives equal those of f, bit for bit', () => {
   });
 });
 
+describe('peakBytes', () => {
+  it('counts the most bytes live at once since resetPeakBytes', () => {
+    ct.scope(() => {
+      const base = ct.memoryStats().liveBytes;
+      ct.resetPeakBytes();
+      expect(ct.peakBytes()).toBe(base);
+      const a = ct.zeros([1000], { dtype: 'f64', backend: 'cpu' });
+      const b = ct.zeros([500], { dtype: 'f32', backend: 'cpu' });
+      a.dispose();
+      b.dispose();
+      expect(ct.memoryStats().liveBytes).toBe(base);
+      expect(ct.peakBytes()).toBe(base + 8000 + 2000);
+    });
+  });
+});
+
 describe('checkpoint: memory of grad over a 64-layer chain', () => {
   const width = 256;
   const batch = 64;
