@@ -283,7 +283,9 @@ describe('on the wasm backend', () => {
     const cpu = run('cpu');
     const wasm = run('wasm');
     wasm.forEach((a, k) => {
-      a.forEach((v, i) => expect(Math.abs(v - cpu[k]![i]!)).toBeLessThan(1e-5));
+      a.forEach((v, i) => {
+        expect(Math.abs(v - cpu[k]![i]!)).toBeLessThan(1e-5);
+      });
     });
   });
 });

@@ -41,7 +41,9 @@ it('scan and cond on WebGPU equal the CPU', async (ctx) => {
   const cpu = await run('cpu');
   const gpuOut = await run('webgpu');
   gpuOut.forEach((a, k) => {
-    a.forEach((v, i) => expect(Math.abs(v - cpu[k]![i]!)).toBeLessThan(1e-5));
+    a.forEach((v, i) => {
+      expect(Math.abs(v - cpu[k]![i]!)).toBeLessThan(1e-5);
+    });
   });
   const z = ct.zeros([2], { backend: 'webgpu' });
   expect(() =>
