@@ -18,18 +18,34 @@ import { instantiate } from './shaderTemplate.js';
 const MATMUL_WG = 16;
 /** The tile (rows × columns of C per workgroup) of matmul_registers.wgsl. */
 const REGISTERS_TILE = [64, 128] as const;
+/** Threads per workgroup of matmul_vec4.wgsl (one SIMD vector of llvmpipe), side by side along the columns. */
+const VEC4_WX = 8;
 
 /**
- * The two matmul kernels: 'tiled' (matmul.wgsl, tiles staged in workgroup
+ * matmul_vec4.wgsl's block per thread: RM rows × CN column quads, as large as
+ * the shape fills (measured on llvmpipe: 32 rows × 8 quads is the fastest of
+ * the blocks its compiler keeps in registers; a smaller block where C is
+ * narrow or short, so that no thread only repeats clamped edge work).
+ */
+function vec4Block(M: number, N: number): { RM: number; CN: number } {
+  const quads = N / 4;
+  const CN = quads >= 8 * VEC4_WX ? 8 : quads >= 4 * VEC4_WX ? 4 : quads >= 2 * VEC4_WX ? 2 : 1;
+  const RM = M >= 32 ? 32 : M >= 8 ? 8 : M >= 2 ? 2 : 1;
+  return { RM, CN };
+}
+
+/**
+ * The matmul kernels: 'tiled' (matmul.wgsl, tiles staged in workgroup
  * memory) on hardware adapters, where workgroup memory is fast and the kernel
  * is tuned, and on SwiftShader (where it measured faster too; figures in
- * bench/RESULTS.md); 'registers'
- * (matmul_registers.wgsl, no workgroup memory, large per-thread register
- * blocks) on Mesa llvmpipe, where workgroup memory and barriers are emulated
- * by the CPU and cost more than they save (the tiled kernel is about 4× slower
- * there).
+ * bench/RESULTS.md); on Mesa llvmpipe, where workgroup memory and barriers are
+ * emulated by the CPU and cost more than they save, 'vec4'
+ * (matmul_vec4.wgsl: A, B and C read and written as vec4, large per-thread
+ * register blocks) when K and N are multiples of 4, else 'registers'
+ * (matmul_registers.wgsl: scalar loads, no workgroup memory). Forcing 'vec4'
+ * runs 'registers' on shapes it cannot take.
  */
-export type MatmulVariant = 'tiled' | 'registers';
+export type MatmulVariant = 'tiled' | 'registers' | 'vec4';
 let forcedMatmul: MatmulVariant | null = null;
 
 /** Pins the matmul kernel whatever the adapter (null: choose by adapter); for tests that check both kernels on one adapter. */
@@ -129,7 +145,13 @@ function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[
 const MAX_INIT_COMBINE = (t: string) =>
   t === 'f32' ? ['-f32_inf()', 'select(a, b, b > a || is_nan(b))'] : ['i32(-2147483647 - 1)', 'max(a, b)'];
 
-/** Batched matrix product (batch dims broadcast); the variant is chosen by adapter (see MatmulVariant). */
+/** The kernel for a product with inner size K and N output columns (see MatmulVariant). */
+function matmulVariant(ctx: KernelContext, K: number, N: number): MatmulVariant {
+  const v = forcedMatmul ?? (ctx.adapterKind === 'llvmpipe' ? 'vec4' : 'tiled');
+  return v === 'vec4' && (K % 4 !== 0 || N % 4 !== 0) ? 'registers' : v;
+}
+
+/** Batched matrix product (batch dims broadcast); the variant is chosen by adapter and shape (see MatmulVariant). */
 export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
   const [a, b] = call.inputs as [KernelInput, KernelInput];
   const out = ctx.alloc(outBytes(call));
@@ -148,12 +170,33 @@ export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
   const t = operandType(call);
-  const variant = forcedMatmul ?? (ctx.adapterKind === 'llvmpipe' ? 'registers' : 'tiled');
-  const [tileM, tileN] = variant === 'registers' ? REGISTERS_TILE : [4 * MATMUL_WG, 4 * MATMUL_WG];
-  const pipeline =
-    variant === 'registers'
-      ? ctx.pipeline(`matmul_registers|${t}|${BR}`, () => instantiate('matmul_registers', { BR, T: t }), 'main', 2, 'matmul')
-      : ctx.pipeline(`matmul|${t}|${BR}|${MATMUL_WG}`, () => instantiate('matmul', { BR, T: t, WG: MATMUL_WG }), 'main', 2, 'matmul');
+  const variant = matmulVariant(ctx, K, N);
+  let tileM: number;
+  let tileN: number;
+  let pipeline: GPUComputePipeline;
+  if (variant === 'vec4') {
+    const { RM, CN } = vec4Block(M, N);
+    [tileM, tileN] = [RM, 4 * VEC4_WX * CN];
+    pipeline = ctx.pipeline(
+      `matmul_vec4|${t}|${BR}|${RM}|${CN}`,
+      () => instantiate('matmul_vec4', { BR, T: t, RM, CN }),
+      'main',
+      2,
+      'matmul',
+    );
+  } else if (variant === 'registers') {
+    [tileM, tileN] = REGISTERS_TILE;
+    pipeline = ctx.pipeline(`matmul_registers|${t}|${BR}`, () => instantiate('matmul_registers', { BR, T: t }), 'main', 2, 'matmul');
+  } else {
+    [tileM, tileN] = [4 * MATMUL_WG, 4 * MATMUL_WG];
+    pipeline = ctx.pipeline(
+      `matmul|${t}|${BR}|${MATMUL_WG}`,
+      () => instantiate('matmul', { BR, T: t, WG: MATMUL_WG }),
+      'main',
+      2,
+      'matmul',
+    );
+  }
   const colTiles = Math.ceil(N / tileN);
   const rowTiles = Math.ceil(M / tileM);
   if (colTiles > MAX_GROUPS_PER_DIM)
