@@ -134,7 +134,7 @@ describe('donated arguments', () => {
 });
 
 describe('errors', () => {
-  it('reading a value inside jit explains tracing and names ct.where', () => {
+  it('reading a value inside jit explains tracing and names ct.cond, ct.whileLoop and ct.where', () => {
     const f = (x: ct.Tensor) => (x.dataSync()[0]! > 0 ? x : ct.neg(x));
     const jf = ct.jit(f);
     let message = '';
@@ -145,6 +145,8 @@ describe('errors', () => {
     }
     expect(message).toMatch(/jit/);
     expect(message).toMatch(/ct\.where/);
+    expect(message).toMatch(/ct\.cond\(pred/);
+    expect(message).toMatch(/ct\.whileLoop/);
     expect(message).toMatch(/dataSync/);
     // the same function written with where runs
     const g = ct.jit((x: ct.Tensor) => ct.where(ct.greater(x, 0), x, ct.neg(x)));
