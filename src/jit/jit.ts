@@ -395,8 +395,7 @@ const READ_ERROR =
   'inside jit the values of tensors are not known (the function is traced once on shapes and dtypes): data(), dataSync() and a ' +
   "JavaScript if on a tensor's value cannot run there; compute with ops instead: ct.cond(pred, trueFn, falseFn, ...operands) " +
   'for a value-dependent branch, ct.whileLoop / ct.foriLoop / ct.scan for loops, ct.where to select elementwise; or run this ' +
-  'part outside jit'; compute with ops instead (ct.where selects by a condition tensor; " +
-  'structured control flow such as cond and whileLoop is not available yet), or run this part outside jit';
+  'part outside jit';
 
 function countLeaves(d: TreeDef): number {
   switch (d.kind) {
