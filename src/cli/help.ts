@@ -24,9 +24,11 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
                                     have the training data's example shape and classes
   --header yes|no                   whether a CSV file's first line is a header (default: it
                                     is one exactly when none of its cells is a number)
-  --model mlp|cnn|SIZES             mlp (default): 64-128-10 on digits, 784-256-128-10
+  --model mlp|cnn|gru|lstm|SIZES    mlp (default): 64-128-10 on digits, 784-256-128-10
                                     otherwise; cnn: 2 x (conv 3x3 'same' + relu + maxpool 2x2)
-                                    + dense; SIZES like 784-256-10 (relu between layers)
+                                    + dense; gru / lstm: each image read row by row by a
+                                    64-unit recurrent layer (scan), then dense; SIZES like
+                                    784-256-10 (relu between layers)
   --epochs N                        passes over the training set (default 30 digits, 10 otherwise)
   --batch N                         mini-batch size (default 64)
   --lr X                            learning rate (default adam 0.004 on digits, 0.001

@@ -1,13 +1,15 @@
 /**
  * Built-in architectures for `cotangent train --model`: `mlp` (64-128-10 on
  * digits, 784-256-128-10 otherwise), `cnn` (two conv 3×3 'same' + ReLU +
- * 2×2 max-pool blocks, then dense layers) and explicit layer sizes such as
+ * 2×2 max-pool blocks, then dense layers), `gru` / `lstm` (an image read row
+ * by row by a 64-unit recurrent layer, then a dense layer) and explicit layer sizes such as
  * "784-256-10" (ReLU between dense layers).
  */
 import type { AnyLayer } from '../nn/layer.js';
 import { serial } from '../nn/combinators.js';
 import { conv2dLayer, maxPool2dLayer } from '../nn/conv.js';
 import { dense, flatten, relu, reshape } from '../nn/layers.js';
+import { gru, lstm } from '../nn/recurrent.js';
 import { UsageError } from './args.js';
 import type { DataChoice } from './data.js';
 
@@ -58,6 +60,14 @@ export function buildModel(spec: string, data: DataChoice): ModelChoice {
       throw new UsageError(`--model cnn needs image data; ${data.name} has ${features} features per example, not a square image`);
     return { name: 'cnn', model: cnn(data.imageShape, classes), inputShape };
   }
+  if (spec === 'gru' || spec === 'lstm') {
+    if (!data.imageShape)
+      throw new UsageError(`--model ${spec} needs image data (read row by row); ${data.name} has ${features} features per example`);
+    const [h, w, c] = data.imageShape;
+    const cell = spec === 'gru' ? gru(64) : lstm(64);
+    // each image is a sequence of h rows of w·c values
+    return { name: `${spec}-64`, model: seq(reshape([h, w * c]), cell, dense(classes)), inputShape };
+  }
   if (/^\d+(-\d+)+$/.test(spec)) {
     const sizes = spec.split('-').map(Number);
     if (sizes.some((s) => s < 1)) throw new UsageError(`--model ${spec}: layer sizes must be positive`);
@@ -67,5 +77,5 @@ export function buildModel(spec: string, data: DataChoice): ModelChoice {
       throw new UsageError(`--model ${spec}: the last size must be the number of classes of ${data.name}, ${classes}`);
     return { name: spec, model: mlp(sizes), inputShape };
   }
-  throw new UsageError(`--model must be mlp, cnn or layer sizes like 784-256-10, got '${spec}'`);
+  throw new UsageError(`--model must be mlp, cnn, gru, lstm or layer sizes like 784-256-10, got '${spec}'`);
 }

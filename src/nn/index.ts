@@ -39,6 +39,7 @@ export {
   type Conv2dLayerOptions,
   type Padding,
 } from './conv.js';
+export { gru, lstm, type RecurrentOptions, type RecurrentParams } from './recurrent.js';
 export * as functional from './functional.js';
 export * as random from './random.js';
 export type { Key } from './random.js';

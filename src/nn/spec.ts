@@ -11,6 +11,8 @@ import { avgPool2dLayer, conv2dLayer, maxPool2dLayer, type Padding } from './con
 import type { AnyLayer, LayerSpec } from './layer.js';
 import { dense, dropout, flatten, logSoftmax, relu, reshape, sigmoid, softmax, tanh } from './layers.js';
 import type { InitializerName } from './initializers.js';
+import { gru, lstm } from './recurrent.js';
+import type { DType } from '../tensor/dtype.js';
 
 const num = (spec: LayerSpec, k: string): number => {
   const v = spec[k];
@@ -60,6 +62,14 @@ function build(spec: LayerSpec): AnyLayer {
         ...(spec.kernelInit ? { kernelInit: spec.kernelInit as InitializerName } : {}),
         ...(spec.biasInit ? { biasInit: spec.biasInit as InitializerName } : {}),
       });
+    case 'gru':
+    case 'lstm': {
+      const make = spec.type === 'gru' ? gru : lstm;
+      return make(num(spec, 'units'), {
+        ...(spec.returnSequences === true ? { returnSequences: true } : {}),
+        ...(spec.dtype ? { dtype: spec.dtype as DType } : {}),
+      });
+    }
     case 'relu':
       return relu;
     case 'sigmoid':
@@ -199,6 +209,12 @@ export function checkSpec(
           if (s[k] !== undefined && !INITIALIZERS.includes(s[k] as string))
             fail(f(k), `unknown initializer ${JSON.stringify(s[k])} (expected ${INITIALIZERS.join(', ')})`);
         break;
+      case 'gru':
+      case 'lstm':
+        int(s.units, f('units'), 1, L.units, 'units');
+        if (s.returnSequences !== undefined && typeof s.returnSequences !== 'boolean')
+          fail(f('returnSequences'), `must be a boolean, got ${JSON.stringify(s.returnSequences)}`);
+        break;
       case 'conv2d':
         int(s.filters, f('filters'), 1, L.units, 'filters');
         pairOf(s.kernel, f('kernel'), 'kernel');
@@ -275,6 +291,14 @@ export function checkSpec(
         if (!s1 || inW === undefined) return undefined;
         add((node.units as number) * (inW + 1), f('units'));
         return [...s1.slice(0, -1), node.units as number];
+      }
+      case 'gru':
+      case 'lstm': {
+        if (s1?.length !== 3) return undefined;
+        const u = node.units as number;
+        const g = node.type === 'gru' ? 3 : 4;
+        add(g * u * (s1[2]! + u + 1), f('units'));
+        return node.returnSequences === true ? [s1[0]!, s1[1]!, u] : [s1[0]!, u];
       }
       case 'flatten':
         return s1 && s1.length >= 1 ? [s1[0]!, prod(s1.slice(1))] : undefined;
