@@ -19,5 +19,7 @@ export * from './mutants.js';
 export * from './programs.js';
 export * from './fuzz.js';
 export * from './jit.js';
+export * from './vmap.js';
+export * from './batchMutants.js';
 export { builtinCases } from './domains.js';
 export * as arb from './arbitraries.js';

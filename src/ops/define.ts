@@ -8,7 +8,7 @@
 import type { CpuKernel } from '../backends/Backend.js';
 import type { Aval } from '../tensor/Aval.js';
 import { noWgslKernel, type WgslKernel } from '../backends/webgpu/userKernel.js';
-import type { Primitive } from '../core/Primitive.js';
+import type { BatchRule, Primitive } from '../core/Primitive.js';
 import { bind } from '../core/trace.js';
 import { isZero, Zero, type MaybeZero } from '../core/Zero.js';
 import { ValueError } from '../tensor/ShapeError.js';
@@ -40,6 +40,13 @@ export interface PrimitiveDefinition<P = Record<string, never>, D = unknown> {
     out: Tensor,
     needed: readonly boolean[],
   ) => readonly (MaybeZero | null)[];
+  /**
+   * The batching rule (vmap): the primitive applied to inputs carrying a batch axis (`dims[i]`, or null for an input
+   * shared by every example) of `size` examples, returning the batched output and its batch axis. Write it with ops,
+   * re-applying the primitive (`self`, or the op itself) to rearranged inputs. Without it, vmap runs the primitive
+   * once per example and stacks the results (with a one-time notice).
+   */
+  readonly batch?: BatchRule<P>;
   /** The input domain its laws sample from (see `cotangent/laws`: PrimDomain). */
   readonly domain?: D;
   /** Default parameters (default {}). */
@@ -60,7 +67,8 @@ function requireFn(name: string, field: string, v: unknown): void {
 }
 
 /**
- * A user primitive with its own shape rule, CPU kernel, optional WGSL kernel, JVP and VJP rules; the returned op works
+ * A user primitive with its own shape rule, CPU kernel, optional WGSL kernel, JVP and VJP rules (and optionally a
+ * batching rule for vmap); the returned op works
  * in every transformation and nesting, and `evalGraph` finds it by name.
  *
  * @example
@@ -82,11 +90,13 @@ export function definePrimitive<P = Record<string, never>, D = unknown>(def: Pri
     throw new ValueError('definePrimitive', "field 'name' must be a non-empty string");
   const name = def.name;
   for (const f of ['shape', 'cpu', 'jvp', 'vjp'] as const) requireFn(name, f, def[f]);
+  if (def.batch !== undefined) requireFn(name, 'batch', def.batch);
   const primitive: Primitive<P> = {
     name,
     shape: def.shape,
     cpu: def.cpu,
     ...(def.wgsl !== undefined ? { wgsl: def.wgsl } : {}),
+    ...(def.batch !== undefined ? { batch: def.batch } : {}),
     jvp: (primals, tangents, params, out) => {
       const t = def.jvp(
         primals,

@@ -194,8 +194,9 @@ function moveBatch(x: Tensor, from: number, to: number): Tensor {
  * const perExample = ct.vmap(ct.grad(loss), { inAxes: [null, 0, 0] })(params, xs, ys); // one gradient per example
  */
 export function vmap<F extends Fn>(f: F, opts: VmapOptions = {}): (...args: Parameters<F>) => ReturnType<F> {
-  const inSpec = opts.inAxes ?? 0;
-  const outSpec = opts.outAxes ?? 0;
+  // null is a spec (shared by every example / the same for every example), only undefined takes the default
+  const inSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
+  const outSpec = opts.outAxes === undefined ? 0 : opts.outAxes;
   return (...args: Parameters<F>): ReturnType<F> => {
     const perArg: AxisSpec[] =
       inSpec === null || typeof inSpec === 'number' ? args.map(() => inSpec) : Array.isArray(inSpec) ? [...inSpec] : [];
