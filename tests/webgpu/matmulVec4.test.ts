@@ -1,11 +1,13 @@
 /**
- * The vec4 matmul kernel (matmul_vec4.wgsl, llvmpipe's kernel when K and N are
- * multiples of 4) against a naive triple loop in float64: sizes on both sides
- * of its thread blocks (RM = 1, 2, 8, 32 rows; CN = 1, 2, 4, 8 column quads of
- * 8 lanes, i.e. N across 32, 64, 128 and 256), rows and quads that end inside
- * a block, broadcast batch dims, 1-D operands, the products of one training
- * step of the benchmark MLP, i32 exactly, and shapes it cannot take (K or N not
- * a multiple of 4: the register kernel runs them) with the variant pinned.
+ * The vec4 matmul kernels, llvmpipe's when K is a multiple of 4 (matmul_vec4.wgsl
+ * when N is one too, else matmul_avec4.wgsl), against a naive triple loop in
+ * float64, with the variant pinned: sizes on both sides of their thread blocks
+ * (RM = 1, 2, 8, 32 rows; matmul_vec4: CN = 1, 2, 4, 8 column quads of 8 lanes,
+ * i.e. N across 32, 64, 128 and 256; matmul_avec4: CN = 1 to 16 columns of 8
+ * lanes, N across 8 to 128), rows and columns that end inside a block,
+ * broadcast batch dims, 1-D operands, the products of one training step of the
+ * benchmark MLP, i32 exactly, and shapes they cannot take (K not a multiple of
+ * 4: the register kernel runs them).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
@@ -106,7 +108,7 @@ async function check(ashape: number[], bshape: number[], dtype: 'f32' | 'i32' = 
   expect(bad, `${label}: ${bad} wrong, first ${first}`).toBe(0);
 }
 
-describe.skipIf(!ok)('WebGPU matmul kernel vec4 = naive product', () => {
+describe.skipIf(!ok)('WebGPU matmul kernels vec4 = naive product', () => {
   afterAll(async () => {
     forceMatmulVariant(null);
     await ct.shutdown();
@@ -126,6 +128,15 @@ describe.skipIf(!ok)('WebGPU matmul kernel vec4 = naive product', () => {
     for (const m of [1, 2, 3, 7, 8, 9, 31, 33, 65]) await check([m, 12], [12, 36], 'f32', seed++);
     for (const n of [4, 28, 60, 64, 68, 124, 132, 252, 260]) await check([33, 8], [8, n], 'f32', seed++);
     for (const k of [4, 16, 100]) await check([40, k], [k, 136], 'f32', seed++);
+  });
+
+  pinned('N not a multiple of 4 (matmul_avec4.wgsl): widths across its column blocks, batched, i32', async () => {
+    let seed = 30;
+    for (const n of [1, 3, 5, 9, 10, 15, 17, 31, 33, 63, 65, 127, 129, 131, 257]) await check([35, 8], [8, n], 'f32', seed++);
+    for (const m of [1, 2, 7, 9, 33]) await check([m, 12], [12, 10], 'f32', seed++);
+    await check([2, 3, 9, 4], [3, 4, 13], 'f32', seed++);
+    await check([1, 17, 16], [2, 16, 1], 'f32', seed++);
+    await check([37, 20], [20, 130], 'i32', seed++);
   });
 
   pinned('the products of one training step of the MLP 784-256-128-10 (batch 128)', async () => {
@@ -156,15 +167,16 @@ describe.skipIf(!ok)('WebGPU matmul kernel vec4 = naive product', () => {
     await check([2, 9, 4], [4, 260], 'i32', 81);
   });
 
-  pinned('shapes it cannot take (K or N not a multiple of 4) fall back to the register kernel', async () => {
+  pinned('shapes they cannot take (K not a multiple of 4) fall back to the register kernel', async () => {
     await check([33, 10], [10, 36], 'f32', 90);
-    await check([33, 12], [12, 10], 'f32', 91);
+    await check([33, 7], [7, 10], 'f32', 91);
     await check([5, 7, 9], [9, 13], 'f32', 92);
   });
 
-  it("the adapter's own choice (vec4 on llvmpipe when it can) on the MLP's first product and an odd one", async () => {
+  it("the adapter's own choice (vec4 on llvmpipe when it can) on the MLP's first and last products and an odd one", async () => {
     forceMatmulVariant(null);
     await check([128, 784], [784, 256], 'f32', 95);
-    await check([17, 10], [10, 3], 'f32', 96);
+    await check([128, 128], [128, 10], 'f32', 96);
+    await check([17, 10], [10, 3], 'f32', 97);
   });
 });

@@ -30,8 +30,20 @@ const VEC4_WX = 8;
 function vec4Block(M: number, N: number): { RM: number; CN: number } {
   const quads = N / 4;
   const CN = quads >= 8 * VEC4_WX ? 8 : quads >= 4 * VEC4_WX ? 4 : quads >= 2 * VEC4_WX ? 2 : 1;
-  const RM = M >= 32 ? 32 : M >= 8 ? 8 : M >= 2 ? 2 : 1;
-  return { RM, CN };
+  return { RM: vec4Rows(M), CN };
+}
+const vec4Rows = (M: number): number => (M >= 32 ? 32 : M >= 8 ? 8 : M >= 2 ? 2 : 1);
+
+/**
+ * matmul_avec4.wgsl's block per thread: RM rows × CN columns, CN the smallest
+ * power of two whose WX·CN columns cover C's width, at most 16 (measured on
+ * llvmpipe: 16 is the fastest for wide products, 2 for the 10 classes of the
+ * benchmark MLP).
+ */
+function avec4Block(M: number, N: number): { RM: number; CN: number } {
+  let CN = 1;
+  while (CN < 16 && VEC4_WX * CN < N) CN *= 2;
+  return { RM: vec4Rows(M), CN };
 }
 
 /**
@@ -39,9 +51,10 @@ function vec4Block(M: number, N: number): { RM: number; CN: number } {
  * memory) on hardware adapters, where workgroup memory is fast and the kernel
  * is tuned, and on SwiftShader (where it measured faster too; figures in
  * bench/RESULTS.md); on Mesa llvmpipe, where workgroup memory and barriers are
- * emulated by the CPU and cost more than they save, 'vec4'
- * (matmul_vec4.wgsl: A, B and C read and written as vec4, large per-thread
- * register blocks) when K and N are multiples of 4, else 'registers'
+ * emulated by the CPU and cost more than they save, 'vec4' when K is a
+ * multiple of 4 (matmul_vec4.wgsl: A, B and C read and written as vec4, large
+ * per-thread register blocks, when N is a multiple of 4 too; else
+ * matmul_avec4.wgsl: A read as vec4, B and C as scalars), else 'registers'
  * (matmul_registers.wgsl: scalar loads, no workgroup memory). Forcing 'vec4'
  * runs 'registers' on shapes it cannot take.
  */
@@ -145,10 +158,10 @@ function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[
 const MAX_INIT_COMBINE = (t: string) =>
   t === 'f32' ? ['-f32_inf()', 'select(a, b, b > a || is_nan(b))'] : ['i32(-2147483647 - 1)', 'max(a, b)'];
 
-/** The kernel for a product with inner size K and N output columns (see MatmulVariant). */
-function matmulVariant(ctx: KernelContext, K: number, N: number): MatmulVariant {
+/** The kernel for a product with inner size K (see MatmulVariant). */
+function matmulVariant(ctx: KernelContext, K: number): MatmulVariant {
   const v = forcedMatmul ?? (ctx.adapterKind === 'llvmpipe' ? 'vec4' : 'tiled');
-  return v === 'vec4' && (K % 4 !== 0 || N % 4 !== 0) ? 'registers' : v;
+  return v === 'vec4' && K % 4 !== 0 ? 'registers' : v;
 }
 
 /** Batched matrix product (batch dims broadcast); the variant is chosen by adapter and shape (see MatmulVariant). */
@@ -170,16 +183,26 @@ export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
   const t = operandType(call);
-  const variant = matmulVariant(ctx, K, N);
+  const variant = matmulVariant(ctx, K);
   let tileM: number;
   let tileN: number;
   let pipeline: GPUComputePipeline;
-  if (variant === 'vec4') {
+  if (variant === 'vec4' && N % 4 === 0) {
     const { RM, CN } = vec4Block(M, N);
     [tileM, tileN] = [RM, 4 * VEC4_WX * CN];
     pipeline = ctx.pipeline(
       `matmul_vec4|${t}|${BR}|${RM}|${CN}`,
       () => instantiate('matmul_vec4', { BR, T: t, RM, CN }),
+      'main',
+      2,
+      'matmul',
+    );
+  } else if (variant === 'vec4') {
+    const { RM, CN } = avec4Block(M, N);
+    [tileM, tileN] = [RM, VEC4_WX * CN];
+    pipeline = ctx.pipeline(
+      `matmul_avec4|${t}|${BR}|${RM}|${CN}`,
+      () => instantiate('matmul_avec4', { BR, T: t, RM, CN }),
       'main',
       2,
       'matmul',
