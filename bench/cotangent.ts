@@ -4,6 +4,7 @@
  * the backend's own default).
  */
 import * as ct from '../src/index.js';
+import { runJacobianBench } from './jacobian.js';
 import { gflops, MATMUL_SIZES, MM_BATCH, mlpData, MLP, time, uniform, type PeerResult } from './data.js';
 
 export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<PeerResult & { adapterKind?: string }> {
@@ -75,6 +76,7 @@ export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<
   };
   const tj = await time(jitStep, { warmup: 2, minReps: 5, maxReps: 50, minMs: 3000 });
   const kind = backend === 'webgpu' ? (device.match(/; (\w+),/)?.[1] ?? undefined) : undefined;
+  const jacobian = backend === 'webgpu' ? undefined : await runJacobianBench();
   await ct.shutdown();
   return {
     peer: `cotangent (${backend})`,
@@ -82,6 +84,7 @@ export async function runCotangent(backend: 'cpu' | 'wasm' | 'webgpu'): Promise<
     matmul,
     mlp: { msPerStep: t.ms, stepsPerSec: 1000 / t.ms, firstLoss, reps: t.reps },
     mlpJit: { msPerStep: tj.ms, stepsPerSec: 1000 / tj.ms, firstLoss: firstJitLoss, reps: tj.reps, submitsPerStep: submits / steps },
+    ...(jacobian ? { jacobian } : {}),
     ...(kind ? { adapterKind: kind } : {}),
   };
 }

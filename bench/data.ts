@@ -82,7 +82,18 @@ export interface PeerResult {
   readonly mlp: { msPerStep: number; stepsPerSec: number; firstLoss: number; reps: number } | null;
   /** cotangent only: the same step compiled with jit (and its WebGPU queue submissions per step). */
   readonly mlpJit?: { msPerStep: number; stepsPerSec: number; firstLoss: number; reps: number; submitsPerStep: number };
+  /** cotangent cpu / wasm only: jacfwd and jacrev batched with vmap vs one pass per basis vector (bench/jacobian.ts). */
+  readonly jacobian?: JacobianResult;
   readonly error?: string;
+}
+
+/** Jacobians of an n → n function in ms: one batched pass (vectorized) vs one pass per basis vector (loop). */
+export interface JacobianResult {
+  readonly n: number;
+  readonly fwdVectorizedMs: number;
+  readonly fwdLoopMs: number;
+  readonly revVectorizedMs: number;
+  readonly revLoopMs: number;
 }
 
 export const gflops = (n: number, ms: number): number => (2 * n ** 3) / (ms * 1e6);

@@ -29,6 +29,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PeerResult } from './data.js';
+import { jacobianTable } from './jacobian.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ALL = [
@@ -218,4 +219,6 @@ lines.push('devices:');
 for (const r of results) if (r.device) lines.push(`- ${r.peer}: ${r.device}`);
 for (const n of notes) lines.push(n);
 if (process.env['BENCH_QUICK'] === '1') lines.push('--quick: two repetitions per figure; a check of the runner, not a measurement.');
+const jacRows = results.flatMap((r) => (r.jacobian && !r.error ? [{ peer: r.peer, jacobian: r.jacobian }] : []));
+if (jacRows.length > 0) lines.push('', ...jacobianTable(jacRows));
 console.log(lines.join('\n'));
