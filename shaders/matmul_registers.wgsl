@@ -1,6 +1,7 @@
 // Batched matrix product C[b] = A[b] · B[b] (f32 or i32: T) for the software
-// adapter Mesa llvmpipe (SwiftShader runs matmul.wgsl faster, hardware adapters
-// keep matmul.wgsl too): no workgroup memory and no barriers,
+// adapter Mesa llvmpipe when K is not a multiple of 4 (else matmul_vec4.wgsl
+// or matmul_avec4.wgsl, which load vec4; SwiftShader runs matmul.wgsl faster,
+// hardware adapters keep matmul.wgsl too): no workgroup memory and no barriers,
 // each thread accumulates a large block of C in registers straight from the
 // storage buffers. On a CPU-emulated GPU every storage load is a per-lane
 // gather and a barrier splits the shader into coroutines, so the cost is the
