@@ -25,7 +25,8 @@ import { broadcastPair, shape, tensorOf } from './arbitraries.js';
 import type { PrimCase, TensorSpec } from './cases.js';
 import { builtinCases } from './domains.js';
 import { buildProgram, program, programToString, type ProgramOptions, type ProgramSpec, type UnaryOps } from './programs.js';
-import { specTensor } from './cases.js';
+import { describeCase, specTensor } from './cases.js';
+import { casesFromDomain, type PrimDomain } from './userDomain.js';
 import { compare, isFloatDtype, looser, prng, tolFor, type Tolerance } from './numeric.js';
 import { firstFailure, formatFailure, pass, type LawResult } from './result.js';
 
@@ -603,6 +604,31 @@ export function primitiveVmapLaw(prim: ct.Primitive, c: PrimCase, seed: number, 
     if (last && !last.ok) return last;
   }
   return pass('vmap');
+}
+
+/** Options of `checkVmap`: the cases (or a domain to draw them from), the side and the laws. */
+export interface CheckVmapOptions extends PrimitiveVmapOptions {
+  /** Cases to check (default: drawn from `domain`, or from the op's declared domain). */
+  readonly cases?: fc.Arbitrary<PrimCase>;
+  readonly domain?: PrimDomain;
+}
+
+/**
+ * A property checking the vmap laws of a primitive (a record, or an op from `definePrimitive`, with or without a
+ * batching rule) on random cases, batch sizes and axes: `fc.assert(checkVmap(myOp))`.
+ */
+export function checkVmap(
+  prim: ct.Primitive | { readonly primitive: ct.Primitive; readonly domain?: unknown },
+  opts: CheckVmapOptions = {},
+): fc.IPropertyWithHooks<[PrimCase, number]> {
+  const record = 'primitive' in prim ? prim.primitive : prim;
+  const domain = opts.domain ?? ('primitive' in prim ? (prim.domain as PrimDomain | undefined) : undefined);
+  const cases = opts.cases ?? casesFromDomain(domain ?? {});
+  return fc.property(cases, fc.integer(), (c, seed) => {
+    const r = primitiveVmapLaw(record, c, seed, opts);
+    if (!r.ok) throw new Error(`${formatFailure(r, `primitive '${record.name}'`)}\n  case: ${describeCase(c)}`);
+    return true;
+  });
 }
 
 // ---- random programs ----

@@ -6,10 +6,20 @@
  * loop with a one-time notice) and with one (the rule is used), and
  * compositions checked against loops over the examples.
  */
+import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ct from '../../src/index.js';
 import { assertLaw } from '../../laws/checkers.js';
-import { exampleOf, gradOfVmapLaw, jacobianVectorizeLaw, jitVmapLaw, nestedVmapLaw, vmapGradLaw, vmapLaw } from '../../laws/vmap.js';
+import {
+  checkVmap,
+  exampleOf,
+  gradOfVmapLaw,
+  jacobianVectorizeLaw,
+  jitVmapLaw,
+  nestedVmapLaw,
+  vmapGradLaw,
+  vmapLaw,
+} from '../../laws/vmap.js';
 
 beforeAll(async () => {
   await ct.init({ backend: 'cpu' });
@@ -166,6 +176,17 @@ describe('vmap: user primitives', () => {
     assertLaw(vmapGradLaw((y: ct.Tensor) => ct.sum(op(y)), [x], [-2], 0));
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('checkVmap: the kit checks a user batching rule on random cases, and catches a wrong one', () => {
+    const toFront = (x: ct.Tensor, d: number) => (d === 0 ? x : ct.transpose(x, [d, ...x.shape.map((_, i) => i).filter((i) => i !== d)]));
+    const good = def('test.vmap.sumsqChecked', (xs, dims, params, _size, self) => [ct.bind(self, [toFront(xs[0]!, dims[0]!)], params), 0]);
+    fc.assert(checkVmap(good, { domain: { shape: { minRank: 1 } } }), { numRuns: 30 });
+    // wrong: the batch axis is not moved, so when it is last the primitive sums over the examples
+    const bad = def('test.vmap.sumsqWrong', (xs, _dims, params, _size, self) => [ct.bind(self, xs, params), 0]);
+    const r = fc.check(checkVmap(bad, { domain: { shape: { minRank: 1 } } }), { numRuns: 100 });
+    expect(r.failed).toBe(true);
+    expect(String((r.errorInstance as Error).message)).toMatch(/test\.vmap\.sumsqWrong/);
   });
 
   it('definePrimitive refuses a batch rule that is not a function', () => {
