@@ -8,11 +8,12 @@
  * hand-written: bias + relu, the product as an output (alone, twice, and beside others), a scalar
  * scale, the MLP layer 128×784 @ 784×256 + bias, relu, wide products (several column blocks), one
  * or two rows, a 1×1 product, products split across threads (the workers checked to have run
- * chunks); clear errors for what is refused; end to end: a jitted dense layer is one kernel whose
+ * chunks), the plain module (not relaxed SIMD) against its own matmul kernel then the epilogue; clear errors for what is refused; end to end: a jitted dense layer is one kernel whose
  * `lower` shows the matmul, and equals the eager layer.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Storage } from '../../src/backends/Backend.js';
 import type { FusedKernel, FusedNode } from '../../src/backends/fused.js';
 import { defaultBackend, getBackendByName } from '../../src/backends/registry.js';
 import { WasmBackend } from '../../src/backends/wasm/WasmBackend.js';
@@ -21,6 +22,7 @@ import { scope } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
 import { runFusedEagerly } from '../../src/jit/fused.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
+import { lookupPrimitive } from '../../src/ops/primitives.js';
 import type { Aval } from '../../src/tensor/Aval.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { broadcastShapes, type Shape, sizeOf } from '../../src/tensor/shape.js';
@@ -255,6 +257,48 @@ describe('wasm matmul epilogues split across threads', () => {
     const after = split.memoryStats();
     expect(after.splitCalls - before.splitCalls).toBeGreaterThanOrEqual(2);
     expect(after.workerChunks).toBeGreaterThan(before.workerChunks);
+  });
+});
+
+describe('wasm matmul epilogues on the plain module (f32x4.mul + f32x4.add, whatever the engine)', () => {
+  let plain: WasmBackend;
+  beforeAll(async () => {
+    plain = await WasmBackend.create({ threads: 1, relaxed: false });
+  });
+  afterAll(() => plain.destroy());
+
+  /** The product by the plain module's matmul kernel, then the epilogue as a fused kernel without a matmul: its outputs. */
+  function unfusedOnPlain(k: FusedKernel, data: readonly TypedArray[]): TypedArray[] {
+    const mm = lookupPrimitive('matmul')!;
+    const bufs = bufferAvals(k).map((a, i) => plain.upload(data[i]!, a.dtype));
+    const product = plain.run({
+      name: 'matmul',
+      params: {},
+      inputs: [k.matmul!.a, k.matmul!.b].map((a, i) => ({ ...a, storage: bufs[i]! })),
+      out: k.inputs[0]!,
+      cpu: mm.cpu,
+      wasm: mm.wasm,
+    });
+    const { matmul: _, ...epilogue } = k;
+    const outs = plain.runFused(epilogue, [product, ...bufs.slice(2)]);
+    const fused = plain.runFused(k, bufs);
+    const read = (s: Storage, j: number) => plain.readSync(s, k.nodes[k.outputs[j]!]!.dtype, sizeOf(k.shape));
+    const want = outs.map(read);
+    const got = fused.map(read);
+    for (const s of [...bufs, product, ...outs, ...fused]) plain.free(s);
+    got.forEach((g, j) => {
+      const diff = sameValues(g, want[j]!, 0);
+      if (diff) throw new Error(`output ${j}: ${diff}`);
+    });
+    return got;
+  }
+
+  it('the MLP layer and a wide product equal the plain matmul kernel, then the epilogue', () => {
+    expect(plain.relaxed).toBe(false);
+    const mlp = epilogueKernel([128, 784], [784, 256], [[256]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3, 0]);
+    unfusedOnPlain(mlp, dataFor(mlp, 8));
+    const wide = epilogueKernel([2, 70, 300], [300, 600], [[600]], (f) => [opNode('sub', [0, 1], 'f32'), opNode('tanh', [f], 'f32')], [3]);
+    unfusedOnPlain(wide, dataFor(wide, 9));
   });
 });
 
