@@ -26,6 +26,7 @@ import { sizeOf, type Shape } from '../../tensor/shape.js';
 import { grid, threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { broadcastStrides, checkRank, collapse } from './layout.js';
 import { META_BYTES } from './gpuConstants.js';
+import { flatPlan } from './mapKernel.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
@@ -55,7 +56,13 @@ function opExpr(n: Extract<FusedNode, { kind: 'op' }>, types: readonly ('f32' | 
  * The `let` lines computing the nodes of `k` (only those in `keep`, when given), with `indent`; collects the
  * helper functions they call into `preludes`. Input node reads use `o<k>`, the input's offset.
  */
-function nodeLines(k: FusedKernel, indent: string, preludes: string[], keep?: ReadonlySet<number>): string[] {
+function nodeLines(
+  k: FusedKernel,
+  indent: string,
+  preludes: string[],
+  keep?: ReadonlySet<number>,
+  read: (input: number) => string = (j) => `in${j}[o${j}]`,
+): string[] {
   const label = 'fused kernel';
   const inTs = k.inputs.map((a) => wgslType(label, a.dtype));
   const types = k.nodes.map((n) => wgslType(n.kind === 'op' ? n.op : label, n.dtype));
@@ -71,7 +78,7 @@ function nodeLines(k: FusedKernel, indent: string, preludes: string[], keep?: Re
     if (n.kind === 'input') {
       const it = inTs[n.input];
       if (it === undefined) throw new Error(`fused kernel: node ${i} reads input ${n.input}, which does not exist`);
-      body.push(`${indent}let v${i}: ${t} = ${it === t ? `in${n.input}[o${n.input}]` : `${t}(in${n.input}[o${n.input}])`};`);
+      body.push(`${indent}let v${i}: ${t} = ${it === t ? read(n.input) : `${t}(${read(n.input)})`};`);
     } else if (n.kind === 'literal') {
       // a variable, not a constant: WGSL evaluates constant expressions when the shader is created (and rejects
       // some, such as a division by zero), while the unfused kernels compute on the GPU at run time
@@ -120,6 +127,55 @@ export function fusedWgsl(k: FusedKernel): string {
     BODY: body.join('\n'),
   });
   sources.set(k, src);
+  return src;
+}
+
+const flatSources = new WeakMap<FusedKernel, Map<string, string>>();
+const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
+
+/**
+ * The WGSL source of a fused kernel's elementwise outputs in the flat form (shaders/fused_flat.wgsl): every input
+ * contiguous over the iteration space or one scalar (`scalar[j]`), thread i computing element i, or with `vec4`
+ * the quad 4i..4i+3 (contiguous inputs and the outputs read and written as vec4, the nodes computed once per
+ * component). Depends on the nodes, dtypes and which inputs are scalars only.
+ */
+export function fusedFlatWgsl(k: FusedKernel, vec4: boolean, scalar: readonly boolean[]): string {
+  let perKernel = flatSources.get(k);
+  if (!perKernel) {
+    perKernel = new Map();
+    flatSources.set(k, perKernel);
+  }
+  const key = `${vec4 ? 4 : 1}|${scalar.map((b) => (b ? 's' : 'v')).join('')}`;
+  const cached = perKernel.get(key);
+  if (cached !== undefined) return cached;
+  const outTypes = k.outputs.map((o, j) => nodeType(k, o, `output ${j}`));
+  const inTs = k.inputs.map((a) => wgslType('fused kernel', a.dtype));
+  const arr = (t: string, s: boolean) => (vec4 && !s ? `array<vec4<${t}>>` : `array<${t}>`);
+  const bindings = inTs.map((t, j) => `@group(0) @binding(${j + 1}) var<storage, read> in${j}: ${arr(t, scalar[j]!)};`);
+  outTypes.forEach((t, j) => {
+    bindings.push(`@group(0) @binding(${inTs.length + 1 + j}) var<storage, read_write> out${j}: ${arr(t, false)};`);
+  });
+  const used = new Set(k.nodes.flatMap((n) => (n.kind === 'input' ? [n.input] : [])));
+  const preludes: string[] = [];
+  const body: string[] = [];
+  if (vec4) {
+    inTs.forEach((t, j) => {
+      if (used.has(j)) body.push(`  let q${j}: ${scalar[j] ? t : `vec4<${t}>`} = in${j}[${scalar[j] ? '0u' : 'i'}];`);
+    });
+    outTypes.forEach((t, j) => body.push(`  var s${j}: vec4<${t}>;`));
+    for (const c of COMPONENTS) {
+      body.push('  {');
+      body.push(...nodeLines(k, '    ', preludes, undefined, (j) => (scalar[j] ? `q${j}` : `q${j}.${c}`)));
+      k.outputs.forEach((o, j) => body.push(`    s${j}.${c} = v${o};`));
+      body.push('  }');
+    }
+    k.outputs.forEach((_, j) => body.push(`  out${j}[i] = s${j};`));
+  } else {
+    body.push(...nodeLines(k, '  ', preludes, undefined, (j) => `in${j}[${scalar[j] ? '0u' : 'i'}]`));
+    k.outputs.forEach((o, j) => body.push(`  out${j}[i] = v${o};`));
+  }
+  const src = instantiate('fused_flat', { BINDINGS: bindings.join('\n'), PRELUDE: preludes.join('\n'), BODY: body.join('\n') });
+  perKernel.set(key, src);
   return src;
 }
 
@@ -323,6 +379,24 @@ export function runFusedKernel(
     k.inputs.map((a) => broadcastStrides(a.shape, k.shape)),
   );
   checkRank('fused kernel', c.shape.length);
+  const plan = flatPlan(
+    c.shape,
+    c.strides,
+    c.strides.map(() => 0),
+  );
+  if (plan) {
+    const flat = fusedFlatWgsl(k, plan.vec4, plan.scalar);
+    const threads = plan.vec4 ? n / 4 : n;
+    const p = ctx.pipeline(`fused_flat|${flat}`, () => flat, 'main', k.inputs.length, 'fused kernel', k.outputs.length);
+    ctx.dispatch(
+      p,
+      inputs,
+      outs.map((o) => o.buffer),
+      [threads],
+      threadsGrid(threads),
+    );
+    return outs;
+  }
   const meta: number[] = [n, c.shape.length, ...c.shape];
   for (const st of c.strides) meta.push(...st);
   const pipeline = ctx.pipeline(`fused|${src}`, () => src, 'main', k.inputs.length, 'fused kernel', k.outputs.length);

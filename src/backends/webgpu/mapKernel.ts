@@ -29,6 +29,87 @@ export interface MapSpec {
   readonly prelude?: string;
 }
 
+/**
+ * The flat form of an iteration space walked by operands with the given (collapsed) strides and offsets: null
+ * unless it has at most one dimension and every operand walks it contiguously (stride 1) or is one scalar (stride
+ * 0). `vec4` when the quad form applies too: the element count and the contiguous operands' offsets are multiples
+ * of 4.
+ */
+export interface FlatPlan {
+  readonly n: number;
+  readonly vec4: boolean;
+  /** Per operand: read as one scalar (stride 0). */
+  readonly scalar: readonly boolean[];
+}
+
+export function flatPlan(shape: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[]): FlatPlan | null {
+  if (shape.length > 1) return null;
+  const n = shape.length === 0 ? 1 : shape[0]!;
+  const scalar = strides.map((st) => (st.length === 0 ? true : st[0] === 0 ? true : st[0] === 1 ? false : null));
+  if (scalar.some((s) => s === null)) return null;
+  const vec4 = n % 4 === 0 && offsets.every((o, k) => scalar[k] || o % 4 === 0);
+  return { n, vec4, scalar: scalar as boolean[] };
+}
+
+const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
+
+/** The flat map (shaders/fused_flat.wgsl): no index arithmetic per element; false when the operands do not allow it. */
+function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides: number[][]): boolean {
+  const ops = [spec.out, ...spec.inputs];
+  const plan = flatPlan(
+    shape,
+    strides,
+    ops.map((o) => o.offset),
+  );
+  if (!plan || plan.scalar[0]) return false;
+  const outT = wgslType(spec.label, spec.out.dtype);
+  const inTs = spec.inputs.map((x) => wgslType(spec.label, x.dtype));
+  const prelude = spec.prelude ?? '';
+  const v4 = plan.vec4;
+  const sc = plan.scalar.slice(1);
+  const key = `map_flat|${v4 ? 4 : 1}|${sc.map((s) => (s ? 's' : 'v')).join('')}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
+  const pipeline = ctx.pipeline(
+    key,
+    () => {
+      const arr = (t: string, scalar: boolean) => (v4 && !scalar ? `array<vec4<${t}>>` : `array<${t}>`);
+      const bindings = inTs.map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: ${arr(t, sc[k]!)};`);
+      bindings.push(`@group(0) @binding(${inTs.length + 1}) var<storage, read_write> out: ${arr(outT, false)};`);
+      // input k's offset is meta[2 + k], the output's meta[1]
+      const at = (k: number) => (sc[k] ? `m(${k + 2}u)` : `i + m(${k + 2}u)`);
+      const body: string[] = [];
+      if (v4) {
+        inTs.forEach((t, k) => body.push(`  let q${k}: ${sc[k] ? t : `vec4<${t}>`} = in${k}[${at(k)}];`));
+        body.push(`  var r: vec4<${outT}>;`);
+        for (const c of COMPONENTS) {
+          const xs = inTs.map((t, k) => `let x${k}: ${t} = q${k}${sc[k] ? '' : `.${c}`};`);
+          body.push(`  {
+    ${xs.join(' ')}
+    r.${c} = ${outT}(${spec.expr});
+  }`);
+        }
+        body.push('  out[i + m(1u)] = r;');
+      } else {
+        inTs.forEach((t, k) => body.push(`  let x${k}: ${t} = in${k}[${at(k)}];`));
+        body.push(`  out[i + m(1u)] = ${outT}(${spec.expr});`);
+      }
+      return instantiate('fused_flat', { BINDINGS: bindings.join('\n'), PRELUDE: prelude, BODY: body.join('\n') });
+    },
+    'main',
+    inTs.length,
+    spec.label,
+  );
+  const q = v4 ? 4 : 1;
+  const meta = [plan.n / q, ...ops.map((o, k) => (plan.scalar[k] ? o.offset : o.offset / q))];
+  ctx.dispatch(
+    pipeline,
+    spec.inputs.map((x) => x.buffer),
+    spec.out.buffer,
+    meta,
+    threadsGrid(plan.n / q),
+  );
+  return true;
+}
+
 export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const n = sizeOf(spec.shape);
   if (n === 0) return;
@@ -38,6 +119,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     ops.map((o) => o.strides),
   );
   checkRank(spec.label, c.shape.length);
+  if (runFlatMap(ctx, spec, c.shape, c.strides)) return;
   let shape = c.shape;
   let strides = c.strides;
   if (shape.length === 0) {
