@@ -24,7 +24,15 @@ await ct.init({ backend: 'webgpu', webgpu: { adapter: ADAPTER } });
 console.log(`adapter: ${ct.backendInfo('webgpu')}; load average ${loadavg()[0]!.toFixed(2)}`);
 
 const t = (shape: number[], seed: number): ct.Tensor =>
-  ct.keep(ct.tensor(uniform(shape.reduce((a, b) => a * b, 1), seed), { shape }));
+  ct.keep(
+    ct.tensor(
+      uniform(
+        shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+      { shape },
+    ),
+  );
 const x = t([128, 784], 1);
 const w1 = t([784, 256], 2);
 const g1 = t([784, 256], 3);

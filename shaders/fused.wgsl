@@ -10,12 +10,14 @@
 // Host-filled placeholders: BINDINGS (in0.. read-only, out0.. read-write),
 // PRELUDE (the helper functions the nodes call), OFFSETS (`var ok = 0u;` per
 // input), STEPS (`ok += idx * stride_k[d]` per input), BODY (the nodes and the
-// stores).
+// stores), DIVMOD (the index division, src/backends/webgpu/mapKernel.ts).
 // Meta layout: [0] n, [1] rank, [2..2+rank) shape, then input k's strides at
 // [2 + rank·(k+1) .. 2 + rank·(k+2)).
 {{BINDINGS}}
 
 {{PRELUDE}}
+
+{{DIVMOD}}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -28,8 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var rem = i;
   for (var d = rank; d > 0u; d--) {
     let dim = m(1u + d);
-    let idx = rem % dim;
-    rem = rem / dim;
+    let qr = divmod(rem, dim);
+    let idx = qr.y;
+    rem = qr.x;
 {{STEPS}}
   }
 {{BODY}}

@@ -7,7 +7,8 @@
 // The reduced values are never stored.
 // Entry `rows`: one workgroup per output cell, a strided partial fold per
 // thread, then a tree reduction in workgroup memory (as reduce.wgsl). Entry
-// `serial`: one thread per output cell (for small reduced blocks).
+// `serial`: one thread per output cell, 64 per workgroup (the choice in
+// src/backends/webgpu/mapKernel.ts, reductionEntry).
 // The source depends on the nodes, dtypes and reductions only: the kept and
 // reduced shapes, their ranks and the inputs' strides come from the parameter
 // block, so one pipeline serves a group at every shape and set of axes.
@@ -18,7 +19,7 @@
 // `b`), BASES (`var bk = 0u;` per input used), BASE_STEPS (`bk += idx ·
 // kept stride`), OFFSETS (`var ok = bk;`), STEPS (`ok += idx · reduced
 // stride`), BODY (the nodes), FOLD (`acc.rk = …;`), STORES (`outk[cell] =
-// r.rk;`).
+// r.rk;`), DIVMOD (the index division, src/backends/webgpu/mapKernel.ts).
 // Meta layout: [0] n_out, [1] n_red, [2] KR, [3] RR (kept / reduced rank after
 // collapsing), [4..4+KR) kept shape, [4+KR..4+KR+RR) reduced shape, then for
 // input k at 4+KR+RR + k·(KR+RR): its KR kept strides, then its RR reduced
@@ -26,6 +27,8 @@
 {{BINDINGS}}
 
 {{PRELUDE}}
+
+{{DIVMOD}}
 
 struct Acc {
 {{ACC_FIELDS}}
@@ -53,8 +56,9 @@ fn fold(cell: u32, j0: u32, step: u32) -> Acc {
   var rem = cell;
   for (var d = kr; d > 0u; d--) {
     let dim = m(3u + d);
-    let idx = rem % dim;
-    rem = rem / dim;
+    let qr = divmod(rem, dim);
+    let idx = qr.y;
+    rem = qr.x;
 {{BASE_STEPS}}
   }
   var acc = acc_init();
@@ -64,8 +68,9 @@ fn fold(cell: u32, j0: u32, step: u32) -> Acc {
     var rj = j;
     for (var d = rr; d > 0u; d--) {
       let dim = m(3u + kr + d);
-      let idx = rj % dim;
-      rj = rj / dim;
+      let qr = divmod(rj, dim);
+      let idx = qr.y;
+      rj = qr.x;
 {{STEPS}}
     }
 {{BODY}}
@@ -97,9 +102,9 @@ fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn serial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let cell = (wid.y * nwg.x + wid.x) * 256u + lid;
+  let cell = (wid.y * nwg.x + wid.x) * 64u + lid;
   if (cell >= m(0u)) {
     return;
   }

@@ -5,12 +5,15 @@
 // pad and concat (strided writes) and user elementwise kernels are all this
 // one kernel with a different expression, operand count and strides.
 // Host-filled placeholders: RANK, NOPS (1 + inputs), BINDINGS (x0.. and out),
-// LOADS (`let xk: Tk = xk_buf[off[k+1]];`), OUT_T, EXPR, PRELUDE.
+// LOADS (`let xk: Tk = xk_buf[off[k+1]];`), OUT_T, EXPR, PRELUDE, DIVMOD (the
+// index division, src/backends/webgpu/mapKernel.ts).
 // Meta layout: [0] n, then shape[RANK], then for operand k (0 = out, 1.. = inputs):
 // offset, strides[RANK].
 {{BINDINGS}}
 
 {{PRELUDE}}
+
+{{DIVMOD}}
 
 const RANK: u32 = {{RANK}}u;
 const NOPS: u32 = {{NOPS}}u;
@@ -28,8 +31,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var rem = i;
   for (var d = RANK; d > 0u; d--) {
     let dim = m(d);
-    let idx = rem % dim;
-    rem = rem / dim;
+    let qr = divmod(rem, dim);
+    let idx = qr.y;
+    rem = qr.x;
     for (var k = 0u; k < NOPS; k++) {
       off[k] += idx * m(1u + RANK + k * (RANK + 1u) + d);
     }

@@ -2,13 +2,19 @@
 // folds the input elements of its reduced sub-block with COMBINE from INIT.
 // Entry `rows`: one workgroup per output cell, a strided partial fold per
 // thread, then a tree reduction in workgroup memory. Entry `serial`: one
-// thread per output cell (used when the reduced block is small).
+// thread per output cell, 64 per workgroup (used when the reduced block is
+// small, when there are many cells, and on software adapters whenever the
+// cells fill a few workgroups: their barriers cost more than the tree saves,
+// and neighbouring threads read neighbouring columns of a leading-axis sum).
 // Placeholders: T, INIT, COMBINE (an expression in `a` and `b`), KR / RR
-// (kept / reduced rank after collapsing).
+// (kept / reduced rank after collapsing), DIVMOD (the index division,
+// src/backends/webgpu/mapKernel.ts).
 // Meta layout: [0] n_out, [1] n_red, then kept shape[KR], kept strides[KR],
 // reduced shape[RR], reduced strides[RR] (strides in input elements).
 @group(0) @binding(1) var<storage, read> x: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> out: array<{{T}}>;
+
+{{DIVMOD}}
 
 const KR: u32 = {{KR}}u;
 const RR: u32 = {{RR}}u;
@@ -22,8 +28,9 @@ fn base_of(cell: u32) -> u32 {
   var off = 0u;
   for (var d = KR; d > 0u; d--) {
     let dim = m(1u + d);
-    off += (rem % dim) * m(1u + KR + d);
-    rem = rem / dim;
+    let qr = divmod(rem, dim);
+    off += qr.y * m(1u + KR + d);
+    rem = qr.x;
   }
   return off;
 }
@@ -33,8 +40,9 @@ fn red_off(j: u32) -> u32 {
   var off = 0u;
   for (var d = RR; d > 0u; d--) {
     let dim = m(1u + 2u * KR + d);
-    off += (rem % dim) * m(1u + 2u * KR + RR + d);
-    rem = rem / dim;
+    let qr = divmod(rem, dim);
+    off += qr.y * m(1u + 2u * KR + RR + d);
+    rem = qr.x;
   }
   return off;
 }
@@ -65,9 +73,9 @@ fn rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn serial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let cell = (wid.y * nwg.x + wid.x) * 256u + lid;
+  let cell = (wid.y * nwg.x + wid.x) * 64u + lid;
   if (cell >= m(0u)) {
     return;
   }

@@ -23,10 +23,10 @@
  */
 import type { FusedKernel, FusedNode, FusedReduction } from '../fused.js';
 import { sizeOf, type Shape } from '../../tensor/shape.js';
-import { grid, threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
+import { threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { broadcastStrides, checkRank, collapse } from './layout.js';
 import { META_BYTES } from './gpuConstants.js';
-import { flatPlan } from './mapKernel.js';
+import { divmodWgsl, FAST_DIVISION_BOUND, flatPlan, reductionEntry } from './mapKernel.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
@@ -107,10 +107,14 @@ const nodeType = (k: FusedKernel, o: number, what: string): 'f32' | 'i32' => {
   return wgslType(n.kind === 'op' ? n.op : 'fused kernel', n.dtype);
 };
 
-const sources = new WeakMap<FusedKernel, string>();
+const fastSources = [new WeakMap<FusedKernel, string>(), new WeakMap<FusedKernel, string>()] as const;
 
-/** The WGSL source of a fused kernel's elementwise outputs (independent of its shape and its inputs' shapes). */
-export function fusedWgsl(k: FusedKernel): string {
+/**
+ * The WGSL source of a fused kernel's elementwise outputs (independent of its shape and its inputs' shapes);
+ * `fast`: its element indices are below FAST_DIVISION_BOUND (the index division goes through f32).
+ */
+export function fusedWgsl(k: FusedKernel, fast = true): string {
+  const sources = fastSources[fast ? 1 : 0];
   const cached = sources.get(k);
   if (cached !== undefined) return cached;
   const outTypes = k.outputs.map((o, j) => nodeType(k, o, `output ${j}`));
@@ -122,6 +126,7 @@ export function fusedWgsl(k: FusedKernel): string {
   const src = instantiate('fused', {
     BINDINGS: bindingLines(k, outTypes).join('\n'),
     PRELUDE: preludes.join('\n'),
+    DIVMOD: divmodWgsl(fast),
     OFFSETS: k.inputs.map((_, j) => `  var o${j} = 0u;`).join('\n'),
     STEPS: k.inputs.map((_, j) => `    o${j} += idx * m(1u + rank * ${j + 1}u + d);`).join('\n'),
     BODY: body.join('\n'),
@@ -162,17 +167,25 @@ export function fusedFlatWgsl(k: FusedKernel, vec4: boolean, scalar: readonly bo
     inTs.forEach((t, j) => {
       if (used.has(j)) body.push(`  let q${j}: ${scalar[j] ? t : `vec4<${t}>`} = in${j}[${scalar[j] ? '0u' : 'i'}];`);
     });
-    outTypes.forEach((t, j) => body.push(`  var s${j}: vec4<${t}>;`));
+    outTypes.forEach((t, j) => {
+      body.push(`  var s${j}: vec4<${t}>;`);
+    });
     for (const c of COMPONENTS) {
       body.push('  {');
       body.push(...nodeLines(k, '    ', preludes, undefined, (j) => (scalar[j] ? `q${j}` : `q${j}.${c}`)));
-      k.outputs.forEach((o, j) => body.push(`    s${j}.${c} = v${o};`));
+      k.outputs.forEach((o, j) => {
+        body.push(`    s${j}.${c} = v${o};`);
+      });
       body.push('  }');
     }
-    k.outputs.forEach((_, j) => body.push(`  out${j}[i] = s${j};`));
+    k.outputs.forEach((_, j) => {
+      body.push(`  out${j}[i] = s${j};`);
+    });
   } else {
     body.push(...nodeLines(k, '  ', preludes, undefined, (j) => `in${j}[${scalar[j] ? '0u' : 'i'}]`));
-    k.outputs.forEach((o, j) => body.push(`  out${j}[i] = v${o};`));
+    k.outputs.forEach((o, j) => {
+      body.push(`  out${j}[i] = v${o};`);
+    });
   }
   const src = instantiate('fused_flat', { BINDINGS: bindings.join('\n'), PRELUDE: preludes.join('\n'), BODY: body.join('\n') });
   perKernel.set(key, src);
@@ -208,13 +221,13 @@ const reduceSources = new WeakMap<FusedKernel, Map<string, string>>();
  * kernel: one kernel computing the nodes they need per element and folding them, one output per reduction
  * (independent of the shape and of the axes, which travel in the parameter block).
  */
-export function fusedReduceWgsl(k: FusedKernel, which: readonly number[]): string {
+export function fusedReduceWgsl(k: FusedKernel, which: readonly number[], fast = true): string {
   let perKernel = reduceSources.get(k);
   if (!perKernel) {
     perKernel = new Map();
     reduceSources.set(k, perKernel);
   }
-  const key = which.join(',');
+  const key = `${fast}|${which.join(',')}`;
   const cached = perKernel.get(key);
   if (cached !== undefined) return cached;
   const reds = which.map((r) => {
@@ -248,6 +261,7 @@ export function fusedReduceWgsl(k: FusedKernel, which: readonly number[]): strin
   const src = instantiate('fused_reduce', {
     BINDINGS: bindingLines(k, outTypes).join('\n'),
     PRELUDE: preludes.join('\n'),
+    DIVMOD: divmodWgsl(fast),
     ACC_FIELDS: fields.join('\n'),
     ACC_INIT: inits.join('\n'),
     ACC_COMBINE: combines.join('\n'),
@@ -370,7 +384,6 @@ export function runFusedKernel(
   });
   if (k.reductions && k.reductions.length > 0) return runWithReductions(ctx, k, k.reductions, inputs, release);
   if (k.inputs.length + k.outputs.length > ctx.maxStorageBuffers) return runNodeByNode(ctx, k, inputs, release);
-  const src = fusedWgsl(k);
   const n = sizeOf(k.shape);
   const outs = k.outputs.map(() => ctx.alloc(n * 4));
   if (n === 0) return outs;
@@ -397,6 +410,7 @@ export function runFusedKernel(
     );
     return outs;
   }
+  const src = fusedWgsl(k, n < FAST_DIVISION_BOUND);
   const meta: number[] = [n, c.shape.length, ...c.shape];
   for (const st of c.strides) meta.push(...st);
   const pipeline = ctx.pipeline(`fused|${src}`, () => src, 'main', k.inputs.length, 'fused kernel', k.outputs.length);
@@ -447,15 +461,15 @@ function runReductionGroup(ctx: KernelContext, k: FusedKernel, which: readonly n
     });
     return outs;
   }
-  const src = fusedReduceWgsl(k, which);
-  const serial = nRed <= 64 || nOut >= 4096;
-  const pipeline = ctx.pipeline(`fused_reduce|${src}`, () => src, serial ? 'serial' : 'rows', k.inputs.length, 'fused kernel', reds.length);
+  const src = fusedReduceWgsl(k, which, Math.max(nOut, nRed) < FAST_DIVISION_BOUND);
+  const { entry, groups } = reductionEntry(ctx, nOut, nRed);
+  const pipeline = ctx.pipeline(`fused_reduce|${src}`, () => src, entry, k.inputs.length, 'fused kernel', reds.length);
   ctx.dispatch(
     pipeline,
     inputs,
     outs.map((o) => o.buffer),
     meta,
-    serial ? threadsGrid(nOut) : grid(nOut),
+    groups,
   );
   return outs;
 }

@@ -8,10 +8,10 @@
 import type { KernelCall, KernelInput } from '../Backend.js';
 import { bytesPerElement } from '../../tensor/dtype.js';
 import { sizeOf, type Shape } from '../../tensor/shape.js';
-import { grid, threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
+import { grid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { MAX_GROUPS_PER_DIM } from './gpuConstants.js';
 import { broadcastStrides, checkRank, collapse, stridesOf } from './layout.js';
-import { runMap, type MapOperand } from './mapKernel.js';
+import { divmodWgsl, FAST_DIVISION_BOUND, reductionEntry, runMap, type MapOperand } from './mapKernel.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** Matmul workgroup: WG×WG/2 threads, each computing 8×4 outputs, a (4·WG)² tile per workgroup. */
@@ -146,12 +146,18 @@ function reduceOver(ctx: KernelContext, call: KernelCall, axes: readonly number[
   const t = operandType(call);
   const KR = kept.shape.length;
   const RR = red.shape.length;
-  const serial = nRed <= 64 || nOut >= 4096;
-  const entry = serial ? 'serial' : 'rows';
-  const key = `reduce|${t}|${KR}|${RR}|${init}|${combine}`;
-  const pipeline = ctx.pipeline(key, () => instantiate('reduce', { T: t, INIT: init, COMBINE: combine, KR, RR }), entry, 1, call.name);
+  const { entry, groups } = reductionEntry(ctx, nOut, nRed);
+  const fast = Math.max(nOut, nRed) < FAST_DIVISION_BOUND;
+  const key = `reduce|${fast}|${t}|${KR}|${RR}|${init}|${combine}`;
+  const pipeline = ctx.pipeline(
+    key,
+    () => instantiate('reduce', { T: t, INIT: init, COMBINE: combine, KR, RR, DIVMOD: divmodWgsl(fast) }),
+    entry,
+    1,
+    call.name,
+  );
   const meta = [nOut, nRed, ...kept.shape, ...kept.strides[0]!, ...red.shape, ...red.strides[0]!];
-  ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, serial ? threadsGrid(nOut) : grid(nOut));
+  ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, groups);
   return out;
 }
 

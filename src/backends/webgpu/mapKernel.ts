@@ -6,7 +6,7 @@
  */
 import type { DType } from '../../tensor/dtype.js';
 import { sizeOf, type Shape } from '../../tensor/shape.js';
-import { threadsGrid, wgslType, type KernelContext } from './context.js';
+import { grid, threadsGrid, wgslType, type KernelContext } from './context.js';
 import { checkRank, collapse } from './layout.js';
 import { instantiate } from './shaderTemplate.js';
 
@@ -53,6 +53,49 @@ export function flatPlan(shape: readonly number[], strides: readonly (readonly n
 
 const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
 
+/** Threads per workgroup of the `serial` entry of the reduction kernels (reduce.wgsl, fused_reduce.wgsl). */
+export const SERIAL_REDUCE_WG = 64;
+
+/**
+ * The entry of a reduction kernel (reduce.wgsl, fused_reduce.wgsl) for `nOut` cells of `nRed` elements, and its
+ * grid: `serial` (one thread per cell) for small reduced blocks or many cells, and on software adapters whenever
+ * the cells fill two workgroups (barriers there are emulated by the CPU and cost more than the tree saves, and a
+ * leading-axis sum reads neighbouring columns from neighbouring threads); else `rows` (one workgroup per cell).
+ */
+export function reductionEntry(
+  ctx: KernelContext,
+  nOut: number,
+  nRed: number,
+): { entry: 'serial' | 'rows'; groups: [number, number, number] } {
+  const software = ctx.adapterKind !== 'hardware';
+  const serial = nRed <= 64 || nOut >= 4096 || (software && nOut >= 2 * SERIAL_REDUCE_WG);
+  return serial ? { entry: 'serial', groups: grid(Math.ceil(nOut / SERIAL_REDUCE_WG)) } : { entry: 'rows', groups: grid(nOut) };
+}
+
+/** Indices below this bound are divided through f32 (see divmodWgsl). */
+export const FAST_DIVISION_BOUND = 2 ** 24;
+
+/**
+ * The index division of the strided kernels, `divmod(a, b)` = (a / b, a % b) for b ≥ 1: integer division has no
+ * SIMD form on x86, so software adapters run it lane by lane; when every dividend is below 2^24 (`fast`) it goes
+ * through f32 (exact conversions, a quotient estimate off by at most one, then corrected by the remainder's sign and
+ * size), which vectorises. Otherwise the exact integer operators.
+ */
+export function divmodWgsl(fast: boolean): string {
+  if (!fast) return 'fn divmod(a: u32, b: u32) -> vec2<u32> {\n  return vec2<u32>(a / b, a % b);\n}';
+  return [
+    'fn divmod(a: u32, b: u32) -> vec2<u32> {',
+    '  let q0 = u32(f32(a) * (1.0 / f32(b)));',
+    '  let r0 = i32(a) - i32(q0 * b);',
+    '  let lo = r0 < 0;',
+    '  let q1 = select(q0, q0 - 1u, lo);',
+    '  let r1 = select(r0, r0 + i32(b), lo);',
+    '  let hi = r1 >= i32(b);',
+    '  return vec2<u32>(select(q1, q1 + 1u, hi), u32(select(r1, r1 - i32(b), hi)));',
+    '}',
+  ].join('\n');
+}
+
 /** The flat map (shaders/fused_flat.wgsl): no index arithmetic per element; false when the operands do not allow it. */
 function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides: number[][]): boolean {
   const ops = [spec.out, ...spec.inputs];
@@ -78,7 +121,9 @@ function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides:
       const at = (k: number) => (sc[k] ? `m(${k + 2}u)` : `i + m(${k + 2}u)`);
       const body: string[] = [];
       if (v4) {
-        inTs.forEach((t, k) => body.push(`  let q${k}: ${sc[k] ? t : `vec4<${t}>`} = in${k}[${at(k)}];`));
+        inTs.forEach((t, k) => {
+          body.push(`  let q${k}: ${sc[k] ? t : `vec4<${t}>`} = in${k}[${at(k)}];`);
+        });
         body.push(`  var r: vec4<${outT}>;`);
         for (const c of COMPONENTS) {
           const xs = inTs.map((t, k) => `let x${k}: ${t} = q${k}${sc[k] ? '' : `.${c}`};`);
@@ -89,7 +134,9 @@ function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides:
         }
         body.push('  out[i + m(1u)] = r;');
       } else {
-        inTs.forEach((t, k) => body.push(`  let x${k}: ${t} = in${k}[${at(k)}];`));
+        inTs.forEach((t, k) => {
+          body.push(`  let x${k}: ${t} = in${k}[${at(k)}];`);
+        });
         body.push(`  out[i + m(1u)] = ${outT}(${spec.expr});`);
       }
       return instantiate('fused_flat', { BINDINGS: bindings.join('\n'), PRELUDE: prelude, BODY: body.join('\n') });
@@ -130,7 +177,8 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const outT = wgslType(spec.label, spec.out.dtype);
   const inTs = spec.inputs.map((x) => wgslType(spec.label, x.dtype));
   const prelude = spec.prelude ?? '';
-  const key = `map|${rank}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
+  const fast = n < FAST_DIVISION_BOUND;
+  const key = `map|${fast}|${rank}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
   const pipeline = ctx.pipeline(
     key,
     () => {
@@ -140,6 +188,7 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
       return instantiate('map', {
         BINDINGS: bindings.join('\n'),
         PRELUDE: prelude,
+        DIVMOD: divmodWgsl(fast),
         RANK: rank,
         NOPS: ops.length,
         LOADS: loads.join('\n'),
