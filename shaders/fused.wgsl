@@ -30,7 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var rem = i;
   for (var d = rank; d > 0u; d--) {
     let dim = m(1u + d);
-    let qr = divmod(rem, dim);
+    let qr = index_divmod(rem, dim);
     let idx = qr.y;
     rem = qr.x;
 {{STEPS}}

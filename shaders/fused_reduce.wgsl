@@ -56,7 +56,7 @@ fn fold(cell: u32, j0: u32, step: u32) -> Acc {
   var rem = cell;
   for (var d = kr; d > 0u; d--) {
     let dim = m(3u + d);
-    let qr = divmod(rem, dim);
+    let qr = index_divmod(rem, dim);
     let idx = qr.y;
     rem = qr.x;
 {{BASE_STEPS}}
@@ -68,7 +68,7 @@ fn fold(cell: u32, j0: u32, step: u32) -> Acc {
     var rj = j;
     for (var d = rr; d > 0u; d--) {
       let dim = m(3u + kr + d);
-      let qr = divmod(rj, dim);
+      let qr = index_divmod(rj, dim);
       let idx = qr.y;
       rj = qr.x;
 {{STEPS}}

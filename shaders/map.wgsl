@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var rem = i;
   for (var d = RANK; d > 0u; d--) {
     let dim = m(d);
-    let qr = divmod(rem, dim);
+    let qr = index_divmod(rem, dim);
     let idx = qr.y;
     rem = qr.x;
     for (var k = 0u; k < NOPS; k++) {

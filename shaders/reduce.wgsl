@@ -28,7 +28,7 @@ fn base_of(cell: u32) -> u32 {
   var off = 0u;
   for (var d = KR; d > 0u; d--) {
     let dim = m(1u + d);
-    let qr = divmod(rem, dim);
+    let qr = index_divmod(rem, dim);
     off += qr.y * m(1u + KR + d);
     rem = qr.x;
   }
@@ -40,7 +40,7 @@ fn red_off(j: u32) -> u32 {
   var off = 0u;
   for (var d = RR; d > 0u; d--) {
     let dim = m(1u + 2u * KR + d);
-    let qr = divmod(rem, dim);
+    let qr = index_divmod(rem, dim);
     off += qr.y * m(1u + 2u * KR + RR + d);
     rem = qr.x;
   }

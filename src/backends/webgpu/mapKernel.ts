@@ -76,15 +76,15 @@ export function reductionEntry(
 export const FAST_DIVISION_BOUND = 2 ** 24;
 
 /**
- * The index division of the strided kernels, `divmod(a, b)` = (a / b, a % b) for b ≥ 1: integer division has no
+ * The index division of the strided kernels, `index_divmod(a, b)` = (a / b, a % b) for b ≥ 1: integer division has no
  * SIMD form on x86, so software adapters run it lane by lane; when every dividend is below 2^24 (`fast`) it goes
  * through f32 (exact conversions, a quotient estimate off by at most one, then corrected by the remainder's sign and
  * size), which vectorises. Otherwise the exact integer operators.
  */
 export function divmodWgsl(fast: boolean): string {
-  if (!fast) return 'fn divmod(a: u32, b: u32) -> vec2<u32> {\n  return vec2<u32>(a / b, a % b);\n}';
+  if (!fast) return 'fn index_divmod(a: u32, b: u32) -> vec2<u32> {\n  return vec2<u32>(a / b, a % b);\n}';
   return [
-    'fn divmod(a: u32, b: u32) -> vec2<u32> {',
+    'fn index_divmod(a: u32, b: u32) -> vec2<u32> {',
     '  let q0 = u32(f32(a) * (1.0 / f32(b)));',
     '  let r0 = i32(a) - i32(q0 * b);',
     '  let lo = r0 < 0;',

@@ -1,0 +1,326 @@
+/**
+ * The fast paths of the WebGPU elementwise, fused and reduction kernels
+ * against naive references computed here element by element: the flat map and
+ * fused kernels (every operand contiguous or one scalar; vec4 quads when the
+ * element count and offsets are multiples of 4, scalar threads otherwise), the
+ * index division through f32 (exact for every dividend below 2^24), and the
+ * one-thread-per-cell reductions; odd sizes, sizes not a multiple of 4, and
+ * broadcasts that still take the strided kernels.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import * as ct from '../../src/index.js';
+import { divmodWgsl } from '../../src/backends/webgpu/mapKernel.js';
+import { acquireGpu, closeMessage, rng, values } from './gpu.js';
+
+const ok = await acquireGpu();
+
+const f32 = (xs: readonly number[]): number[] => xs.map(Math.fround);
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const rowMajor = (shape: readonly number[]): number[] => {
+  const st = shape.map(() => 1);
+  for (let d = shape.length - 2; d >= 0; d--) st[d] = st[d + 1]! * shape[d + 1]!;
+  return st;
+};
+/** The multi-index of flat index i in `shape`. */
+const unravel = (i: number, shape: readonly number[]): number[] => {
+  const idx = shape.map(() => 0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return idx;
+};
+/** Element of `data` (of `shape`) read with numpy broadcasting at the multi-index `idx` of a larger shape. */
+const at = (data: readonly number[], shape: readonly number[], idx: readonly number[]): number => {
+  const st = rowMajor(shape);
+  const off = idx.length - shape.length;
+  return data[shape.reduce((acc, n, d) => acc + (n === 1 ? 0 : idx[off + d]! * st[d]!), 0)]!;
+};
+/** Naive broadcasting binary op into `shape`. */
+const naive2 = (
+  a: readonly number[],
+  as: readonly number[],
+  b: readonly number[],
+  bs: readonly number[],
+  shape: readonly number[],
+  f: (x: number, y: number) => number,
+): number[] => Array.from({ length: size(shape) }, (_, i) => f(at(a, as, unravel(i, shape)), at(b, bs, unravel(i, shape))));
+
+const exact = { rtol: 0, atol: 0 };
+async function expectClose(label: string, t: ct.Tensor, want: readonly number[], tol = exact): Promise<void> {
+  const got = Array.from(await t.data());
+  expect(closeMessage(label, got, want, tol)).toBeNull();
+}
+
+// a / b and a % b through the fast index division (user elementwise kernels calling it)
+const fastDiv = ct.definePrimitive({
+  name: 'webgpuTestFastDivmod',
+  shape: ([a]) => ({ shape: a!.shape, dtype: 'i32' }),
+  cpu: ([a, b]) => Int32Array.from(a!.data, (x, i) => Math.floor(x / b!.data[i]!)),
+  wgsl: {
+    kind: 'elementwise',
+    expr: 'i32(test_divmod(u32(x0), u32(x1)).x)',
+    prelude: divmodWgsl(true).replace('index_divmod', 'test_divmod'),
+  },
+  ...ct.zeroDerivativeRules(2),
+});
+const fastMod = ct.definePrimitive({
+  name: 'webgpuTestFastMod',
+  shape: ([a]) => ({ shape: a!.shape, dtype: 'i32' }),
+  cpu: ([a, b]) => Int32Array.from(a!.data, (x, i) => x % b!.data[i]!),
+  wgsl: {
+    kind: 'elementwise',
+    expr: 'i32(test_divmod(u32(x0), u32(x1)).y)',
+    prelude: divmodWgsl(true).replace('index_divmod', 'test_divmod'),
+  },
+  ...ct.zeroDerivativeRules(2),
+});
+
+describe.skipIf(!ok)('WebGPU fast paths against naive references', () => {
+  afterAll(() => ct.shutdown());
+
+  it('the f32 index division is exact for dividends below 2^24', async () => {
+    const r = rng(7);
+    const as: number[] = [];
+    const bs: number[] = [];
+    const push = (a: number, b: number) => {
+      if (a >= 0 && a < 2 ** 24 && b >= 1) {
+        as.push(a);
+        bs.push(b);
+      }
+    };
+    for (let b = 1; b <= 3000; b++) {
+      push(2 ** 24 - 1, b);
+      push(2 ** 24 - 1 - b, b);
+      const q = Math.floor((2 ** 24 - 1) / b);
+      for (const dq of [0, -1, -Math.floor(q / 2)]) {
+        for (const dr of [-1, 0, 1]) push((q + dq) * b + dr, b);
+      }
+    }
+    for (let k = 0; k < 20000; k++) {
+      const b = 1 + Math.floor(r() ** 3 * (2 ** 24 - 1));
+      const q = Math.floor(r() * ((2 ** 24 - 1) / b + 1));
+      for (const dr of [-1, 0, 1, b - 1]) push(q * b + dr, b);
+      push(Math.floor(r() * 2 ** 24), b);
+    }
+    const a = ct.tensor(as, { dtype: 'i32' });
+    const b = ct.tensor(bs, { dtype: 'i32' });
+    await expectClose(
+      'quotient',
+      fastDiv(a, b),
+      as.map((x, i) => Math.floor(x / bs[i]!)),
+    );
+    await expectClose(
+      'remainder',
+      fastMod(a, b),
+      as.map((x, i) => x % bs[i]!),
+    );
+  });
+
+  it('binary maps: contiguous operands and scalars (flat, vec4 and not), broadcasts (strided)', async () => {
+    const cases: [number[], number[]][] = [
+      [[1], [1]],
+      [[3], [3]],
+      [[5], [5]],
+      [[4], [4]],
+      [[1001], [1001]],
+      [[1000], [1000]],
+      [
+        [7, 9],
+        [7, 9],
+      ],
+      [
+        [8, 4],
+        [8, 4],
+      ],
+      [[], [1003]],
+      [[1004], []],
+      [[1], [6, 4]],
+      [[6, 5], [5]],
+      [
+        [5, 1],
+        [1, 6],
+      ],
+      [
+        [3, 1, 4],
+        [5, 1],
+      ],
+    ];
+    for (const [i, [as, bs]] of cases.entries()) {
+      const shape = as.length >= bs.length ? [...as] : [...bs];
+      for (let d = 1; d <= Math.min(as.length, bs.length); d++) {
+        shape[shape.length - d] = Math.max(as[as.length - d]!, bs[bs.length - d]!);
+      }
+      const a = f32(values(size(as), 10 + i));
+      const b = f32(values(size(bs), 40 + i, 'nonzero'));
+      const ta = ct.tensor(a, { shape: as });
+      const tb = ct.tensor(b, { shape: bs });
+      const sh = `[${as}] with [${bs}]`;
+      await expectClose(
+        `add ${sh}`,
+        ct.add(ta, tb),
+        naive2(a, as, b, bs, shape, (x, y) => Math.fround(x + y)),
+      );
+      await expectClose(
+        `div ${sh}`,
+        ct.div(ta, tb),
+        naive2(a, as, b, bs, shape, (x, y) => Math.fround(x / y)),
+      );
+      await expectClose(
+        `greater ${sh}`,
+        ct.greater(ta, tb),
+        naive2(a, as, b, bs, shape, (x, y) => (x > y ? 1 : 0)),
+      );
+      const ia = ct.tensor(a.map(Math.round), { shape: as, dtype: 'i32' });
+      const ib = ct.tensor(b.map(Math.round), { shape: bs, dtype: 'i32' });
+      await expectClose(
+        `i32 mul ${sh}`,
+        ct.mul(ia, ib),
+        naive2(a.map(Math.round), as, b.map(Math.round), bs, shape, (x, y) => Math.imul(x, y)),
+      );
+    }
+  });
+
+  it('unary maps, casts and where over odd and multiple-of-4 sizes', async () => {
+    for (const n of [1, 2, 3, 4, 13, 16, 257, 1024]) {
+      const x = f32(values(n, n, 'any'));
+      const t = ct.tensor(x);
+      await expectClose(
+        `relu ${n}`,
+        ct.relu(t),
+        x.map((v) => Math.max(v, 0)),
+      );
+      await expectClose(
+        `exp ${n}`,
+        ct.exp(t),
+        x.map((v) => Math.fround(Math.exp(v))),
+        { rtol: 1e-5, atol: 1e-6 },
+      );
+      await expectClose(
+        `cast ${n}`,
+        ct.cast(ct.mul(t, 3), 'i32'),
+        x.map((v) => Math.trunc(Math.fround(v * 3))),
+      );
+      const c = values(n, 2 * n, 'bits');
+      await expectClose(
+        `where ${n}`,
+        ct.where(ct.tensor(c, { dtype: 'i32' }), t, -1),
+        x.map((v, i) => (c[i] ? v : -1)),
+      );
+    }
+  });
+
+  it('slices and concatenations: offsets that are and are not multiples of 4', async () => {
+    const x = f32(values(1030, 3));
+    const t = ct.tensor(x);
+    for (const [start, len] of [
+      [0, 1024],
+      [1, 1024],
+      [4, 1024],
+      [3, 7],
+      [8, 1],
+      [2, 1027],
+    ] as const) {
+      await expectClose(`slice ${start}+${len}`, ct.slice(t, [start], [len]), x.slice(start, start + len));
+    }
+    const parts = [5, 8, 12, 3].map((n, i) => f32(values(n, 60 + i)));
+    await expectClose('concat', ct.concat(parts.map((p) => ct.tensor(p))), parts.flat());
+    const m = f32(values(6 * 10, 5));
+    const tm = ct.tensor(m, { shape: [6, 10] });
+    await expectClose(
+      'concat axis 1',
+      ct.concat([tm, tm], 1),
+      Array.from({ length: 6 }, (_, r) => [...m.slice(r * 10, r * 10 + 10), ...m.slice(r * 10, r * 10 + 10)]).flat(),
+    );
+  });
+
+  it('transposes of odd shapes', async () => {
+    for (const shape of [
+      [129, 67],
+      [128, 784],
+      [128, 10],
+      [3, 5, 7],
+    ]) {
+      const x = f32(values(size(shape), shape[0]!));
+      const perm = shape.map((_, d) => shape.length - 1 - d);
+      const outShape = perm.map((p) => shape[p]!);
+      const st = rowMajor(shape);
+      const want = Array.from({ length: size(outShape) }, (_, i) => {
+        const idx = unravel(i, outShape);
+        return x[perm.reduce((acc, p, d) => acc + idx[d]! * st[p]!, 0)]!;
+      });
+      await expectClose(`transpose [${shape}]`, ct.transpose(ct.tensor(x, { shape })), want);
+    }
+  });
+
+  it('sums and maxima over leading, trailing and all axes', async () => {
+    for (const shape of [
+      [129, 257],
+      [128, 256],
+      [3, 1000],
+      [1000, 3],
+      [130, 7, 3],
+    ]) {
+      const x = f32(values(size(shape), shape[1]!));
+      const t = ct.tensor(x, { shape });
+      for (const axes of [[0], [shape.length - 1], shape.map((_, d) => d)]) {
+        const kept = shape.map((n, d) => (axes.includes(d) ? 1 : n));
+        const nOut = size(kept);
+        const sum = new Array<number>(nOut).fill(0);
+        const max = new Array<number>(nOut).fill(-Infinity);
+        const kst = rowMajor(kept);
+        x.forEach((v, i) => {
+          const idx = unravel(i, shape);
+          const o = idx.reduce((acc, k, d) => acc + (axes.includes(d) ? 0 : k * kst[d]!), 0);
+          sum[o] = sum[o]! + v;
+          max[o] = Math.max(max[o]!, v);
+        });
+        await expectClose(`sum [${shape}] over [${axes}]`, ct.sum(t, axes), sum, { rtol: 1e-5, atol: 1e-4 });
+        await expectClose(`max [${shape}] over [${axes}]`, ct.max(t, axes), max);
+      }
+    }
+  });
+
+  it('jitted fused kernels: flat (vec4 and not, with scalars), broadcast, and with leading-axis reductions', async () => {
+    const lr = 0.1;
+    const update = ct.jit((w: ct.Tensor, g: ct.Tensor, s: ct.Tensor) => ct.sub(w, ct.mul(ct.mul(g, s), lr)));
+    const reluGradSum = ct.jit((a: ct.Tensor, g: ct.Tensor) => {
+      const m = ct.mul(g, ct.greater(a, 0));
+      return { m, s0: ct.sum(m, 0), s1: ct.sum(m, 1) };
+    });
+    for (const shape of [[1], [3], [1003], [1004], [31, 33], [784, 256]]) {
+      const n = size(shape);
+      const w = f32(values(n, 1));
+      const g = f32(values(n, 2));
+      const s = Math.fround(1.5);
+      await expectClose(
+        `update [${shape}]`,
+        update(ct.tensor(w, { shape }), ct.tensor(g, { shape }), ct.tensor(s)),
+        w.map((v, i) => Math.fround(v - Math.fround(Math.fround(g[i]! * s) * Math.fround(lr)))),
+      );
+    }
+    // a broadcast input: the strided fused kernel
+    const w = f32(values(6 * 5, 3));
+    const b = f32(values(5, 4));
+    await expectClose(
+      'update [6,5] with [5]',
+      update(ct.tensor(w, { shape: [6, 5] }), ct.tensor(b, { shape: [5] }), ct.tensor(2)),
+      w.map((v, i) => Math.fround(v - Math.fround(Math.fround(b[i % 5]! * 2) * Math.fround(lr)))),
+    );
+    for (const [R, C] of [
+      [129, 131],
+      [128, 256],
+      [5, 300],
+    ] as const) {
+      const a = f32(values(R * C, 5));
+      const g = f32(values(R * C, 6));
+      const m = a.map((v, i) => (v > 0 ? g[i]! : 0));
+      const out = reluGradSum(ct.tensor(a, { shape: [R, C] }), ct.tensor(g, { shape: [R, C] }));
+      await expectClose(`relu grad [${R},${C}]`, out.m, m);
+      const s0 = Array.from({ length: C }, (_, c) => m.filter((_, i) => i % C === c).reduce((x, y) => x + y, 0));
+      const s1 = Array.from({ length: R }, (_, r) => m.slice(r * C, r * C + C).reduce((x, y) => x + y, 0));
+      await expectClose(`sum axis 0 [${R},${C}]`, out.s0, s0, { rtol: 1e-5, atol: 1e-4 });
+      await expectClose(`sum axis 1 [${R},${C}]`, out.s1, s1, { rtol: 1e-5, atol: 1e-4 });
+    }
+  });
+});
