@@ -17,8 +17,9 @@
 // ACC_FIELDS / ACC_INIT / ACC_COMBINE (the accumulators `r0`, `r1`, … of the
 // reductions: fields, identities `a.rk = …;`, combines `c.rk = …;` of `a` and
 // `b`), BASES (`var bk = 0u;` per input used), BASE_STEPS (`bk += idx ·
-// kept stride`), OFFSETS (`var ok = bk;`), STEPS (`ok += idx · reduced
-// stride`), BODY (the nodes), FOLD (`acc.rk = …;`), STORES (`outk[cell] =
+// kept stride`), STRIDES / OFFSETS_ONE (with one reduced dim: `let sk =
+// reduced stride;`, `let ok = bk + j * sk;`), OFFSETS (`var ok = bk;`), STEPS
+// (`ok += idx · reduced stride`), BODY (the nodes), FOLD (`acc.rk = …;`), STORES (`outk[cell] =
 // r.rk;`), DIVMOD (the index division, src/backends/webgpu/mapKernel.ts).
 // Meta layout: [0] n_out, [1] n_red, [2] KR, [3] RR (kept / reduced rank after
 // collapsing), [4..4+KR) kept shape, [4+KR..4+KR+RR) reduced shape, then for
@@ -55,26 +56,32 @@ fn fold(cell: u32, j0: u32, step: u32) -> Acc {
 {{BASES}}
   var rem = cell;
   for (var d = kr; d > 0u; d--) {
-    let dim = m(3u + d);
-    let qr = index_divmod(rem, dim);
-    let idx = qr.y;
+    let qr = index_divmod(rem, m(3u + d));
     rem = qr.x;
 {{BASE_STEPS}}
   }
   var acc = acc_init();
   let n_red = m(1u);
-  for (var j = j0; j < n_red; j += step) {
-{{OFFSETS}}
-    var rj = j;
-    for (var d = rr; d > 0u; d--) {
-      let dim = m(3u + kr + d);
-      let qr = index_divmod(rj, dim);
-      let idx = qr.y;
-      rj = qr.x;
-{{STEPS}}
-    }
+  if (rr == 1u) {
+    // one reduced dim (a leading- or trailing-axis sum): no division per element
+{{STRIDES}}
+    for (var j = j0; j < n_red; j += step) {
+{{OFFSETS_ONE}}
 {{BODY}}
 {{FOLD}}
+    }
+  } else {
+    for (var j = j0; j < n_red; j += step) {
+{{OFFSETS}}
+      var rj = j;
+      for (var d = rr; d > 0u; d--) {
+        let qr = index_divmod(rj, m(3u + kr + d));
+        rj = qr.x;
+{{STEPS}}
+      }
+{{BODY}}
+{{FOLD}}
+    }
   }
   return acc;
 }

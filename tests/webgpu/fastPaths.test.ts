@@ -299,6 +299,37 @@ describe.skipIf(!ok)('WebGPU fast paths against naive references', () => {
         w.map((v, i) => Math.fround(v - Math.fround(Math.fround(g[i]! * s) * Math.fround(lr)))),
       );
     }
+    // broadcasts that collapse to ranks 2 to 6: the strided fused kernel (straight-line offsets up to rank 4, a loop past it)
+    const axpy = ct.jit((a: ct.Tensor, c: ct.Tensor) => ct.add(ct.mul(a, 2), c));
+    for (const [as, cs] of [
+      [
+        [7, 1],
+        [1, 9],
+      ],
+      [
+        [2, 1, 3],
+        [1, 5, 3],
+      ],
+      [
+        [2, 1, 3, 1],
+        [1, 4, 1, 5],
+      ],
+      [
+        [2, 1, 3, 1, 2],
+        [1, 3, 1, 2, 1],
+      ],
+      [
+        [2, 1, 3, 1, 2, 1],
+        [1, 3, 1, 2, 1, 3],
+      ],
+    ]) {
+      const shape = as!.map((n, d) => Math.max(n, cs![d]!));
+      const a = f32(values(size(as!), 8));
+      const c = f32(values(size(cs!), 9));
+      const want = naive2(a, as!, c, cs!, shape, (x, y) => Math.fround(Math.fround(x * 2) + y));
+      await expectClose(`fused [${as}] with [${cs}]`, axpy(ct.tensor(a, { shape: as! }), ct.tensor(c, { shape: cs! })), want);
+      await expectClose(`eager [${as}] with [${cs}]`, ct.add(ct.mul(ct.tensor(a, { shape: as! }), 2), ct.tensor(c, { shape: cs! })), want);
+    }
     // a broadcast input: the strided fused kernel
     const w = f32(values(6 * 5, 3));
     const b = f32(values(5, 4));

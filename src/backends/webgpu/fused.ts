@@ -26,7 +26,7 @@ import { sizeOf, type Shape } from '../../tensor/shape.js';
 import { threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { broadcastStrides, checkRank, collapse } from './layout.js';
 import { META_BYTES } from './gpuConstants.js';
-import { divmodWgsl, FAST_DIVISION_BOUND, flatPlan, reductionEntry } from './mapKernel.js';
+import { divmodWgsl, FAST_DIVISION_BOUND, flatPlan, reductionEntry, unravelWgsl } from './mapKernel.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
@@ -107,15 +107,20 @@ const nodeType = (k: FusedKernel, o: number, what: string): 'f32' | 'i32' => {
   return wgslType(n.kind === 'op' ? n.op : 'fused kernel', n.dtype);
 };
 
-const fastSources = [new WeakMap<FusedKernel, string>(), new WeakMap<FusedKernel, string>()] as const;
+const sources = new WeakMap<FusedKernel, Map<string, string>>();
 
 /**
  * The WGSL source of a fused kernel's elementwise outputs (independent of its shape and its inputs' shapes);
  * `fast`: its element indices are below FAST_DIVISION_BOUND (the index division goes through f32).
  */
-export function fusedWgsl(k: FusedKernel, fast = true): string {
-  const sources = fastSources[fast ? 1 : 0];
-  const cached = sources.get(k);
+export function fusedWgsl(k: FusedKernel, fast = true, straight = true): string {
+  let perKernel = sources.get(k);
+  if (!perKernel) {
+    perKernel = new Map();
+    sources.set(k, perKernel);
+  }
+  const key = `${fast}|${straight}`;
+  const cached = perKernel.get(key);
   if (cached !== undefined) return cached;
   const outTypes = k.outputs.map((o, j) => nodeType(k, o, `output ${j}`));
   const preludes: string[] = [];
@@ -127,11 +132,10 @@ export function fusedWgsl(k: FusedKernel, fast = true): string {
     BINDINGS: bindingLines(k, outTypes).join('\n'),
     PRELUDE: preludes.join('\n'),
     DIVMOD: divmodWgsl(fast),
-    OFFSETS: k.inputs.map((_, j) => `  var o${j} = 0u;`).join('\n'),
-    STEPS: k.inputs.map((_, j) => `    o${j} += idx * m(1u + rank * ${j + 1}u + d);`).join('\n'),
+    INDEX: offsetsWgsl(k.inputs.length, straight),
     BODY: body.join('\n'),
   });
-  sources.set(k, src);
+  perKernel.set(key, src);
   return src;
 }
 
@@ -214,6 +218,39 @@ function ancestors(k: FusedKernel, roots: readonly number[]): Set<number> {
   return seen;
 }
 
+/**
+ * The collapsed rank up to which fused.wgsl computes the inputs' offsets in straight-line code: the host pads
+ * the collapsed shape to this rank with leading size-1 dims, so one source serves every shape up to it; past it,
+ * a loop over the rank (a second source).
+ */
+const STRAIGHT_RANK = 4;
+
+/**
+ * The inputs' offsets `o0..` of element `i` in fused.wgsl (meta: [1] rank, [2..2+rank) shape, input j's strides at
+ * 2 + rank·(j+1)): with `straight`, straight-line code with constant parameter indices for rank STRAIGHT_RANK;
+ * else a loop over the rank.
+ */
+function offsetsWgsl(inputs: number, straight: boolean): string {
+  const r = STRAIGHT_RANK;
+  if (straight) {
+    const lines = unravelWgsl('  ', 'i', 'idx', r, (d) => 1 + d);
+    for (let j = 0; j < inputs; j++) lines.push(`  let o${j} = ${sumTerms('idx', r, (d) => 2 + r * (j + 1) + d - 1)};`);
+    return lines.join('\n');
+  }
+  const lines = Array.from({ length: inputs }, (_, j) => `  var o${j} = 0u;`);
+  lines.push('  let rank = m(1u);', '  var rem = i;', '  for (var d = rank; d > 0u; d--) {');
+  lines.push('    let qr = index_divmod(rem, m(1u + d));', '    rem = qr.x;');
+  for (let j = 0; j < inputs; j++) lines.push(`    o${j} += qr.y * m(1u + rank * ${j + 1}u + d);`);
+  lines.push('  }');
+  return lines.join('\n');
+}
+
+/** `name1 * m(at(1)) + … + name<rank> * m(at(rank))`, or `0u` for rank 0. */
+function sumTerms(name: string, rank: number, at: (d: number) => number): string {
+  if (rank === 0) return '0u';
+  return Array.from({ length: rank }, (_, i) => `${name}${i + 1} * m(${at(i + 1)}u)`).join(' + ');
+}
+
 const reduceSources = new WeakMap<FusedKernel, Map<string, string>>();
 
 /**
@@ -243,7 +280,7 @@ export function fusedReduceWgsl(k: FusedKernel, which: readonly number[], fast =
   const used = k.inputs.map((_, j) => k.nodes.some((n, i) => n.kind === 'input' && n.input === j && needed.has(i)));
   const usedIdx = used.flatMap((u, j) => (u ? [j] : []));
   const preludes: string[] = [];
-  const body = nodeLines(k, '    ', preludes, needed);
+  const body = nodeLines(k, '      ', preludes, needed);
   const fields: string[] = [];
   const inits: string[] = [];
   const combines: string[] = [];
@@ -255,7 +292,7 @@ export function fusedReduceWgsl(k: FusedKernel, which: readonly number[], fast =
     fields.push(`  r${j}: ${t},`);
     inits.push(`  a.r${j} = ${init};`);
     combines.push(`  c.r${j} = ${combine(`a.r${j}`, `b.r${j}`)};`);
-    folds.push(`    acc.r${j} = ${combine(`acc.r${j}`, `v${r.node}`)};`);
+    folds.push(`      acc.r${j} = ${combine(`acc.r${j}`, `v${r.node}`)};`);
     stores.push(`    out${j}[cell] = r.r${j};`);
   });
   const src = instantiate('fused_reduce', {
@@ -266,9 +303,11 @@ export function fusedReduceWgsl(k: FusedKernel, which: readonly number[], fast =
     ACC_INIT: inits.join('\n'),
     ACC_COMBINE: combines.join('\n'),
     BASES: usedIdx.map((j) => `  var b${j} = 0u;`).join('\n'),
-    BASE_STEPS: usedIdx.map((j) => `    b${j} += idx * m(sb + ${j}u * w + d - 1u);`).join('\n'),
-    OFFSETS: usedIdx.map((j) => `    var o${j} = b${j};`).join('\n'),
-    STEPS: usedIdx.map((j) => `      o${j} += idx * m(sb + ${j}u * w + kr + d - 1u);`).join('\n'),
+    BASE_STEPS: usedIdx.map((j) => `    b${j} += qr.y * m(sb + ${j}u * w + d - 1u);`).join('\n'),
+    STRIDES: usedIdx.map((j) => `    let s${j} = m(sb + ${j}u * w + kr);`).join('\n'),
+    OFFSETS_ONE: usedIdx.map((j) => `      let o${j} = b${j} + j * s${j};`).join('\n'),
+    OFFSETS: usedIdx.map((j) => `      var o${j} = b${j};`).join('\n'),
+    STEPS: usedIdx.map((j) => `        o${j} += qr.y * m(sb + ${j}u * w + kr + d - 1u);`).join('\n'),
     BODY: body.join('\n'),
     FOLD: folds.join('\n'),
     STORES: stores.join('\n'),
@@ -410,9 +449,11 @@ export function runFusedKernel(
     );
     return outs;
   }
-  const src = fusedWgsl(k, n < FAST_DIVISION_BOUND);
-  const meta: number[] = [n, c.shape.length, ...c.shape];
-  for (const st of c.strides) meta.push(...st);
+  const straight = c.shape.length <= STRAIGHT_RANK;
+  const src = fusedWgsl(k, n < FAST_DIVISION_BOUND, straight);
+  const pad = straight ? STRAIGHT_RANK - c.shape.length : 0;
+  const meta: number[] = [n, c.shape.length + pad, ...new Array<number>(pad).fill(1), ...c.shape];
+  for (const st of c.strides) meta.push(...new Array<number>(pad).fill(0), ...st);
   const pipeline = ctx.pipeline(`fused|${src}`, () => src, 'main', k.inputs.length, 'fused kernel', k.outputs.length);
   ctx.dispatch(
     pipeline,

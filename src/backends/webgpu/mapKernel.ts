@@ -157,6 +157,40 @@ function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides:
   return true;
 }
 
+/**
+ * Straight-line WGSL unravelling `value` (below the product of the dims) over `rank` dims whose sizes are meta
+ * words `dimAt(1..rank)`: `<name>1..<name>rank` (outermost first), one index_divmod per dim but the outermost.
+ */
+export function unravelWgsl(indent: string, value: string, name: string, rank: number, dimAt: (d: number) => number): string[] {
+  if (rank === 0) return [];
+  const lines = [`${indent}var ${name}_rem = ${value};`];
+  for (let d = rank; d > 1; d--) {
+    lines.push(
+      `${indent}let ${name}_q${d} = index_divmod(${name}_rem, m(${dimAt(d)}u));`,
+      `${indent}let ${name}${d} = ${name}_q${d}.y;`,
+      `${indent}${name}_rem = ${name}_q${d}.x;`,
+    );
+  }
+  lines.push(`${indent}let ${name}1 = ${name}_rem;`);
+  return lines;
+}
+
+/**
+ * Straight-line WGSL for the strided map's offsets (layout in shaders/map.wgsl): the multi-index `idx1..idxR` of
+ * element `i` (innermost first, one index_divmod per dim but the outermost), then `ok` = offset + Σ idx·stride for
+ * each of the `nops` operands.
+ */
+function stridedIndexWgsl(rank: number, nops: number): string {
+  const lines = unravelWgsl('  ', 'i', 'idx', rank, (d) => d);
+  for (let k = 0; k < nops; k++) {
+    const base = 1 + rank + k * (rank + 1);
+    const terms = [`m(${base}u)`];
+    for (let d = 1; d <= rank; d++) terms.push(`idx${d} * m(${base + d}u)`);
+    lines.push(`  let o${k} = ${terms.join(' + ')};`);
+  }
+  return lines.join('\n');
+}
+
 export function runMap(ctx: KernelContext, spec: MapSpec): void {
   const n = sizeOf(spec.shape);
   if (n === 0) return;
@@ -184,13 +218,12 @@ export function runMap(ctx: KernelContext, spec: MapSpec): void {
     () => {
       const bindings = inTs.map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${t}>;`);
       bindings.push(`@group(0) @binding(${inTs.length + 1}) var<storage, read_write> out: array<${outT}>;`);
-      const loads = inTs.map((t, k) => `  let x${k}: ${t} = in${k}[off[${k + 1}]];`);
+      const loads = inTs.map((t, k) => `  let x${k}: ${t} = in${k}[o${k + 1}];`);
       return instantiate('map', {
         BINDINGS: bindings.join('\n'),
         PRELUDE: prelude,
         DIVMOD: divmodWgsl(fast),
-        RANK: rank,
-        NOPS: ops.length,
+        INDEX: stridedIndexWgsl(rank, ops.length),
         LOADS: loads.join('\n'),
         OUT_T: outT,
         EXPR: spec.expr,
