@@ -137,9 +137,27 @@ describe.skipIf(!ok)('WebGPU fast paths against naive references', () => {
       [[1004], []],
       [[1], [6, 4]],
       [[6, 5], [5]],
+      [[6, 8], [8]],
+      [
+        [6, 8],
+        [6, 1],
+      ],
+      [
+        [3, 4],
+        [3, 1],
+      ],
+      [[1], [5, 12]],
+      [
+        [9, 12],
+        [1, 12],
+      ],
       [
         [5, 1],
         [1, 6],
+      ],
+      [
+        [5, 1],
+        [1, 8],
       ],
       [
         [3, 1, 4],
@@ -223,6 +241,36 @@ describe.skipIf(!ok)('WebGPU fast paths against naive references', () => {
     ] as const) {
       await expectClose(`slice ${start}+${len}`, ct.slice(t, [start], [len]), x.slice(start, start + len));
     }
+    // 2-D slices and pads: row strides and offsets that are and are not multiples of 4 (rows form or strided)
+    const g = f32(values(6 * 12, 4));
+    const tg = ct.tensor(g, { shape: [6, 12] });
+    for (const [r0, c0, nr, nc] of [
+      [1, 4, 4, 8],
+      [1, 1, 4, 8],
+      [0, 0, 6, 4],
+      [2, 3, 3, 5],
+    ] as const) {
+      const want = Array.from({ length: nr }, (_, r) => g.slice((r0 + r) * 12 + c0, (r0 + r) * 12 + c0 + nc)).flat();
+      await expectClose(`slice [6,12] at ${r0},${c0} size ${nr}×${nc}`, ct.slice(tg, [r0, c0], [nr, nc]), want);
+    }
+    for (const [lo, hi] of [
+      [4, 0],
+      [1, 3],
+    ] as const) {
+      const w = 12 + lo + hi;
+      const want = Array.from({ length: 6 * w }, (_, i) => {
+        const c = i % w;
+        return c >= lo && c < lo + 12 ? g[Math.floor(i / w) * 12 + c - lo]! : 0;
+      });
+      await expectClose(
+        `pad [6,12] by ${lo},${hi}`,
+        ct.pad(tg, [
+          [0, 0],
+          [lo, hi],
+        ]),
+        want,
+      );
+    }
     const parts = [5, 8, 12, 3].map((n, i) => f32(values(n, 60 + i)));
     await expectClose('concat', ct.concat(parts.map((p) => ct.tensor(p))), parts.flat());
     const m = f32(values(6 * 10, 5));
@@ -298,6 +346,25 @@ describe.skipIf(!ok)('WebGPU fast paths against naive references', () => {
         update(ct.tensor(w, { shape }), ct.tensor(g, { shape }), ct.tensor(s)),
         w.map((v, i) => Math.fround(v - Math.fround(Math.fround(g[i]! * s) * Math.fround(lr)))),
       );
+    }
+    // rows of quads with a bias along the rows or one value per row (the rows form)
+    const biasRelu = ct.jit((a: ct.Tensor, c: ct.Tensor) => ct.relu(ct.add(a, c)));
+    for (const [as, cs] of [
+      [[128, 256], [256]],
+      [
+        [7, 12],
+        [7, 1],
+      ],
+      [
+        [7, 12],
+        [1, 12],
+      ],
+      [[7, 10], [10]],
+    ]) {
+      const a = f32(values(size(as!), 11));
+      const c = f32(values(size(cs!), 12));
+      const want = naive2(a, as!, c, cs!, as!, (x, y) => Math.max(Math.fround(x + y), 0));
+      await expectClose(`bias relu [${as}] with [${cs}]`, biasRelu(ct.tensor(a, { shape: as! }), ct.tensor(c, { shape: cs! })), want);
     }
     // broadcasts that collapse to ranks 2 to 6: the strided fused kernel (straight-line offsets up to rank 4, a loop past it)
     const axpy = ct.jit((a: ct.Tensor, c: ct.Tensor) => ct.add(ct.mul(a, 2), c));

@@ -26,7 +26,7 @@ import { sizeOf, type Shape } from '../../tensor/shape.js';
 import { threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { broadcastStrides, checkRank, collapse } from './layout.js';
 import { META_BYTES } from './gpuConstants.js';
-import { divmodWgsl, FAST_DIVISION_BOUND, flatPlan, reductionEntry, unravelWgsl } from './mapKernel.js';
+import { divmodWgsl, FAST_DIVISION_BOUND, flatAddressing, flatPlan, reductionEntry, type FlatPlan, unravelWgsl } from './mapKernel.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
@@ -143,18 +143,21 @@ const flatSources = new WeakMap<FusedKernel, Map<string, string>>();
 const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
 
 /**
- * The WGSL source of a fused kernel's elementwise outputs in the flat form (shaders/fused_flat.wgsl): every input
- * contiguous over the iteration space or one scalar (`scalar[j]`), thread i computing element i, or with `vec4`
- * the quad 4i..4i+3 (contiguous inputs and the outputs read and written as vec4, the nodes computed once per
- * component). Depends on the nodes, dtypes and which inputs are scalars only.
+ * The WGSL source of a fused kernel's elementwise outputs in a flat form (shaders/fused_flat.wgsl, FlatPlan): every
+ * input contiguous over the iteration space or one scalar, thread i computing element i, or with `vec4` the quad
+ * 4i..4i+3 (contiguous inputs and the outputs read and written as vec4, the nodes computed once per component);
+ * or the 'rows' form (rows of quads, inputs contiguous along the row or one value per row). Depends on the nodes,
+ * dtypes, the form and which inputs are scalars only (offsets and row strides travel in the parameter block).
  */
-export function fusedFlatWgsl(k: FusedKernel, vec4: boolean, scalar: readonly boolean[]): string {
+export function fusedFlatWgsl(k: FusedKernel, plan: FlatPlan): string {
+  const { vec4, scalar } = plan;
+  const addr = flatAddressing(plan);
   let perKernel = flatSources.get(k);
   if (!perKernel) {
     perKernel = new Map();
     flatSources.set(k, perKernel);
   }
-  const key = `${vec4 ? 4 : 1}|${scalar.map((b) => (b ? 's' : 'v')).join('')}`;
+  const key = `${plan.form}|${vec4 ? 4 : 1}|${scalar.map((b) => (b ? 's' : 'v')).join('')}|${addr.prelude}`;
   const cached = perKernel.get(key);
   if (cached !== undefined) return cached;
   const outTypes = k.outputs.map((o, j) => nodeType(k, o, `output ${j}`));
@@ -166,10 +169,10 @@ export function fusedFlatWgsl(k: FusedKernel, vec4: boolean, scalar: readonly bo
   });
   const used = new Set(k.nodes.flatMap((n) => (n.kind === 'input' ? [n.input] : [])));
   const preludes: string[] = [];
-  const body: string[] = [];
+  const body: string[] = addr.index ? [addr.index] : [];
   if (vec4) {
     inTs.forEach((t, j) => {
-      if (used.has(j)) body.push(`  let q${j}: ${scalar[j] ? t : `vec4<${t}>`} = in${j}[${scalar[j] ? '0u' : 'i'}];`);
+      if (used.has(j)) body.push(`  let q${j}: ${scalar[j] ? t : `vec4<${t}>`} = in${j}[${addr.at(j)}];`);
     });
     outTypes.forEach((t, j) => {
       body.push(`  var s${j}: vec4<${t}>;`);
@@ -186,11 +189,12 @@ export function fusedFlatWgsl(k: FusedKernel, vec4: boolean, scalar: readonly bo
       body.push(`  out${j}[i] = s${j};`);
     });
   } else {
-    body.push(...nodeLines(k, '  ', preludes, undefined, (j) => `in${j}[${scalar[j] ? '0u' : 'i'}]`));
+    body.push(...nodeLines(k, '  ', preludes, undefined, (j) => `in${j}[${addr.at(j)}]`));
     k.outputs.forEach((o, j) => {
       body.push(`  out${j}[i] = v${o};`);
     });
   }
+  if (addr.prelude) preludes.push(addr.prelude);
   const src = instantiate('fused_flat', { BINDINGS: bindings.join('\n'), PRELUDE: preludes.join('\n'), BODY: body.join('\n') });
   perKernel.set(key, src);
   return src;
@@ -437,15 +441,14 @@ export function runFusedKernel(
     c.strides.map(() => 0),
   );
   if (plan) {
-    const flat = fusedFlatWgsl(k, plan.vec4, plan.scalar);
-    const threads = plan.vec4 ? n / 4 : n;
+    const flat = fusedFlatWgsl(k, plan);
     const p = ctx.pipeline(`fused_flat|${flat}`, () => flat, 'main', k.inputs.length, 'fused kernel', k.outputs.length);
     ctx.dispatch(
       p,
       inputs,
       outs.map((o) => o.buffer),
-      [threads],
-      threadsGrid(threads),
+      plan.meta,
+      threadsGrid(plan.threads),
     );
     return outs;
   }

@@ -30,25 +30,64 @@ export interface MapSpec {
 }
 
 /**
- * The flat form of an iteration space walked by operands with the given (collapsed) strides and offsets: null
- * unless it has at most one dimension and every operand walks it contiguously (stride 1) or is one scalar (stride
- * 0). `vec4` when the quad form applies too: the element count and the contiguous operands' offsets are multiples
- * of 4.
+ * The flat forms of an iteration space walked by operands with the given (collapsed) strides and offsets, for
+ * shaders/fused_flat.wgsl. 'flat': at most one dimension, every operand walking it contiguously (stride 1) or one
+ * scalar (stride 0); thread i takes element i, or with `vec4` (element count and the contiguous operands' offsets
+ * multiples of 4) the quad 4i..4i+3. 'rows': two dimensions [rows, cols] with cols a multiple of 4 and every
+ * operand's column stride 1 (read as vec4: its row stride and offset multiples of 4) or 0 (one value per row, or one
+ * overall: a broadcast bias or a scalar); thread i takes quad i, its row and column found by one index division.
+ * Null when neither applies (the strided kernels).
  */
 export interface FlatPlan {
+  readonly form: 'flat' | 'rows';
+  /** Elements. */
   readonly n: number;
   readonly vec4: boolean;
-  /** Per operand: read as one scalar (stride 0). */
+  /** Per operand: read as one scalar (per row for 'rows') rather than a contiguous run. */
   readonly scalar: readonly boolean[];
+  /** Threads that do work. */
+  readonly threads: number;
+  /**
+   * The parameter block: [0] threads, [1] quads per row ('rows'), then per operand k at 2 + 2k its offset and row
+   * stride, in units of its binding (quads for the vec4 operands).
+   */
+  readonly meta: readonly number[];
 }
 
 export function flatPlan(shape: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[]): FlatPlan | null {
-  if (shape.length > 1) return null;
-  const n = shape.length === 0 ? 1 : shape[0]!;
-  const scalar = strides.map((st) => (st.length === 0 ? true : st[0] === 0 ? true : st[0] === 1 ? false : null));
-  if (scalar.some((s) => s === null)) return null;
-  const vec4 = n % 4 === 0 && offsets.every((o, k) => scalar[k] || o % 4 === 0);
-  return { n, vec4, scalar: scalar as boolean[] };
+  if (shape.length <= 1) {
+    const n = shape.length === 0 ? 1 : shape[0]!;
+    const scalar = strides.map((st) => (st.length === 0 ? true : st[0] === 0 ? true : st[0] === 1 ? false : null));
+    if (scalar.some((s) => s === null)) return null;
+    const vec4 = n % 4 === 0 && offsets.every((o, k) => scalar[k] || o % 4 === 0);
+    const q = vec4 ? 4 : 1;
+    const meta = [n / q, 0, ...offsets.flatMap((o, k) => [scalar[k] ? o : o / q, 0])];
+    return { form: 'flat', n, vec4, scalar: scalar as boolean[], threads: n / q, meta };
+  }
+  if (shape.length !== 2) return null;
+  const [rows, cols] = shape as [number, number];
+  if (cols % 4 !== 0) return null;
+  const scalar = strides.map((st) => st[1] === 0);
+  const ok = strides.every((st, k) => st[1] === 0 || (st[1] === 1 && st[0]! % 4 === 0 && offsets[k]! % 4 === 0));
+  if (!ok) return null;
+  const threads = (rows * cols) / 4;
+  const meta = [threads, cols / 4, ...offsets.flatMap((o, k) => (scalar[k] ? [o, strides[k]![0]!] : [o / 4, strides[k]![0]! / 4]))];
+  return { form: 'rows', n: rows * cols, vec4: true, scalar, threads, meta };
+}
+
+/**
+ * WGSL of a flat plan: `index` (lines finding thread i's row and column, for 'rows') and `at(k)`, the index of
+ * operand k's value (quad or scalar) in its binding; `prelude` the helper functions they call.
+ */
+export function flatAddressing(plan: FlatPlan): { prelude: string; index: string; at: (k: number) => string } {
+  const off = (k: number) => `m(${2 + 2 * k}u)`;
+  const rs = (k: number) => `m(${3 + 2 * k}u)`;
+  if (plan.form === 'flat') return { prelude: '', index: '', at: (k) => (plan.scalar[k] ? off(k) : `i + ${off(k)}`) };
+  return {
+    prelude: divmodWgsl(plan.threads < FAST_DIVISION_BOUND),
+    index: '  let rc = index_divmod(i, m(1u));',
+    at: (k) => (plan.scalar[k] ? `${off(k)} + rc.x * ${rs(k)}` : `${off(k)} + rc.x * ${rs(k)} + rc.y`),
+  };
 }
 
 const COMPONENTS = ['x', 'y', 'z', 'w'] as const;
@@ -96,7 +135,7 @@ export function divmodWgsl(fast: boolean): string {
   ].join('\n');
 }
 
-/** The flat map (shaders/fused_flat.wgsl): no index arithmetic per element; false when the operands do not allow it. */
+/** The flat map (shaders/fused_flat.wgsl): no per-dimension index arithmetic; false when the operands do not allow it. */
 function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides: number[][]): boolean {
   const ops = [spec.out, ...spec.inputs];
   const plan = flatPlan(
@@ -110,49 +149,48 @@ function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides:
   const prelude = spec.prelude ?? '';
   const v4 = plan.vec4;
   const sc = plan.scalar.slice(1);
-  const key = `map_flat|${v4 ? 4 : 1}|${sc.map((s) => (s ? 's' : 'v')).join('')}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
+  const key = `map_flat|${plan.form}|${v4 ? 4 : 1}|${sc.map((s) => (s ? 's' : 'v')).join('')}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
   const pipeline = ctx.pipeline(
     key,
     () => {
       const arr = (t: string, scalar: boolean) => (v4 && !scalar ? `array<vec4<${t}>>` : `array<${t}>`);
       const bindings = inTs.map((t, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: ${arr(t, sc[k]!)};`);
       bindings.push(`@group(0) @binding(${inTs.length + 1}) var<storage, read_write> out: ${arr(outT, false)};`);
-      // input k's offset is meta[2 + k], the output's meta[1]
-      const at = (k: number) => (sc[k] ? `m(${k + 2}u)` : `i + m(${k + 2}u)`);
-      const body: string[] = [];
+      // operand 0 is the output, k + 1 input k
+      const addr = flatAddressing(plan);
+      const body: string[] = addr.index ? [addr.index] : [];
       if (v4) {
         inTs.forEach((t, k) => {
-          body.push(`  let q${k}: ${sc[k] ? t : `vec4<${t}>`} = in${k}[${at(k)}];`);
+          body.push(`  let q${k}: ${sc[k] ? t : `vec4<${t}>`} = in${k}[${addr.at(k + 1)}];`);
         });
         body.push(`  var r: vec4<${outT}>;`);
         for (const c of COMPONENTS) {
           const xs = inTs.map((t, k) => `let x${k}: ${t} = q${k}${sc[k] ? '' : `.${c}`};`);
-          body.push(`  {
-    ${xs.join(' ')}
-    r.${c} = ${outT}(${spec.expr});
-  }`);
+          body.push(`  {\n    ${xs.join(' ')}\n    r.${c} = ${outT}(${spec.expr});\n  }`);
         }
-        body.push('  out[i + m(1u)] = r;');
+        body.push(`  out[${addr.at(0)}] = r;`);
       } else {
         inTs.forEach((t, k) => {
-          body.push(`  let x${k}: ${t} = in${k}[${at(k)}];`);
+          body.push(`  let x${k}: ${t} = in${k}[${addr.at(k + 1)}];`);
         });
-        body.push(`  out[i + m(1u)] = ${outT}(${spec.expr});`);
+        body.push(`  out[${addr.at(0)}] = ${outT}(${spec.expr});`);
       }
-      return instantiate('fused_flat', { BINDINGS: bindings.join('\n'), PRELUDE: prelude, BODY: body.join('\n') });
+      return instantiate('fused_flat', {
+        BINDINGS: bindings.join('\n'),
+        PRELUDE: [prelude, addr.prelude].filter((x) => x !== '').join('\n'),
+        BODY: body.join('\n'),
+      });
     },
     'main',
     inTs.length,
     spec.label,
   );
-  const q = v4 ? 4 : 1;
-  const meta = [plan.n / q, ...ops.map((o, k) => (plan.scalar[k] ? o.offset : o.offset / q))];
   ctx.dispatch(
     pipeline,
     spec.inputs.map((x) => x.buffer),
     spec.out.buffer,
-    meta,
-    threadsGrid(plan.n / q),
+    plan.meta,
+    threadsGrid(plan.threads),
   );
   return true;
 }
