@@ -282,22 +282,31 @@ describe.skipIf(!ok)('WebGPU fast paths against naive references', () => {
     );
   });
 
-  it('transposes of odd shapes', async () => {
-    for (const shape of [
-      [129, 67],
-      [128, 784],
-      [128, 10],
-      [3, 5, 7],
-    ]) {
-      const x = f32(values(size(shape), shape[0]!));
-      const perm = shape.map((_, d) => shape.length - 1 - d);
+  it('transposes: 4×4 tiles (sides multiples of 4, after collapsing) and strided gathers', async () => {
+    const cases: [number[], number[] | undefined, 'f32' | 'i32'][] = [
+      [[129, 67], undefined, 'f32'],
+      [[128, 784], undefined, 'f32'],
+      [[128, 10], undefined, 'f32'],
+      [[4, 4], undefined, 'f32'],
+      [[8, 12], undefined, 'i32'],
+      [[12, 6], undefined, 'f32'],
+      [[3, 5, 7], undefined, 'f32'],
+      [[4, 2, 6], [1, 2, 0], 'f32'],
+      [[2, 8, 4], [0, 2, 1], 'f32'],
+      [[1, 16, 1, 8], [3, 1, 2, 0], 'i32'],
+    ];
+    for (const [shape, given, dtype] of cases) {
+      const x = values(size(shape), shape[0]! + shape.length, dtype === 'i32' ? 'ints' : 'any').map(
+        dtype === 'i32' ? Math.round : Math.fround,
+      );
+      const perm = given ?? shape.map((_, d) => shape.length - 1 - d);
       const outShape = perm.map((p) => shape[p]!);
       const st = rowMajor(shape);
       const want = Array.from({ length: size(outShape) }, (_, i) => {
         const idx = unravel(i, outShape);
         return x[perm.reduce((acc, p, d) => acc + idx[d]! * st[p]!, 0)]!;
       });
-      await expectClose(`transpose [${shape}]`, ct.transpose(ct.tensor(x, { shape })), want);
+      await expectClose(`transpose [${shape}] by [${perm}] (${dtype})`, ct.transpose(ct.tensor(x, { shape, dtype }), perm), want);
     }
   });
 

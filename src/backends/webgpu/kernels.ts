@@ -8,7 +8,7 @@
 import type { KernelCall, KernelInput } from '../Backend.js';
 import { bytesPerElement } from '../../tensor/dtype.js';
 import { sizeOf, type Shape } from '../../tensor/shape.js';
-import { grid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
+import { grid, threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './context.js';
 import { MAX_GROUPS_PER_DIM } from './gpuConstants.js';
 import { broadcastStrides, checkRank, collapse, stridesOf } from './layout.js';
 import { divmodWgsl, FAST_DIVISION_BOUND, reductionEntry, runMap, type MapOperand } from './mapKernel.js';
@@ -289,14 +289,34 @@ export const castKernel: WebGpuKernel = (ctx, call) => elementwise(ctx, call, 'x
 export const broadcastKernel: WebGpuKernel = (ctx, call) =>
   gatherFrom(ctx, call, 0, broadcastStrides(call.inputs[0]!.shape, call.out.shape));
 
+/**
+ * Transposes: on software adapters a 2-D transpose whose sides are multiples of 4 (after collapsing) runs by 4×4
+ * tiles with vec4 loads and stores (shaders/transpose.wgsl); every other permutation is a strided gather.
+ */
 export const transposeKernel: WebGpuKernel<{ readonly perm: readonly number[] }> = (ctx, call) => {
   const st = stridesOf(call.inputs[0]!.shape);
-  return gatherFrom(
-    ctx,
-    call,
-    0,
-    call.params.perm.map((p) => st[p]!),
-  );
+  const strides = call.params.perm.map((p) => st[p]!);
+  const c = collapse(call.out.shape, [stridesOf(call.out.shape), strides]);
+  if (ctx.adapterKind !== 'hardware' && c.shape.length === 2) {
+    const [R, C] = c.shape as [number, number];
+    const [os, xs] = c.strides as [number[], number[]];
+    if (R % 4 === 0 && C % 4 === 0 && os[0] === C && os[1] === 1 && xs[0] === 1 && xs[1] === R) {
+      const out = ctx.alloc(outBytes(call));
+      const t = operandType(call);
+      const tiles = (R * C) / 16;
+      const fast = tiles < FAST_DIVISION_BOUND;
+      const pipeline = ctx.pipeline(
+        `transpose|${t}|${fast}`,
+        () => instantiate('transpose', { T: t, DIVMOD: divmodWgsl(fast) }),
+        'main',
+        1,
+        call.name,
+      );
+      ctx.dispatch(pipeline, [ctx.bufferOf(call.inputs[0]!.storage)], out.buffer, [tiles, C / 4, R / 4], threadsGrid(tiles));
+      return out;
+    }
+  }
+  return gatherFrom(ctx, call, 0, strides);
 };
 
 export const sliceKernel: WebGpuKernel<{ readonly starts: readonly number[] }> = (ctx, call) => {
