@@ -24,6 +24,9 @@ fn combine(a: {{T}}, b: {{T}}) -> {{T}} {
 }
 
 fn base_of(cell: u32) -> u32 {
+  if (KR == 1u) {
+    return cell * m(2u + KR);
+  }
   var rem = cell;
   var off = 0u;
   for (var d = KR; d > 0u; d--) {
@@ -36,6 +39,10 @@ fn base_of(cell: u32) -> u32 {
 }
 
 fn red_off(j: u32) -> u32 {
+  // one reduced dim (a leading- or trailing-axis sum): no division per element
+  if (RR == 1u) {
+    return j * m(2u + 2u * KR + RR);
+  }
   var rem = j;
   var off = 0u;
   for (var d = RR; d > 0u; d--) {
