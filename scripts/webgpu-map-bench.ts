@@ -54,6 +54,8 @@ const CASES: [string, () => ct.Tensor | ct.Tensor[], number][] = [
   ['sum axis 0 of 128×256', () => ct.sum(h, 0), 10],
   ['sum axis 1 of 128×256', () => ct.sum(h, 1), 10],
   ['sum axis 1 of 128×10', () => ct.sum(h10, 1), 10],
+  ['sum of 128×10 (all)', () => ct.sum(h10), 10],
+  ['sum of 128×256 (all)', () => ct.sum(h), 10],
   ['add 784×256 + 784×256', () => ct.add(w1, g1), 10],
   ['add 128×256 + [256]', () => ct.add(h, b), 10],
   ['relu 128×256', () => ct.relu(h), 10],
