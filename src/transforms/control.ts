@@ -33,13 +33,13 @@ import { describe } from '../tensor/format.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
-import { evalGraph } from '../transforms/graph.js';
-import { jvp as jvpTransform } from '../transforms/jvp.js';
-import { vjp as vjpTransform } from '../transforms/vjp.js';
-import { arange, backendOf, fromTypedArray, zeros, zerosLike } from './creation.js';
-import { add, less, mul, where } from './elementwise.js';
-import { registerPrimitive } from './primitives.js';
-import { cast, concat, reshape, slice } from './structural.js';
+import { evalGraph } from './graph.js';
+import { jvp as jvpTransform } from './jvp.js';
+import { vjp as vjpTransform } from './vjp.js';
+import { arange, backendOf, fromTypedArray, zeros, zerosLike } from '../ops/creation.js';
+import { add, less, mul, where } from '../ops/elementwise.js';
+import { registerPrimitive } from '../ops/primitives.js';
+import { cast, concat, reshape, slice } from '../ops/structural.js';
 
 // ---- sub-graphs ----
 
@@ -390,7 +390,8 @@ export interface ScanOptions {
  *
  * @example
  * // cumulative sum: carry the running total, emit it at each step
- * const [total, partial] = ct.scan((c: ct.Tensor, x: ct.Tensor) => { const s = ct.add(c, x); return [s, s]; }, ct.scalar(0), ct.tensor([1, 2, 3]));
+ * const step = (c: ct.Tensor, x: ct.Tensor) => { const s = ct.add(c, x); return [s, s] as const; };
+ * const [total, partial] = ct.scan(step, ct.scalar(0), ct.tensor([1, 2, 3]));
  * // total = 6, partial = [1, 3, 6]
  */
 export function scan<C, X, Y>(f: (carry: C, x: X) => readonly [C, Y], init: C, xs: X, opts: ScanOptions = {}): [C, Y] {
@@ -547,7 +548,8 @@ function condFlat(
     if (!shapesEqual(v.shape, w.shape) || v.dtype !== w.dtype)
       throw new ShapeError(
         op,
-        `the branches disagree on output leaf ${k}: ${describe(v.dtype as DType, v.shape)} (true) vs ${describe(w.dtype as DType, w.shape)} (false)`,
+        `the branches disagree on output leaf ${k}: ${describe(v.dtype as DType, v.shape)} (true) vs ` +
+          `${describe(w.dtype as DType, w.shape)} (false)`,
       );
   });
   const v = readPredicate(pred);
