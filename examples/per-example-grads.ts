@@ -124,7 +124,8 @@ for (let step = 1; step <= steps; step++) {
   params = ct.keep(out.params);
   if (step === 1 || step % 100 === 0)
     console.log(
-      `step ${step}: per-example gradient norms ${stats(out.norms.dataSync())}; clipped to ${C}; test accuracy ${(100 * accuracy(params)).toFixed(1)}%`,
+      `step ${step}: per-example gradient norms ${stats(out.norms.dataSync())}; clipped to ${C}; ` +
+        `test accuracy ${(100 * accuracy(params)).toFixed(1)}%`,
     );
   out.norms.dispose();
 }

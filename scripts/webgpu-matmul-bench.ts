@@ -7,6 +7,9 @@
 //   npx tsx scripts/webgpu-matmul-bench.ts [rounds=5] [variants=registers,vec4] [adapter=llvmpipe]
 import { loadavg } from 'node:os';
 import * as ct from '../src/index.js';
+
+/** GFLOP/s of variant `vi` on the square shapes (N = 256, 512, 1024), wall time. */
+const squareRates = (vi: number): string => [8, 9, 10].map((i) => ((2 * SHAPES[i]![1] ** 3) / wall[vi]![i]! / 1e6).toFixed(1)).join(' / ');
 import { forceMatmulVariant, type MatmulVariant } from '../src/backends/webgpu/kernels.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
@@ -82,9 +85,7 @@ const sum = (xs: number[]) => xs.slice(0, MLP_SHAPES).reduce((s, x) => s + x, 0)
 console.log(
   `${'MLP step (8 products)'.padEnd(26)}${VARIANTS.map((_, v) => `${cell(sum(wall[v]!))}      ${cell(sum(cpu[v]!))}      `).join('')}`,
 );
-console.log(
-  `GFLOP/s (wall) at 256 / 512 / 1024: ${VARIANTS.map((v, vi) => `${v} ${[8, 9, 10].map((i) => ((2 * SHAPES[i]![1] ** 3) / wall[vi]![i]! / 1e6).toFixed(1)).join(' / ')}`).join('; ')}`,
-);
+console.log(`GFLOP/s (wall) at 256 / 512 / 1024: ${VARIANTS.map((v, vi) => `${v} ${squareRates(vi)}`).join('; ')}`);
 console.log(`load average ${loadavg()[0]!.toFixed(2)}`);
 for (const { a, b } of operands) {
   a.dispose();

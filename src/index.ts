@@ -116,7 +116,16 @@ export {
 export type { Argnums, Fn, TensorTree, TangentOf, GradsOf, JacobianOf } from './transforms/argnums.js';
 export { definePrimitive, type PrimitiveDefinition, type DefinedPrimitive } from './ops/define.js';
 export { customJvp, customVjp, type CustomJvpRule } from './transforms/custom.js';
-export { scan, cond, foriLoop, whileLoop, type ScanOptions, type ScanParams, type CondParams, type WhileParams } from './ops/control.js';
+export {
+  scan,
+  cond,
+  foriLoop,
+  whileLoop,
+  type ScanOptions,
+  type ScanParams,
+  type CondParams,
+  type WhileParams,
+} from './transforms/control.js';
 export { checkpoint, remat } from './transforms/checkpoint.js';
 export { linearize } from './transforms/linearize.js';
 export {

@@ -13,7 +13,7 @@ import { add, mul, sigmoid, sub, tanh } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { concat, matrixTranspose, reshape, slice, transpose } from '../ops/structural.js';
 import { ones, zeros } from '../ops/creation.js';
-import { scan } from '../ops/control.js';
+import { scan } from '../transforms/control.js';
 import { initializers } from './initializers.js';
 import { makeLayer, type Layer, type RShape } from './layer.js';
 import { split } from './random.js';
@@ -26,7 +26,10 @@ export interface RecurrentOptions {
   readonly dtype?: DType;
 }
 
-/** The parameters of a recurrent layer with `g` gates: input kernel Wx [g·units, features], recurrent kernel Wh [g·units, units], bias b [g·units]. */
+/**
+ * The parameters of a recurrent layer with `g` gates: input kernel Wx [g·units, features], recurrent kernel
+ * Wh [g·units, units], bias b [g·units].
+ */
 export interface RecurrentParams {
   readonly Wx: Tensor;
   readonly Wh: Tensor;

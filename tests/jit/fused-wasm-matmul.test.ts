@@ -8,7 +8,8 @@
  * hand-written: bias + relu, the product as an output (alone, twice, and beside others), a scalar
  * scale, the MLP layer 128×784 @ 784×256 + bias, relu, wide products (several column blocks), one
  * or two rows, a 1×1 product, products split across threads (the workers checked to have run
- * chunks), the plain module (not relaxed SIMD) against its own matmul kernel then the epilogue; clear errors for what is refused; end to end: a jitted dense layer is one kernel whose
+ * chunks), the plain module (not relaxed SIMD) against its own matmul kernel then the epilogue; clear errors for what
+ * is refused; end to end: a jitted dense layer is one kernel whose
  * `lower` shows the matmul, and equals the eager layer.
  */
 import fc from 'fast-check';

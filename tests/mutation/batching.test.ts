@@ -45,10 +45,12 @@ afterAll(() => {
   const rows = BATCH_MUTANT_KINDS.map((kind) => {
     const rs = results.filter((r) => r.kind === kind);
     const k = rs.filter((r) => r.killed).length;
-    return `  ${kind.padEnd(28)} ${String(k).padStart(3)}/${String(rs.length).padEnd(3)} (${k - byError(rs)} by a value difference, ${byError(rs)} by an error)`;
+    const how = `${k - byError(rs)} by a value difference, ${byError(rs)} by an error`;
+    return `  ${kind.padEnd(28)} ${String(k).padStart(3)}/${String(rs.length).padEnd(3)} (${how})`;
   });
   console.log(
-    `[batching mutation] killed ${killed}/${results.length} batching-rule mutants (${rate}%); ${NUM_RUNS} cases per mutant at most, seed ${FC_SEED}\n` +
+    `[batching mutation] killed ${killed}/${results.length} batching-rule mutants (${rate}%); ` +
+      `${NUM_RUNS} cases per mutant at most, seed ${FC_SEED}\n` +
       rows.join('\n'),
   );
 });
