@@ -112,25 +112,32 @@ export function reductionEntry(
 }
 
 /** Indices below this bound are divided through f32 (see divmodWgsl). */
-export const FAST_DIVISION_BOUND = 2 ** 24;
+export const FAST_DIVISION_BOUND = 2 ** 23;
 
 /**
- * The index division of the strided kernels, `index_divmod(a, b)` = (a / b, a % b) for b ≥ 1: integer division has no
- * SIMD form on x86, so software adapters run it lane by lane; when every dividend is below 2^24 (`fast`) it goes
- * through f32 (exact conversions, a quotient estimate off by at most one, then corrected by the remainder's sign and
- * size), which vectorises. Otherwise the exact integer operators.
+ * The index division of the strided kernels, `index_divmod(a, b)` = (a / b, a % b) for b ≥ 1: integer division has
+ * no SIMD form on x86, so software adapters run it lane by lane; when every dividend is below 2^23 (`fast`) it goes
+ * through f32, which vectorises. The conversions are exact; WGSL allows the reciprocal 2.5 ULP of error (a relative
+ * error below 2^-21.6), so the quotient estimate a · (1 / b) is within 2.9 of a / b and its truncation within 3 of
+ * the quotient; four rounds of correction by the remainder's sign and size (one more than needed, a margin the
+ * tests use) make it exact. Otherwise the exact integer operators.
  */
 export function divmodWgsl(fast: boolean): string {
   if (!fast) return 'fn index_divmod(a: u32, b: u32) -> vec2<u32> {\n  return vec2<u32>(a / b, a % b);\n}';
   return [
     'fn index_divmod(a: u32, b: u32) -> vec2<u32> {',
-    '  let q0 = u32(f32(a) * (1.0 / f32(b)));',
-    '  let r0 = i32(a) - i32(q0 * b);',
-    '  let lo = r0 < 0;',
-    '  let q1 = select(q0, q0 - 1u, lo);',
-    '  let r1 = select(r0, r0 + i32(b), lo);',
-    '  let hi = r1 >= i32(b);',
-    '  return vec2<u32>(select(q1, q1 + 1u, hi), u32(select(r1, r1 - i32(b), hi)));',
+    '  let bi = i32(b);',
+    '  var q = i32(f32(a) * (1.0 / f32(b)));',
+    '  var r = i32(a) - q * bi;',
+    '  for (var k = 0; k < 4; k++) {',
+    '    let lo = r < 0;',
+    '    q = select(q, q - 1, lo);',
+    '    r = select(r, r + bi, lo);',
+    '    let hi = r >= bi;',
+    '    q = select(q, q + 1, hi);',
+    '    r = select(r, r - bi, hi);',
+    '  }',
+    '  return vec2<u32>(u32(q), u32(r));',
     '}',
   ].join('\n');
 }
