@@ -352,12 +352,12 @@ export const reducedShape = (k: FusedKernel, r: FusedReduction): number[] => k.s
 /** Every WGSL source `runFused` compiles for `k` (the elementwise outputs' kernel, then one per group of reductions). */
 export function fusedSources(k: FusedKernel, maxStorageBuffers: number): string {
   const reds = k.reductions ?? [];
-  if (reds.length === 0) return fusedWgsl(k);
+  if (reds.length === 0) return elementwiseSource(k);
   const parts: string[] = [];
-  if (k.outputs.length > 0) parts.push(`// elementwise outputs\n${fusedWgsl(elementwisePart(k))}`);
+  if (k.outputs.length > 0) parts.push(`// elementwise outputs\n${elementwiseSource(elementwisePart(k))}`);
   const groups = reductionGroups(k, maxStorageBuffers);
   if (groups === null) {
-    parts.unshift(`// reduced nodes materialised (too many inputs for one kernel)\n${fusedWgsl(materialising(k))}`);
+    parts.unshift(`// reduced nodes materialised (too many inputs for one kernel)\n${elementwiseSource(materialising(k))}`);
     reds.forEach((r, i) => {
       parts.push(`// reduction ${i}: ${r.op}\n${fusedReduceWgsl(reductionOfInput(k, r), [0])}`);
     });
@@ -411,6 +411,34 @@ function checkBroadcast(k: FusedKernel, shape: Shape, j: number): void {
 }
 
 /**
+ * The source, parameter block and thread count of the elementwise kernel of `k` at its shape: a flat form
+ * (shaders/fused_flat.wgsl) when its inputs allow one, else the strided kernel (shaders/fused.wgsl; the collapsed
+ * shape padded to STRAIGHT_RANK with leading size-1 dims when it has at most that rank).
+ */
+function elementwiseLaunch(k: FusedKernel): { src: string; meta: readonly number[]; threads: number } {
+  const n = sizeOf(k.shape);
+  const c = collapse(
+    k.shape,
+    k.inputs.map((a) => broadcastStrides(a.shape, k.shape)),
+  );
+  checkRank('fused kernel', c.shape.length);
+  const plan = flatPlan(
+    c.shape,
+    c.strides,
+    c.strides.map(() => 0),
+  );
+  if (plan) return { src: fusedFlatWgsl(k, plan), meta: plan.meta, threads: plan.threads };
+  const straight = c.shape.length <= STRAIGHT_RANK;
+  const pad = straight ? STRAIGHT_RANK - c.shape.length : 0;
+  const meta: number[] = [n, c.shape.length + pad, ...new Array<number>(pad).fill(1), ...c.shape];
+  for (const st of c.strides) meta.push(...new Array<number>(pad).fill(0), ...st);
+  return { src: fusedWgsl(k, n < FAST_DIVISION_BOUND, straight), meta, threads: n };
+}
+
+/** The elementwise source `runFused` runs for `k` at its shape (see elementwiseLaunch). */
+const elementwiseSource = (k: FusedKernel): string => (sizeOf(k.shape) === 0 ? fusedWgsl(k) : elementwiseLaunch(k).src);
+
+/**
  * Records the dispatches of `k` over the input buffers (contiguous, of the
  * shapes `k.inputs` gives) and returns one fresh buffer per output; `release`
  * gives back the temporary buffers of the node-by-node fallback.
@@ -430,40 +458,14 @@ export function runFusedKernel(
   const n = sizeOf(k.shape);
   const outs = k.outputs.map(() => ctx.alloc(n * 4));
   if (n === 0) return outs;
-  const c = collapse(
-    k.shape,
-    k.inputs.map((a) => broadcastStrides(a.shape, k.shape)),
-  );
-  checkRank('fused kernel', c.shape.length);
-  const plan = flatPlan(
-    c.shape,
-    c.strides,
-    c.strides.map(() => 0),
-  );
-  if (plan) {
-    const flat = fusedFlatWgsl(k, plan);
-    const p = ctx.pipeline(`fused_flat|${flat}`, () => flat, 'main', k.inputs.length, 'fused kernel', k.outputs.length);
-    ctx.dispatch(
-      p,
-      inputs,
-      outs.map((o) => o.buffer),
-      plan.meta,
-      threadsGrid(plan.threads),
-    );
-    return outs;
-  }
-  const straight = c.shape.length <= STRAIGHT_RANK;
-  const src = fusedWgsl(k, n < FAST_DIVISION_BOUND, straight);
-  const pad = straight ? STRAIGHT_RANK - c.shape.length : 0;
-  const meta: number[] = [n, c.shape.length + pad, ...new Array<number>(pad).fill(1), ...c.shape];
-  for (const st of c.strides) meta.push(...new Array<number>(pad).fill(0), ...st);
+  const { src, meta, threads } = elementwiseLaunch(k);
   const pipeline = ctx.pipeline(`fused|${src}`, () => src, 'main', k.inputs.length, 'fused kernel', k.outputs.length);
   ctx.dispatch(
     pipeline,
     inputs,
     outs.map((o) => o.buffer),
     meta,
-    threadsGrid(n),
+    threadsGrid(threads),
   );
   return outs;
 }
