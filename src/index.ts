@@ -20,7 +20,16 @@ export { setDebug, debugCounters, NumericsError, type DebugOptions, type DebugCo
 export { jit, type JitOptions, type Jitted } from './jit/jit.js';
 export { vmap, BatchTracer, type VmapOptions, type AxisSpec } from './transforms/vmap.js';
 export { Zero, isZero, type MaybeZero } from './core/Zero.js';
-export type { Primitive, CustomCall, Rules, JvpRule, VjpRule, RuleDeclaration, Partial as PartialDerivative } from './core/Primitive.js';
+export type {
+  Primitive,
+  CustomCall,
+  Rules,
+  JvpRule,
+  VjpRule,
+  BatchRule,
+  RuleDeclaration,
+  Partial as PartialDerivative,
+} from './core/Primitive.js';
 export { bind } from './core/trace.js';
 export { flatten as treeFlatten, unflatten as treeUnflatten, mapLeaves as treeMap, treeLeaves, type TreeDef } from './core/pytree.js';
 
