@@ -34,6 +34,7 @@ import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { evalGraph } from './graph.js';
+import { BatchTracer } from './vmap.js';
 import { jvp as jvpTransform } from './jvp.js';
 import { vjp as vjpTransform } from './vjp.js';
 import { arange, backendOf, fromTypedArray, zeros, zerosLike } from '../ops/creation.js';
@@ -152,8 +153,13 @@ function concreteOf(t: Tensor): ConcreteTensor | null {
   return v instanceof ConcreteTensor ? v : null;
 }
 
-/** The truth of a scalar predicate when the host can read it now (cpu, wasm), else null. */
-function readPredicate(t: Tensor): boolean | null {
+/**
+ * The truth of a scalar predicate when the host can read it now (cpu, wasm),
+ * else null; 'batched' when it differs between the examples of a vmap (one
+ * value per example: it must not be read as one).
+ */
+function readPredicate(t: Tensor): boolean | null | 'batched' {
+  for (let v: Tensor | undefined = t; v instanceof Tracer; v = v.primalValue()) if (v instanceof BatchTracer) return 'batched';
   const c = concreteOf(t);
   if (!c || (c.backendName !== 'cpu' && c.backendName !== 'wasm')) return null;
   return c.dataSync()[0] !== 0;
@@ -469,8 +475,10 @@ const condRecord: CustomCall<CondParams> = {
     const backend = backendOfAll(rest);
     const run = (g: Graph) => pack(evalGraph(g, ...rest), p.packDtype, backend);
     const v = readPredicate(pred!);
-    // a predicate the host cannot read synchronously (WebGPU): both branches run and the result is selected
-    const out = scope(() => (v === null ? where(pred!, run(p.trueBranch), run(p.falseBranch)) : run(v ? p.trueBranch : p.falseBranch)));
+    // a predicate the host cannot read synchronously (WebGPU), or one per example under vmap: both branches run and the
+    // result is selected
+    const select = v === null || v === 'batched';
+    const out = scope(() => (select ? where(pred!, run(p.trueBranch), run(p.falseBranch)) : run(v ? p.trueBranch : p.falseBranch)));
     return fresh(out, inputs);
   },
   jvp: (primals, tangents, p) => {
@@ -553,7 +561,7 @@ function condFlat(
       );
   });
   const v = readPredicate(pred);
-  if (v !== null) return { outs: (v ? trueFn : falseFn)([...operands]), direct: true };
+  if (v === true || v === false) return { outs: (v ? trueFn : falseFn)([...operands]), direct: true };
   // each branch graph takes both branches' captured values (the other branch's as unused inputs), then the operands
   const nt = t.captured.length;
   const nf = f.captured.length;
@@ -642,6 +650,12 @@ const whileRecord: CustomCall<WhileParams> = {
       for (;;) {
         const pred = evalGraph(p.cond, ...cc, ...carry)[0]!;
         const v = readPredicate(pred);
+        if (v === 'batched')
+          throw new ValueError(
+            'whileLoop',
+            'the condition differs between the examples of a vmap (a batched loop would need a different trip count per ' +
+              'example); loop outside the vmap, or use scan / foriLoop with number bounds',
+          );
         if (v === null)
           throw new ValueError(
             'whileLoop',
