@@ -42,52 +42,27 @@ import type { FusedKernel, FusedNode, FusedReduction, FusionSpec } from '../fuse
 import type { DType } from '../../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, shapesEqual, sizeOf, stridesOf } from '../../tensor/shape.js';
 import { collapse } from '../webgpu/layout.js';
+import {
+  BINARY_OPS,
+  I32_UNARY,
+  isWasmBinaryOp,
+  isWasmUnaryOp,
+  NO_I32_BINARY,
+  TRANSCENDENTAL,
+  UNARY_OPS,
+  type WasmBinaryOp,
+  type WasmUnaryOp,
+} from './kernels.js';
 
 /** Elements per block (a multiple of 4): a register block is FUSED_BLOCK × 4 bytes of scratch. */
 export const FUSED_BLOCK = 512;
 
-/** Unary op codes of the wasm elementwise operations (assembly/elementwiseOps.ts). */
-const UNARY: Readonly<Record<string, number>> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sin: 3,
-  cos: 4,
-  tanh: 5,
-  sigmoid: 6,
-  relu: 7,
-  sqrt: 8,
-  square: 9,
-  abs: 10,
-  reciprocal: 11,
-  sign: 12,
-};
-/** The unary operations with an i32 kernel. */
-const I32_UNARY = new Set(['neg', 'relu', 'square', 'abs', 'sign']);
-/** Binary op codes (comparisons by their operator). */
-const BINARY: Readonly<Record<string, number>> = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  pow: 4,
-  maximum: 5,
-  minimum: 6,
-  '>': 7,
-  '>=': 8,
-  '<': 9,
-  '<=': 10,
-  '==': 11,
-  '!=': 12,
-};
-/** The binary operations without an i32 kernel. */
-const NO_I32_BINARY = new Set(['div', 'pow']);
 /** Operations computed by polynomial approximations (costlier per element: the thread split starts sooner). */
-const TRANSCENDENTAL = new Set(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'pow']);
+const isTranscendental = (op: string): boolean => TRANSCENDENTAL.has(op) || op === 'pow';
 
 /** The wasm operation of each built-in fusible primitive, by name (the `wasm` of its fusion description). */
 const BUILTIN_WASM: Readonly<Record<string, FusionSpec['wasm']>> = {
-  ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, { kind: 'unary', op }])),
+  ...Object.fromEntries(Object.keys(UNARY_OPS).map((op) => [op, { kind: 'unary', op }])),
   ...Object.fromEntries(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'].map((op) => [op, { kind: 'binary', op }])),
   greater: { kind: 'binary', op: '>' },
   greaterEqual: { kind: 'binary', op: '>=' },
@@ -103,10 +78,10 @@ function unsupported(w: FusionSpec['wasm'], dtype: DType): string | null {
   if (dtype !== 'f32' && dtype !== 'i32') return `the wasm backend has no ${dtype} kernels (f64 lives on the cpu backend)`;
   if (w.kind === 'where') return null;
   if (w.kind === 'unary') {
-    if (UNARY[w.op] === undefined) return `the wasm backend has no unary operation '${w.op}'`;
+    if (!isWasmUnaryOp(w.op)) return `the wasm backend has no unary operation '${w.op}'`;
     return dtype === 'i32' && !I32_UNARY.has(w.op) ? `the wasm backend has no i32 kernel for ${w.op}` : null;
   }
-  if (BINARY[w.op] === undefined) return `the wasm backend has no binary operation '${w.op}'`;
+  if (!isWasmBinaryOp(w.op)) return `the wasm backend has no binary operation '${w.op}'`;
   return dtype === 'i32' && NO_I32_BINARY.has(w.op) ? `the wasm backend has no i32 kernel for ${w.op}` : null;
 }
 
@@ -344,9 +319,25 @@ export function compileFused(k: FusedKernel): FusedProgram {
       const w = n.spec.wasm;
       const f32 = n.dtype === 'f32';
       if (w.kind === 'unary')
-        body.push({ code: f32 ? I.unaryF32 : I.unaryI32, op: UNARY[w.op]!, dst: i, args: n.args, p: 0, q: 0, name: n.op });
+        body.push({
+          code: f32 ? I.unaryF32 : I.unaryI32,
+          op: UNARY_OPS[w.op as WasmUnaryOp],
+          dst: i,
+          args: n.args,
+          p: 0,
+          q: 0,
+          name: n.op,
+        });
       else if (w.kind === 'binary')
-        body.push({ code: f32 ? I.binaryF32 : I.binaryI32, op: BINARY[w.op]!, dst: i, args: n.args, p: 0, q: 0, name: n.op });
+        body.push({
+          code: f32 ? I.binaryF32 : I.binaryI32,
+          op: BINARY_OPS[w.op as WasmBinaryOp],
+          dst: i,
+          args: n.args,
+          p: 0,
+          q: 0,
+          name: n.op,
+        });
       else {
         const cF32 = nodes[n.args[0]!]!.dtype === 'f32';
         body.push({ code: cF32 ? I.whereF32c : I.whereI32c, op: 0, dst: i, args: n.args, p: 0, q: 0, name: n.op });
@@ -426,7 +417,7 @@ export function compileFused(k: FusedKernel): FusedProgram {
   const opNodes = nodes.filter((n, i) => needed[i] && n.kind === 'op') as (FusedNode & { kind: 'op' })[];
   const transcendental = opNodes.some((n) => {
     const w = n.spec.wasm;
-    return w.kind !== 'where' && TRANSCENDENTAL.has(w.op);
+    return w.kind !== 'where' && isTranscendental(w.op);
   });
 
   const where = (i: number): string => {

@@ -60,8 +60,8 @@ export interface WasmContext {
 /** A built-in primitive's wasm kernel: appends export calls for one KernelCall, returns the output storage. */
 export type WasmKernel<P = unknown> = (ctx: WasmContext, call: KernelCall<P>) => Storage;
 
-/** Unary op codes (src/backends/wasm/assembly/elementwise.ts). */
-const UNARY_OPS = {
+/** Unary op codes (src/backends/wasm/assembly/elementwiseOps.ts), shared by the elementwise and fused kernels. */
+export const UNARY_OPS = {
   neg: 0,
   exp: 1,
   log: 2,
@@ -79,13 +79,13 @@ const UNARY_OPS = {
 /** The unary operations of the wasm elementwise kernel. */
 export type WasmUnaryOp = keyof typeof UNARY_OPS;
 /** The unary operations that have an i32 kernel. */
-const I32_UNARY = new Set<WasmUnaryOp>(['neg', 'relu', 'square', 'abs', 'sign']);
+export const I32_UNARY: ReadonlySet<string> = new Set<WasmUnaryOp>(['neg', 'relu', 'square', 'abs', 'sign']);
 
 /** The unary operations computed by a polynomial or rational approximation (costlier per element). */
-const TRANSCENDENTAL = new Set<WasmUnaryOp>(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid']);
+export const TRANSCENDENTAL: ReadonlySet<string> = new Set<WasmUnaryOp>(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid']);
 
-/** Binary op codes; the comparisons by their operator. */
-const BINARY_OPS = {
+/** Binary op codes; the comparisons by their operator. Shared by the elementwise and fused kernels. */
+export const BINARY_OPS = {
   add: 0,
   sub: 1,
   mul: 2,
@@ -104,6 +104,13 @@ const BINARY_OPS = {
 export type WasmBinaryOp = keyof typeof BINARY_OPS;
 /** The comparison operators. */
 export type WasmCompareOp = '>' | '>=' | '<' | '<=' | '==' | '!=';
+/** The binary operations without an i32 kernel. */
+export const NO_I32_BINARY: ReadonlySet<string> = new Set<WasmBinaryOp>(['div', 'pow']);
+
+/** Whether `op` names a unary operation of the wasm elementwise kernels. */
+export const isWasmUnaryOp = (op: string): op is WasmUnaryOp => Object.hasOwn(UNARY_OPS, op);
+/** Whether `op` names a binary operation of the wasm elementwise kernels. */
+export const isWasmBinaryOp = (op: string): op is WasmBinaryOp => Object.hasOwn(BINARY_OPS, op);
 
 const elementBytes = (call: KernelCall): number => sizeOf(call.out.shape) * bytesPerElement(call.out.dtype);
 
@@ -192,7 +199,7 @@ export const binaryKernel =
     const out = ctx.output(elementBytes(call));
     if (sizeOf(shape) === 0) return out;
     const t = suffix(call.name, a.dtype);
-    if (t === 'i32' && (op === 'div' || op === 'pow')) throw new Error(`${call.name}: no i32 kernel for ${op} on the wasm backend`);
+    if (t === 'i32' && NO_I32_BINARY.has(op)) throw new Error(`${call.name}: no i32 kernel for ${op} on the wasm backend`);
     const [pa, pb, po] = [ctx.ptr(a.storage), ctx.ptr(b.storage), ctx.ptrOf(out)];
     for (const m of mapSegments(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)])) {
       ctx.call({
