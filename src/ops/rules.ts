@@ -22,14 +22,7 @@ import { zerosLike } from './creation.js';
 export type Builtin<P> = Primitive<P> & {
   readonly webgpu: WebGpuKernel<P>;
   readonly wasm: WasmKernel<P>;
-  batch(
-    inputs: readonly Tensor[],
-    dims: readonly (number | null)[],
-    params: P,
-    size: number,
-    self: Primitive<P>,
-  ): readonly [Tensor, number | null];
-};
+} & Required<Pick<Rules<P>, 'batch'>>;
 
 /** The ops the builders apply: supplied by ops/elementwise.ts, where they are defined. */
 export interface Arithmetic {
