@@ -6,58 +6,8 @@
  * checkpointed blocks.
  */
 import { describe, expect, it } from 'vitest';
-import { getBackendByName } from '../../src/backends/registry.js';
 import * as ct from '../../src/index.js';
-
-const cpu = getBackendByName('cpu');
-
-/** Deterministic pseudo-random tensor (an LCG), values in [-scale, scale). */
-function rand(shape: number[], dtype: 'f32' | 'f64', seed: number, scale = 1): ct.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return ct.fromTypedArray(a, shape, dtype, cpu);
-}
-
-/** Bit-for-bit equality of two tensors (same shape, dtype and every element, −0 and NaN included). */
-function same(a: ct.Tensor, b: ct.Tensor): void {
-  expect(a.shape).toEqual(b.shape);
-  expect(a.dtype).toBe(b.dtype);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) expect([i, x[i]]).toEqual([i, y[i]]);
-}
-
-/** Equality within `tol` relative to max(1, |b|) (second derivatives sum their terms in another order). */
-function close(a: ct.Tensor, b: ct.Tensor, tol = 1e-13): void {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(y[i]!)));
-}
-
-function sameTree(a: unknown, b: unknown): void {
-  const fa = ct.treeFlatten(a);
-  const fb = ct.treeFlatten(b);
-  expect(fa.leaves.length).toBe(fb.leaves.length);
-  fa.leaves.forEach((l, i) => {
-    const r = fb.leaves[i]!;
-    if (typeof l === 'number' || typeof r === 'number') expect(l).toBe(r);
-    else same(l, r);
-  });
-}
-
-const kernels = (fn: () => unknown): number => {
-  const before = ct.debugCounters().kernelCalls;
-  ct.scope(() => {
-    fn();
-  });
-  return ct.debugCounters().kernelCalls - before;
-};
+import { close, kernels, rand, same, sameTree } from './helpers.js';
 
 // a small MLP block with a record of parameters and a pytree result
 type P = { W: ct.Tensor; b: ct.Tensor };
@@ -163,10 +113,10 @@ describe('checkpoint: derivatives equal those of f, bit for bit', () => {
     sameTree(fRemat(x), fPlain(x));
     sameTree(ct.grad(fRemat)(x), ct.grad(fPlain)(x));
     // second derivatives: the same terms, accumulated in another order
-    close(ct.grad((h: ct.Tensor) => ct.sum(ct.grad(fRemat)(h)))(x), ct.grad((h: ct.Tensor) => ct.sum(ct.grad(fPlain)(h)))(x));
-    close(ct.hessian(fRemat)(x), ct.hessian(fPlain)(x));
-    close(ct.jacfwd(ct.grad(fRemat))(x), ct.jacfwd(ct.grad(fPlain))(x));
-    close(ct.jacrev(ct.grad(fRemat))(x), ct.hessian(fPlain)(x));
+    close(ct.grad((h: ct.Tensor) => ct.sum(ct.grad(fRemat)(h)))(x), ct.grad((h: ct.Tensor) => ct.sum(ct.grad(fPlain)(h)))(x), 1e-13);
+    close(ct.hessian(fRemat)(x), ct.hessian(fPlain)(x), 1e-13);
+    close(ct.jacfwd(ct.grad(fRemat))(x), ct.jacfwd(ct.grad(fPlain))(x), 1e-13);
+    close(ct.jacrev(ct.grad(fRemat))(x), ct.hessian(fPlain)(x), 1e-13);
   });
 
   it('custom rules inside a checkpoint still apply', () => {
@@ -198,7 +148,7 @@ describe('checkpoint: derivatives equal those of f, bit for bit', () => {
     sameTree(per(ct.checkpoint(inner)), per(inner));
     const batched = (blk: (h: ct.Tensor) => ct.Tensor) =>
       ct.grad((v: ct.Tensor) => ct.sum(ct.vmap((h: ct.Tensor) => lossOf(blk)(v, h))(xs)))(w);
-    close(batched(ct.checkpoint(inner)), batched(inner));
+    close(batched(ct.checkpoint(inner)), batched(inner), 1e-13);
   });
 
   it('under jit', () => {

@@ -6,85 +6,37 @@
  * called again.
  */
 import { describe, expect, it } from 'vitest';
-import { getBackendByName } from '../../src/backends/registry.js';
 import * as ct from '../../src/index.js';
-
-const cpu = getBackendByName('cpu');
-
-/** Deterministic pseudo-random tensor (an LCG), values in [-scale, scale). */
-function rand(shape: number[], seed: number, scale = 1, dtype: 'f32' | 'f64' = 'f64'): ct.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return ct.fromTypedArray(a, shape, dtype, cpu);
-}
-
-function same(a: ct.Tensor, b: ct.Tensor): void {
-  expect(a.shape).toEqual(b.shape);
-  expect(a.dtype).toBe(b.dtype);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) expect([i, x[i]]).toEqual([i, y[i]]);
-}
-
-function sameTree(a: unknown, b: unknown): void {
-  const fa = ct.treeFlatten(a);
-  const fb = ct.treeFlatten(b);
-  expect(fa.leaves.length).toBe(fb.leaves.length);
-  fa.leaves.forEach((l, i) => {
-    const r = fb.leaves[i]!;
-    if (typeof l === 'number' || typeof r === 'number') expect(l).toBe(r);
-    else same(l, r);
-  });
-}
-
-function close(a: ct.Tensor, b: ct.Tensor, tol = 1e-12): void {
-  expect(a.shape).toEqual(b.shape);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(y[i]!)));
-}
-
-const kernels = (fn: () => unknown): number => {
-  const before = ct.debugCounters().kernelCalls;
-  ct.scope(() => {
-    fn();
-  });
-  return ct.debugCounters().kernelCalls - before;
-};
+import { close, kernels, rand, same, sameTree } from './helpers.js';
 
 type P = { W1: ct.Tensor; b1: ct.Tensor; W2: ct.Tensor };
-const params: P = { W1: rand([4, 6], 1, 0.6), b1: rand([6], 2, 0.3), W2: rand([6, 3], 3, 0.6) };
-const x = rand([5, 4], 4);
+const params: P = { W1: rand([4, 6], 'f64', 1, 0.6), b1: rand([6], 'f64', 2, 0.3), W2: rand([6, 3], 'f64', 3, 0.6) };
+const x = rand([5, 4], 'f64', 4);
 const mlp = (p: P, h: ct.Tensor) => ct.softmax(ct.matmul(ct.tanh(ct.add(ct.matmul(h, p.W1), p.b1)), p.W2), -1);
 
 /** Functions and their primal arguments (tangents are drawn like the primals). */
 const cases: { name: string; f: ct.Fn; primals: unknown[] }[] = [
-  { name: 'sin · x²', f: (a: ct.Tensor) => ct.mul(ct.sin(a), ct.square(a)), primals: [rand([7], 5)] },
+  { name: 'sin · x²', f: (a: ct.Tensor) => ct.mul(ct.sin(a), ct.square(a)), primals: [rand([7], 'f64', 5)] },
   { name: 'matmul / tanh / softmax MLP over a record', f: mlp, primals: [params, x] },
   {
     name: 'a chain of matmul and tanh',
     f: (ws: ct.Tensor[], h: ct.Tensor) => ws.reduce((a, w) => ct.tanh(ct.matmul(a, w)), h),
-    primals: [[rand([4, 4], 6, 0.5), rand([4, 4], 7, 0.5), rand([4, 4], 8, 0.5)], x],
+    primals: [[rand([4, 4], 'f64', 6, 0.5), rand([4, 4], 'f64', 7, 0.5), rand([4, 4], 'f64', 8, 0.5)], x],
   },
   {
     name: 'pytree output with a constant leaf and a static leaf',
     f: (a: ct.Tensor, b: ct.Tensor) => ({ s: ct.sum(ct.mul(a, b)), d: [ct.div(a, ct.add(ct.exp(b), 1)), ct.ones([2])], tag: 'x' }),
-    primals: [rand([3], 9), rand([3], 10)],
+    primals: [rand([3], 'f64', 9), rand([3], 'f64', 10)],
   },
   {
     name: 'log-sum-exp and reductions',
     f: (a: ct.Tensor) => ct.sub(ct.logsumexp(a, 1), ct.mean(ct.square(a), 1)),
-    primals: [rand([3, 5], 11, 2)],
+    primals: [rand([3, 5], 'f64', 11, 2)],
   },
 ];
 
 const tangentLike = (primals: unknown[], seed: number): unknown[] =>
-  ct.treeMap(primals, (l, i) => rand([...(l as ct.Tensor).shape], seed + 17 * i)) as unknown[];
+  ct.treeMap(primals, (l, i) => rand([...(l as ct.Tensor).shape], 'f64', seed + 17 * i)) as unknown[];
 
 describe('linearize', () => {
   for (const c of cases) {
@@ -109,7 +61,7 @@ describe('linearize', () => {
       const r1 = ct.treeLeaves(jvpFn(...(t1 as never[])));
       const r2 = ct.treeLeaves(jvpFn(...(t2 as never[])));
       lhs.forEach((l, i) => {
-        close(l as ct.Tensor, ct.add(ct.mul(r1[i] as ct.Tensor, a), ct.mul(r2[i] as ct.Tensor, b)));
+        close(l as ct.Tensor, ct.add(ct.mul(r1[i] as ct.Tensor, a), ct.mul(r2[i] as ct.Tensor, b)), 1e-12);
       });
       // zero tangents give zero
       const z = ct.treeLeaves(jvpFn(...(ct.treeMap(t1, (l) => ct.zerosLike(l as ct.Tensor)) as never[])));
@@ -138,12 +90,9 @@ describe('linearize', () => {
   });
 
   it('f32 matches jvp, and linearize composes with checkpoint and jit', () => {
-    const p32: P = { W1: rand([4, 6], 1, 0.6, 'f32'), b1: rand([6], 2, 0.3, 'f32'), W2: rand([6, 3], 3, 0.6, 'f32') };
-    const x32 = rand([5, 4], 4, 1, 'f32');
-    const t = [
-      { W1: rand([4, 6], 21, 1, 'f32'), b1: rand([6], 22, 1, 'f32'), W2: rand([6, 3], 23, 1, 'f32') },
-      rand([5, 4], 24, 1, 'f32'),
-    ] as const;
+    const p32: P = { W1: rand([4, 6], 'f32', 1, 0.6), b1: rand([6], 'f32', 2, 0.3), W2: rand([6, 3], 'f32', 3, 0.6) };
+    const x32 = rand([5, 4], 'f32', 4);
+    const t = [{ W1: rand([4, 6], 'f32', 21), b1: rand([6], 'f32', 22), W2: rand([6, 3], 'f32', 23) }, rand([5, 4], 'f32', 24)] as const;
     const want = ct.jvp(mlp, [p32, x32], t as never)[1] as ct.Tensor;
     same(ct.linearize(mlp, p32, x32)[1](...(t as never as [P, ct.Tensor])) as ct.Tensor, want);
     const ck = ct.checkpoint(mlp);
@@ -154,15 +103,15 @@ describe('linearize', () => {
 
   it('linearize inside grad: the derivative of a linearised map', () => {
     // d/dx Σ J(x)·v with J the Jacobian of sin at x: Σ cos(x) v → -sin(x) v
-    const v = rand([4], 600);
-    const g = ct.grad((a: ct.Tensor) => ct.sum(ct.linearize(ct.sin, a)[1](v)))(rand([4], 601));
-    close(g, ct.mul(ct.neg(ct.sin(rand([4], 601))), v));
+    const v = rand([4], 'f64', 600);
+    const g = ct.grad((a: ct.Tensor) => ct.sum(ct.linearize(ct.sin, a)[1](v)))(rand([4], 'f64', 601));
+    close(g, ct.mul(ct.neg(ct.sin(rand([4], 'f64', 601))), v), 1e-12);
   });
 
   it('errors: tangents of the wrong structure or shape', () => {
     const [, jvpFn] = ct.linearize(mlp, params, x);
     expect(() => (jvpFn as (...a: unknown[]) => unknown)(x)).toThrow(/same structure/);
     const t = tangentLike([params, x], 700) as [P, ct.Tensor];
-    expect(() => jvpFn(t[0], rand([5, 3], 1))).toThrow(/does not match primal/);
+    expect(() => jvpFn(t[0], rand([5, 3], 'f64', 1))).toThrow(/does not match primal/);
   });
 });
