@@ -107,12 +107,12 @@ export const loopVmapFn =
   (...xs) =>
     loopVmap(f, xs, inAxes, outAxes, axisSize);
 
+/** Describes the arguments (dtypes and shapes) for failure reports. */
+const describeArgs = (args: readonly ct.Tensor[]): string => `arguments ${args.map((x) => `${x.dtype}${shapeStr(x.shape)}`).join(', ')}`;
+
 /** Describes a batched call for failure reports. */
 function describeCall(args: readonly ct.Tensor[], inAxes: InAxes, outAxes: OutAxes): string {
-  return (
-    `arguments ${args.map((x) => `${x.dtype}${shapeStr(x.shape)}`).join(', ')}; inAxes ${JSON.stringify(inAxes)}; ` +
-    `outAxes ${JSON.stringify(outAxes)}`
-  );
+  return `${describeArgs(args)}; inAxes ${JSON.stringify(inAxes)}; outAxes ${JSON.stringify(outAxes)}`;
 }
 
 /** Compare output leaves (shapes, dtypes and values) with the reference's. */
@@ -153,6 +153,29 @@ export function leavesAgree(
   return pass(law);
 }
 
+/** The first failure among comparisons of output leaves, each `[label, expected, actual]` (labelled in its message). */
+function allAgree(
+  law: string,
+  checks: readonly (readonly [label: string, expected: readonly ct.Tensor[], actual: readonly ct.Tensor[]])[],
+  tol: Partial<Tolerance> | undefined,
+  what: string,
+): LawResult {
+  return firstFailure(
+    checks.map(([label, expected, actual]) => leavesAgree(law, expected, actual, tol, `${label}, ${what}`)),
+    law,
+  );
+}
+
+/** The options of `ct.vmap` for these axes (and the batch size when no argument is batched). */
+const vmapOptions = (inAxes: InAxes, outAxes: OutAxes, axisSize?: number): ct.VmapOptions => ({
+  inAxes: [...inAxes],
+  outAxes: outAxes as ct.AxisSpec,
+  ...(axisSize ? { axisSize } : {}),
+});
+
+/** `f` as a function of tensors to one tensor, for the derivative transformations. */
+const asTensorFn = (f: BatchFn) => f as (...xs: ct.Tensor[]) => ct.Tensor;
+
 /** Run a law body in a scope, turning a thrown error into a failure. */
 function guarded(law: string, what: string, body: () => LawResult): LawResult {
   try {
@@ -175,12 +198,7 @@ export function vmapLaw(
   const what = describeCall(args, inAxes, outAxes);
   return guarded(law, what, () => {
     const expected = loopVmap(f, args, inAxes, outAxes, opts.axisSize);
-    const vopts: ct.VmapOptions = {
-      inAxes: [...inAxes],
-      outAxes: outAxes as ct.AxisSpec,
-      ...(opts.axisSize ? { axisSize: opts.axisSize } : {}),
-    };
-    const actual = leavesOf(ct.vmap(f, vopts)(...args));
+    const actual = leavesOf(ct.vmap(f, vmapOptions(inAxes, outAxes, opts.axisSize))(...args));
     return leavesAgree(law, expected, actual, opts.tol, what);
   });
 }
@@ -207,7 +225,7 @@ export function vmapGradLaw(
   const law = 'vmap(grad f) = per-example gradients';
   const argnums = floatArgnums(args, opts.argnums);
   if (argnums.length === 0) return pass(law);
-  const g = ct.grad(f as (...xs: ct.Tensor[]) => ct.Tensor, { argnums }) as BatchFn;
+  const g = ct.grad(asTensorFn(f), { argnums }) as BatchFn;
   const r = vmapLaw(g, args, inAxes, outAxes, opts);
   return r.ok ? pass(law) : { ...r, law };
 }
@@ -227,20 +245,20 @@ export function jvpOfVmapLaw(
   const law = 'jvp(vmap f) = vmap(jvp f) = the loop of JVPs';
   const what = describeCall(args, inAxes, outAxis);
   const n = args.length;
-  const jvpF: BatchFn = (...xt) => ct.jvp(f as (...xs: ct.Tensor[]) => ct.Tensor, xt.slice(0, n), xt.slice(n));
+  const jvpF: BatchFn = (...xt) => ct.jvp(asTensorFn(f), xt.slice(0, n), xt.slice(n));
   const both = [...inAxes, ...inAxes];
   return guarded(law, what, () => {
     const expected = loopVmap(jvpF, [...args, ...tangents], both, outAxis, opts.axisSize);
-    const outer = leavesOf(
-      ct.jvp(ct.vmap(f, { inAxes: [...inAxes], outAxes: outAxis }) as (...xs: ct.Tensor[]) => ct.Tensor, [...args], [...tangents]),
-    );
-    const inner = leavesOf(ct.vmap(jvpF, { inAxes: both, outAxes: outAxis })(...args, ...tangents));
-    return firstFailure(
-      [
-        leavesAgree(law, expected, outer, opts.tol, `jvp(vmap f), ${what}`),
-        leavesAgree(law, expected, inner, opts.tol, `vmap(jvp f), ${what}`),
-      ],
+    const outer = leavesOf(ct.jvp(asTensorFn(ct.vmap(f, vmapOptions(inAxes, outAxis))), [...args], [...tangents]));
+    const inner = leavesOf(ct.vmap(jvpF, vmapOptions(both, outAxis))(...args, ...tangents));
+    return allAgree(
       law,
+      [
+        ['jvp(vmap f)', expected, outer],
+        ['vmap(jvp f)', expected, inner],
+      ],
+      opts.tol,
+      what,
     );
   });
 }
@@ -257,7 +275,7 @@ export function gradOfVmapLaw(f: BatchFn, args: readonly ct.Tensor[], inAxes: In
   return guarded(law, what, () => {
     const total = (...xs: ct.Tensor[]) => ct.sum(ct.vmap(f, { inAxes: [...inAxes] })(...xs) as ct.Tensor);
     const actual = leavesOf(ct.grad(total, { argnums: [...argnums] })(...args));
-    const g = ct.grad(f as (...xs: ct.Tensor[]) => ct.Tensor, { argnums: [...argnums] }) as BatchFn;
+    const g = ct.grad(asTensorFn(f), { argnums: [...argnums] }) as BatchFn;
     const n = batchSize(args, inAxes, opts.axisSize);
     const per = Array.from({ length: n }, (_, k) => leavesOf(g(...args.map((x, i) => exampleOf(x, inAxes[i] ?? null, k)))));
     const expected = argnums.map((i, j) => {
@@ -283,8 +301,8 @@ export function nestedVmapLaw(f: BatchFn, args: readonly ct.Tensor[], axes: Nest
   const what = `${describeCall(args, axes.outerIn, axes.outerOut)}; inner inAxes ${JSON.stringify(axes.innerIn)}, outAxes ${axes.innerOut}`;
   return guarded(law, what, () => {
     const expected = loopVmap(loopVmapFn(f, axes.innerIn, axes.innerOut), args, axes.outerIn, axes.outerOut);
-    const inner = ct.vmap(f, { inAxes: [...axes.innerIn], outAxes: axes.innerOut });
-    const actual = leavesOf(ct.vmap(inner, { inAxes: [...axes.outerIn], outAxes: axes.outerOut })(...args));
+    const inner = ct.vmap(f, vmapOptions(axes.innerIn, axes.innerOut));
+    const actual = leavesOf(ct.vmap(inner, vmapOptions(axes.outerIn, axes.outerOut))(...args));
     return leavesAgree(law, expected, actual, opts.tol, what);
   });
 }
@@ -301,17 +319,19 @@ export function jitVmapLaw(
   const what = describeCall(args, inAxes, outAxes);
   return guarded(law, what, () => {
     const expected = loopVmap(f, args, inAxes, outAxes);
-    const vopts: ct.VmapOptions = { inAxes: [...inAxes], outAxes: outAxes as ct.AxisSpec };
+    const vopts = vmapOptions(inAxes, outAxes);
     const plain = leavesOf(ct.vmap(f, vopts)(...args));
     const jitOuter = leavesOf(ct.jit(ct.vmap(f, vopts))(...args));
     const jitInner = leavesOf(ct.vmap(ct.jit(f), vopts)(...args));
-    return firstFailure(
-      [
-        leavesAgree(law, expected, plain, opts.tol, `vmap f, ${what}`),
-        leavesAgree(law, expected, jitOuter, opts.tol, `jit(vmap f), ${what}`),
-        leavesAgree(law, expected, jitInner, opts.tol, `vmap(jit f), ${what}`),
-      ],
+    return allAgree(
       law,
+      [
+        ['vmap f', expected, plain],
+        ['jit(vmap f)', expected, jitOuter],
+        ['vmap(jit f)', expected, jitInner],
+      ],
+      opts.tol,
+      what,
     );
   });
 }
@@ -319,27 +339,25 @@ export function jitVmapLaw(
 /** Law: `jacfwd` and `jacrev` (one batched pass over the basis) equal the same with `vectorize: false` (one pass per basis vector). */
 export function jacobianVectorizeLaw(f: BatchFn, args: readonly ct.Tensor[], argnum: number, opts: VmapLawOptions = {}): LawResult {
   const law = 'jacfwd / jacrev vectorized = one pass per basis vector';
-  const what = `arguments ${args.map((x) => `${x.dtype}${shapeStr(x.shape)}`).join(', ')}; argnums ${argnum}`;
-  const g = f as (...xs: ct.Tensor[]) => ct.Tensor;
+  const what = `${describeArgs(args)}; argnums ${argnum}`;
+  const g = asTensorFn(f);
   return guarded(law, what, () =>
-    firstFailure(
+    allAgree(
+      law,
       [
-        leavesAgree(
-          law,
+        [
+          'jacfwd',
           leavesOf(ct.jacfwd(g, { argnums: argnum, vectorize: false })(...args)),
           leavesOf(ct.jacfwd(g, { argnums: argnum })(...args)),
-          opts.tol,
-          `jacfwd, ${what}`,
-        ),
-        leavesAgree(
-          law,
+        ],
+        [
+          'jacrev',
           leavesOf(ct.jacrev(g, { argnums: argnum, vectorize: false })(...args)),
           leavesOf(ct.jacrev(g, { argnums: argnum })(...args)),
-          opts.tol,
-          `jacrev, ${what}`,
-        ),
+        ],
       ],
-      law,
+      opts.tol,
+      what,
     ),
   );
 }
