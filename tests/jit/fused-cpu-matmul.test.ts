@@ -12,9 +12,8 @@ import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fusedCodegen, runFusedCpu, setFusedInterpreter } from '../../src/backends/cpu/fused.js';
 import { cpuBackend } from '../../src/backends/cpu/CpuBackend.js';
-import type { FusedKernel, FusedNode } from '../../src/backends/fused.js';
+import type { FusedKernel } from '../../src/backends/fused.js';
 import { getBackendByName } from '../../src/backends/registry.js';
-import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
 import { scope } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
 import { runFusedEagerly } from '../../src/jit/fused.js';
@@ -22,7 +21,7 @@ import { fromTypedArray } from '../../src/ops/creation.js';
 import type { Aval } from '../../src/tensor/Aval.js';
 import { allocArray, type DType, type TypedArray } from '../../src/tensor/dtype.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../src/tensor/shape.js';
-import { COMPARISONS, FLOAT_BINARY, FLOAT_UNARY, INT_BINARY, INT_UNARY, opNode } from './fusedKernels.js';
+import { arbOps, broadcastable, bufferAvals, inputNode, opNode, opsToNodes, runFusedAndEager } from './fusedKernels.js';
 
 const cpu = getBackendByName('cpu');
 
@@ -34,31 +33,13 @@ interface Case {
   readonly data: readonly TypedArray[];
 }
 
-/** The runtime inputs' avals: a, b, then the kernel's inputs after the product. */
-const runtimeAvals = (k: FusedKernel): Aval[] => [k.matmul!.a, k.matmul!.b, ...k.inputs.slice(1)];
-
 /** The fused kernel's outputs on the cpu backend, read back. */
-function runFused(k: FusedKernel, data: readonly TypedArray[]): TypedArray[] {
-  return scope(() => {
-    const ins = data.map((d, j) => fromTypedArray(d, runtimeAvals(k)[j]!.shape, runtimeAvals(k)[j]!.dtype, cpu));
-    const outs = cpuBackend.runFused(
-      k,
-      ins.map((t) => t.storageFor('test')),
-    );
-    expect(outs.length).toBe(k.outputs.length);
-    return outs.map((s, m) => {
-      const t = new ConcreteTensor(cpu, s, k.shape, k.nodes[k.outputs[m]!]!.dtype);
-      const v = t.dataSync();
-      t.dispose();
-      return v;
-    });
-  });
-}
+const runFused = (k: FusedKernel, data: readonly TypedArray[]): TypedArray[] => runFusedAndEager(k, data, cpuBackend).fused;
 
 /** The reference's outputs (the matmul primitive, then the nodes one primitive at a time). */
 function runEager(k: FusedKernel, data: readonly TypedArray[]): TypedArray[] {
   return scope(() => {
-    const ins = data.map((d, j) => fromTypedArray(d, runtimeAvals(k)[j]!.shape, runtimeAvals(k)[j]!.dtype, cpu));
+    const ins = bufferAvals(k).map((a, j) => fromTypedArray(data[j]!, a.shape, a.dtype, cpu));
     return runFusedEagerly(k, ins).map((t) => t.dataSync());
   });
 }
@@ -107,12 +88,6 @@ function naiveMatmul(a: TypedArray, sa: Shape, b: TypedArray, sb: Shape, out: Sh
 
 // ---- random cases ----
 
-/** A shape that broadcasts to `shape`: some leading dims dropped, some dims set to 1. */
-const broadcastable = (shape: Shape) =>
-  fc
-    .tuple(fc.integer({ min: 0, max: shape.length }), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }))
-    .map(([drop, ones]) => shape.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
-
 /** Random values of `dtype`: small values and a few specials (large integers for i32, to wrap). */
 function arbData(dtype: DType, n: number): fc.Arbitrary<TypedArray> {
   if (dtype === 'i32') {
@@ -131,8 +106,6 @@ function arbData(dtype: DType, n: number): fc.Arbitrary<TypedArray> {
 
 /** A random matmul with a random elementwise epilogue: node 0 is the product; 0-2 more inputs broadcast into its shape. */
 function arbMatmulCase(dtype: DType, maxDim = 40): fc.Arbitrary<Case> {
-  const unary = dtype === 'i32' ? INT_UNARY : FLOAT_UNARY;
-  const binary = [...(dtype === 'i32' ? INT_BINARY : FLOAT_BINARY), ...COMPARISONS];
   const dim = fc.integer({ min: 1, max: maxDim });
   return fc
     .record({
@@ -157,33 +130,15 @@ function arbMatmulCase(dtype: DType, maxDim = 40): fc.Arbitrary<Case> {
         a: fc.constant([...ab, m, k]),
         b: fc.constant([...bb, k, n]),
         extra: fc.array(broadcastable(shape), { minLength: 0, maxLength: 2 }),
-        ops: fc.array(
-          fc.record({
-            kind: fc.constantFrom('unary', 'binary', 'binary', 'where', 'literal'),
-            unary: fc.constantFrom(...unary),
-            binary: fc.constantFrom(...binary),
-            picks: fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
-            value: fc.constantFrom(0, 1, -1, 0.5, 2, 3),
-          }),
-          { minLength: 0, maxLength: 6 },
-        ),
+        ops: arbOps(dtype, 0, 6),
         extraOut: fc.option(fc.nat()),
       });
     })
     .chain(({ shape, a, b, extra, ops, extraOut }) => {
       const inputs: Aval[] = [{ shape, dtype }, ...extra.map((s) => ({ shape: s, dtype }))];
-      const nodes: FusedNode[] = inputs.map((_, i) => ({ kind: 'input', input: i, dtype }));
-      for (const o of ops) {
-        const [p, q, r] = o.picks.map((x) => x % nodes.length) as [number, number, number];
-        if (o.kind === 'literal') nodes.push({ kind: 'literal', value: dtype === 'i32' ? Math.trunc(o.value) : o.value, dtype });
-        else if (o.kind === 'unary') nodes.push(opNode(o.unary, [p], dtype));
-        else if (o.kind === 'binary') nodes.push(opNode(o.binary, [p, q], dtype));
-        else nodes.push(opNode('where', [p, q, r], dtype));
-      }
-      const last = nodes.length - 1;
-      const outputs = extraOut === null || extraOut % nodes.length === last ? [last] : [last, extraOut % nodes.length];
+      const { nodes, outputs } = opsToNodes(inputs.length, ops, extraOut, dtype);
       const k: FusedKernel = { shape, inputs, nodes, outputs, matmul: { a: { shape: a, dtype }, b: { shape: b, dtype } } };
-      return fc.tuple(...runtimeAvals(k).map((x) => arbData(dtype, sizeOf(x.shape)))).map((data) => ({ k, data }));
+      return fc.tuple(...bufferAvals(k).map((x) => arbData(dtype, sizeOf(x.shape)))).map((data) => ({ k, data }));
     });
 }
 
@@ -225,8 +180,6 @@ describe('cpu matmul epilogues: random epilogues on random matmuls against the r
 });
 
 // ---- hand-written cases ----
-
-const inputNode = (input: number, dtype: DType): FusedNode => ({ kind: 'input', input, dtype });
 
 /** Deterministic values in [-1, 1). */
 function noise(n: number, seed: number, dtype: DType = 'f32'): TypedArray {

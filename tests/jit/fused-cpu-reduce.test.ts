@@ -11,81 +11,30 @@ import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setFusedInterpreter } from '../../src/backends/cpu/fused.js';
 import { cpuBackend } from '../../src/backends/cpu/CpuBackend.js';
-import type { FusedKernel, FusedNode, FusedReduction } from '../../src/backends/fused.js';
+import type { FusedKernel } from '../../src/backends/fused.js';
 import { getBackendByName } from '../../src/backends/registry.js';
 import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
-import { scope } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
-import { runFusedEagerly } from '../../src/jit/fused.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
-import { sizeOf, type Shape } from '../../src/tensor/shape.js';
-import { arbFusedKernel, arbInputs, opNode, sameValues } from './fusedKernels.js';
+import { sizeOf } from '../../src/tensor/shape.js';
+import {
+  arbFusedKernel,
+  asF64,
+  asF64Data,
+  inputNode as input,
+  naiveReduce,
+  opNode,
+  runFusedAndEager,
+  sameValues,
+  withInputs,
+  withReductions,
+} from './fusedKernels.js';
 
 const cpu = getBackendByName('cpu');
 
-const reducedShape = (shape: Shape, r: FusedReduction): number[] => shape.filter((_, ax) => !r.axes.includes(ax));
-
-interface Runs {
-  /** The fused kernel's outputs, then its reductions. */
-  readonly fused: TypedArray[];
-  /** The same from runFusedEagerly. */
-  readonly eager: TypedArray[];
-  /** Per reduction, the reference's values of the reduced node (over the kernel's shape). */
-  readonly reducedValues: TypedArray[];
-}
-
-/** The fused run and the eager reference of `k` on `data`, read back. */
-function runBoth(k: FusedKernel, data: readonly TypedArray[]): Runs {
-  return scope(() => {
-    const ins = data.map((d, j) => fromTypedArray(d, k.inputs[j]!.shape, k.inputs[j]!.dtype, cpu));
-    const outs = cpuBackend.runFused(
-      k,
-      ins.map((t) => t.storageFor('test')),
-    );
-    const reds = k.reductions ?? [];
-    expect(outs.length).toBe(k.outputs.length + reds.length);
-    const avals = [
-      ...k.outputs.map((o) => ({ shape: k.shape, dtype: k.nodes[o]!.dtype })),
-      ...reds.map((r) => ({ shape: reducedShape(k.shape, r), dtype: k.nodes[r.node]!.dtype })),
-    ];
-    const fused = outs.map((s, m) => {
-      const t = new ConcreteTensor(cpu, s, avals[m]!.shape, avals[m]!.dtype);
-      const v = t.dataSync();
-      t.dispose();
-      return v;
-    });
-    const eager = runFusedEagerly(k, ins).map((t) => t.dataSync());
-    // the reduced nodes' values, from the reference run as outputs
-    const withNodes: FusedKernel = { shape: k.shape, inputs: k.inputs, nodes: k.nodes, outputs: reds.map((r) => r.node) };
-    const reducedValues = runFusedEagerly(withNodes, ins).map((t) => t.dataSync());
-    return { fused, eager, reducedValues };
-  });
-}
-
-/** A naive reduction of `values` (row-major over `shape`): per output cell, the sum or max and the sum of absolute values. */
-function naiveReduce(values: TypedArray, shape: Shape, r: FusedReduction): { value: Float64Array; abs: Float64Array } {
-  const size = sizeOf(reducedShape(shape, r));
-  const value = new Float64Array(size).fill(r.op === 'sum' ? 0 : Number.NEGATIVE_INFINITY);
-  const abs = new Float64Array(size);
-  const idx = shape.map(() => 0);
-  for (let e = 0; e < values.length; e++) {
-    let rem = e;
-    for (let ax = shape.length - 1; ax >= 0; ax--) {
-      idx[ax] = rem % shape[ax]!;
-      rem = Math.floor(rem / shape[ax]!);
-    }
-    let cell = 0;
-    shape.forEach((d, ax) => {
-      if (!r.axes.includes(ax)) cell = cell * d + idx[ax]!;
-    });
-    const v = values[e]!;
-    if (r.op === 'sum') value[cell]! += v;
-    else if (Number.isNaN(v) || v > value[cell]!) value[cell] = Number.isNaN(value[cell]!) ? value[cell]! : v;
-    abs[cell]! += Math.abs(v);
-  }
-  return { value, abs };
-}
+/** The fused run and the eager reference of `k` on `data`, read back (with the reference's values of the reduced nodes). */
+const runBoth = (k: FusedKernel, data: readonly TypedArray[]) => runFusedAndEager(k, data, cpuBackend);
 
 /** Whether sums agree to the contract's tolerance (relative to the sum of absolute values; i32 exact). */
 function sumDiff(a: ArrayLike<number>, b: ArrayLike<number>, abs: ArrayLike<number>, dtype: DType): string | null {
@@ -138,47 +87,6 @@ function expectReference(k: FusedKernel, data: readonly TypedArray[], exactSums 
   });
 }
 
-/** Adds 1-2 reductions of random nodes over random subsets of the axes; sometimes drops the elementwise outputs. */
-function withReductions(k: fc.Arbitrary<FusedKernel>): fc.Arbitrary<FusedKernel> {
-  return k.chain((kernel) =>
-    fc
-      .record({
-        reds: fc.array(
-          fc.record({
-            node: fc.nat(),
-            op: fc.constantFrom('sum' as const, 'max' as const),
-            mask: fc.array(fc.boolean(), { minLength: kernel.shape.length, maxLength: kernel.shape.length }),
-          }),
-          { minLength: 1, maxLength: 2 },
-        ),
-        keepOutputs: fc.boolean(),
-      })
-      .map(({ reds, keepOutputs }) => ({
-        ...kernel,
-        outputs: keepOutputs ? kernel.outputs : [],
-        reductions: reds.map(({ node, op, mask }) => ({
-          node: node % kernel.nodes.length,
-          op,
-          axes: mask.flatMap((on, ax) => (on ? [ax] : [])),
-        })),
-      })),
-  );
-}
-
-const withData = (k: fc.Arbitrary<FusedKernel>) => k.chain((kernel) => fc.tuple(fc.constant(kernel), arbInputs(kernel)));
-
-/** An f32 kernel as f64 (every node and input). */
-function asF64(k: FusedKernel): FusedKernel {
-  const to = (d: DType): DType => (d === 'f32' ? 'f64' : d);
-  return {
-    ...k,
-    inputs: k.inputs.map((a) => ({ ...a, dtype: to(a.dtype) })),
-    nodes: k.nodes.map((n) => ({ ...n, dtype: to(n.dtype) }) as FusedNode),
-  };
-}
-
-const input = (i: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'input', input: i, dtype });
-
 /** Pseudo-random values in [-3, 3) (deterministic). */
 function noise(n: number, seed = 1): number[] {
   let s = seed;
@@ -205,7 +113,7 @@ describe('cpu fused reductions', () => {
       it('random f32 kernels with random reductions equal the reference (sums bit for bit, and within tolerance of a naive sum)', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(withReductions(arbFusedKernel({ dtype: 'f32', maxRank: 4, maxDim: 4, maxNodes: 10 }))), ([k, data]) =>
+          fc.property(withInputs(withReductions(arbFusedKernel({ dtype: 'f32', maxRank: 4, maxDim: 4, maxNodes: 10 }))), ([k, data]) =>
             expectReference(k, data),
           ),
           { numRuns: 250 },
@@ -215,7 +123,7 @@ describe('cpu fused reductions', () => {
       it('random i32 kernels with random reductions equal the reference exactly', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(withReductions(arbFusedKernel({ dtype: 'i32', maxRank: 4, maxDim: 4, maxNodes: 10 }))), ([k, data]) =>
+          fc.property(withInputs(withReductions(arbFusedKernel({ dtype: 'i32', maxRank: 4, maxDim: 4, maxNodes: 10 }))), ([k, data]) =>
             expectReference(k, data),
           ),
           { numRuns: 200 },
@@ -225,11 +133,8 @@ describe('cpu fused reductions', () => {
       it('random f64 kernels with random reductions equal the reference', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(withReductions(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 4, maxNodes: 10 }))), ([k, data]) =>
-            expectReference(
-              asF64(k),
-              data.map((d) => Float64Array.from(d, (v, i) => v + (i % 3) * 1e-9)),
-            ),
+          fc.property(withInputs(withReductions(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 4, maxNodes: 10 }))), ([k, data]) =>
+            expectReference(asF64(k), asF64Data(data)),
           ),
           { numRuns: 150 },
         );
@@ -238,7 +143,7 @@ describe('cpu fused reductions', () => {
       it('random kernels of many elements (several interpreter blocks) with reductions equal the reference', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(withReductions(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 14, maxNodes: 6 }))), ([k, data]) =>
+          fc.property(withInputs(withReductions(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 14, maxNodes: 6 }))), ([k, data]) =>
             expectReference(k, data),
           ),
           { numRuns: 40 },

@@ -7,62 +7,21 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fusedCodegen, setFusedInterpreter } from '../../src/backends/cpu/fused.js';
 import { cpuBackend } from '../../src/backends/cpu/CpuBackend.js';
-import { type FusedKernel, type FusedNode, isFusedBackend } from '../../src/backends/fused.js';
+import { type FusedKernel, isFusedBackend } from '../../src/backends/fused.js';
 import { getBackendByName } from '../../src/backends/registry.js';
-import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
-import { scope } from '../../src/core/memory.js';
-import { runFusedEagerly } from '../../src/jit/fused.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
-import type { DType, TypedArray } from '../../src/tensor/dtype.js';
-import { arbFusedKernel, arbInputs, opNode, sameValues } from './fusedKernels.js';
+import type { TypedArray } from '../../src/tensor/dtype.js';
+import { arbFusedKernel, asF64, asF64Data, expectFusedSame, opNode, runFusedAndEager, sameValues, withInputs } from './fusedKernels.js';
 
 const cpu = getBackendByName('cpu');
 
 /** The fused run and the eager reference of `k` on `data`, read back. */
-function both(k: FusedKernel, data: readonly TypedArray[]): { fused: TypedArray[]; eager: TypedArray[] } {
-  return scope(() => {
-    const ins = data.map((d, j) => fromTypedArray(d, k.inputs[j]!.shape, k.inputs[j]!.dtype, cpu));
-    const outs = cpuBackend.runFused(
-      k,
-      ins.map((t) => t.storageFor('test')),
-    );
-    const fused = outs.map((s, m) => {
-      const t = new ConcreteTensor(cpu, s, k.shape, k.nodes[k.outputs[m]!]!.dtype);
-      const v = t.dataSync();
-      t.dispose();
-      return v;
-    });
-    const eager = runFusedEagerly(k, ins).map((t) => t.dataSync());
-    return { fused, eager };
-  });
-}
+const both = (k: FusedKernel, data: readonly TypedArray[]) => runFusedAndEager(k, data, cpuBackend);
 
 /** Fails naming the kernel, the inputs and the first differing element when the fused run is not the reference bit for bit. */
 function expectSame(k: FusedKernel, data: readonly TypedArray[]): void {
-  const { fused, eager } = both(k, data);
-  expect(fused.length).toBe(k.outputs.length);
-  fused.forEach((f, m) => {
-    const e = eager[m]!;
-    expect(f.constructor).toBe(e.constructor);
-    const diff = sameValues(f, e, 0);
-    if (diff)
-      throw new Error(
-        `output ${m}: ${diff}\n${cpuBackend.fusedSource(k)}\ninputs: ${data.map((d) => `[${Array.from(d).join(', ')}]`).join(' ')}`,
-      );
-  });
+  expectFusedSame(k, data, cpuBackend);
 }
-
-/** An f32 kernel as f64 (every node and input), with its f32 data as f64. */
-function asF64(k: FusedKernel): FusedKernel {
-  const to = (d: DType): DType => (d === 'f32' ? 'f64' : d);
-  return {
-    ...k,
-    inputs: k.inputs.map((a) => ({ ...a, dtype: to(a.dtype) })),
-    nodes: k.nodes.map((n) => ({ ...n, dtype: to(n.dtype) }) as FusedNode),
-  };
-}
-
-const withData = (k: fc.Arbitrary<FusedKernel>) => k.chain((kernel) => fc.tuple(fc.constant(kernel), arbInputs(kernel)));
 
 const modes = [
   ['generated JavaScript', false],
@@ -82,7 +41,9 @@ describe('cpu fused kernels', () => {
       it('random f32 kernels equal the ops run one by one, bit for bit', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(arbFusedKernel({ dtype: 'f32', maxRank: 4, maxDim: 4, maxNodes: 10 })), ([k, data]) => expectSame(k, data)),
+          fc.property(withInputs(arbFusedKernel({ dtype: 'f32', maxRank: 4, maxDim: 4, maxNodes: 10 })), ([k, data]) =>
+            expectSame(k, data),
+          ),
           { numRuns: 200 },
         );
       });
@@ -90,7 +51,9 @@ describe('cpu fused kernels', () => {
       it('random i32 kernels equal the ops run one by one, bit for bit', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(arbFusedKernel({ dtype: 'i32', maxRank: 4, maxDim: 4, maxNodes: 10 })), ([k, data]) => expectSame(k, data)),
+          fc.property(withInputs(arbFusedKernel({ dtype: 'i32', maxRank: 4, maxDim: 4, maxNodes: 10 })), ([k, data]) =>
+            expectSame(k, data),
+          ),
           { numRuns: 200 },
         );
       });
@@ -98,11 +61,8 @@ describe('cpu fused kernels', () => {
       it('random f64 kernels equal the ops run one by one, bit for bit', () => {
         setFusedInterpreter(interpret);
         fc.assert(
-          fc.property(withData(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 4, maxNodes: 10 })), ([k, data]) =>
-            expectSame(
-              asF64(k),
-              data.map((d) => Float64Array.from(d, (v, i) => v + (i % 3) * 1e-9)),
-            ),
+          fc.property(withInputs(arbFusedKernel({ dtype: 'f32', maxRank: 3, maxDim: 4, maxNodes: 10 })), ([k, data]) =>
+            expectSame(asF64(k), asF64Data(data)),
           ),
           { numRuns: 150 },
         );
