@@ -18,16 +18,24 @@ import type { Storage } from '../../src/backends/Backend.js';
 import type { FusedKernel, FusedNode } from '../../src/backends/fused.js';
 import { defaultBackend, getBackendByName } from '../../src/backends/registry.js';
 import { WasmBackend } from '../../src/backends/wasm/WasmBackend.js';
-import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
 import { scope } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
-import { runFusedEagerly } from '../../src/jit/fused.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
 import { lookupPrimitive } from '../../src/ops/primitives.js';
 import type { Aval } from '../../src/tensor/Aval.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { broadcastShapes, type Shape, sizeOf } from '../../src/tensor/shape.js';
-import { arbFusedKernel, arbInputs, opNode, sameValues } from './fusedKernels.js';
+import {
+  arbFusedKernel,
+  arbInputs,
+  broadcastable,
+  bufferAvals,
+  expectFusedSame,
+  inputNode as input,
+  literalNode as literal,
+  opNode,
+  sameValues,
+} from './fusedKernels.js';
 
 let wasm: WasmBackend;
 
@@ -36,44 +44,9 @@ beforeAll(() => {
   wasm = getBackendByName('wasm') as WasmBackend;
 });
 
-const input = (i: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'input', input: i, dtype });
-const literal = (value: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'literal', value, dtype });
-
-/** The avals of the buffers runFused takes: a, b of the matmul, then inputs 1, … */
-const bufferAvals = (k: FusedKernel): Aval[] => [k.matmul!.a, k.matmul!.b, ...k.inputs.slice(1)];
-
-/** Runs `k` fused on `on` and eagerly on the registered wasm backend; the outputs' data of each. */
-function runBoth(k: FusedKernel, data: readonly TypedArray[], on: WasmBackend = wasm): { got: TypedArray[]; want: TypedArray[] } {
-  return scope(() => {
-    const make = (b: WasmBackend) => bufferAvals(k).map((a, i) => fromTypedArray(data[i]!, a.shape, a.dtype, b));
-    const xs = make(on);
-    const outs = on.runFused(
-      k,
-      xs.map((x) => x.storageFor('test')),
-    );
-    const got = outs.map((s, j) => {
-      const t = new ConcreteTensor(on, s, k.shape, k.nodes[k.outputs[j]!]!.dtype);
-      const d = t.dataSync();
-      t.dispose();
-      return d;
-    });
-    const want = runFusedEagerly(k, on === wasm ? xs : make(wasm)).map((t) => t.dataSync());
-    return { got, want };
-  });
-}
-
-/** The fused outputs equal the eager ones bit for bit (NaN = NaN); returns the fused outputs. */
-function expectSame(k: FusedKernel, data: readonly TypedArray[], on: WasmBackend = wasm): TypedArray[] {
-  const { got, want } = runBoth(k, data, on);
-  expect(got.length).toBe(k.outputs.length);
-  got.forEach((g, j) => {
-    expect(g.length).toBe(sizeOf(k.shape));
-    expect(g.constructor).toBe(want[j]!.constructor);
-    const diff = sameValues(g, want[j]!, 0);
-    if (diff) throw new Error(`output ${j}: ${diff}\n${on.fusedSource(k)}`);
-  });
-  return got;
-}
+/** The fused outputs on `on` equal the eager ones on the registered wasm backend bit for bit (NaN = NaN); returns the fused outputs. */
+const expectSame = (k: FusedKernel, data: readonly TypedArray[], on: WasmBackend = wasm): TypedArray[] =>
+  expectFusedSame(k, data, on, wasm);
 
 /** Deterministic values in [-1, 1) (f32) or small integers (i32). */
 function values(n: number, seed: number, dtype: DType = 'f32'): TypedArray {
@@ -103,12 +76,6 @@ function epilogueKernel(
 
 /** Random data for the buffers of `k` (a, b, inputs 1, …). */
 const dataFor = (k: FusedKernel, seed: number): TypedArray[] => bufferAvals(k).map((a, i) => values(sizeOf(a.shape), seed + i, a.dtype));
-
-/** A shape that broadcasts to `shape`: some leading dims dropped, some dims set to 1. */
-const broadcastable = (shape: Shape) =>
-  fc
-    .tuple(fc.integer({ min: 0, max: shape.length }), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }))
-    .map(([drop, ones]) => shape.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
 
 /** Random product shapes: m, k, n in 1..40 (k = 0 now and then), 0 to 2 batch dims, each operand's batch dims broadcast. */
 const arbProduct = fc

@@ -9,19 +9,27 @@
  * axes, NaN in a max, a reduction of an input, two reductions of one node, empty axes, i32 wrapping);
  * the jitted path end to end.
  */
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FusedKernel, FusedNode, FusedReduction } from '../../src/backends/fused.js';
+import type { FusedKernel, FusedReduction } from '../../src/backends/fused.js';
 import { defaultBackend, getBackendByName } from '../../src/backends/registry.js';
 import { WasmBackend } from '../../src/backends/wasm/WasmBackend.js';
-import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
-import { scope } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
-import { runFusedEagerly } from '../../src/jit/fused.js';
-import { fromTypedArray } from '../../src/ops/creation.js';
-import type { DType, TypedArray } from '../../src/tensor/dtype.js';
-import { type Shape, sizeOf } from '../../src/tensor/shape.js';
-import { type ArbOptions, arbFusedKernel, arbInputs, opNode, sameValues } from './fusedKernels.js';
+import type { TypedArray } from '../../src/tensor/dtype.js';
+import { sizeOf } from '../../src/tensor/shape.js';
+import {
+  type ArbOptions,
+  arbFusedKernel,
+  forAllKernels,
+  inputNode as input,
+  lcgValues as noise,
+  naiveReduce,
+  opNode,
+  resultAvals,
+  runFusedAndEager,
+  sameValues,
+  withReductions,
+} from './fusedKernels.js';
 
 let wasm: WasmBackend;
 
@@ -30,117 +38,39 @@ beforeAll(() => {
   wasm = getBackendByName('wasm') as WasmBackend;
 });
 
-const input = (i: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'input', input: i, dtype });
-const keptShape = (shape: Shape, r: FusedReduction): number[] => shape.filter((_, a) => !r.axes.includes(a));
-
-/** Per output element of `r`, the sum of the absolute values of the reduced elements of `values` (over `shape`). */
-function absSums(values: TypedArray, shape: Shape, r: FusedReduction): Float64Array {
-  const out = new Float64Array(sizeOf(keptShape(shape, r)));
-  const idx = shape.map(() => 0);
-  for (let e = 0; e < values.length; e++) {
-    let rest = e;
-    for (let a = shape.length - 1; a >= 0; a--) {
-      idx[a] = rest % shape[a]!;
-      rest = Math.floor(rest / shape[a]!);
-    }
-    let o = 0;
-    shape.forEach((d, a) => {
-      if (!r.axes.includes(a)) o = o * d + idx[a]!;
-    });
-    out[o]! += Math.abs(values[e]!);
-  }
-  return out;
-}
-
 /** Runs `k` fused on `on` and eagerly on the registered wasm backend; checks every output; returns the fused ones. */
 function expectSame(k: FusedKernel, data: readonly TypedArray[], on: WasmBackend = wasm): TypedArray[] {
-  return scope(() => {
-    const reds = k.reductions ?? [];
-    const fusedIns = k.inputs.map((a, i) => fromTypedArray(data[i]!, a.shape, a.dtype, on));
-    const eagerIns = on === wasm ? fusedIns : k.inputs.map((a, i) => fromTypedArray(data[i]!, a.shape, a.dtype, wasm));
-    const outs = on.runFused(
-      k,
-      fusedIns.map((x) => x.storageFor('test')),
-    );
-    expect(outs.length).toBe(k.outputs.length + reds.length);
-    const avals = [
-      ...k.outputs.map((o) => ({ shape: k.shape, dtype: k.nodes[o]!.dtype })),
-      ...reds.map((r) => ({ shape: keptShape(k.shape, r), dtype: k.nodes[r.node]!.dtype })),
-    ];
-    const got = outs.map((s, j) => {
-      const t = new ConcreteTensor(on, s, avals[j]!.shape, avals[j]!.dtype);
-      const d = t.dataSync();
-      t.dispose();
-      return d;
-    });
-    const want = runFusedEagerly(k, eagerIns).map((t) => t.dataSync());
-    const nodeValues = runFusedEagerly({ ...k, outputs: reds.map((r) => r.node), reductions: [] }, eagerIns).map((t) => t.dataSync());
-    got.forEach((g, j) => {
-      const w = want[j]!;
-      expect(g.length).toBe(sizeOf(avals[j]!.shape));
-      expect(g.constructor).toBe(w.constructor);
-      const fail = (why: string): never => {
-        throw new Error(`output ${j}: ${why}\n${on.fusedSource(k)}`);
-      };
-      const r = reds[j - k.outputs.length];
-      if (!r || r.op === 'max' || avals[j]!.dtype === 'i32') {
-        const diff = sameValues(g, w, 0);
-        if (diff) fail(diff);
-        return;
-      }
-      // f32 sums: within 1e-5 of the sum of |reduced elements| (exactly equal where that is not finite)
-      const abs = absSums(nodeValues[j - k.outputs.length]!, k.shape, r);
-      for (let e = 0; e < g.length; e++) {
-        const x = g[e]!;
-        const y = w[e]!;
-        if (Number.isNaN(x) && Number.isNaN(y)) continue;
-        if (x === y) continue;
-        if (!(Number.isFinite(abs[e]!) && Math.abs(x - y) <= 1e-5 * abs[e]! + 1e-30)) fail(`element ${e}: ${x} vs ${y} (Σ|x| ${abs[e]})`);
-      }
-    });
-    return got;
+  const { fused: got, eager: want, reducedValues } = runFusedAndEager(k, data, on, wasm);
+  const reds = k.reductions ?? [];
+  const avals = resultAvals(k);
+  got.forEach((g, j) => {
+    const w = want[j]!;
+    expect(g.length).toBe(sizeOf(avals[j]!.shape));
+    expect(g.constructor).toBe(w.constructor);
+    const fail = (why: string): never => {
+      throw new Error(`output ${j}: ${why}\n${on.fusedSource(k)}`);
+    };
+    const r = reds[j - k.outputs.length];
+    if (!r || r.op === 'max' || avals[j]!.dtype === 'i32') {
+      const diff = sameValues(g, w, 0);
+      if (diff) fail(diff);
+      return;
+    }
+    // f32 sums: within 1e-5 of the sum of |reduced elements| (exactly equal where that is not finite)
+    const abs = naiveReduce(reducedValues[j - k.outputs.length]!, k.shape, r).abs;
+    for (let e = 0; e < g.length; e++) {
+      const x = g[e]!;
+      const y = w[e]!;
+      if (Number.isNaN(x) && Number.isNaN(y)) continue;
+      if (x === y) continue;
+      if (!(Number.isFinite(abs[e]!) && Math.abs(x - y) <= 1e-5 * abs[e]! + 1e-30)) fail(`element ${e}: ${x} vs ${y} (Σ|x| ${abs[e]})`);
+    }
   });
+  return got;
 }
 
 /** A random kernel with 1-2 random reductions of random nodes over random axis subsets (sometimes without elementwise outputs). */
-function arbReduceKernel(opts: ArbOptions = {}): fc.Arbitrary<FusedKernel> {
-  return arbFusedKernel(opts).chain((k) =>
-    fc
-      .record({
-        reds: fc.array(
-          fc.record({
-            node: fc.nat(),
-            op: fc.constantFrom<'sum' | 'max'>('sum', 'max'),
-            axes: fc.array(fc.boolean(), { minLength: k.shape.length, maxLength: k.shape.length }),
-          }),
-          { minLength: 1, maxLength: 2 },
-        ),
-        keepOutputs: fc.boolean(),
-      })
-      .map(({ reds, keepOutputs }) => ({
-        ...k,
-        outputs: keepOutputs ? k.outputs : [],
-        reductions: reds.map((r) => ({
-          node: r.node % k.nodes.length,
-          op: r.op,
-          axes: r.axes.flatMap((b, a) => (b ? [a] : [])),
-        })),
-      })),
-  );
-}
-
-/** Deterministic f32 values in [-3, 3). */
-function noise(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 6 - 3;
-  }
-  return out;
-}
-
-const withInputs = (a: fc.Arbitrary<FusedKernel>) => a.chain((k) => fc.tuple(fc.constant(k), arbInputs(k)));
+const arbReduceKernel = (opts: ArbOptions = {}): fc.Arbitrary<FusedKernel> => withReductions(arbFusedKernel(opts));
 
 describe('wasm fused reductions equal the unfused ops (runFusedEagerly)', () => {
   it('the wasm backend fuses reductions', () => {
@@ -148,36 +78,16 @@ describe('wasm fused reductions equal the unfused ops (runFusedEagerly)', () => 
   });
 
   it('random f32 kernels with random reductions', () => {
-    fc.assert(
-      fc.property(withInputs(arbReduceKernel()), ([k, data]) => {
-        expectSame(k, data);
-      }),
-      { numRuns: 150 },
-    );
+    forAllKernels(arbReduceKernel(), expectSame, 150);
   });
 
   it('random i32 kernels with random reductions', () => {
-    fc.assert(
-      fc.property(withInputs(arbReduceKernel({ dtype: 'i32' })), ([k, data]) => {
-        expectSame(k, data);
-      }),
-      { numRuns: 100 },
-    );
+    forAllKernels(arbReduceKernel({ dtype: 'i32' }), expectSame, 100);
   });
 
   it('random kernels over more than a block (rows crossing blocks, partial last blocks)', () => {
-    fc.assert(
-      fc.property(withInputs(arbReduceKernel({ maxRank: 3, maxDim: 13, maxNodes: 5 })), ([k, data]) => {
-        expectSame(k, data);
-      }),
-      { numRuns: 60 },
-    );
-    fc.assert(
-      fc.property(withInputs(arbReduceKernel({ dtype: 'i32', maxRank: 4, maxDim: 9, maxNodes: 4 })), ([k, data]) => {
-        expectSame(k, data);
-      }),
-      { numRuns: 40 },
-    );
+    forAllKernels(arbReduceKernel({ maxRank: 3, maxDim: 13, maxNodes: 5 }), expectSame, 60);
+    forAllKernels(arbReduceKernel({ dtype: 'i32', maxRank: 4, maxDim: 9, maxNodes: 4 }), expectSame, 40);
   });
 });
 
@@ -467,12 +377,7 @@ describe('wasm fused reductions split across threads', () => {
   });
 
   it('random kernels with reductions, split: bit for bit the unsplit results', () => {
-    fc.assert(
-      fc.property(withInputs(arbReduceKernel({ maxRank: 3, maxDim: 13, maxNodes: 4 })), ([k, data]) => {
-        expectSplitSame(k, data);
-      }),
-      { numRuns: 40 },
-    );
+    forAllKernels(arbReduceKernel({ maxRank: 3, maxDim: 13, maxNodes: 4 }), expectSplitSame, 40);
   });
 
   /** exp(x - b) over [rows, cols] reduced by `reductions` (as in the hand-written cases). */

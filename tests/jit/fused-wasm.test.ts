@@ -8,30 +8,28 @@
  * with an i32 condition on f32 values, NaN propagation; a few results against values computed here
  * by hand; `wasmFusible` against the primitives' fusion descriptions; clear errors for what wasm lacks.
  */
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FusedBackend, FusedKernel, FusedNode } from '../../src/backends/fused.js';
 import { isFusedBackend } from '../../src/backends/fused.js';
 import { defaultBackend, getBackendByName } from '../../src/backends/registry.js';
 import { FUSED_BLOCK, wasmFusible } from '../../src/backends/wasm/fused.js';
 import { WasmBackend } from '../../src/backends/wasm/WasmBackend.js';
-import { ConcreteTensor } from '../../src/core/ConcreteTensor.js';
-import { scope } from '../../src/core/memory.js';
-import { runFusedEagerly } from '../../src/jit/fused.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
 import { lookupPrimitive } from '../../src/ops/primitives.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
-import { sizeOf } from '../../src/tensor/shape.js';
 import {
   arbFusedKernel,
-  arbInputs,
   COMPARISONS,
   FLOAT_BINARY,
   FLOAT_UNARY,
   INT_BINARY,
   INT_UNARY,
+  expectFusedSame,
+  forAllKernels,
+  inputNode as input,
+  lcgValues,
+  literalNode as literal,
   opNode,
-  sameValues,
 } from './fusedKernels.js';
 
 let wasm: WasmBackend;
@@ -41,50 +39,13 @@ beforeAll(() => {
   wasm = getBackendByName('wasm') as WasmBackend;
 });
 
-const input = (i: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'input', input: i, dtype });
-const literal = (value: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'literal', value, dtype });
-
-/** Runs `k` fused on `fusedOn` and eagerly on the registered wasm backend; the outputs' data of each. */
-function runBoth(k: FusedKernel, data: readonly TypedArray[], fusedOn: WasmBackend = wasm): { got: TypedArray[]; want: TypedArray[] } {
-  return scope(() => {
-    const on = (b: WasmBackend) => k.inputs.map((a, i) => fromTypedArray(data[i]!, a.shape, a.dtype, b));
-    const xs = on(fusedOn);
-    const outs = fusedOn.runFused(
-      k,
-      xs.map((x) => x.storageFor('test')),
-    );
-    const got = outs.map((s, j) => {
-      const t = new ConcreteTensor(fusedOn, s, k.shape, k.nodes[k.outputs[j]!]!.dtype);
-      const d = t.dataSync();
-      t.dispose();
-      return d;
-    });
-    const want = runFusedEagerly(k, fusedOn === wasm ? xs : on(wasm)).map((t) => t.dataSync());
-    return { got, want };
-  });
-}
-
-/** The fused outputs equal the eager ones bit for bit (NaN = NaN); returns the fused outputs. */
-function expectSame(k: FusedKernel, data: readonly TypedArray[], fusedOn: WasmBackend = wasm): TypedArray[] {
-  const { got, want } = runBoth(k, data, fusedOn);
-  expect(got.length).toBe(k.outputs.length);
-  got.forEach((g, j) => {
-    expect(g.length).toBe(sizeOf(k.shape));
-    expect(g.constructor).toBe(want[j]!.constructor);
-    const diff = sameValues(g, want[j]!, 0);
-    if (diff) throw new Error(`output ${j}: ${diff}\n${wasm.fusedSource(k)}`);
-  });
-  return got;
-}
+/** The fused outputs on `fusedOn` equal the eager ones on the registered wasm backend bit for bit (NaN = NaN); returns the fused outputs. */
+const expectSame = (k: FusedKernel, data: readonly TypedArray[], fusedOn: WasmBackend = wasm): TypedArray[] =>
+  expectFusedSame(k, data, fusedOn, wasm);
 
 /** Deterministic f32 values in [-3, 3) with specials (0, -0, NaN, ±inf, 1, a subnormal) every 13 elements. */
 function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 6 - 3;
-  }
+  const out = lcgValues(n, seed);
   const specials = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1, 1e-40];
   for (let i = 5; i < n; i += 13) out[i] = specials[((i / 13) % specials.length) | 0]!;
   return out;
@@ -109,51 +70,19 @@ describe('wasm fused kernels equal the unfused wasm ops (runFusedEagerly), bit f
   });
 
   it('random f32 kernels', () => {
-    fc.assert(
-      fc.property(
-        arbFusedKernel().chain((k) => fc.tuple(fc.constant(k), arbInputs(k))),
-        ([k, data]) => {
-          expectSame(k, data);
-        },
-      ),
-      { numRuns: 150 },
-    );
+    forAllKernels(arbFusedKernel(), expectSame, 150);
   });
 
   it('random i32 kernels', () => {
-    fc.assert(
-      fc.property(
-        arbFusedKernel({ dtype: 'i32' }).chain((k) => fc.tuple(fc.constant(k), arbInputs(k))),
-        ([k, data]) => {
-          expectSame(k, data);
-        },
-      ),
-      { numRuns: 150 },
-    );
+    forAllKernels(arbFusedKernel({ dtype: 'i32' }), expectSame, 150);
   });
 
   it('random f32 kernels over more than a block (a partial last block, strided inputs)', () => {
-    fc.assert(
-      fc.property(
-        arbFusedKernel({ maxRank: 3, maxDim: 13, maxNodes: 6 }).chain((k) => fc.tuple(fc.constant(k), arbInputs(k))),
-        ([k, data]) => {
-          expectSame(k, data);
-        },
-      ),
-      { numRuns: 40 },
-    );
+    forAllKernels(arbFusedKernel({ maxRank: 3, maxDim: 13, maxNodes: 6 }), expectSame, 40);
   });
 
   it('random i32 kernels over more than a block', () => {
-    fc.assert(
-      fc.property(
-        arbFusedKernel({ dtype: 'i32', maxRank: 3, maxDim: 13, maxNodes: 6 }).chain((k) => fc.tuple(fc.constant(k), arbInputs(k))),
-        ([k, data]) => {
-          expectSame(k, data);
-        },
-      ),
-      { numRuns: 30 },
-    );
+    forAllKernels(arbFusedKernel({ dtype: 'i32', maxRank: 3, maxDim: 13, maxNodes: 6 }), expectSame, 30);
   });
 
   it('every unary and binary op of each dtype alone, on 37 elements (vector body and partial vector)', () => {

@@ -180,6 +180,20 @@ export function withReductions(kernels: fc.Arbitrary<FusedKernel>): fc.Arbitrary
   );
 }
 
+/** Asserts `check` on `numRuns` random kernels of `kernels`, each with random data for its inputs. */
+export function forAllKernels(
+  kernels: fc.Arbitrary<FusedKernel>,
+  check: (k: FusedKernel, data: readonly TypedArray[]) => unknown,
+  numRuns: number,
+): void {
+  fc.assert(
+    fc.property(withInputs(kernels), ([k, data]) => {
+      check(k, data);
+    }),
+    { numRuns },
+  );
+}
+
 /** An f32 kernel as f64 (every node and input). */
 export function asF64(k: FusedKernel): FusedKernel {
   const to = (d: DType): DType => (d === 'f32' ? 'f64' : d);
