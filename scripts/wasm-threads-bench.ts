@@ -5,18 +5,11 @@
 //   npx tsx scripts/wasm-threads-bench.ts [rounds=3]
 import { availableParallelism, loadavg } from 'node:os';
 import * as ct from '../src/index.js';
+import { mlpLoss, uniform } from './bench-util.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const SIZES = [512, 1024];
 const MLP = { sizes: [784, 256, 128, 10], batch: 128, lr: 0.1 } as const;
-
-function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (hi - lo) * (s / 2 ** 32);
-  });
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -55,14 +48,7 @@ async function measure(threads: number): Promise<{ gflops: number[]; mlpMs: numb
       { dtype: 'i32' },
     ),
   );
-  const loss = (p: ct.Tensor[]) => {
-    let h = x;
-    for (let i = 0; i < p.length; i += 2) {
-      h = ct.add(ct.matmul(h, p[i]!), p[i + 1]!);
-      if (i + 2 < p.length) h = ct.relu(h);
-    }
-    return ct.softmaxCrossEntropy(h, y);
-  };
+  const loss = mlpLoss(x, y);
   const step = () => {
     const out = ct.scope(() => {
       const [l, g] = ct.valueAndGrad(loss)(params);

@@ -4,24 +4,15 @@
 // back-to-back calls then one wait, in milliseconds per call: wall clock, and CPU time of the whole process
 // (llvmpipe's worker threads included), which other work on the machine disturbs far less.
 //   npx tsx scripts/webgpu-map-bench.ts [rounds=5] [adapter=llvmpipe] [filter]
-import { loadavg } from 'node:os';
 import * as ct from '../src/index.js';
 import { mlpData, MLP } from '../bench/data.js';
+import { initWebGpu, mlpLoss, uniform } from './bench-util.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const ADAPTER = (process.argv[3] ?? 'llvmpipe') as ct.AdapterChoice;
 const FILTER = process.argv[4] ?? '';
 
-function uniform(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
-
-await ct.init({ backend: 'webgpu', webgpu: { adapter: ADAPTER } });
-console.log(`adapter: ${ct.backendInfo('webgpu')}; load average ${loadavg()[0]!.toFixed(2)}`);
+await initWebGpu(ADAPTER);
 
 const t = (shape: number[], seed: number): ct.Tensor =>
   ct.keep(
@@ -29,6 +20,8 @@ const t = (shape: number[], seed: number): ct.Tensor =>
       uniform(
         shape.reduce((a, b) => a * b, 1),
         seed,
+        -0.5,
+        0.5,
       ),
       { shape },
     ),
@@ -70,14 +63,7 @@ const d = mlpData();
 let params = ct.keep(d.params.map((p) => ct.tensor(p.data, { shape: p.shape })));
 const mx = ct.keep(ct.tensor(d.x, { shape: [MLP.batch, MLP.sizes[0]!] }));
 const my = ct.keep(ct.tensor(d.labels, { dtype: 'i32' }));
-const loss = (p: ct.Tensor[]) => {
-  let a = mx;
-  for (let i = 0; i < p.length; i += 2) {
-    a = ct.add(ct.matmul(a, p[i]!), p[i + 1]!);
-    if (i + 2 < p.length) a = ct.relu(a);
-  }
-  return ct.softmaxCrossEntropy(a, my);
-};
+const loss = mlpLoss(mx, my);
 const sgdStep = ct.jit(
   (p: ct.Tensor[]) => {
     const [l, g] = ct.valueAndGrad(loss)(p);

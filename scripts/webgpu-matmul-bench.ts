@@ -11,6 +11,7 @@ import * as ct from '../src/index.js';
 /** GFLOP/s of variant `vi` on the square shapes (N = 256, 512, 1024), wall time. */
 const squareRates = (vi: number): string => [8, 9, 10].map((i) => ((2 * SHAPES[i]![1] ** 3) / wall[vi]![i]! / 1e6).toFixed(1)).join(' / ');
 import { forceMatmulVariant, type MatmulVariant } from '../src/backends/webgpu/kernels.js';
+import { initWebGpu, uniform } from './bench-util.js';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const VARIANTS = (process.argv[3] ?? 'registers,vec4').split(',') as MatmulVariant[];
@@ -32,19 +33,10 @@ const SHAPES: [string, number, number, number][] = [
 ];
 const MLP_SHAPES = 8;
 
-function uniform(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
-}
-
-await ct.init({ backend: 'webgpu', webgpu: { adapter: ADAPTER } });
-console.log(`adapter: ${ct.backendInfo('webgpu')}; load average ${loadavg()[0]!.toFixed(2)}`);
+await initWebGpu(ADAPTER);
 const operands = SHAPES.map(([, M, K, N], i) => ({
-  a: ct.keep(ct.tensor(uniform(M * K, 2 * i + 1), { shape: [M, K] })),
-  b: ct.keep(ct.tensor(uniform(K * N, 2 * i + 2), { shape: [K, N] })),
+  a: ct.keep(ct.tensor(uniform(M * K, 2 * i + 1, -0.5, 0.5), { shape: [M, K] })),
+  b: ct.keep(ct.tensor(uniform(K * N, 2 * i + 2, -0.5, 0.5), { shape: [K, N] })),
 }));
 const wall = VARIANTS.map(() => SHAPES.map(() => Infinity));
 const cpu = VARIANTS.map(() => SHAPES.map(() => Infinity));
