@@ -7,9 +7,19 @@
 // Placeholders: T, BR (batch rank), WG. Meta layout: [0] M, [1] N, [2] K,
 // [3] batch offset, [4] row-tile offset, then batch shape[BR],
 // A batch strides[BR], B batch strides[BR] (in elements).
+// The EPILOGUE placeholder (filled by the host) declares the output and what a store does:
+// by default the binding of C (3) and store_c(i, row, col, v), which writes
+// element (row, col) of C at index i; with an elementwise epilogue fused in
+// (src/backends/webgpu/fused.ts), the epilogue's inputs and outputs, a store_c
+// that writes v to an output, and epilogue_finish, which reads the thread's
+// values back and computes the epilogue's nodes and outputs from them (a loop:
+// the nodes appear once in the kernel rather than at each unrolled store).
+// epilogue_setup(batch) runs once per thread before the stores;
+// epilogue_finish(c_base, row0, rows, col0, cols, step) after them, with the
+// thread's block: rows row0.., columns col0 + q·step for q < cols.
 @group(0) @binding(1) var<storage, read> a: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> b: array<{{T}}>;
-@group(0) @binding(3) var<storage, read_write> c: array<{{T}}>;
+{{EPILOGUE}}
 
 const BR: u32 = {{BR}}u;
 const WG: u32 = {{WG}}u;
@@ -34,6 +44,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let a_base = bases.x * M * K;
   let b_base = bases.y * K * N;
   let c_base = batch * M * N;
+  epilogue_setup(batch);
   let row0 = (wid.y + m(4u)) * TILE;
   let col0 = wid.x * TILE;
   let tx = lid.x;
@@ -122,6 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   store_row(c_base, row + 5u, col, M, N, acc5);
   store_row(c_base, row + 6u, col, M, N, acc6);
   store_row(c_base, row + 7u, col, M, N, acc7);
+  epilogue_finish(c_base, row, 8u, col, 4u, 1u);
 }
 
 fn store_row(c_base: u32, row: u32, col: u32, M: u32, N: u32, v: vec4<{{T}}>) {
@@ -130,15 +142,15 @@ fn store_row(c_base: u32, row: u32, col: u32, M: u32, N: u32, v: vec4<{{T}}>) {
   }
   let o = c_base + row * N + col;
   if (col < N) {
-    c[o] = v.x;
+    store_c(o, row, col, v.x);
   }
   if (col + 1u < N) {
-    c[o + 1u] = v.y;
+    store_c(o + 1u, row, col + 1u, v.y);
   }
   if (col + 2u < N) {
-    c[o + 2u] = v.z;
+    store_c(o + 2u, row, col + 2u, v.z);
   }
   if (col + 3u < N) {
-    c[o + 3u] = v.w;
+    store_c(o + 3u, row, col + 3u, v.w);
   }
 }

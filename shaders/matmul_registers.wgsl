@@ -17,9 +17,19 @@
 // Placeholders: T, BR (batch rank). Meta layout as matmul.wgsl: [0] M, [1] N,
 // [2] K, [3] batch offset, [4] row-tile offset, then batch shape[BR],
 // A batch strides[BR], B batch strides[BR] (in elements).
+// The EPILOGUE placeholder (filled by the host) declares the output and what a store does:
+// by default the binding of C (3) and store_c(i, row, col, v), which writes
+// element (row, col) of C at index i; with an elementwise epilogue fused in
+// (src/backends/webgpu/fused.ts), the epilogue's inputs and outputs, a store_c
+// that writes v to an output, and epilogue_finish, which reads the thread's
+// values back and computes the epilogue's nodes and outputs from them (a loop:
+// the nodes appear once in the kernel rather than at each unrolled store).
+// epilogue_setup(batch) runs once per thread before the stores;
+// epilogue_finish(c_base, row0, rows, col0, cols, step) after them, with the
+// thread's block: rows row0.., columns col0 + q·step for q < cols.
 @group(0) @binding(1) var<storage, read> a: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> b: array<{{T}}>;
-@group(0) @binding(3) var<storage, read_write> c: array<{{T}}>;
+{{EPILOGUE}}
 
 const BR: u32 = {{BR}}u;
 const WX: u32 = 8u;
@@ -38,6 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let a_base = bases.x * M * K;
   let b_base = bases.y * K * N;
   let c_base = batch * M * N;
+  epilogue_setup(batch);
   let row0 = (wid.y + m(4u)) * TILE_M + lid.y * RM;
   let col0 = wid.x * TILE_N + lid.x;
 
@@ -66,6 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       store_cols(c_base, row0 + r, col0 + 4u * j * WX, M, N, acc[r][j]);
     }
   }
+  epilogue_finish(c_base, row0, RM, col0, 16u, WX);
 }
 
 // v holds columns col, col + WX, col + 2·WX, col + 3·WX of one row of C
@@ -75,15 +87,15 @@ fn store_cols(c_base: u32, row: u32, col: u32, M: u32, N: u32, v: vec4<{{T}}>) {
   }
   let o = c_base + row * N;
   if (col < N) {
-    c[o + col] = v.x;
+    store_c(o + col, row, col, v.x);
   }
   if (col + WX < N) {
-    c[o + col + WX] = v.y;
+    store_c(o + col + WX, row, col + WX, v.y);
   }
   if (col + 2u * WX < N) {
-    c[o + col + 2u * WX] = v.z;
+    store_c(o + col + 2u * WX, row, col + 2u * WX, v.z);
   }
   if (col + 3u * WX < N) {
-    c[o + col + 3u * WX] = v.w;
+    store_c(o + col + 3u * WX, row, col + 3u * WX, v.w);
   }
 }

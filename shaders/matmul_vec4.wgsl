@@ -19,9 +19,19 @@
 // per thread). Meta layout as matmul.wgsl: [0] M, [1] N, [2] K, [3] batch
 // offset, [4] row-tile offset, then batch shape[BR], A batch strides[BR],
 // B batch strides[BR] (in matrices).
+// The EPILOGUE placeholder (filled by the host) declares the output and what a store does:
+// by default the binding of C (3) and store_c(i, row, col, v), which writes
+// the quad v of C (row `row`, columns col..col+3) at vec4 index i; with an elementwise epilogue fused in
+// (src/backends/webgpu/fused.ts), the epilogue's inputs and outputs, a store_c
+// that writes v to an output, and epilogue_finish, which reads the thread's
+// values back and computes the epilogue's nodes and outputs from them (a loop:
+// the nodes appear once in the kernel rather than at each unrolled store).
+// epilogue_setup(batch) runs once per thread before the stores;
+// epilogue_finish(c_base, row0, rows, col0, cols, step) after them, with the
+// thread's block: rows row0.., quads col0 + q·step for q < cols.
 @group(0) @binding(1) var<storage, read> a: array<vec4<{{T}}>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<{{T}}>>;
-@group(0) @binding(3) var<storage, read_write> c: array<vec4<{{T}}>>;
+{{EPILOGUE}}
 
 const BR: u32 = {{BR}}u;
 const RM: u32 = {{RM}}u;
@@ -39,6 +49,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let a_base = bases.x * M * K4;
   let b_base = bases.y * K * N4;
   let c_base = batch * M * N4;
+  epilogue_setup(batch);
   let row0 = (wid.y + m(4u)) * RM;
   let col0 = wid.x * (WX * CN) + lid.x;
 
@@ -73,9 +84,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       for (var j = 0u; j < CN; j++) {
         let col = col0 + j * WX;
         if (col < N4) {
-          c[c_base + row * N4 + col] = acc[r][j];
+          store_c(c_base + row * N4 + col, row, 4u * col, acc[r][j]);
         }
       }
     }
   }
+  epilogue_finish(c_base, row0, RM, col0, CN, WX);
 }

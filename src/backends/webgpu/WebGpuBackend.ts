@@ -13,7 +13,7 @@ import { CommandBatcher } from './commands.js';
 import type { GpuStorage, KernelContext, SharedBuffer } from './context.js';
 import type { AcquiredDevice } from './device.js';
 import { BufferUsage, MapModeRead } from './gpuConstants.js';
-import { fusedSources, reducedShape, runFusedKernel } from './fused.js';
+import { fusedMatmulSource, fusedSources, reducedShape, runFusedKernel, runFusedMatmul } from './fused.js';
 import { elementwise, type WebGpuKernel } from './kernels.js';
 import { PipelineCache } from './pipelines.js';
 import { runUserKernel } from './userKernel.js';
@@ -39,6 +39,8 @@ export class WebGpuBackend implements Backend, FusedBackend {
   readonly name = 'webgpu' as const;
   /** Kernels with sum and max reductions run as generated WGSL that folds the reduced nodes without storing them. */
   readonly fusesReductions = true;
+  /** Elementwise epilogues run inside the matmul kernel, applied where it stores each value of the product. */
+  readonly fusesMatmul = true;
   readonly device: GPUDevice;
   readonly adapterName: string;
   readonly featureLevel: string;
@@ -169,11 +171,13 @@ export class WebGpuBackend implements Backend, FusedBackend {
 
   /**
    * Runs a fused kernel as generated WGSL dispatches (recorded in the open batch like every kernel): its elementwise
-   * outputs, then its reductions.
+   * outputs, then its reductions; a kernel with a matmul (inputs `[a, b, input 1, …]`) as the matmul kernel with the
+   * nodes applied where it stores the product.
    */
   runFused(kernel: FusedKernel, inputs: readonly Storage[]): Storage[] {
     this.check('fused kernel');
-    const bufs = runFusedKernel(
+    const run = kernel.matmul ? runFusedMatmul : runFusedKernel;
+    const bufs = run(
       this.ctx,
       kernel,
       inputs.map((s) => (s as GpuStorage).buf.buffer),
@@ -188,8 +192,12 @@ export class WebGpuBackend implements Backend, FusedBackend {
     );
   }
 
-  /** The WGSL sources `runFused` compiles for `kernel` (for a kernel with reductions, one per group of reductions). */
+  /**
+   * The WGSL sources `runFused` compiles for `kernel` (for a kernel with reductions, one per group of reductions; with
+   * a matmul, the matmul kernel with the epilogue).
+   */
   fusedSource(kernel: FusedKernel): string {
+    if (kernel.matmul) return fusedMatmulSource(this.ctx, kernel);
     return fusedSources(kernel, this.ctx.maxStorageBuffers);
   }
 

@@ -27,6 +27,7 @@ import { threadsGrid, wgslType, type KernelContext, type SharedBuffer } from './
 import { broadcastStrides, checkRank, collapse } from './layout.js';
 import { META_BYTES } from './gpuConstants.js';
 import { divmodWgsl, FAST_DIVISION_BOUND, flatAddressing, flatPlan, reductionEntry, type FlatPlan, unravelWgsl } from './mapKernel.js';
+import { type MatmulShapes, matmulMetaWords, matmulSource, runMatmul } from './kernels.js';
 import { instantiate } from './shaderTemplate.js';
 
 /** A typed WGSL value for a literal node: the value as `full` stores it (f32: rounded, -0 kept; i32: ToInt32). */
@@ -606,4 +607,201 @@ function runNodeByNode(
     if (!k.outputs.includes(i)) release(v);
   }
   return outs;
+}
+
+// ---- matmul epilogues ----
+
+/** The epilogue of `k` (a kernel with a matmul) without its matmul: input 0 is then a buffer holding the product. */
+const epilogueParts = new WeakMap<FusedKernel, FusedKernel>();
+function withoutMatmul(k: FusedKernel): FusedKernel {
+  let e = epilogueParts.get(k);
+  if (!e) {
+    e = { shape: k.shape, inputs: k.inputs, nodes: k.nodes, outputs: k.outputs };
+    epilogueParts.set(k, e);
+  }
+  return e;
+}
+
+/** Checks a kernel with a matmul: operands of rank ≥ 2 and one dtype, inner dims equal, the product of the kernel's shape. */
+function checkMatmul(k: FusedKernel): MatmulShapes {
+  const mm = k.matmul!;
+  const { a, b } = mm;
+  const txt = `matmul ${a.dtype}[${a.shape.join(',')}] ${b.dtype}[${b.shape.join(',')}]`;
+  const fail = (why: string): never => {
+    throw new Error(`fused kernel (${txt}): ${why}`);
+  };
+  if ((k.reductions ?? []).length > 0) fail('a kernel with a matmul has no reductions');
+  if (a.shape.length < 2 || b.shape.length < 2) fail('the WebGPU backend fuses epilogues into matmuls of operands of rank 2 or more');
+  if (a.dtype !== b.dtype || a.dtype !== k.inputs[0]?.dtype)
+    fail(`the operands and the product (input 0: ${k.inputs[0]?.dtype}) have one dtype`);
+  const K = a.shape[a.shape.length - 1]!;
+  if (b.shape[b.shape.length - 2] !== K) fail(`inner dims ${K} and ${b.shape[b.shape.length - 2]} differ`);
+  const batch = broadcastBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = batch && [...batch, a.shape[a.shape.length - 2]!, b.shape[b.shape.length - 1]!];
+  if (!out) fail('the batch dims do not broadcast');
+  const same = (s: Shape) => s.length === k.shape.length && s.every((d, i) => d === k.shape[i]);
+  if (!same(out!)) fail(`the product [${out!.join(',')}] is not the kernel's shape [${k.shape.join(',')}]`);
+  if (!same(k.inputs[0]!.shape)) fail(`input 0 (the product) has shape [${k.inputs[0]!.shape.join(',')}], not the kernel's`);
+  return { a: a.shape, b: b.shape, out: k.shape, t: wgslType('matmul', a.dtype) };
+}
+
+/** numpy broadcasting of two batch shapes, or null. */
+function broadcastBatch(x: Shape, y: Shape): number[] | null {
+  const r = Math.max(x.length, y.length);
+  const out: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const p = x[x.length - r + i] ?? 1;
+    const q = y[y.length - r + i] ?? 1;
+    if (p !== q && p !== 1 && q !== 1) return null;
+    out.push(p === 1 ? q : p);
+  }
+  return out;
+}
+
+const epilogueSources = new WeakMap<FusedKernel, Map<boolean, string>>();
+
+/**
+ * The {{EPILOGUE}} of a matmul kernel computing the nodes of `k` (src/backends/webgpu/kernels.ts MatmulEpilogue): the
+ * inputs 1, 2, … of `k` at bindings 3, 4, … (read by element with broadcast offsets: each input's offset of the batch,
+ * computed once per thread by `epilogue_setup`, plus row and column times its strides), its outputs after them.
+ * `store_c(i, row, col, p)` writes the product value p (its bits) to output 0 at i; `epilogue_finish` then walks the
+ * thread's block (the rows and columns the matmul kernel passes it, clipped to C at run time), reads each value
+ * back, computes the nodes as the fused elementwise kernel does and writes every output at i. The nodes thus appear
+ * once in the kernel, in a loop, rather than at each of the thread's unrolled stores (up to 512 of them: compiling
+ * that many copies takes a software adapter minutes); the value read back is the one just written by the same
+ * thread. With `vec4`, each value is a quad of C (columns col..col+3 of one row): the nodes run once per component
+ * and the outputs are written as vec4. The product stays in output 0 only where it is that output.
+ */
+export function matmulEpilogueWgsl(k: FusedKernel, vec4: boolean): string {
+  let perKernel = epilogueSources.get(k);
+  if (!perKernel) {
+    perKernel = new Map();
+    epilogueSources.set(k, perKernel);
+  }
+  const cached = perKernel.get(vec4);
+  if (cached !== undefined) return cached;
+  const E = k.inputs.length - 1;
+  const t = wgslType('matmul', k.inputs[0]!.dtype);
+  const inTs = k.inputs.map((a) => wgslType('fused kernel', a.dtype));
+  const outTypes = k.outputs.map((o, j) => nodeType(k, o, `output ${j}`));
+  if (outTypes.length === 0) throw new Error('fused kernel: a matmul epilogue without outputs');
+  const v4 = (x: string) => (vec4 ? `vec4<${x}>` : x);
+  const lines: string[] = [];
+  for (let j = 1; j <= E; j++) lines.push(`@group(0) @binding(${2 + j}) var<storage, read> in${j}: array<${inTs[j]!}>;`);
+  outTypes.forEach((ot, j) => {
+    lines.push(`@group(0) @binding(${3 + E + j}) var<storage, read_write> out${j}: array<${v4(ot)}>;`);
+  });
+  const used = [...new Set(k.nodes.flatMap((n) => (n.kind === 'input' && n.input > 0 ? [n.input] : [])))].sort((x, y) => x - y);
+  // the parameters after B's batch strides: input j's batch strides, then (after all of them) its row and column strides
+  const batchStride = (j: number, d: string) => `m(4u + ${j + 2}u * BR + ${d})`;
+  const rowCol = (j: number) => [`m(5u + ${E + 3}u * BR + ${2 * (j - 1)}u)`, `m(5u + ${E + 3}u * BR + ${2 * (j - 1) + 1}u)`];
+  for (const j of used) lines.push(`var<private> eb${j}: u32;`);
+  lines.push('fn epilogue_setup(batch: u32) {');
+  if (used.length > 0) {
+    lines.push('  var rem = batch;', '  for (var d = BR; d > 0u; d--) {', '    let dim = m(4u + d);', '    let idx = rem % dim;');
+    lines.push('    rem = rem / dim;');
+    for (const j of used) lines.push(`    eb${j} += idx * ${batchStride(j, 'd')};`);
+    lines.push('  }');
+  }
+  lines.push('}');
+  lines.push(`fn store_c(i: u32, row: u32, col: u32, p: ${v4(t)}) {`, `  out0[i] = bitcast<${v4(outTypes[0]!)}>(p);`, '}');
+  const preludes: string[] = [];
+  lines.push('fn epilogue_finish(c_base: u32, row0: u32, rows: u32, col0: u32, cols: u32, step: u32) {');
+  lines.push('  let M = m(0u);', `  let NC = m(1u)${vec4 ? ' / 4u' : ''};`);
+  lines.push('  let r_end = min(rows, M - min(row0, M));', '  let q_end = min(cols, (NC - min(col0, NC) + step - 1u) / step);');
+  lines.push('  for (var r = 0u; r < r_end; r++) {', '    let row = row0 + r;', '    for (var q = 0u; q < q_end; q++) {');
+  lines.push('      let cq = col0 + q * step;', '      let i = c_base + row * NC + cq;');
+  lines.push(`      let p = bitcast<${v4(t)}>(out0[i]);`);
+  const offsets = (indent: string, col: string) =>
+    used.map((j) => {
+      const [rs, cs] = rowCol(j);
+      return `${indent}let o${j} = eb${j} + row * ${rs} + ${col} * ${cs};`;
+    });
+  if (vec4) {
+    outTypes.forEach((ot, j) => {
+      lines.push(`      var s${j}: vec4<${ot}>;`);
+    });
+    COMPONENTS.forEach((c, q) => {
+      lines.push('      {');
+      lines.push(...offsets('        ', `(4u * cq + ${q}u)`));
+      lines.push(...nodeLines(k, '        ', preludes, undefined, (j) => (j === 0 ? `p.${c}` : `in${j}[o${j}]`)));
+      k.outputs.forEach((o, j) => {
+        lines.push(`        s${j}.${c} = v${o};`);
+      });
+      lines.push('      }');
+    });
+    k.outputs.forEach((_, j) => {
+      lines.push(`      out${j}[i] = s${j};`);
+    });
+  } else {
+    lines.push(...offsets('      ', 'cq'));
+    lines.push(...nodeLines(k, '      ', preludes, undefined, (j) => (j === 0 ? 'p' : `in${j}[o${j}]`)));
+    k.outputs.forEach((o, j) => {
+      lines.push(`      out${j}[i] = v${o};`);
+    });
+  }
+  lines.push('    }', '  }', '}');
+  const src = [...lines, ...preludes].join('\n');
+  perKernel.set(vec4, src);
+  return src;
+}
+
+/** Whether the matmul with `k`'s epilogue fits one kernel: its buffers within the storage-buffer limit, its parameters in the slot. */
+function epilogueFits(k: FusedKernel, maxStorageBuffers: number): boolean {
+  const E = k.inputs.length - 1;
+  return 2 + E + k.outputs.length <= maxStorageBuffers && matmulMetaWords(Math.max(k.shape.length - 2, 0), E) <= META_BYTES / 4;
+}
+
+/**
+ * Runs a kernel with a matmul (inputs `[a, b, input 1, …]`): one matmul kernel computing the product with the
+ * matmul primitive's own kernel and arithmetic and applying the nodes where it stores C (matmulEpilogueWgsl). Past
+ * the storage-buffer or parameter limits, the product is computed by the plain matmul kernel into a temporary
+ * buffer and the nodes run as a fused elementwise kernel reading it (same values, one more dispatch).
+ */
+export function runFusedMatmul(
+  ctx: KernelContext,
+  k: FusedKernel,
+  inputs: readonly GPUBuffer[],
+  release: (b: SharedBuffer) => void,
+): SharedBuffer[] {
+  const s = checkMatmul(k);
+  if (inputs.length !== k.inputs.length + 1)
+    throw new Error(
+      `fused kernel: ${k.inputs.length + 1} input buffers expected (a, b of its matmul, then inputs 1…), got ${inputs.length}`,
+    );
+  k.inputs.forEach((a, j) => {
+    checkBroadcast(k, a.shape, j);
+  });
+  const n = sizeOf(k.shape);
+  if (!epilogueFits(k, ctx.maxStorageBuffers)) {
+    const product = ctx.alloc(n * 4);
+    runMatmul(ctx, s, inputs[0]!, inputs[1]!, product.buffer);
+    const outs = runFusedKernel(ctx, withoutMatmul(k), [product.buffer, ...inputs.slice(2)], release);
+    release(product);
+    return outs;
+  }
+  const outs = k.outputs.map(() => ctx.alloc(n * 4));
+  if (outs.length === 0) return outs;
+  runMatmul(ctx, s, inputs[0]!, inputs[1]!, {
+    source: (vec4) => matmulEpilogueWgsl(k, vec4),
+    inputs: inputs.slice(2),
+    strides: k.inputs.slice(1).map((a) => broadcastStrides(a.shape, k.shape)),
+    outputs: outs.map((o) => o.buffer),
+  });
+  return outs;
+}
+
+/** The WGSL `runFused` runs for a kernel with a matmul: the matmul kernel with the epilogue, or the product then the epilogue. */
+export function fusedMatmulSource(ctx: KernelContext, k: FusedKernel): string {
+  const s = checkMatmul(k);
+  if (!epilogueFits(k, ctx.maxStorageBuffers)) {
+    return (
+      `// the product (the plain matmul kernel; the epilogue's buffers exceed one kernel)\n${matmulSource(ctx, s)}\n\n` +
+      `// the epilogue\n${elementwiseSource(withoutMatmul(k))}`
+    );
+  }
+  return matmulSource(ctx, s, {
+    source: (vec4) => matmulEpilogueWgsl(k, vec4),
+    strides: k.inputs.slice(1).map((a) => broadcastStrides(a.shape, k.shape)),
+  });
 }

@@ -170,77 +170,163 @@ function matmulVariant(ctx: KernelContext, K: number): MatmulVariant {
   return v === 'vec4' && K % 4 !== 0 ? 'registers' : v;
 }
 
-/** Batched matrix product (batch dims broadcast); the variant is chosen by adapter and shape (see MatmulVariant). */
-export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
-  const [a, b] = call.inputs as [KernelInput, KernelInput];
-  const out = ctx.alloc(outBytes(call));
-  const os = call.out.shape;
+/**
+ * An elementwise epilogue applied where a matmul kernel stores C (src/backends/webgpu/fused.ts): `source` fills the
+ * kernel's {{EPILOGUE}} (the epilogue's input bindings from 3 on, its output bindings after them, `epilogue_setup`,
+ * `store_c` and `epilogue_finish`, for C stored by element or, with `vec4`, by quad); its inputs are read with `strides` (each input's
+ * broadcast strides over C's shape), passed in the parameter block after B's batch strides: each input's strides over
+ * the collapsed batch dims, then each input's row and column strides.
+ */
+export interface MatmulEpilogue {
+  /** `vec4`: C is stored by quads. */
+  readonly source: (vec4: boolean) => string;
+  readonly inputs: readonly GPUBuffer[];
+  readonly strides: readonly (readonly number[])[];
+  readonly outputs: readonly GPUBuffer[];
+}
+
+/** The {{EPILOGUE}} of the plain matmul: C at binding 3, stored as computed. */
+function plainStore(t: string, vec4: boolean): string {
+  const ct = vec4 ? `vec4<${t}>` : t;
+  return [
+    `@group(0) @binding(3) var<storage, read_write> c: array<${ct}>;`,
+    'fn epilogue_setup(batch: u32) {}',
+    'fn epilogue_finish(c_base: u32, row0: u32, rows: u32, col0: u32, cols: u32, step: u32) {}',
+    `fn store_c(i: u32, row: u32, col: u32, v: ${ct}) {`,
+    '  c[i] = v;',
+    '}',
+  ].join('\n');
+}
+
+/** The operands of a matmul: shapes (rank ≥ 2, batch dims broadcast) and the WGSL type of their elements. */
+export interface MatmulShapes {
+  readonly a: Shape;
+  readonly b: Shape;
+  /** The product's shape: [...batch, M, N]. */
+  readonly out: Shape;
+  readonly t: string;
+}
+
+/** The kernel a matmul of these shapes runs (with an epilogue's strides, if any): its pipeline key and source, tile, parameters. */
+function matmulLaunch(
+  ctx: KernelContext,
+  s: MatmulShapes,
+  epilogue?: Pick<MatmulEpilogue, 'source' | 'strides'>,
+): { key: string; source: () => string; tileM: number; tileN: number; meta: number[]; batch: number } {
+  const os = s.out;
   const M = os[os.length - 2]!;
   const N = os[os.length - 1]!;
-  const K = a.shape[a.shape.length - 1]!;
+  const K = s.a[s.a.length - 1]!;
   const batchShape = os.slice(0, -2);
-  const batch = sizeOf(batchShape);
-  if (batch * M * N === 0) return out;
-  if (K === 0) {
-    ctx.clear(out.buffer, outBytes(call));
-    return out;
-  }
-  const bs = collapse(batchShape, [broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape)]);
+  const epiStrides = epilogue?.strides ?? [];
+  const bs = collapse(batchShape, [
+    broadcastStrides(s.a.slice(0, -2), batchShape),
+    broadcastStrides(s.b.slice(0, -2), batchShape),
+    ...epiStrides.map((st) => st.slice(0, -2)),
+  ]);
   checkRank('matmul', bs.shape.length);
   const BR = bs.shape.length;
-  const t = operandType(call);
-  const variant = matmulVariant(ctx, K);
-  let tileM: number;
-  let tileN: number;
-  let pipeline: GPUComputePipeline;
+  const t = s.t;
+  let variant = matmulVariant(ctx, K);
+  // an empty K reads nothing: a scalar kernel (A and B may be smaller than one vec4)
+  if (K === 0 && variant === 'vec4') variant = 'registers';
+  const epi = (vec4: boolean) => (epilogue ? epilogue.source(vec4) : plainStore(t, vec4));
+  const tag = (vec4: boolean) => (epilogue ? `|${epi(vec4)}` : '');
+  let r: { key: string; source: () => string; tileM: number; tileN: number };
   if (variant === 'vec4' && N % 4 === 0) {
     const { RM, CN } = vec4Block(M, N);
-    [tileM, tileN] = [RM, 4 * VEC4_WX * CN];
-    pipeline = ctx.pipeline(
-      `matmul_vec4|${t}|${BR}|${RM}|${CN}`,
-      () => instantiate('matmul_vec4', { BR, T: t, RM, CN }),
-      'main',
-      2,
-      'matmul',
-    );
+    r = {
+      key: `matmul_vec4|${t}|${BR}|${RM}|${CN}${tag(true)}`,
+      source: () => instantiate('matmul_vec4', { BR, T: t, RM, CN, EPILOGUE: epi(true) }),
+      tileM: RM,
+      tileN: 4 * VEC4_WX * CN,
+    };
   } else if (variant === 'vec4') {
     const { RM, CN } = avec4Block(M, N);
-    [tileM, tileN] = [RM, VEC4_WX * CN];
-    pipeline = ctx.pipeline(
-      `matmul_avec4|${t}|${BR}|${RM}|${CN}`,
-      () => instantiate('matmul_avec4', { BR, T: t, RM, CN }),
-      'main',
-      2,
-      'matmul',
-    );
+    r = {
+      key: `matmul_avec4|${t}|${BR}|${RM}|${CN}${tag(false)}`,
+      source: () => instantiate('matmul_avec4', { BR, T: t, RM, CN, EPILOGUE: epi(false) }),
+      tileM: RM,
+      tileN: VEC4_WX * CN,
+    };
   } else if (variant === 'registers') {
-    [tileM, tileN] = REGISTERS_TILE;
-    pipeline = ctx.pipeline(`matmul_registers|${t}|${BR}`, () => instantiate('matmul_registers', { BR, T: t }), 'main', 2, 'matmul');
+    r = {
+      key: `matmul_registers|${t}|${BR}${tag(false)}`,
+      source: () => instantiate('matmul_registers', { BR, T: t, EPILOGUE: epi(false) }),
+      tileM: REGISTERS_TILE[0],
+      tileN: REGISTERS_TILE[1],
+    };
   } else {
-    [tileM, tileN] = [4 * MATMUL_WG, 4 * MATMUL_WG];
-    pipeline = ctx.pipeline(
-      `matmul|${t}|${BR}|${MATMUL_WG}`,
-      () => instantiate('matmul', { BR, T: t, WG: MATMUL_WG }),
-      'main',
-      2,
-      'matmul',
-    );
+    r = {
+      key: `matmul|${t}|${BR}|${MATMUL_WG}${tag(false)}`,
+      source: () => instantiate('matmul', { BR, T: t, WG: MATMUL_WG, EPILOGUE: epi(false) }),
+      tileM: 4 * MATMUL_WG,
+      tileN: 4 * MATMUL_WG,
+    };
   }
-  const colTiles = Math.ceil(N / tileN);
-  const rowTiles = Math.ceil(M / tileM);
+  const meta = [M, N, K, 0, 0, ...bs.shape, ...bs.strides.flat()];
+  for (const st of epiStrides) meta.push(st[st.length - 2]!, st[st.length - 1]!);
+  return { ...r, meta, batch: sizeOf(batchShape) };
+}
+
+/** The source of the kernel a matmul of these shapes runs (with `epilogue`, if any). */
+export function matmulSource(ctx: KernelContext, s: MatmulShapes, epilogue?: Pick<MatmulEpilogue, 'source' | 'strides'>): string {
+  return matmulLaunch(ctx, s, epilogue).source();
+}
+
+/** The parameter words of a matmul with an epilogue of `inputs` inputs at batch rank ≤ `batchRank` (to check the slot's size). */
+export const matmulMetaWords = (batchRank: number, inputs: number): number => 5 + batchRank * (3 + inputs) + 2 * inputs;
+
+/**
+ * Records a batched matrix product of A and B (buffers holding `s.a`, `s.b`), either into `out` (C) or, with an
+ * epilogue, into the epilogue's outputs. The product is the same kernel and arithmetic either way. Nothing is
+ * recorded for an empty product; a plain product with K = 0 is cleared.
+ */
+export function runMatmul(ctx: KernelContext, s: MatmulShapes, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer | MatmulEpilogue): void {
+  const os = s.out;
+  const M = os[os.length - 2]!;
+  const N = os[os.length - 1]!;
+  const K = s.a[s.a.length - 1]!;
+  const batch = sizeOf(os.slice(0, -2));
+  if (batch * M * N === 0) return;
+  const epilogue = 'outputs' in out ? out : undefined;
+  if (!epilogue && K === 0) {
+    ctx.clear(out as GPUBuffer, sizeOf(os) * 4);
+    return;
+  }
+  const l = matmulLaunch(ctx, s, epilogue);
+  const pipeline = ctx.pipeline(l.key, l.source, 'main', 2 + (epilogue?.inputs.length ?? 0), 'matmul', epilogue?.outputs.length ?? 1);
+  const colTiles = Math.ceil(N / l.tileN);
+  const rowTiles = Math.ceil(M / l.tileM);
   if (colTiles > MAX_GROUPS_PER_DIM)
-    throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * tileN})`);
-  const inputs = [ctx.bufferOf(a.storage), ctx.bufferOf(b.storage)];
+    throw new Error(`matmul: ${N} output columns exceed one WebGPU dispatch (at most ${MAX_GROUPS_PER_DIM * l.tileN})`);
+  const inputs = [a, b, ...(epilogue?.inputs ?? [])];
+  const outputs = epilogue ? epilogue.outputs : (out as GPUBuffer);
   for (let b0 = 0; b0 < batch; b0 += MAX_GROUPS_PER_DIM) {
     for (let r0 = 0; r0 < rowTiles; r0 += MAX_GROUPS_PER_DIM) {
-      const meta = [M, N, K, b0, r0, ...bs.shape, ...bs.strides[0]!, ...bs.strides[1]!];
-      ctx.dispatch(pipeline, inputs, out.buffer, meta, [
+      const meta = [...l.meta];
+      meta[3] = b0;
+      meta[4] = r0;
+      ctx.dispatch(pipeline, inputs, outputs, meta, [
         colTiles,
         Math.min(MAX_GROUPS_PER_DIM, rowTiles - r0),
         Math.min(MAX_GROUPS_PER_DIM, batch - b0),
       ]);
     }
   }
+}
+
+/** Batched matrix product (batch dims broadcast); the variant is chosen by adapter and shape (see MatmulVariant). */
+export function matmulKernel(ctx: KernelContext, call: KernelCall): SharedBuffer {
+  const [a, b] = call.inputs as [KernelInput, KernelInput];
+  const out = ctx.alloc(outBytes(call));
+  runMatmul(
+    ctx,
+    { a: a.shape, b: b.shape, out: call.out.shape, t: operandType(call) },
+    ctx.bufferOf(a.storage),
+    ctx.bufferOf(b.storage),
+    out.buffer,
+  );
   return out;
 }
 
