@@ -39,7 +39,10 @@ beforeAll(() => {
   wasm = getBackendByName('wasm') as WasmBackend;
 });
 
-/** The fused outputs on `fusedOn` equal the eager ones on the registered wasm backend bit for bit (NaN = NaN); returns the fused outputs. */
+/**
+ * The fused outputs on `fusedOn` equal the eager ones on the registered wasm backend bit for bit (NaN = NaN); returns the
+ * fused outputs.
+ */
 const expectSame = (k: FusedKernel, data: readonly TypedArray[], fusedOn: WasmBackend = wasm): TypedArray[] =>
   expectFusedSame(k, data, fusedOn, wasm);
 

@@ -156,7 +156,8 @@ function runFlatMap(ctx: KernelContext, spec: MapSpec, shape: number[], strides:
   const prelude = spec.prelude ?? '';
   const v4 = plan.vec4;
   const sc = plan.scalar.slice(1);
-  const key = `map_flat|${plan.form}|${v4 ? 4 : 1}|${sc.map((s) => (s ? 's' : 'v')).join('')}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
+  const scalars = sc.map((s) => (s ? 's' : 'v')).join('');
+  const key = `map_flat|${plan.form}|${v4 ? 4 : 1}|${scalars}|${outT}|${inTs.join(',')}|${spec.expr}|${prelude}`;
   const pipeline = ctx.pipeline(
     key,
     () => {
