@@ -20,6 +20,7 @@ export * from './programs.js';
 export * from './fuzz.js';
 export * from './jit.js';
 export * from './vmap.js';
+export * from './control.js';
 export * from './batchMutants.js';
 export { builtinCases } from './domains.js';
 export * as arb from './arbitraries.js';
