@@ -22,7 +22,6 @@ import { scope } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
 import { lookupPrimitive } from '../../src/ops/primitives.js';
-import type { Aval } from '../../src/tensor/Aval.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { broadcastShapes, type Shape, sizeOf } from '../../src/tensor/shape.js';
 import {
@@ -30,11 +29,13 @@ import {
   arbInputs,
   broadcastable,
   bufferAvals,
+  epilogueData,
+  epilogueKernel,
   expectFusedSame,
-  inputNode as input,
   literalNode as literal,
   opNode,
   sameValues,
+  seededValues,
 } from './fusedKernels.js';
 
 let wasm: WasmBackend;
@@ -47,35 +48,6 @@ beforeAll(() => {
 /** The fused outputs on `on` equal the eager ones on the registered wasm backend bit for bit (NaN = NaN); returns the fused outputs. */
 const expectSame = (k: FusedKernel, data: readonly TypedArray[], on: WasmBackend = wasm): TypedArray[] =>
   expectFusedSame(k, data, on, wasm);
-
-/** Deterministic values in [-1, 1) (f32) or small integers (i32). */
-function values(n: number, seed: number, dtype: DType = 'f32'): TypedArray {
-  let s = seed * 2654435761;
-  const next = () => {
-    s = (Math.imul(s, 1103515245) + 12345) | 0;
-    return (s >>> 8) / 2 ** 24;
-  };
-  if (dtype === 'i32') return Int32Array.from({ length: n }, () => Math.floor(next() * 19) - 9);
-  return Float32Array.from({ length: n }, () => next() * 2 - 1);
-}
-
-/** A kernel whose input 0 is a·b (of dtype `dt`), with extra inputs of shapes `extra` and these nodes after the input nodes. */
-function epilogueKernel(
-  a: Shape,
-  b: Shape,
-  extra: readonly Shape[],
-  ops: (first: number) => FusedNode[],
-  outputs: readonly number[],
-  dt: DType = 'f32',
-): FusedKernel {
-  const shape = [...broadcastShapes('matmul', a.slice(0, -2), b.slice(0, -2)), a[a.length - 2]!, b[b.length - 1]!];
-  const inputs: Aval[] = [{ shape, dtype: dt }, ...extra.map((s) => ({ shape: s, dtype: dt }))];
-  const nodes: FusedNode[] = [...inputs.map((_, i) => input(i, dt)), ...ops(inputs.length)];
-  return { shape, inputs, nodes, outputs, matmul: { a: { shape: a, dtype: dt }, b: { shape: b, dtype: dt } } };
-}
-
-/** Random data for the buffers of `k` (a, b, inputs 1, …). */
-const dataFor = (k: FusedKernel, seed: number): TypedArray[] => bufferAvals(k).map((a, i) => values(sizeOf(a.shape), seed + i, a.dtype));
 
 /** Random product shapes: m, k, n in 1..40 (k = 0 now and then), 0 to 2 batch dims, each operand's batch dims broadcast. */
 const arbProduct = fc
@@ -131,9 +103,9 @@ describe('wasm matmul epilogues = the matmul kernel, then the unfused ops', () =
 
   it('bias + relu: [m,n] + [n], then relu', () => {
     const k = epilogueKernel([37, 29], [29, 23], [[23]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3]);
-    const [got] = expectSame(k, dataFor(k, 1));
+    const [got] = expectSame(k, epilogueData(k, 1));
     // against values computed here: relu(x·w + b) with f32 products accumulated in order from f32 sums
-    const [x, w, b] = dataFor(k, 1) as [Float32Array, Float32Array, Float32Array];
+    const [x, w, b] = epilogueData(k, 1) as [Float32Array, Float32Array, Float32Array];
     for (const [i, j] of [
       [0, 0],
       [36, 22],
@@ -150,14 +122,14 @@ describe('wasm matmul epilogues = the matmul kernel, then the unfused ops', () =
     const a = [45, 70];
     const b = [70, 33];
     const alone = epilogueKernel(a, b, [], () => [], [0]);
-    expectSame(alone, dataFor(alone, 2));
+    expectSame(alone, epilogueData(alone, 2));
     expect(wasm.fusedSource(alone)).toMatch(/-> out0/);
     expectSame(
       epilogueKernel(a, b, [], () => [], [0, 0]),
-      dataFor(alone, 2),
+      epilogueData(alone, 2),
     );
     const beside = epilogueKernel(a, b, [[33]], (f) => [opNode('mul', [0, 1], 'f32'), opNode('tanh', [f], 'f32')], [3, 0, 2]);
-    expectSame(beside, dataFor(beside, 3));
+    expectSame(beside, epilogueData(beside, 3));
     expect(wasm.fusedSource(beside)).toMatch(/-> out1/);
   });
 
@@ -169,12 +141,12 @@ describe('wasm matmul epilogues = the matmul kernel, then the unfused ops', () =
       (f) => [literal(0.125), opNode('mul', [0, f], 'f32'), opNode('sub', [f + 1, 1], 'f32')],
       [4],
     );
-    expectSame(k, dataFor(k, 4));
+    expectSame(k, epilogueData(k, 4));
   });
 
   it('the MLP layer 128×784 @ 784×256 + bias, relu (and the pre-activation as a second output)', () => {
     const k = epilogueKernel([128, 784], [784, 256], [[256]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3, 2]);
-    expectSame(k, dataFor(k, 5));
+    expectSame(k, epilogueData(k, 5));
   });
 
   it('wide products (several column blocks), one or two rows, a 1×1 product, k = 0, batched with broadcast', () => {
@@ -197,7 +169,7 @@ describe('wasm matmul epilogues = the matmul kernel, then the unfused ops', () =
       ],
     ] as const) {
       const k = epilogueKernel(a, b, [extra], bias, [3]);
-      expectSame(k, dataFor(k, a[0] + b[1]));
+      expectSame(k, epilogueData(k, a[0] + b[1]));
     }
   });
 });
@@ -213,7 +185,7 @@ describe('wasm matmul epilogues split across threads', () => {
   it('the MLP layer and a wide batched product, split by jobs, equal the unsplit eager result', () => {
     const before = split.memoryStats();
     const mlp = epilogueKernel([300, 784], [784, 256], [[256]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3]);
-    expectSame(mlp, dataFor(mlp, 6), split);
+    expectSame(mlp, epilogueData(mlp, 6), split);
     const wide = epilogueKernel(
       [2, 130, 64],
       [64, 1030],
@@ -221,7 +193,7 @@ describe('wasm matmul epilogues split across threads', () => {
       (f) => [opNode('mul', [0, 1], 'f32'), opNode('neg', [f], 'f32')],
       [0, 3],
     );
-    expectSame(wide, dataFor(wide, 7), split);
+    expectSame(wide, epilogueData(wide, 7), split);
     const after = split.memoryStats();
     expect(after.splitCalls - before.splitCalls).toBeGreaterThanOrEqual(2);
     expect(after.workerChunks).toBeGreaterThan(before.workerChunks);
@@ -264,9 +236,9 @@ describe('wasm matmul epilogues on the plain module (f32x4.mul + f32x4.add, what
   it('the MLP layer and a wide product equal the plain matmul kernel, then the epilogue', () => {
     expect(plain.relaxed).toBe(false);
     const mlp = epilogueKernel([128, 784], [784, 256], [[256]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3, 0]);
-    unfusedOnPlain(mlp, dataFor(mlp, 8));
+    unfusedOnPlain(mlp, epilogueData(mlp, 8));
     const wide = epilogueKernel([2, 70, 300], [300, 600], [[600]], (f) => [opNode('sub', [0, 1], 'f32'), opNode('tanh', [f], 'f32')], [3]);
-    unfusedOnPlain(wide, dataFor(wide, 9));
+    unfusedOnPlain(wide, epilogueData(wide, 9));
   });
 });
 
@@ -298,14 +270,14 @@ describe('wasm matmul epilogues: errors', () => {
 describe('jit fuses a dense layer into its matmul on the wasm backend', () => {
   it('relu(x·w + b) is one kernel, lower shows `= matmul`, and it equals the eager layer', () => {
     const x = ct.tensor(
-      Array.from({ length: 24 }, (_, i) => Array.from(values(50, 100 + i))),
+      Array.from({ length: 24 }, (_, i) => Array.from(seededValues(50, 100 + i))),
       { dtype: 'f32', backend: 'wasm' },
     );
     const w = ct.tensor(
-      Array.from({ length: 50 }, (_, i) => Array.from(values(70, 200 + i))),
+      Array.from({ length: 50 }, (_, i) => Array.from(seededValues(70, 200 + i))),
       { dtype: 'f32', backend: 'wasm' },
     );
-    const b = ct.tensor(Array.from(values(70, 300)), { dtype: 'f32', backend: 'wasm' });
+    const b = ct.tensor(Array.from(seededValues(70, 300)), { dtype: 'f32', backend: 'wasm' });
     const f = (x: ct.Tensor, w: ct.Tensor, b: ct.Tensor) => ct.relu(ct.add(ct.matmul(x, w), b));
     const jf = ct.jit(f);
     const eager = Float32Array.from(f(x, w, b).dataSync());

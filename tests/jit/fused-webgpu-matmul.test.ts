@@ -21,20 +21,25 @@ import { scopeAsync } from '../../src/core/memory.js';
 import * as ct from '../../src/index.js';
 import { runFusedEagerly } from '../../src/jit/fused.js';
 import { fromTypedArray } from '../../src/ops/creation.js';
-import type { Aval } from '../../src/tensor/Aval.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
-import { broadcastShapes, type Shape, sizeOf } from '../../src/tensor/shape.js';
+import { broadcastShapes, sizeOf } from '../../src/tensor/shape.js';
 import { acquireGpu } from '../webgpu/gpu.js';
-import { arbFusedKernel, arbInputs, opNode, sameValues } from './fusedKernels.js';
+import {
+  arbFusedKernel,
+  arbInputs,
+  broadcastable,
+  bufferAvals,
+  epilogueData,
+  epilogueKernel,
+  literalNode as literal,
+  opNode,
+  sameValues,
+  seededValues,
+} from './fusedKernels.js';
 
 const ok = await acquireGpu();
 
 const gpu = (): WebGpuBackend => getBackendByName('webgpu') as WebGpuBackend;
-const input = (i: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'input', input: i, dtype });
-const literal = (value: number, dtype: DType = 'f32'): FusedNode => ({ kind: 'literal', value, dtype });
-
-/** The avals of the buffers runFused takes: a, b of the matmul, then inputs 1, … */
-const bufferAvals = (k: FusedKernel): Aval[] => [k.matmul!.a, k.matmul!.b, ...k.inputs.slice(1)];
 
 /** Runs `k` fused and eagerly (the matmul primitive, then the nodes) on the GPU; the outputs' data of each. */
 function runBoth(k: FusedKernel, data: readonly TypedArray[]): Promise<{ got: TypedArray[]; want: TypedArray[] }> {
@@ -64,41 +69,6 @@ async function expectSame(k: FusedKernel, data: readonly TypedArray[]): Promise<
   });
   return got;
 }
-
-/** Deterministic values in [-1, 1) (f32) or small integers (i32). */
-function values(n: number, seed: number, dtype: DType = 'f32'): TypedArray {
-  let s = seed * 2654435761;
-  const next = () => {
-    s = (Math.imul(s, 1103515245) + 12345) | 0;
-    return (s >>> 8) / 2 ** 24;
-  };
-  if (dtype === 'i32') return Int32Array.from({ length: n }, () => Math.floor(next() * 19) - 9);
-  return Float32Array.from({ length: n }, () => next() * 2 - 1);
-}
-
-/** A kernel whose input 0 is a·b, with extra inputs of shapes `extra` and these nodes after the input nodes. */
-function epilogueKernel(
-  a: Shape,
-  b: Shape,
-  extra: readonly Shape[],
-  ops: (first: number) => FusedNode[],
-  outputs: readonly number[],
-  dt: DType = 'f32',
-): FusedKernel {
-  const shape = [...broadcastShapes('matmul', a.slice(0, -2), b.slice(0, -2)), a[a.length - 2]!, b[b.length - 1]!];
-  const inputs: Aval[] = [{ shape, dtype: dt }, ...extra.map((s) => ({ shape: s, dtype: dt }))];
-  const nodes: FusedNode[] = [...inputs.map((_, i) => input(i, dt)), ...ops(inputs.length)];
-  return { shape, inputs, nodes, outputs, matmul: { a: { shape: a, dtype: dt }, b: { shape: b, dtype: dt } } };
-}
-
-/** Data for the buffers of `k` (a, b, inputs 1, …). */
-const dataFor = (k: FusedKernel, seed: number): TypedArray[] => bufferAvals(k).map((a, i) => values(sizeOf(a.shape), seed + i, a.dtype));
-
-/** A shape that broadcasts to `shape`: some leading dims dropped, some dims set to 1. */
-const broadcastable = (shape: Shape) =>
-  fc
-    .tuple(fc.integer({ min: 0, max: shape.length }), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }))
-    .map(([drop, ones]) => shape.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
 
 /** Random product shapes: m, n in 1..40, k in 1..40 (a multiple of 4 half the time; 0 now and then), 0-2 broadcast batch dims. */
 const arbProduct = fc
@@ -175,7 +145,7 @@ describe.skipIf(!ok)('WebGPU matmul epilogues = the matmul kernel, then the unfu
         [9, 16, 10],
       ] as const) {
         const k = epilogueKernel([m, kk], [kk, n], [[n]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3]);
-        const data = dataFor(k, m + n);
+        const data = epilogueData(k, m + n);
         const [got] = await expectSame(k, data);
         const [x, w, b] = data as [Float32Array, Float32Array, Float32Array];
         for (const [i, j] of [
@@ -198,7 +168,7 @@ describe.skipIf(!ok)('WebGPU matmul epilogues = the matmul kernel, then the unfu
     for (const v of ['tiled', 'registers', 'vec4'] as MatmulVariant[]) {
       forceMatmulVariant(v);
       const alone = epilogueKernel([2, 1, 13, 20], [3, 20, 8], [], () => [], [0]);
-      await expectSame(alone, dataFor(alone, 2));
+      await expectSame(alone, epilogueData(alone, 2));
       const beside = epilogueKernel(
         [3, 1, 19, 12],
         [2, 12, 9],
@@ -209,7 +179,7 @@ describe.skipIf(!ok)('WebGPU matmul epilogues = the matmul kernel, then the unfu
         (f) => [opNode('mul', [0, 1], 'f32'), opNode('sub', [f, 2], 'f32'), opNode('tanh', [f + 1], 'f32')],
         [5, 0, 3],
       );
-      await expectSame(beside, dataFor(beside, 3));
+      await expectSame(beside, epilogueData(beside, 3));
     }
   });
 
@@ -221,15 +191,15 @@ describe.skipIf(!ok)('WebGPU matmul epilogues = the matmul kernel, then the unfu
       (f) => [literal(0.125), opNode('mul', [0, f], 'f32'), opNode('sub', [f + 1, 1], 'f32')],
       [4],
     );
-    await expectSame(k, dataFor(k, 4));
+    await expectSame(k, epilogueData(k, 4));
   });
 
   it('the MLP layer 128×784 @ 784×256 + bias, relu (and the pre-activation as a second output)', async () => {
     const k = epilogueKernel([128, 784], [784, 256], [[256]], (f) => [opNode('add', [0, 1], 'f32'), opNode('relu', [f], 'f32')], [3, 2]);
-    await expectSame(k, dataFor(k, 5));
+    await expectSame(k, epilogueData(k, 5));
     // and the classifier's layer (N = 10: scalar stores)
     const c = epilogueKernel([128, 64], [64, 10], [[10]], () => [opNode('add', [0, 1], 'f32')], [2]);
-    await expectSame(c, dataFor(c, 6));
+    await expectSame(c, epilogueData(c, 6));
   });
 
   it('past the storage-buffer limit: the product by the plain kernel, then the epilogue (same values)', async () => {
@@ -248,7 +218,7 @@ describe.skipIf(!ok)('WebGPU matmul epilogues = the matmul kernel, then the unfu
       [2 * extra.length],
     );
     expect(2 + extra.length + 1).toBeGreaterThan(limit);
-    await expectSame(k, dataFor(k, 7));
+    await expectSame(k, epilogueData(k, 7));
     expect(gpu().fusedSource(k)).toMatch(/the epilogue's buffers exceed one kernel/);
   });
 
@@ -277,9 +247,9 @@ describe.skipIf(!ok)('jit fuses dense layers into their matmul on the WebGPU bac
   afterAll(() => ct.shutdown());
 
   it('relu(x·w + b) is one dispatch, lower shows `= matmul`, and it equals the eager layer bit for bit', async () => {
-    const x = ct.tensor(values(24 * 52, 100), { dtype: 'f32', backend: 'webgpu', shape: [24, 52] });
-    const w = ct.tensor(values(52 * 70, 200), { dtype: 'f32', backend: 'webgpu', shape: [52, 70] });
-    const b = ct.tensor(Array.from(values(70, 300)), { dtype: 'f32', backend: 'webgpu' });
+    const x = ct.tensor(seededValues(24 * 52, 100), { dtype: 'f32', backend: 'webgpu', shape: [24, 52] });
+    const w = ct.tensor(seededValues(52 * 70, 200), { dtype: 'f32', backend: 'webgpu', shape: [52, 70] });
+    const b = ct.tensor(Array.from(seededValues(70, 300)), { dtype: 'f32', backend: 'webgpu' });
     const f = (x: ct.Tensor, w: ct.Tensor, b: ct.Tensor) => ct.relu(ct.add(ct.matmul(x, w), b));
     const jf = ct.jit(f);
     const eager = (await f(x, w, b).data()) as Float32Array;
@@ -302,10 +272,10 @@ describe.skipIf(!ok)('jit fuses dense layers into their matmul on the WebGPU bac
       sizes
         .slice(1)
         .flatMap((n, i) => [
-          ct.tensor(values(sizes[i]! * n, 10 + i), { shape: [sizes[i]!, n] }),
-          ct.tensor(values(n, 20 + i), { shape: [n] }),
+          ct.tensor(seededValues(sizes[i]! * n, 10 + i), { shape: [sizes[i]!, n] }),
+          ct.tensor(seededValues(n, 20 + i), { shape: [n] }),
         ]);
-    const x = ct.tensor(values(batch * sizes[0]!, 1), { shape: [batch, sizes[0]!] });
+    const x = ct.tensor(seededValues(batch * sizes[0]!, 1), { shape: [batch, sizes[0]!] });
     const y = ct.tensor(
       Array.from({ length: batch }, (_, i) => i % 10),
       { dtype: 'i32' },

@@ -15,7 +15,7 @@ import { fromTypedArray } from '../../src/ops/creation.js';
 import { lookupPrimitive } from '../../src/ops/primitives.js';
 import type { Aval } from '../../src/tensor/Aval.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
-import { type Shape, sizeOf } from '../../src/tensor/shape.js';
+import { broadcastShapes, type Shape, sizeOf } from '../../src/tensor/shape.js';
 
 /** The fusible primitives by arity, and which of them take i32 operands. */
 export const FLOAT_UNARY = ['neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sqrt', 'square', 'abs', 'reciprocal', 'sign'];
@@ -329,3 +329,33 @@ export function lcgValues(n: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** Deterministic values in [-1, 1) (f32) or small integers in [-9, 9] (i32), for the matmul-epilogue tests. */
+export function seededValues(n: number, seed: number, dtype: DType = 'f32'): TypedArray {
+  let s = seed * 2654435761;
+  const next = () => {
+    s = (Math.imul(s, 1103515245) + 12345) | 0;
+    return (s >>> 8) / 2 ** 24;
+  };
+  if (dtype === 'i32') return Int32Array.from({ length: n }, () => Math.floor(next() * 19) - 9);
+  return Float32Array.from({ length: n }, () => next() * 2 - 1);
+}
+
+/** A kernel whose input 0 is a·b (of dtype `dt`), with extra inputs of shapes `extra` and these nodes after the input nodes. */
+export function epilogueKernel(
+  a: Shape,
+  b: Shape,
+  extra: readonly Shape[],
+  ops: (first: number) => FusedNode[],
+  outputs: readonly number[],
+  dt: DType = 'f32',
+): FusedKernel {
+  const shape = [...broadcastShapes('matmul', a.slice(0, -2), b.slice(0, -2)), a[a.length - 2]!, b[b.length - 1]!];
+  const inputs: Aval[] = [{ shape, dtype: dt }, ...extra.map((s) => ({ shape: s, dtype: dt }))];
+  const nodes: FusedNode[] = [...inputs.map((_, i) => inputNode(i, dt)), ...ops(inputs.length)];
+  return { shape, inputs, nodes, outputs, matmul: { a: { shape: a, dtype: dt }, b: { shape: b, dtype: dt } } };
+}
+
+/** Seeded data for the buffers of `k` (a, b, inputs 1, …). */
+export const epilogueData = (k: FusedKernel, seed: number): TypedArray[] =>
+  bufferAvals(k).map((a, i) => seededValues(sizeOf(a.shape), seed + i, a.dtype));
