@@ -419,6 +419,7 @@ const EMPTY_PLAN: Plan = {
   inputLastUse: [],
   peakBytes: 0,
   names: [],
+  constOutputs: new Set(),
 };
 
 /** Runs a plan on concrete inputs; `donatedLeaves` are freed at their last use unless they are outputs. */
@@ -485,11 +486,10 @@ function execute(e: Entry, inputs: readonly ConcreteTensor[], donatedLeaves: Rea
     throw err;
   }
   // WebGPU: the call's dispatches stay in the open command encoder; the next read (or a full batch) submits them together
-  const constSlots = new Set(plan.consts.map((c) => c.slot));
   return plan.outputSlots.map((s) => {
     const v = vals[s]!;
     // a constant returned as an output is copied: the caller may dispose what it gets
-    return constSlots.has(s) ? copyOf(v as ConcreteTensor) : v;
+    return plan.constOutputs.has(s) ? copyOf(v as ConcreteTensor) : v;
   });
 }
 

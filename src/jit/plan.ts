@@ -49,6 +49,8 @@ export interface Plan {
   readonly peakBytes: number;
   /** The names of the values in slots (for lower). */
   readonly names: readonly string[];
+  /** The outputs that are constants (copied when returned: the caller may dispose what it gets). */
+  readonly constOutputs: ReadonlySet<number>;
 }
 
 /** A constant's value as a literal when it is a readable scalar (cpu and wasm hold data the host can read synchronously). */
@@ -326,5 +328,7 @@ export function planGraph(g: Graph, backend: Backend, fuse: boolean): Plan {
     peak = Math.max(peak, live);
     for (const x of freeAfter[i]!) live -= bytesOf[x]!;
   });
-  return { slots: names.length, inputSlots, consts, steps, outputSlots, freeAfter, inputLastUse, peakBytes: peak, names };
+  const constSlots = new Set(consts.map((c) => c.slot));
+  const constOutputs = new Set(outputSlots.filter((o) => constSlots.has(o)));
+  return { slots: names.length, inputSlots, consts, steps, outputSlots, freeAfter, inputLastUse, peakBytes: peak, names, constOutputs };
 }
