@@ -28,7 +28,7 @@ import { ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { backendFor, backendOf, fromTypedArray, zerosLike } from '../ops/creation.js';
 import { binaryPrims } from '../ops/elementwise.js';
-import { concat, reshape, slice } from '../ops/structural.js';
+import { packOutputs, unpackOutputs } from '../transforms/packing.js';
 import { graphToText } from '../transforms/graph.js';
 import { jvp } from '../transforms/jvp.js';
 import { vjp } from '../transforms/vjp.js';
@@ -532,22 +532,6 @@ function copyOf(t: ConcreteTensor): Tensor {
 
 // ---- under transformations: one call equation with jitted rules ----
 
-/** Flat outputs of a program packed into one 1-D tensor (all outputs must share one float dtype), and back. */
-function packOf(ts: readonly Tensor[]): Tensor {
-  const flat = ts.map((t) => reshape(t, [t.size]));
-  return flat.length === 1 ? flat[0]! : concat(flat, 0);
-}
-
-function unpack(packed: Tensor, like: readonly { shape: readonly number[] }[]): Tensor[] {
-  let at = 0;
-  return like.map((a) => {
-    const n = a.shape.reduce((x, y) => x * y, 1);
-    const part = reshape(slice(packed, [at], [n]), a.shape);
-    at += n;
-    return part;
-  });
-}
-
 /** The call equation of a program under a JVP or VJP trace; null when its outputs cannot be packed (then it runs inline). */
 function callTraced(e: Entry, leaves: readonly Tensor[]): Tensor[] | null {
   const outs = e.graph.outputs;
@@ -557,7 +541,7 @@ function callTraced(e: Entry, leaves: readonly Tensor[]): Tensor[] | null {
   const total = outs.reduce((n, v) => n + v.shape.reduce((x, y) => x * y, 1), 0);
   if (!e.record) e.record = callRecord(e, dtype, total);
   const packed = bind(e.record, leaves, {});
-  return unpack(packed, outs);
+  return unpackOutputs(packed, outs);
 }
 
 const floatIndices = (xs: readonly { dtype: string }[]): number[] => xs.flatMap((x, i) => (isFloat(x.dtype as DType) ? [i] : []));
@@ -572,7 +556,7 @@ function callRecord(e: Entry, dtype: DType, total: number): CustomCall<Record<st
     name: 'jit_call',
     shape: () => ({ shape: [total], dtype }),
     declared: { kind: 'rules' },
-    impl: (ins) => packOf(runFlat(ins)),
+    impl: (ins) => packOutputs(runFlat(ins), dtype),
     jvp: (primals, tangents) => {
       const wrt = floatIndices(primals);
       if (wrt.every((i) => isZero(tangents[i]!))) return Zero;
@@ -593,7 +577,7 @@ function callRecord(e: Entry, dtype: DType, total: number): CustomCall<Record<st
             idx.map((i) => ps[i]!),
             ts,
           );
-          return packOf(dy as Tensor[]);
+          return packOutputs(dy as Tensor[], dtype);
         });
       }
       const idx = floatIndices(e.graph.inputs);
@@ -615,7 +599,7 @@ function callRecord(e: Entry, dtype: DType, total: number): CustomCall<Record<st
               wrt.forEach((i, k) => {
                 full[i] = w[k]!;
               });
-              return packOf(e.flat(full));
+              return packOutputs(e.flat(full), dtype);
             },
             ...wrt.map((i) => ps[i]!),
           );

@@ -34,13 +34,14 @@ import { shapesEqual } from '../tensor/shape.js';
 import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import { Tensor } from '../tensor/Tensor.js';
 import { evalGraph } from './graph.js';
+import { packDtypeOf, packOutputs, unpackOutputs } from './packing.js';
 import { BatchTracer } from './vmap.js';
 import { jvp as jvpTransform } from './jvp.js';
 import { vjp as vjpTransform } from './vjp.js';
 import { arange, backendOf, fromTypedArray, zeros, zerosLike } from '../ops/creation.js';
 import { add, less, mul, where } from '../ops/elementwise.js';
 import { registerPrimitive } from '../ops/primitives.js';
-import { cast, concat, reshape, slice } from '../ops/structural.js';
+import { cast, reshape, slice } from '../ops/structural.js';
 
 // ---- sub-graphs ----
 
@@ -95,31 +96,6 @@ function traceSub(
 
 const avalOfVar = (v: { shape: readonly number[]; dtype: string }): Aval => ({ shape: v.shape, dtype: v.dtype as DType });
 const sizeOfShape = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-
-// ---- packing many outputs into the one output of a record ----
-
-function packDtypeOf(dtypes: readonly DType[]): DType {
-  if (dtypes.length === 0) return 'f32';
-  if (dtypes.every((d) => d === dtypes[0])) return dtypes[0]!;
-  return dtypes.includes('f64') ? 'f64' : 'f32';
-}
-
-function pack(ts: readonly Tensor[], dtype: DType, backend: Backend | undefined): Tensor {
-  const parts = ts.filter((t) => t.size > 0).map((t) => reshape(cast(t, dtype), [t.size]));
-  if (parts.length === 0) return zeros([0], { dtype, ...(backend ? { backend: backend.name } : {}) });
-  return parts.length === 1 ? parts[0]! : concat(parts, 0);
-}
-
-function unpack(packed: Tensor, avals: readonly Aval[]): Tensor[] {
-  let at = 0;
-  return avals.map((a) => {
-    const n = sizeOfShape(a.shape);
-    if (n === 0) return zeros(a.shape, { dtype: a.dtype, backend: backendOf(packed).name });
-    const part = reshape(slice(packed, [at], [n]), a.shape);
-    at += n;
-    return cast(part, a.dtype);
-  });
-}
 
 /** A record's concrete output must be a fresh tensor (a jitted program frees it): an input returned as is is copied (x · 1 is exact). */
 function fresh(t: Tensor, inputs: readonly Tensor[]): Tensor {
@@ -218,7 +194,7 @@ function runScan(inputs: readonly Tensor[], p: ScanParams): Tensor {
       for (let k = 0; k < ny; k++) steps[k]![i] = outs[p.numCarry + k]!;
     }
     // ys stacked along axis 0 are the steps' outputs one after the other, row-major
-    return pack([...carry, ...steps.flat()], p.packDtype, backendOfAll(inputs));
+    return packOutputs([...carry, ...steps.flat()], p.packDtype, backendOfAll(inputs));
   });
   return fresh(packed, inputs);
 }
@@ -267,7 +243,7 @@ function scanFlat(
     packDtype: packDtypeOf(graph.outputs.map((v) => v.dtype as DType)),
   };
   const packed = bind(scanRecord, [...captured, ...carry, ...xs], params);
-  const outs = unpack(packed, scanOutAvals(params));
+  const outs = unpackOutputs(packed, scanOutAvals(params));
   return { carry: outs.slice(0, nk), ys: outs.slice(nk) };
 }
 
@@ -315,7 +291,7 @@ function scanJvp(primals: readonly Tensor[], tangents: readonly MaybeZero[], p: 
     const j = floatY.indexOf(k - nk);
     return j >= 0 ? res.ys[outAvals.length - nk + j]! : zeros(a.shape, { dtype: a.dtype, backend: backendOf(primals[0]!).name });
   });
-  return pack(full, p.packDtype, backendOfAll(primals));
+  return packOutputs(full, p.packDtype, backendOfAll(primals));
 }
 
 function scanVjp(cot: Tensor, primals: readonly Tensor[], p: ScanParams, needed: readonly boolean[]): MaybeZero[] {
@@ -325,7 +301,7 @@ function scanVjp(cot: Tensor, primals: readonly Tensor[], p: ScanParams, needed:
   const nx = n - nc - nk;
   const result: MaybeZero[] = primals.map(() => Zero);
   const outAvals = scanOutAvals(p);
-  const cts = unpack(cot, outAvals);
+  const cts = unpackOutputs(cot, outAvals);
   const fc = Array.from({ length: nk }, (_, k) => k).filter((k) => isFloat(primals[nc + k]!.dtype));
   const fy = outAvals.flatMap((a, k) => (k >= nk && isFloat(a.dtype) ? [k - nk] : []));
   const wc = Array.from({ length: nc }, (_, i) => i).filter((i) => needed[i] && isFloat(primals[i]!.dtype));
@@ -473,7 +449,7 @@ const condRecord: CustomCall<CondParams> = {
     if (trace) return recordEqn(trace, 'cond', inputs, p, condRecord.shape(inputs.map(avalOf), p));
     const [pred, ...rest] = inputs;
     const backend = backendOfAll(rest);
-    const run = (g: Graph) => pack(evalGraph(g, ...rest), p.packDtype, backend);
+    const run = (g: Graph) => packOutputs(evalGraph(g, ...rest), p.packDtype, backend);
     const v = readPredicate(pred!);
     // a predicate the host cannot read synchronously (WebGPU), or one per example under vmap: both branches run and the
     // result is selected
@@ -497,7 +473,7 @@ const condRecord: CustomCall<CondParams> = {
       ...rest,
       ...wrt.map((i) => materialise(tangents[1 + i]!, rest[i]!)),
     ]).outs;
-    return pack(touts, p.packDtype, backendOfAll(rest));
+    return packOutputs(touts, p.packDtype, backendOfAll(rest));
   },
   vjp: (cot, primals, p, _out, needed) => {
     const [pred, ...rest] = primals;
@@ -506,7 +482,7 @@ const condRecord: CustomCall<CondParams> = {
     const fo = outAvals.flatMap((a, k) => (isFloat(a.dtype) ? [k] : []));
     const wrt = rest.flatMap((x, i) => (isFloat(x.dtype) && needed[1 + i] ? [i] : []));
     if (fo.length === 0 || wrt.length === 0) return result;
-    const cts = unpack(cot, outAvals);
+    const cts = unpackOutputs(cot, outAvals);
     const n = rest.length;
     const branch = (g: Graph) => (ins: Tensor[]) => {
       const all = ins.slice(0, n);
@@ -574,7 +550,7 @@ function condFlat(
     packDtype: packDtypeOf(to.map((v) => v.dtype as DType)),
   };
   const packed = bind(condRecord, [pred, ...captured, ...operands], params);
-  return { outs: unpack(packed, condOutAvals(params)), direct: false };
+  return { outs: unpackOutputs(packed, condOutAvals(params)), direct: false };
 }
 
 /**
@@ -665,7 +641,7 @@ const whileRecord: CustomCall<WhileParams> = {
         if (!v) break;
         carry = evalGraph(p.body, ...bc, ...carry);
       }
-      return pack(carry, p.packDtype, backendOfAll(inputs));
+      return packOutputs(carry, p.packDtype, backendOfAll(inputs));
     });
     return fresh(out, inputs);
   },
@@ -697,7 +673,7 @@ const whileRecord: CustomCall<WhileParams> = {
       const j = wCarry.indexOf(k);
       return j >= 0 ? res[nk + j]! : zerosLike(x);
     });
-    return pack(full, p.packDtype, backendOfAll(primals));
+    return packOutputs(full, p.packDtype, backendOfAll(primals));
   },
   vjp: () => {
     throw new ValueError('whileLoop', WHILE_VJP);
@@ -735,7 +711,7 @@ function whileFlat(condFn: (carry: Tensor[]) => Tensor, bodyFn: (carry: Tensor[]
     packDtype: packDtypeOf(avals.map((a) => a.dtype)),
   };
   const packed = bind(whileRecord, [...c.captured, ...b.captured, ...carry], params);
-  return unpack(packed, whileOutAvals(params));
+  return unpackOutputs(packed, whileOutAvals(params));
 }
 
 /**
