@@ -177,6 +177,12 @@ function paramMutants(p: ct.Primitive): BatchMutant[] {
         'the unshifted axis',
         frontWith((q: ct.PrimParams['argmax']) => q),
       );
+    case 'cumsum':
+    case 'argsort':
+      return m(
+        'scans the unshifted axis',
+        frontWith((q: ct.PrimParams['cumsum' | 'argsort']) => q),
+      );
     case 'transpose':
       return m(
         'the permutation applied to the front-batched input unshifted',

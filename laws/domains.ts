@@ -164,4 +164,15 @@ export const builtinCases: { readonly [P in PrimName]: fc.Arbitrary<PrimCase> } 
       .tuple(distinctTensorOf(s), fc.nat({ max: s.length - 1 }))
       .map(([x, axis]) => ({ inputs: [x], params: { axis }, zeroDerivative: true, fdIsZero: false })),
   ),
+  cumsum: shape({ minRank: 1 }).chain((s) =>
+    fc
+      .tuple(tensorOf(s), fc.nat({ max: s.length - 1 }), fc.boolean())
+      .map(([x, axis, reverse]) => ({ inputs: [x], params: { axis, reverse } })),
+  ),
+  // distinct values: no ties, so the order (and its zero derivative) holds near the case
+  argsort: shape({ minRank: 1 }).chain((s) =>
+    fc
+      .tuple(distinctTensorOf(s), fc.nat({ max: s.length - 1 }))
+      .map(([x, axis]) => ({ inputs: [x], params: { axis }, zeroDerivative: true, fdIsZero: false })),
+  ),
 };

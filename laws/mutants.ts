@@ -260,6 +260,15 @@ function specificMutants(p: ct.Primitive): Mutant[] {
           ct.where(cond!, ct.isZero(tb!) ? ct.zerosLike(b!) : tb!, ct.isZero(ta!) ? ct.zerosLike(a!) : ta!),
         ),
       ];
+    case 'cumsum':
+      return [
+        withVjp(p, 'sums the cotangent in the same direction (not the transpose)', (c, _x, q: ct.PrimParams['cumsum']) => [
+          ct.bind(prims.cumsum, [c], q),
+        ]),
+        withJvp(p, 'sums the tangent in the other direction', (_x, [t], q: ct.PrimParams['cumsum']) =>
+          lin(t!, (v) => ct.bind(prims.cumsum, [v], { ...q, reverse: !q.reverse })),
+        ),
+      ];
     case 'maximum':
     case 'minimum':
       return [
@@ -412,6 +421,8 @@ export const MUTANT_INFO: { readonly [P in ct.PrimName]: MutantInfo } = {
   sum: unaryFlat,
   max: unaryFlat,
   argmax: { arity: 1, zeroDerivative: true },
+  cumsum: unaryFlat,
+  argsort: { arity: 1, zeroDerivative: true },
 };
 
 /** What the mutation generator needs to know about a built-in primitive (its MUTANT_INFO entry). */

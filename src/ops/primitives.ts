@@ -9,6 +9,7 @@ import type { Primitive } from '../core/Primitive.js';
 import type { Builtin } from './rules.js';
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.js';
 import { matmulPrim } from './matmul.js';
+import { argsortPrim, cumsumPrim, type ArgsortParams, type CumsumParams } from './order.js';
 import { argmaxPrim, maxPrim, type AxisParams } from './reduce.js';
 import {
   broadcastToPrim,
@@ -45,6 +46,8 @@ export type PrimParams = { [K in UnaryName | BinaryName | 'where' | 'matmul' | '
   sum: AxesParams;
   max: AxesParams;
   argmax: AxisParams;
+  cumsum: CumsumParams;
+  argsort: ArgsortParams;
 };
 
 /** The name of a built-in primitive. */
@@ -67,6 +70,8 @@ export const primitives = {
   sum: sumPrim,
   max: maxPrim,
   argmax: argmaxPrim,
+  cumsum: cumsumPrim,
+  argsort: argsortPrim,
 } satisfies { [P in PrimName]: Builtin<PrimParams[P]> };
 
 /** Every built-in primitive's name, in the registry's order. */

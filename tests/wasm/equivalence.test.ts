@@ -116,6 +116,8 @@ const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   sum: 'sum and max over any set of axes (NaN through max)',
   max: 'sum and max over any set of axes (NaN through max)',
   argmax: 'argmax along any axis (first maximum, NaN counts as maximum)',
+  cumsum: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
+  argsort: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
 };
 const covered = new Set<string>();
 
@@ -350,6 +352,42 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
           tol: EXACT,
         })),
       40,
+    );
+  });
+
+  covered.add('cumsum');
+  covered.add('argsort');
+  it('cumsum and argsort along any axis (both directions; stable on ties, NaN last)', () => {
+    prop(
+      fc
+        .record({ shape: shapeArb(4, 1), seed: seedArb, axisU: fc.nat(10), reverse: fc.boolean(), nan: fc.boolean(), int: fc.boolean() })
+        .map(({ shape, seed, axisU, reverse, nan, int }) => {
+          const axis = axisU % shape.length;
+          const len = shape[axis]!;
+          return {
+            inputs: [{ shape, domain: 'ints' as Domain, seed, nan: nan && !int, dtype: int ? ('i32' as const) : ('f32' as const) }],
+            run: ([x]) =>
+              ct.concat([ct.reshape(ct.cumsum(x!, axis, { reverse }), [-1]), ct.reshape(ct.cast(ct.argsort(x!, axis), x!.dtype), [-1])]),
+            // the 'ints' domain holds ties (stability) and sums of small integers (exact in f32)
+            tol: int ? EXACT : { rtol: 1e-6, atol: 3e-7 * len },
+            note: `axis ${axis}${reverse ? ' reversed' : ''}`,
+          };
+        }),
+      40,
+    );
+    prop(
+      fc
+        .record({ shape: shapeArb(3, 1), seed: seedArb, axisU: fc.nat(10), reverse: fc.boolean() })
+        .map(({ shape, seed, axisU, reverse }) => {
+          const axis = axisU % shape.length;
+          return {
+            inputs: [{ shape, domain: 'any' as Domain, seed }],
+            run: ([x]) => ct.cumsum(x!, axis, { reverse }),
+            tol: { rtol: 1e-6, atol: 3e-7 * shape[axis]! },
+            note: `axis ${axis}${reverse ? ' reversed' : ''}`,
+          };
+        }),
+      25,
     );
   });
 

@@ -92,6 +92,8 @@ const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   sum: 'sum over any set of axes',
   max: 'max over any set of axes',
   argmax: 'argmax along any axis (first maximum on ties)',
+  cumsum: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
+  argsort: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
 };
 
 describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
@@ -412,6 +414,34 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
         tol: EXACT,
       })),
       4,
+    );
+  });
+
+  covered.add('cumsum');
+  covered.add('argsort');
+  it('cumsum and argsort along any axis (both directions; stable on ties, NaN last)', async () => {
+    await prop(
+      fc
+        .record({
+          shape: shapeArb(3, 1),
+          seed: seedArb,
+          axisU: fc.nat(10),
+          reverse: fc.boolean(),
+          nan: fc.boolean(),
+          dtype: fc.constantFrom('f32' as const, 'i32' as const),
+        })
+        .map(({ shape, seed, axisU, reverse, nan, dtype }) => {
+          const axis = axisU % shape.length;
+          return {
+            inputs: [{ shape, domain: 'ints' as Domain, dtype, seed, nan: nan && dtype === 'f32' }],
+            run: ([x]) =>
+              ct.concat([ct.reshape(ct.cumsum(x!, axis, { reverse }), [-1]), ct.reshape(ct.cast(ct.argsort(x!, axis), x!.dtype), [-1])]),
+            // the 'ints' domain holds ties (stability) and sums of small integers (exact in f32)
+            tol: EXACT,
+            note: `axis ${axis}${reverse ? ' reversed' : ''}`,
+          };
+        }),
+      10,
     );
   });
 

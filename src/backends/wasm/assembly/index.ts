@@ -24,6 +24,7 @@ export {
 export * from './elementwise';
 export { fused_32 } from './fused';
 export * from './structural';
+export { cumsum_f32, cumsum_i32, argsort_f32, argsort_i32 } from './order';
 
 /** The first address past the module's static data: the host's allocator starts here. */
 export function heap_base(): usize {
