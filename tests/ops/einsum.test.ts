@@ -131,7 +131,10 @@ interface Case {
   ops: Operand[];
 }
 
-/** Random specs: 1-4 operands over the labels a-d (repeats give diagonals), size-1 broadcasting, maybe '...', implicit or explicit output. */
+/**
+ * Random specs: 1-4 operands over the labels a-d (repeats give diagonals), size-1 broadcasting, maybe '...', implicit or
+ * explicit output.
+ */
 const caseArb: fc.Arbitrary<Case> = fc
   .record({
     sizes: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 4, maxLength: 4 }).map((s) => s.map((d, i) => (i < 2 ? d + 1 : d))),
