@@ -40,6 +40,21 @@ export {
   type Padding,
 } from './conv.js';
 export { gru, lstm, type RecurrentOptions, type RecurrentParams } from './recurrent.js';
+export {
+  layerNormLayer as layerNorm,
+  batchNormLayer as batchNorm,
+  type LayerNormParams,
+  type LayerNormLayerOptions,
+  type BatchNormParams,
+  type BatchNormLayerOptions,
+} from './normalization.js';
+export {
+  multiHeadAttention,
+  type MultiHeadAttentionParams,
+  type MultiHeadAttentionOptions,
+} from './attention.js';
+export { embedding, positionEmbedding, type EmbeddingParams, type EmbeddingOptions } from './embedding.js';
+export { applyWithState, reportState, type WithState } from './state.js';
 export * as functional from './functional.js';
 export * as random from './random.js';
 export type { Key } from './random.js';
