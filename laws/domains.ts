@@ -113,6 +113,26 @@ const castCase = fc.oneof(
   unaryCase('awayFromZero', { params: { dtype: 'i32' } as never, zeroDerivative: true }),
 );
 
+/**
+ * take / scatterAdd: x of rank 1-3, an axis, i32 indices of rank 0-2 within [-n, n) (negatives and duplicates
+ * included); scatterAdd's updates are x.shape[:axis] + indices.shape + x.shape[axis+1:]. The indices carry no derivative.
+ */
+const indexCase = (withUpdates: boolean): fc.Arbitrary<PrimCase> =>
+  fc
+    .record({ s: shape({ minRank: 1, maxRank: 3, maxSize: 12 }), axisSeed: fc.nat(), is: shape({ maxRank: 2, maxSize: 6 }) })
+    .chain(({ s, axisSeed, is }) => {
+      const axis = axisSeed % s.length;
+      const n = s[axis]!;
+      const m = is.reduce((a, b) => a * b, 1);
+      const us = [...s.slice(0, axis), ...is, ...s.slice(axis + 1)];
+      return fc
+        .tuple(tensorOf(s), fc.array(fc.integer({ min: -n, max: n - 1 }), { minLength: m, maxLength: m }), tensorOf(us))
+        .map(([x, idx, u]) => ({
+          inputs: [x, { shape: is, values: idx, dtype: 'i32' as const }, ...(withUpdates ? [u] : [])],
+          params: { axis },
+        }));
+    });
+
 /** Cases for every built-in primitive. */
 export const builtinCases: { readonly [P in PrimName]: fc.Arbitrary<PrimCase> } = {
   neg: unaryCase('real'),
@@ -164,6 +184,8 @@ export const builtinCases: { readonly [P in PrimName]: fc.Arbitrary<PrimCase> } 
       .tuple(distinctTensorOf(s), fc.nat({ max: s.length - 1 }))
       .map(([x, axis]) => ({ inputs: [x], params: { axis }, zeroDerivative: true, fdIsZero: false })),
   ),
+  take: indexCase(false),
+  scatterAdd: indexCase(true),
   cumsum: shape({ minRank: 1 }).chain((s) =>
     fc
       .tuple(tensorOf(s), fc.nat({ max: s.length - 1 }), fc.boolean())

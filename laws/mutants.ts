@@ -421,6 +421,8 @@ export const MUTANT_INFO: { readonly [P in ct.PrimName]: MutantInfo } = {
   sum: unaryFlat,
   max: unaryFlat,
   argmax: { arity: 1, zeroDerivative: true },
+  take: { arity: 2, diffInputs: [0] },
+  scatterAdd: { arity: 3, diffInputs: [0, 2] },
   cumsum: unaryFlat,
   argsort: { arity: 1, zeroDerivative: true },
 };

@@ -105,6 +105,7 @@ export {
 } from './ops/structural.js';
 export { sum, max, argmax, type ReduceOptions } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
+export { take, scatterAdd, takeAlongAxis, type IndexAxisParams, type IndexLike, type IndexNested } from './ops/indexing.js';
 export { cumsum, cumprod, argsort, type CumulativeOptions, type CumsumParams, type ArgsortParams } from './ops/order.js';
 export { einsum, einsumPath, EINSUM_OPTIMAL_MAX, type EinsumPath, type EinsumStep } from './ops/einsum.js';
 export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy, oneHot, clip } from './ops/composite.js';

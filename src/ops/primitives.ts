@@ -9,6 +9,7 @@ import type { Primitive } from '../core/Primitive.js';
 import type { Builtin } from './rules.js';
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.js';
 import { matmulPrim } from './matmul.js';
+import { scatterAddPrim, takePrim, type IndexAxisParams } from './indexing.js';
 import { argsortPrim, cumsumPrim, type ArgsortParams, type CumsumParams } from './order.js';
 import { argmaxPrim, maxPrim, type AxisParams } from './reduce.js';
 import {
@@ -46,6 +47,8 @@ export type PrimParams = { [K in UnaryName | BinaryName | 'where' | 'matmul' | '
   sum: AxesParams;
   max: AxesParams;
   argmax: AxisParams;
+  take: IndexAxisParams;
+  scatterAdd: IndexAxisParams;
   cumsum: CumsumParams;
   argsort: ArgsortParams;
 };
@@ -70,6 +73,8 @@ export const primitives = {
   sum: sumPrim,
   max: maxPrim,
   argmax: argmaxPrim,
+  take: takePrim,
+  scatterAdd: scatterAddPrim,
   cumsum: cumsumPrim,
   argsort: argsortPrim,
 } satisfies { [P in PrimName]: Builtin<PrimParams[P]> };

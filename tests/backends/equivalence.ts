@@ -201,3 +201,38 @@ export const slicePadInstances = (shapeArb: ShapeArb, emptySlices: boolean): fc.
         note: `begin [${begin}] size [${size}]`,
       };
     });
+
+/**
+ * take or scatterAdd along any axis of an input of rank 1 to 3 (from `shapeArb`, non-empty along the axis), f32 or
+ * i32, with i32 indices of rank 0 to 2 in [-n, n) (negatives and duplicates): take exactly; scatterAdd exactly on i32,
+ * on f32 within the rounding of its accumulation (the updates are added one by one in index order, in f32).
+ */
+export const indexingInstances = (shapeArb: ShapeArb): fc.Arbitrary<Instance> =>
+  fc
+    .record({
+      shape: shapeArb(3, 1),
+      axisU: fc.nat(10),
+      ishape: fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 2 }),
+      picks: fc.array(fc.nat(1000), { minLength: 16, maxLength: 16 }),
+      seed: seedArb,
+      scatter: fc.boolean(),
+      int: fc.boolean(),
+    })
+    .filter(({ shape, axisU }) => shape[axisU % shape.length]! > 0)
+    .map(({ shape, axisU, ishape, picks, seed, scatter, int }) => {
+      const axis = axisU % shape.length;
+      const n = shape[axis]!;
+      const m = ishape.reduce((a, b) => a * b, 1);
+      const idx = Array.from({ length: m }, (_, j) => (picks[j]! % (2 * n)) - n);
+      const dtype = int ? ('i32' as const) : ('f32' as const);
+      const x: InputSpec = { shape, domain: int ? 'ints' : 'any', dtype, seed };
+      const i: InputSpec = { shape: ishape, domain: 'ints', dtype: 'i32', seed, values: idx };
+      const ushape = [...shape.slice(0, axis), ...ishape, ...shape.slice(axis + 1)];
+      const u: InputSpec = { shape: ushape, domain: int ? 'ints' : 'any', dtype, seed: seed + 1 };
+      return {
+        inputs: scatter ? [x, i, u] : [x, i],
+        run: (xs: ct.Tensor[]) => (scatter ? ct.scatterAdd(xs[0]!, xs[1]!, xs[2]!, axis) : ct.take(xs[0]!, xs[1]!, axis)),
+        tol: scatter && !int ? { rtol: 1e-6, atol: 1e-6 } : EXACT,
+        note: `${scatter ? 'scatterAdd' : 'take'} axis ${axis} indices [${idx}]`,
+      };
+    });

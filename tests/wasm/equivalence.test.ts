@@ -20,6 +20,7 @@ import {
   EXACT,
   entries,
   expectMatchesCpu,
+  indexingInstances,
   type Instance,
   type InputSpec,
   inputsOn,
@@ -116,6 +117,8 @@ const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   sum: 'sum and max over any set of axes (NaN through max)',
   max: 'sum and max over any set of axes (NaN through max)',
   argmax: 'argmax along any axis (first maximum, NaN counts as maximum)',
+  take: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
+  scatterAdd: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
   cumsum: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
   argsort: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
 };
@@ -389,6 +392,12 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
         }),
       25,
     );
+  });
+
+  covered.add('take');
+  covered.add('scatterAdd');
+  it('take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)', () => {
+    prop(indexingInstances(shapeArb), 40);
   });
 
   it('covers every primitive', () => {

@@ -18,6 +18,7 @@ import {
   EXACT,
   entries,
   expectMatchesCpu,
+  indexingInstances,
   type Instance,
   inputsOn,
   intUnaryInstances,
@@ -92,6 +93,8 @@ const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   sum: 'sum over any set of axes',
   max: 'max over any set of axes',
   argmax: 'argmax along any axis (first maximum on ties)',
+  take: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
+  scatterAdd: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
   cumsum: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
   argsort: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
 };
@@ -404,6 +407,12 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
         }),
       14,
     );
+  });
+
+  covered.add('take');
+  covered.add('scatterAdd');
+  it('take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)', async () => {
+    await prop(indexingInstances(shapeArb), 12);
   });
 
   it('argmax over a long axis', async () => {
