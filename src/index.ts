@@ -63,6 +63,12 @@ export {
   abs,
   reciprocal,
   sign,
+  erf,
+  erfc,
+  log1p,
+  expm1,
+  softplus,
+  logaddexp,
   add,
   sub,
   mul,
@@ -109,6 +115,7 @@ export { take, scatterAdd, takeAlongAxis, type IndexAxisParams, type IndexLike, 
 export { cumsum, cumprod, argsort, type CumulativeOptions, type CumsumParams, type ArgsortParams } from './ops/order.js';
 export { einsum, einsumPath, EINSUM_OPTIMAL_MAX, type EinsumPath, type EinsumStep } from './ops/einsum.js';
 export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy, oneHot, clip } from './ops/composite.js';
+export { silu, gelu, type GeluOptions } from './ops/activations.js';
 export { toBackend } from './ops/transfer.js';
 export { primitives, primNames, lookupPrimitive, type PrimName, type PrimParams } from './ops/primitives.js';
 

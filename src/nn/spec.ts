@@ -10,7 +10,7 @@ import { fanInConcat, fanInSum, fanOut, identity, parallel, residual, serial } f
 import { avgPool2dLayer, conv2dLayer, maxPool2dLayer, type Padding } from './conv.js';
 import type { AnyLayer, LayerSpec } from './layer.js';
 import { dense, dropout, flatten, logSoftmax, relu, reshape, sigmoid, softmax, tanh } from './layers.js';
-import type { InitializerName } from './initializers.js';
+import { initializers, type InitializerName } from './initializers.js';
 import { gru, lstm } from './recurrent.js';
 import type { DType } from '../tensor/dtype.js';
 
@@ -132,7 +132,7 @@ export const SPEC_LIMITS = Object.freeze({
   params: 1 << 28,
 });
 
-const INITIALIZERS = ['glorotNormal', 'glorotUniform', 'heNormal', 'heUniform', 'zeros'];
+const INITIALIZERS: readonly string[] = Object.keys(initializers);
 const LEAF_TYPES = ['identity', 'fanInSum', 'fanInConcat', 'relu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'flatten'];
 
 type Shapes = number[] | number[][];

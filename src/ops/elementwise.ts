@@ -6,7 +6,8 @@
  * from them, with broadcasting and unbroadcasting done there).
  * Conventions: relu'(0) = 0, abs'(0) = 0 (sign(0) = 0), maximum/minimum send
  * the derivative to the first argument on ties; relu, maximum and minimum
- * propagate NaN; d/da a^b is 0 where b = 0 (also at a = 0).
+ * propagate NaN; d/da a^b is 0 where b = 0 (also at a = 0); softplus'(0) = 1/2;
+ * logaddexp sends 1/2 to each argument at a tie (also at ±∞ ties).
  */
 import { expand, mapBinary, mapUnary } from '../backends/cpu/kernels.js';
 import {
@@ -30,6 +31,7 @@ import { bilinear, elementwise, handWritten, zeroDerivative, type Arithmetic, ty
 import { batchOps, broadcastTo, unbroadcast } from './structural.js';
 import { broadcastingBatch } from './batching.js';
 import { binaryShape, pair, sameDtype, unaryShape } from './util.js';
+import { erf64, erfc64, logaddexp64, SPECIAL_WGSL, softplus64 } from './special.js';
 
 type NoParams = Record<string, never>;
 const NO_PARAMS: NoParams = {};
@@ -117,6 +119,17 @@ fn pow_f(a: f32, b: f32) -> f32 {
 /** NaN-aware selection in WGSL: integers have no NaN. */
 const orNan = (t: string, v: string): string => (t === 'f32' ? ` || is_nan(${v})` : '');
 
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/**
+ * a − b, with 0 where a and b are the same infinity (where a − b is NaN): the argument of the
+ * partials of logaddexp, σ(a − b) = e^(a − out), which are then 1/2 at every tie.
+ */
+const tieDifference = (a: Tensor, b: Tensor): Tensor => {
+  const d = sub(a, b);
+  return where(mul(equal(a, b), equal(abs(a), Infinity)), 0, d);
+};
+
 /** The records of the unary elementwise primitives (shape rule, CPU and WGSL kernels, derivative), by name. */
 export const unaryPrims = {
   // d(-x) = -dx
@@ -175,6 +188,51 @@ export const unaryPrims = {
     f: (v) => (v > 0 ? 1 : v < 0 ? -1 : v),
     wgsl: (t) => `select(select(x0, ${t}(-1), x0 < ${t}(0)), ${t}(1), x0 > ${t}(0))`,
     derivative: 'zero',
+  }),
+  // d erf x = 2/√π · e^(−x²) · dx
+  erf: unary('erf', {
+    wasm: 'erf',
+    floatOnly: true,
+    f: erf64,
+    wgsl: () => 'erf_f(x0)',
+    prelude: SPECIAL_WGSL,
+    derivative: ofX((x) => mul(exp(neg(square(x))), TWO_OVER_SQRT_PI)),
+  }),
+  // d erfc x = −2/√π · e^(−x²) · dx
+  erfc: unary('erfc', {
+    wasm: 'erfc',
+    floatOnly: true,
+    f: erfc64,
+    wgsl: () => 'erfc_f(x0)',
+    prelude: SPECIAL_WGSL,
+    derivative: ofX((x) => mul(exp(neg(square(x))), -TWO_OVER_SQRT_PI)),
+  }),
+  // d log(1 + x) = dx / (1 + x)
+  log1p: unary('log1p', {
+    wasm: 'log1p',
+    floatOnly: true,
+    f: Math.log1p,
+    wgsl: () => 'log1p_f(x0)',
+    prelude: SPECIAL_WGSL,
+    derivative: ofX((x) => reciprocal(add(x, 1))),
+  }),
+  // d (eˣ − 1) = eˣ · dx = (expm1 x + 1) · dx
+  expm1: unary('expm1', {
+    wasm: 'expm1',
+    floatOnly: true,
+    f: Math.expm1,
+    wgsl: () => 'expm1_f(x0)',
+    prelude: SPECIAL_WGSL,
+    derivative: ofY((y) => add(y, 1)),
+  }),
+  // d softplus x = σ(x) · dx   (softplus'(0) = 1/2)
+  softplus: unary('softplus', {
+    wasm: 'softplus',
+    floatOnly: true,
+    f: softplus64,
+    wgsl: () => 'softplus_f(x0)',
+    prelude: SPECIAL_WGSL,
+    derivative: ofX((x) => sigmoid(x)),
   }),
 } satisfies Record<string, Builtin>;
 
@@ -271,6 +329,15 @@ export const binaryPrims = {
     f: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
     wgsl: (t) => (t === 'f32' ? 'select(x1, x0, x0 <= x1 || is_nan(x0))' : 'min(x0, x1)'),
     derivative: [([a, b]) => lessEqual(a!, b!), ([a, b]) => greater(a!, b!)],
+  }),
+  // d logaddexp(a, b) = e^(a − out) · da + e^(b − out) · db = σ(a − b) · da + σ(b − a) · db   (1/2 each at a tie)
+  logaddexp: binary('logaddexp', {
+    wasm: 'logaddexp',
+    floatOnly: true,
+    f: logaddexp64,
+    wgsl: () => 'logaddexp_f(x0, x1)',
+    prelude: SPECIAL_WGSL,
+    derivative: [([a, b]) => sigmoid(tieDifference(a!, b!)), ([a, b]) => sigmoid(tieDifference(b!, a!))],
   }),
   greater: comparison('greater', '>', (a, b) => a > b),
   greaterEqual: comparison('greaterEqual', '>=', (a, b) => a >= b),
@@ -385,6 +452,23 @@ export const reciprocal: UnaryOp = unaryOps.reciprocal;
 /** −1, 0 or 1 by the sign of x (sign(0) = 0). Piecewise constant: d sign x = 0 */
 export const sign: UnaryOp = unaryOps.sign;
 
+/**
+ * The error function erf(x) = 2/√π ∫₀ˣ e^(−s²) ds (double precision on the cpu backend: about 1e-16 relative).
+ * d erf x = 2/√π · e^(−x²) · dx
+ */
+export const erf: UnaryOp = unaryOps.erf;
+/**
+ * The complementary error function erfc(x) = 1 − erf(x), accurate in its tail (no cancellation).
+ * d erfc x = −2/√π · e^(−x²) · dx
+ */
+export const erfc: UnaryOp = unaryOps.erfc;
+/** log(1 + x), accurate for small x. d log1p x = dx / (1 + x) */
+export const log1p: UnaryOp = unaryOps.log1p;
+/** eˣ − 1, accurate for small x. d expm1 x = eˣ · dx */
+export const expm1: UnaryOp = unaryOps.expm1;
+/** softplus(x) = log(1 + eˣ), computed without overflow. d softplus x = σ(x) · dx (softplus'(0) = 1/2) */
+export const softplus: UnaryOp = unaryOps.softplus;
+
 /** a + b, broadcasting. d(a + b) = da + db (cotangents unbroadcast to each input's shape) */
 export const add: BinaryOp = binaryOps.add;
 /** a − b, broadcasting. d(a − b) = da − db */
@@ -402,6 +486,12 @@ export const pow: BinaryOp = binaryOps.pow;
 export const maximum: BinaryOp = binaryOps.maximum;
 /** min(a, b) elementwise, broadcasting; NaN propagates. d min(a, b) = [a ≤ b] · da + [a > b] · db (ties: the first argument) */
 export const minimum: BinaryOp = binaryOps.minimum;
+/**
+ * log(eᵃ + eᵇ), broadcasting, computed stably (max + log1p(e^−|a−b|));
+ * logaddexp(−∞, −∞) = −∞, logaddexp(∞, ∞) = ∞.
+ * d logaddexp(a, b) = e^(a − out) · da + e^(b − out) · db, i.e. σ(a − b) and σ(b − a) (1/2 each at a tie)
+ */
+export const logaddexp: BinaryOp = binaryOps.logaddexp;
 /** 1 where a > b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */
 export const greater: BinaryOp = binaryOps.greater;
 /** 1 where a ≥ b, else 0, in the operands' dtype; broadcasting. No derivative (zero everywhere) */

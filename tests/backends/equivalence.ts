@@ -97,6 +97,11 @@ export const unaryDomains: { readonly [K in ct.UnaryName]: Domain } = {
   abs: 'any',
   reciprocal: 'nonzero',
   sign: 'ints',
+  erf: 'any',
+  erfc: 'any',
+  log1p: 'small',
+  expm1: 'any',
+  softplus: 'any',
 };
 /** The unary ops defined on i32. */
 export const intUnary: ct.UnaryName[] = ['neg', 'relu', 'square', 'abs', 'sign'];
@@ -108,6 +113,7 @@ export const binaryDomains: { readonly [K in ct.BinaryName]: readonly [Domain, D
   mul: ['any', 'any'],
   div: ['any', 'nonzero'],
   pow: ['pos', 'small'],
+  logaddexp: ['any', 'any'],
   maximum: ['ints', 'any'],
   minimum: ['ints', 'any'],
   greater: ['ints', 'ints'],

@@ -70,6 +70,11 @@ const unaryTol: { readonly [K in ct.UnaryName]: Tol } = {
   abs: EXACT,
   reciprocal: ROUNDED,
   sign: EXACT,
+  erf: TRANS,
+  erfc: TRANS,
+  log1p: TRANS,
+  expm1: TRANS,
+  softplus: TRANS,
 };
 
 /** Tolerance of the binary ops, typed over every binary primitive. */
@@ -79,6 +84,7 @@ const binaryTol: { readonly [K in ct.BinaryName]: Tol } = {
   mul: ROUNDED,
   div: ROUNDED,
   pow: TRANS,
+  logaddexp: TRANS,
   maximum: EXACT,
   minimum: EXACT,
   greater: EXACT,

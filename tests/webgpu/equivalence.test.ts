@@ -67,6 +67,7 @@ const binaryTol: { readonly [K in ct.BinaryName]: Tol } = {
   mul: ARITH,
   div: ARITH,
   pow: TRANS,
+  logaddexp: TRANS,
   maximum: EXACT,
   minimum: EXACT,
   greater: EXACT,

@@ -49,6 +49,7 @@ import {
   isWasmUnaryOp,
   NO_I32_BINARY,
   TRANSCENDENTAL,
+  TRANSCENDENTAL_BINARY,
   UNARY_OPS,
   type WasmBinaryOp,
   type WasmUnaryOp,
@@ -58,12 +59,12 @@ import {
 export const FUSED_BLOCK = 512;
 
 /** Operations computed by polynomial approximations (costlier per element: the thread split starts sooner). */
-const isTranscendental = (op: string): boolean => TRANSCENDENTAL.has(op) || op === 'pow';
+const isTranscendental = (op: string): boolean => TRANSCENDENTAL.has(op) || TRANSCENDENTAL_BINARY.has(op);
 
 /** The wasm operation of each built-in fusible primitive, by name (the `wasm` of its fusion description). */
 const BUILTIN_WASM: Readonly<Record<string, FusionSpec['wasm']>> = {
   ...Object.fromEntries(Object.keys(UNARY_OPS).map((op) => [op, { kind: 'unary', op }])),
-  ...Object.fromEntries(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'].map((op) => [op, { kind: 'binary', op }])),
+  ...Object.fromEntries(['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'logaddexp'].map((op) => [op, { kind: 'binary', op }])),
   greater: { kind: 'binary', op: '>' },
   greaterEqual: { kind: 'binary', op: '>=' },
   less: { kind: 'binary', op: '<' },

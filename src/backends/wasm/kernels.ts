@@ -75,6 +75,11 @@ export const UNARY_OPS = {
   abs: 10,
   reciprocal: 11,
   sign: 12,
+  erf: 13,
+  erfc: 14,
+  log1p: 15,
+  expm1: 16,
+  softplus: 17,
 } as const;
 /** The unary operations of the wasm elementwise kernel. */
 export type WasmUnaryOp = keyof typeof UNARY_OPS;
@@ -82,7 +87,19 @@ export type WasmUnaryOp = keyof typeof UNARY_OPS;
 export const I32_UNARY: ReadonlySet<string> = new Set<WasmUnaryOp>(['neg', 'relu', 'square', 'abs', 'sign']);
 
 /** The unary operations computed by a polynomial or rational approximation (costlier per element). */
-export const TRANSCENDENTAL: ReadonlySet<string> = new Set<WasmUnaryOp>(['exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid']);
+export const TRANSCENDENTAL: ReadonlySet<string> = new Set<WasmUnaryOp>([
+  'exp',
+  'log',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'erf',
+  'erfc',
+  'log1p',
+  'expm1',
+  'softplus',
+]);
 
 /** Binary op codes; the comparisons by their operator. Shared by the elementwise and fused kernels. */
 export const BINARY_OPS = {
@@ -99,13 +116,16 @@ export const BINARY_OPS = {
   '<=': 10,
   '==': 11,
   '!=': 12,
+  logaddexp: 13,
 } as const;
 /** The binary operations of the wasm elementwise kernel (comparisons by operator). */
 export type WasmBinaryOp = keyof typeof BINARY_OPS;
 /** The comparison operators. */
 export type WasmCompareOp = '>' | '>=' | '<' | '<=' | '==' | '!=';
 /** The binary operations without an i32 kernel. */
-export const NO_I32_BINARY: ReadonlySet<string> = new Set<WasmBinaryOp>(['div', 'pow']);
+export const NO_I32_BINARY: ReadonlySet<string> = new Set<WasmBinaryOp>(['div', 'pow', 'logaddexp']);
+/** The binary operations computed by a polynomial or rational approximation (costlier per element). */
+export const TRANSCENDENTAL_BINARY: ReadonlySet<string> = new Set<WasmBinaryOp>(['pow', 'logaddexp']);
 
 /** Whether `op` names a unary operation of the wasm elementwise kernels. */
 export const isWasmUnaryOp = (op: string): op is WasmUnaryOp => Object.hasOwn(UNARY_OPS, op);
@@ -205,7 +225,7 @@ export const binaryKernel =
       ctx.call({
         fn: `binary_${t}`,
         args: [BINARY_OPS[op], pa + 4 * m.offsets[0]!, pb + 4 * m.offsets[1]!, po + 4 * m.at, ctx.words(m.words), 0, m.rows],
-        split: { index: 5, count: m.rows, work: segmentSize(m), kind: op === 'pow' ? 'transcendental' : 'map' },
+        split: { index: 5, count: m.rows, work: segmentSize(m), kind: TRANSCENDENTAL_BINARY.has(op) ? 'transcendental' : 'map' },
       });
     }
     return out;

@@ -20,7 +20,7 @@
 
 import {
   ABS, ADD, binaryV, COS, DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RECIPROCAL, RELU, SIGMOID, SIGN,
-  SIN, SQRT, SQUARE, SUB, TANH, unaryV, whereV,
+  SIN, SQRT, SQUARE, SUB, TANH, unaryV, whereV, ERF, ERFC, LOG1P, EXPM1, SOFTPLUS, LOGADDEXP,
 } from './elementwiseOps';
 
 // ---------------------------------------------------------------------------------------------
@@ -55,6 +55,11 @@ export function unary_f32(op: i32, x: usize, out: usize, start: i32, end: i32): 
     case ABS: unaryLoop(true, ABS, x, out, start, end); break;
     case RECIPROCAL: unaryLoop(true, RECIPROCAL, x, out, start, end); break;
     case SIGN: unaryLoop(true, SIGN, x, out, start, end); break;
+    case ERF: unaryLoop(true, ERF, x, out, start, end); break;
+    case ERFC: unaryLoop(true, ERFC, x, out, start, end); break;
+    case LOG1P: unaryLoop(true, LOG1P, x, out, start, end); break;
+    case EXPM1: unaryLoop(true, EXPM1, x, out, start, end); break;
+    case SOFTPLUS: unaryLoop(true, SOFTPLUS, x, out, start, end); break;
     default: unreachable();
   }
 }
@@ -163,6 +168,7 @@ export function binary_f32(op: i32, a: usize, b: usize, out: usize, meta: usize,
     case LE: binaryNd(true, LE, a, b, out, meta, rowStart, rowEnd); break;
     case EQ: binaryNd(true, EQ, a, b, out, meta, rowStart, rowEnd); break;
     case NE: binaryNd(true, NE, a, b, out, meta, rowStart, rowEnd); break;
+    case LOGADDEXP: binaryNd(true, LOGADDEXP, a, b, out, meta, rowStart, rowEnd); break;
     default: unreachable();
   }
 }

@@ -2,7 +2,7 @@
 // vectors: shared by the unfused maps (elementwise.ts) and the fused-kernel interpreter (fused.ts), so
 // a fused node computes bitwise what the unfused op computes. Semantics: see elementwise.ts.
 
-import { cos4, exp4, log4, pow4, sigmoid4, sin4, tanh4 } from './math';
+import { cos4, erf4, erfc4, exp4, expm14, log1p4, log4, logaddexp4, pow4, sigmoid4, sin4, softplus4, tanh4 } from './math';
 
 // Unary op codes (src/backends/wasm/kernels.ts mirrors them).
 export const NEG: i32 = 0;
@@ -18,6 +18,11 @@ export const SQUARE: i32 = 9;
 export const ABS: i32 = 10;
 export const RECIPROCAL: i32 = 11;
 export const SIGN: i32 = 12;
+export const ERF: i32 = 13;
+export const ERFC: i32 = 14;
+export const LOG1P: i32 = 15;
+export const EXPM1: i32 = 16;
+export const SOFTPLUS: i32 = 17;
 
 // Binary op codes.
 export const ADD: i32 = 0;
@@ -33,6 +38,7 @@ export const LT: i32 = 9;
 export const LE: i32 = 10;
 export const EQ: i32 = 11;
 export const NE: i32 = 12;
+export const LOGADDEXP: i32 = 13;
 
 // ---------------------------------------------------------------------------------------------
 // Vector operations
@@ -54,6 +60,11 @@ export const NE: i32 = 12;
   if (op == SQUARE) return f32x4.mul(x, x);
   if (op == ABS) return f32x4.abs(x);
   if (op == RECIPROCAL) return f32x4.div(f32x4.splat(1), x);
+  if (op == ERF) return erf4(x);
+  if (op == ERFC) return erfc4(x);
+  if (op == LOG1P) return log1p4(x);
+  if (op == EXPM1) return expm14(x);
+  if (op == SOFTPLUS) return softplus4(x);
   // SIGN: 1 where x > 0, -1 where x < 0, else x (0, -0, NaN)
   const pos = f32x4.gt(x, f32x4.splat(0));
   const neg = f32x4.lt(x, f32x4.splat(0));
@@ -79,6 +90,7 @@ export const NE: i32 = 12;
   if (op == POW) return pow4(a, b);
   if (op == MAXIMUM) return v128.bitselect(a, b, v128.or(f32x4.ge(a, b), f32x4.ne(a, a)));
   if (op == MINIMUM) return v128.bitselect(a, b, v128.or(f32x4.le(a, b), f32x4.ne(a, a)));
+  if (op == LOGADDEXP) return logaddexp4(a, b);
   let m: v128;
   if (op == GT) m = f32x4.gt(a, b);
   else if (op == GE) m = f32x4.ge(a, b);

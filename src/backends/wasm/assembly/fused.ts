@@ -42,7 +42,7 @@
 
 import {
   ABS, ADD, binaryV, COS, DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RECIPROCAL, RELU, SIGMOID, SIGN,
-  SIN, SQRT, SQUARE, SUB, TANH, unaryV, whereV,
+  SIN, SQRT, SQUARE, SUB, TANH, unaryV, whereV, ERF, ERFC, LOG1P, EXPM1, SOFTPLUS, LOGADDEXP,
 } from './elementwiseOps';
 
 // Header words.
@@ -127,6 +127,11 @@ function unaryF32Block(op: i32, x: usize, out: usize, bytes: usize): void {
     case ABS: unaryBlock(true, ABS, x, out, bytes); break;
     case RECIPROCAL: unaryBlock(true, RECIPROCAL, x, out, bytes); break;
     case SIGN: unaryBlock(true, SIGN, x, out, bytes); break;
+    case ERF: unaryBlock(true, ERF, x, out, bytes); break;
+    case ERFC: unaryBlock(true, ERFC, x, out, bytes); break;
+    case LOG1P: unaryBlock(true, LOG1P, x, out, bytes); break;
+    case EXPM1: unaryBlock(true, EXPM1, x, out, bytes); break;
+    case SOFTPLUS: unaryBlock(true, SOFTPLUS, x, out, bytes); break;
     default: unreachable();
   }
 }
@@ -157,6 +162,7 @@ function binaryF32Block(op: i32, a: usize, b: usize, out: usize, bytes: usize): 
     case LE: binaryBlock(true, LE, a, b, out, bytes); break;
     case EQ: binaryBlock(true, EQ, a, b, out, bytes); break;
     case NE: binaryBlock(true, NE, a, b, out, bytes); break;
+    case LOGADDEXP: binaryBlock(true, LOGADDEXP, a, b, out, bytes); break;
     default: unreachable();
   }
 }

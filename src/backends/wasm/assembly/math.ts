@@ -338,6 +338,206 @@ const REDUCE_LIMIT: f64 = 1048576.0; // 2^20
 }
 
 // ---------------------------------------------------------------------------------------------
+// erf, erfc, log1p, expm1, softplus, logaddexp (f64 inside, rounded once to f32)
+//
+// The method of src/ops/special.ts (the cpu backend's double-precision kernels), with fewer terms:
+//  - erf(x) = x * P(x^2) for |x| < 0.5, P the Taylor series of erf(x)/x to x^14 (truncation ~2e-11);
+//  - erfc(a) = t * e^(-a^2) * R(t) for a >= 0.5, t = 2/(2+a), R by 13 Chebyshev terms in u = 2.5t - 1
+//    (truncation ~3e-10 relative); a^2 of an f32 a is exact in f64; erf = +-(1 - erfc), erfc(-a) = 2 - erfc(a);
+//  - log1p(x) = log(u) - ((u - 1) - x) / u with u = 1 + x rounded (the correction makes it exact to
+//    rounding, also where u = 1); log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(-0) = -0;
+//  - expm1(x): Taylor series to x^11/11! for |x| < 0.5 (truncation ~1e-11), e^x - 1 elsewhere;
+//  - softplus(x) = max(x, 0) + log1p(e^-|x|); logaddexp(a, b) = max(a, b) + log1p(e^-|a-b|), a + ln2 at a tie
+//    (so (-inf, -inf) -> -inf and (inf, inf) -> inf), NaN when either is NaN.
+
+const ERF_T0: f64 = 1.1283791670955126;
+const ERF_T1: f64 = -0.37612638903183754;
+const ERF_T2: f64 = 0.11283791670955126;
+const ERF_T3: f64 = -0.026866170645131252;
+const ERF_T4: f64 = 0.005223977625442188;
+const ERF_T5: f64 = -0.0008548327023450853;
+const ERF_T6: f64 = 0.00012055332981789664;
+const ERF_T7: f64 = -1.492565035840625e-5;
+const ERFC_C0: f64 = 0.4869974896593381;
+const ERFC_C1: f64 = 0.24101444861760662;
+const ERFC_C2: f64 = 0.03917158019801934;
+const ERFC_C3: f64 = 0.0028202013162589696;
+const ERFC_C4: f64 = -0.0003190025880142985;
+const ERFC_C5: f64 = -7.762458294633769e-5;
+const ERFC_C6: f64 = 3.904758903066749e-6;
+const ERFC_C7: f64 = 2.10650100538356e-6;
+const ERFC_C8: f64 = -1.1719156145292982e-7;
+const ERFC_C9: f64 = -6.458612977687303e-8;
+const ERFC_C10: f64 = 6.547928118976531e-9;
+const ERFC_C11: f64 = 2.017647062307822e-9;
+const ERFC_C12: f64 = -3.982401175873017e-10;
+
+/** One step of Clenshaw's recurrence: 2u*b1 - b2 + c (u2 = 2u). */
+// @ts-ignore: decorator
+@inline function clenshawStep(u2: v128, b1: v128, b2: v128, c: f64): v128 {
+  return f64x2.add(f64x2.sub(f64x2.mul(u2, b1), b2), D(c));
+}
+
+/** erfc(a) for f64 lanes a >= 0.5 holding f32 values (NaN -> NaN, inf -> 0). */
+// @ts-ignore: decorator
+@inline function erfcLargeD(a: v128): v128 {
+  const t = f64x2.div(D(2.0), f64x2.add(D(2.0), a));
+  const u = f64x2.sub(f64x2.mul(D(2.5), t), D(1.0));
+  const u2 = f64x2.add(u, u);
+  let b2 = D(0.0);
+  let b1 = D(ERFC_C12);
+  let b = clenshawStep(u2, b1, b2, ERFC_C11);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C10);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C9);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C8);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C7);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C6);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C5);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C4);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C3);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C2);
+  b2 = b1;
+  b1 = b;
+  b = clenshawStep(u2, b1, b2, ERFC_C1);
+  const r = f64x2.add(f64x2.sub(f64x2.mul(u, b), b1), D(ERFC_C0));
+  const e = expd(f64x2.max(f64x2.neg(f64x2.mul(a, a)), D(-120.0)));
+  return f64x2.mul(f64x2.mul(t, e), r);
+}
+
+/** x * P(x^2): erf for |x| < 0.5. */
+// @ts-ignore: decorator
+@inline function erfSmallD(x: v128): v128 {
+  const z = f64x2.mul(x, x);
+  let p = f64x2.add(D(ERF_T6), f64x2.mul(z, D(ERF_T7)));
+  p = f64x2.add(D(ERF_T5), f64x2.mul(z, p));
+  p = f64x2.add(D(ERF_T4), f64x2.mul(z, p));
+  p = f64x2.add(D(ERF_T3), f64x2.mul(z, p));
+  p = f64x2.add(D(ERF_T2), f64x2.mul(z, p));
+  p = f64x2.add(D(ERF_T1), f64x2.mul(z, p));
+  p = f64x2.add(D(ERF_T0), f64x2.mul(z, p));
+  return f64x2.mul(x, p);
+}
+
+// @ts-ignore: decorator
+@inline function erfD(x: v128): v128 {
+  const a = f64x2.abs(x);
+  const big = f64x2.sub(D(1.0), erfcLargeD(f64x2.max(a, D(0.5))));
+  const signed = v128.or(big, v128.and(x, L(0x8000000000000000)));
+  return v128.bitselect(erfSmallD(x), signed, f64x2.lt(a, D(0.5)));
+}
+
+// @ts-ignore: decorator
+@inline function erfcD(x: v128): v128 {
+  const a = f64x2.abs(x);
+  const big = erfcLargeD(f64x2.max(a, D(0.5)));
+  const side = v128.bitselect(big, f64x2.sub(D(2.0), big), f64x2.gt(x, D(0.0)));
+  return v128.bitselect(f64x2.sub(D(1.0), erfSmallD(x)), side, f64x2.lt(a, D(0.5)));
+}
+
+/** erf of each lane (f32 result, f64 inside); erf(-0) = -0, erf(+-inf) = +-1. */
+// @ts-ignore: decorator
+@inline export function erf4(x: v128): v128 {
+  return pack32(erfD(lo64(x)), erfD(hi64(x)));
+}
+
+/** erfc of each lane (f32 result, f64 inside); erfc(inf) = 0, erfc(-inf) = 2. */
+// @ts-ignore: decorator
+@inline export function erfc4(x: v128): v128 {
+  return pack32(erfcD(lo64(x)), erfcD(hi64(x)));
+}
+
+/** log(1 + e) for f64 lanes e in [0, 1] (or NaN). */
+// @ts-ignore: decorator
+@inline function log1pUnitD(e: v128): v128 {
+  const u = f64x2.add(D(1.0), e);
+  return f64x2.sub(logd(u), f64x2.div(f64x2.sub(f64x2.sub(u, D(1.0)), e), u));
+}
+
+// @ts-ignore: decorator
+@inline function log1pD(x: v128): v128 {
+  const u = f64x2.add(D(1.0), x);
+  let r = f64x2.sub(logd(u), f64x2.div(f64x2.sub(f64x2.sub(u, D(1.0)), x), u));
+  r = v128.bitselect(D(-Infinity), r, f64x2.eq(u, D(0.0)));
+  r = v128.bitselect(D(Infinity), r, f64x2.eq(x, D(Infinity)));
+  r = v128.bitselect(D(NaN), r, v128.not(f64x2.ge(u, D(0.0)))); // x < -1 or NaN
+  return v128.bitselect(x, r, f64x2.eq(x, D(0.0))); // keep the sign of zero
+}
+
+/** log(1 + x) of each lane; log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(-0) = -0. */
+// @ts-ignore: decorator
+@inline export function log1p4(x: v128): v128 {
+  return pack32(log1pD(lo64(x)), log1pD(hi64(x)));
+}
+
+// @ts-ignore: decorator
+@inline function expm1D(x: v128): v128 {
+  // x * sum_{n=0..10} x^n / (n+1)!
+  let p = f64x2.add(D(1.0 / 3628800.0), f64x2.mul(x, D(1.0 / 39916800.0)));
+  p = f64x2.add(D(1.0 / 362880.0), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0 / 40320.0), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0 / 5040.0), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0 / 720.0), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0 / 120.0), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0 / 24.0), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0 / 6.0), f64x2.mul(x, p));
+  p = f64x2.add(D(0.5), f64x2.mul(x, p));
+  p = f64x2.add(D(1.0), f64x2.mul(x, p));
+  const small = f64x2.mul(x, p);
+  const big = f64x2.sub(expd(f64x2.min(f64x2.max(x, D(-120.0)), D(100.0))), D(1.0));
+  return v128.bitselect(small, big, f64x2.lt(f64x2.abs(x), D(0.5)));
+}
+
+/** e^x - 1 of each lane; expm1(-inf) = -1, expm1(-0) = -0. */
+// @ts-ignore: decorator
+@inline export function expm14(x: v128): v128 {
+  return pack32(expm1D(lo64(x)), expm1D(hi64(x)));
+}
+
+// @ts-ignore: decorator
+@inline function softplusD(x: v128): v128 {
+  const e = expd(f64x2.max(f64x2.neg(f64x2.abs(x)), D(-120.0)));
+  return f64x2.add(f64x2.max(x, D(0.0)), log1pUnitD(e));
+}
+
+/** log(1 + e^x) of each lane, without overflow; softplus(inf) = inf, softplus(-inf) = 0. */
+// @ts-ignore: decorator
+@inline export function softplus4(x: v128): v128 {
+  return pack32(softplusD(lo64(x)), softplusD(hi64(x)));
+}
+
+// @ts-ignore: decorator
+@inline function logaddexpD(a: v128, b: v128): v128 {
+  const d = f64x2.neg(f64x2.abs(f64x2.sub(a, b)));
+  const e = expd(f64x2.max(d, D(-120.0)));
+  const r = f64x2.add(f64x2.max(a, b), log1pUnitD(e));
+  return v128.bitselect(f64x2.add(a, D(0.6931471805599453)), r, f64x2.eq(a, b));
+}
+
+/** log(e^a + e^b) of each lane pair (see the section header for infinities and NaN). */
+// @ts-ignore: decorator
+@inline export function logaddexp4(a: v128, b: v128): v128 {
+  return pack32(logaddexpD(lo64(a), lo64(b)), logaddexpD(hi64(a), hi64(b)));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scalar versions: lane 0 of the vector function (bitwise identical to the SIMD lanes).
 
 // @ts-ignore: decorator
