@@ -31,10 +31,12 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
                                     784-256-10 (relu between layers)
   --epochs N                        passes over the training set (default 30 digits, 10 otherwise)
   --batch N                         mini-batch size (default 64)
-  --lr X                            learning rate (default adam 0.004 on digits, 0.001
-                                    otherwise; momentum 0.05; sgd 0.1),
+  --lr X                            learning rate (default adam, adamw and rmsprop 0.004 on
+                                    digits, 0.001 otherwise; lion a quarter of that; adagrad
+                                    0.1; momentum 0.05; sgd 0.1),
                                     cosine-decayed to 0 over the run
-  --optimizer sgd|momentum|adam     (default adam)
+  --optimizer NAME                  sgd, momentum, adam (default), adamw (weight decay
+                                    0.01), rmsprop, adagrad or lion (weight decay 0.001)
   --backend cpu|wasm|webgpu         where the tensors live and the kernels run (default ${DEFAULT_BACKEND}):
                                     cpu = plain JavaScript (f64-capable reference), wasm =
                                     WebAssembly SIMD kernels (f32), webgpu = the GPU through

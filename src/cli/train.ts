@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { init, shutdown } from '../core/init.js';
-import { adam, cosineDecay, momentum, sgd, type Optimizer } from '../nn/optim.js';
+import { adagrad, adam, adamw, cosineDecay, lion, momentum, rmsprop, sgd, type Optimizer } from '../nn/optim.js';
 import { softmaxCrossEntropy } from '../nn/losses.js';
 import { key, split, type Key } from '../nn/random.js';
 import { evaluate, fit } from '../nn/train.js';
@@ -28,7 +28,7 @@ export const trainFlags = {
   epochs: intFlag('epochs', 1),
   batch: intFlag('batch', 1),
   lr: positiveFlag('lr'),
-  optimizer: enumFlag('optimizer', ['sgd', 'momentum', 'adam'] as const),
+  optimizer: enumFlag('optimizer', ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop', 'adagrad', 'lion'] as const),
   backend: enumFlag('backend', BACKENDS),
   'no-jit': switchFlag('no-jit'),
   seed: intFlag('seed', 0),
@@ -47,13 +47,22 @@ export async function trainCommand(flags: Readonly<Record<string, string | true>
   const epochs = f.epochs ?? (small ? 30 : 10);
   const batch = f.batch ?? 64;
   const optName = f.optimizer ?? 'adam';
-  const lr = f.lr ?? { adam: small ? 4e-3 : 1e-3, momentum: 0.05, sgd: 0.1 }[optName];
+  const adamLr = small ? 4e-3 : 1e-3;
+  const lr = f.lr ?? { adam: adamLr, adamw: adamLr, rmsprop: adamLr, adagrad: 0.1, lion: adamLr / 4, momentum: 0.05, sgd: 0.1 }[optName];
   const seed = f.seed ?? 0;
   const outDir = f.out ?? join('out', 'run');
   const totalSteps = epochs * Math.ceil(data.train.y.length / batch);
   const schedule = cosineDecay(lr, totalSteps);
-  const optimizer: Optimizer =
-    optName === 'adam' ? adam(schedule) : optName === 'momentum' ? momentum(schedule, { momentum: 0.9 }) : sgd(schedule);
+  const optimizers: Record<typeof optName, () => Optimizer> = {
+    adam: () => adam(schedule),
+    adamw: () => adamw(schedule),
+    rmsprop: () => rmsprop(schedule),
+    adagrad: () => adagrad(schedule),
+    lion: () => lion(schedule),
+    momentum: () => momentum(schedule, { momentum: 0.9 }),
+    sgd: () => sgd(schedule),
+  };
+  const optimizer = optimizers[optName]();
   checkWritableDir(outDir); // before any training: a run must not end unable to save
   await init({ backend });
   try {

@@ -75,7 +75,7 @@ describe('cotangent command line', () => {
       [['train', '--epoch', '3'], 2, /unknown flag --epoch for 'train'/],
       [['train', '--epochs', 'three'], 2, /--epochs must be an integer ≥ 1, got "three"/],
       [['train', '--lr', '-1'], 2, /--lr must be a number > 0/],
-      [['train', '--optimizer', 'rmsprop'], 2, /--optimizer must be one of sgd, momentum, adam/],
+      [['train', '--optimizer', 'adadelta'], 2, /--optimizer must be one of sgd, momentum, adam, adamw, rmsprop, adagrad, lion/],
       [['train', '--data', join(dir, 'nope.csv')], 2, /--data: '.*nope\.csv' is not digits, fashion-mnist or an existing file/],
       [['train', '--model', '64-10-3'], 2, /the last size must be the number of classes of digits, 10/],
       [['eval'], 2, /eval needs --checkpoint/],
