@@ -142,6 +142,91 @@ export function normalArray(k: Key, n: number): Float64Array {
   return out;
 }
 
+/** erfc(t) in double precision: 1 − erf by its positive series below 3, the continued fraction of erfc above. */
+function erfc(t: number): number {
+  if (Number.isNaN(t)) return Number.NaN;
+  if (t < 0) return 2 - erfc(-t);
+  if (t < 3) {
+    // erf(t) = 2/√π · e^(−t²) · Σ (2t²)ⁿ t / (1·3·…·(2n+1)): all terms positive
+    let term = t;
+    let total = t;
+    for (let n = 1; term > 1e-17 * total; n++) {
+      term *= (2 * t * t) / (2 * n + 1);
+      total += term;
+    }
+    return 1 - (2 / Math.sqrt(Math.PI)) * Math.exp(-t * t) * total;
+  }
+  if (t > 27) return 0; // below the smallest double
+  // erfc(t) = e^(−t²)/√π · 1/(t + (1/2)/(t + (2/2)/(t + (3/2)/(t + …)))), evaluated from the back
+  let f = t;
+  for (let k = 80; k >= 1; k--) f = t + k / 2 / f;
+  return Math.exp(-t * t) / Math.sqrt(Math.PI) / f;
+}
+
+/** The standard normal CDF Φ(x) = erfc(−x/√2)/2, with full relative precision in the lower tail. */
+export const normalCdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
+
+/**
+ * The standard normal quantile Φ⁻¹(p) for p in [0, 1]: Acklam's rational approximation refined by two Halley steps on
+ * {@link normalCdf} (full double precision; ±∞ at 0 and 1).
+ */
+export function normalQuantile(p: number): number {
+  if (!(p >= 0 && p <= 1)) return Number.NaN;
+  if (p === 0) return -Infinity;
+  if (p === 1) return Infinity;
+  const a = [-39.69683028665376, 220.9460984245205, -275.928510446969, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number): number =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  let x: number;
+  if (p < 0.02425) x = tail(Math.sqrt(-2 * Math.log(p)));
+  else if (p > 1 - 0.02425) x = -tail(Math.sqrt(-2 * Math.log1p(-p)));
+  else {
+    const q = p - 0.5;
+    const r = q * q;
+    x =
+      ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+      (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  }
+  for (let i = 0; i < 2; i++) {
+    // Halley's step on Φ(x) − p (upper half through the complement, which keeps its precision)
+    const e = p > 0.5 ? 1 - p - normalCdf(-x) : normalCdf(x) - p;
+    const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
+    if (!Number.isFinite(u)) break;
+    x -= u / (1 + (x * u) / 2);
+  }
+  return x;
+}
+
+/**
+ * `n` standard normal doubles truncated to [lower, upper] (host-side), by the inverse CDF: one uniform u per number,
+ * z = Φ⁻¹(Φ(lower) + u·(Φ(upper) − Φ(lower))), the upper half computed through the complement so that both tails keep
+ * their precision; clamped to [lower, upper] against the last rounding. Where the interval's probability underflows
+ * (beyond about 37 standard deviations) the tail is sampled as its exponential limit, lower + Exp(lower).
+ */
+export function truncatedNormalArray(k: Key, n: number, lower = -2, upper = 2): Float64Array {
+  if (!(lower < upper)) throw new ValueError('random.truncatedNormal', `lower must be below upper, got lower ${lower} and upper ${upper}`);
+  const u = uniformArray(k, n);
+  const out = new Float64Array(n);
+  const pl = normalCdf(lower);
+  const qu = normalCdf(-upper);
+  // the interval's probability, without cancellation in either tail
+  const mass = lower >= 0 ? normalCdf(-lower) - qu : upper <= 0 ? normalCdf(upper) - pl : 1 - pl - qu;
+  for (let i = 0; i < n; i++) {
+    const v = u[i]! + 2 ** -33; // the midpoint of the 32-bit cell: strictly inside (0, 1)
+    let z: number;
+    if (mass > 1e-300) {
+      const p = pl + v * mass;
+      z = p <= 0.5 ? normalQuantile(p) : -normalQuantile(qu + (1 - v) * mass);
+    } else if (lower >= 0) z = lower - Math.log1p(-v * -Math.expm1(-lower * (upper - lower))) / lower;
+    else z = upper - Math.log1p(-v * -Math.expm1(upper * (upper - lower))) / upper;
+    out[i] = Math.min(upper, Math.max(lower, z));
+  }
+  return out;
+}
+
 /** A uniformly random permutation of 0..n-1 (Fisher–Yates, host-side). */
 export function permutationArray(k: Key, n: number): Int32Array {
   if (!Number.isInteger(n) || n < 0) throw new ValueError('random.permutation', `n must be a non-negative integer, got ${n}`);
@@ -190,6 +275,31 @@ export function normal(k: Key, shape: Shape, opts: RandomOptions & { mean?: numb
   const m = opts.mean ?? 0;
   const s = opts.std ?? 1;
   const z = normalArray(k, sizeOf(shape));
+  for (let i = 0; i < z.length; i++) z[i] = m + s * z[i]!;
+  return upload(z, shape, dt);
+}
+
+/** Options of {@link truncatedNormal}: the bounds in standard deviations (default ±2), the mean and the standard deviation. */
+export interface TruncatedNormalOptions extends RandomOptions {
+  lower?: number;
+  upper?: number;
+  mean?: number;
+  std?: number;
+}
+
+/**
+ * Normal numbers truncated to [mean + std·lower, mean + std·upper]: a standard normal truncated to [lower, upper]
+ * (default [−2, 2]), then scaled by `std` (default 1) and shifted by `mean` (default 0). Sampled by the inverse CDF, one
+ * uniform per number, so the result is a pure function of the key. The standard deviation of the default truncation is
+ * 0.87962566103423978 (the variance-scaling initialisers divide by it).
+ */
+export function truncatedNormal(k: Key, shape: Shape, opts: TruncatedNormalOptions = {}): Tensor {
+  checkKey('random.truncatedNormal', k);
+  const dt = floatDtype('random.truncatedNormal', opts.dtype);
+  const m = opts.mean ?? 0;
+  const s = opts.std ?? 1;
+  if (!(s >= 0) || !Number.isFinite(s)) throw new ValueError('random.truncatedNormal', `std must be finite and ≥ 0, got ${s}`);
+  const z = truncatedNormalArray(k, sizeOf(shape), opts.lower ?? -2, opts.upper ?? 2);
   for (let i = 0; i < z.length; i++) z[i] = m + s * z[i]!;
   return upload(z, shape, dt);
 }
