@@ -245,11 +245,19 @@ export function jvpOfVmapLaw(
   const law = 'jvp(vmap f) = vmap(jvp f) = the loop of JVPs';
   const what = describeCall(args, inAxes, outAxis);
   const n = args.length;
-  const jvpF: BatchFn = (...xt) => ct.jvp(asTensorFn(f), xt.slice(0, n), xt.slice(n));
+  // integer arguments (indices) are held fixed: only the float ones carry tangents
+  const floats = args.flatMap((x, i) => (isFloatDtype(x.dtype) ? [i] : []));
+  const withFloats =
+    (g: BatchFn, xs: readonly ct.Tensor[]) =>
+    (...fs: ct.Tensor[]) =>
+      asTensorFn(g)(...xs.map((x, i) => (floats.includes(i) ? fs[floats.indexOf(i)]! : x)));
+  const pick = (xs: readonly ct.Tensor[]) => floats.map((i) => xs[i]!);
+  const jvpF: BatchFn = (...xt) => ct.jvp(withFloats(f, xt.slice(0, n)), pick(xt.slice(0, n)), pick(xt.slice(n)));
   const both = [...inAxes, ...inAxes];
   return guarded(law, what, () => {
     const expected = loopVmap(jvpF, [...args, ...tangents], both, outAxis, opts.axisSize);
-    const outer = leavesOf(ct.jvp(asTensorFn(ct.vmap(f, vmapOptions(inAxes, outAxis))), [...args], [...tangents]));
+    const vf = ct.vmap(f, vmapOptions(inAxes, outAxis));
+    const outer = leavesOf(ct.jvp(withFloats(vf, args), pick(args), pick(tangents)));
     const inner = leavesOf(ct.vmap(jvpF, vmapOptions(both, outAxis))(...args, ...tangents));
     return allAgree(
       law,
