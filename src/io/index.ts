@@ -1,7 +1,7 @@
 /**
  * cotangent/io: data set readers (CSV, IDX / MNIST-style, the embedded
- * digits), safetensors encoding, checkpoints and the io-ts codecs that
- * validate everything read.
+ * digits), safetensors encoding, checkpoints, the io-ts codecs that
+ * validate everything read, and ONNX export (`exportOnnx`).
  *
  * @module cotangent/io
  */
@@ -25,3 +25,6 @@ export {
 } from './checkpoint.js';
 export { writeFileAtomic, writeFilesAtomic, checkWritableDir, makeDir, removeStaleTemps, OutputError } from './atomic.js';
 export * as codecs from './codecs.js';
+export { exportOnnx, DEFAULT_OPSET, type OnnxExportOptions } from './onnx/export.js';
+export { onnxRules, type OnnxRule, type OnnxBuilder, type OnnxEqn, type Dim, type Attrs } from './onnx/rules.js';
+export { decodeModel as decodeOnnx, encodeModel as encodeOnnx, ONNX_PROTO, type ModelProto as OnnxModelProto } from './onnx/schema.js';

@@ -1,0 +1,479 @@
+/**
+ * `exportOnnx(f, ...exampleArgs, options?)`: trace a function into cotangent's
+ * graph IR and write it as an ONNX ModelProto computing the same outputs.
+ * Every equation goes through the rule table of `rules.ts`; tensors the
+ * function captures (a model's parameters) become initializers; the
+ * function's arguments become the graph's inputs.
+ *
+ * The batch dimension. The leading axis of the inputs is exported as a
+ * symbolic dimension `batch` when the function is polymorphic in it: the
+ * inputs of rank ≥ 1 whose leading size equals the first such input's are
+ * given two more batch sizes and the function is traced again; when the three
+ * graphs have the same equations and constants, and every size that differs
+ * (in a shape or in a parameter such as a reshape's target) is the same
+ * affine function `a·batch + b` at the three sizes, the batch is dynamic and
+ * the sizes that depend on it are computed from the input's shape at run
+ * time. Otherwise (a constant that depends on the batch, a different graph,
+ * a shape error at another size) the model has the example's fixed shapes.
+ */
+import { GraphTrace, type Graph, type GraphVar } from '../../core/graphTrace.js';
+import { flatten, unflatten } from '../../core/pytree.js';
+import { asTensor } from '../../ops/creation.js';
+import type { Aval } from '../../tensor/Aval.js';
+import { ValueError } from '../../tensor/ShapeError.js';
+import { Tensor } from '../../tensor/Tensor.js';
+import type { Fn } from '../../transforms/argnums.js';
+import { onnxRules, type Attrs, type Dim, type OnnxBuilder, type OnnxRule } from './rules.js';
+import {
+  encodeModel,
+  ONNX_ATTR,
+  ONNX_DTYPE,
+  type AttributeProto,
+  type DimensionProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './schema.js';
+
+/** Options of {@link exportOnnx}. */
+export interface OnnxExportOptions {
+  /** The ONNX opset imported (17 to 22; default 17). */
+  readonly opset?: number;
+  /** Names of the graph's inputs (one per tensor leaf of the arguments) and outputs (one per leaf of the result). */
+  readonly names?: { readonly inputs?: readonly string[]; readonly outputs?: readonly string[] };
+  /**
+   * The batch dimension: true requires it to be dynamic (an error says why it cannot be), false fixes the example's
+   * sizes; by default it is dynamic where the function allows it (see the module notes).
+   */
+  readonly dynamicBatch?: boolean;
+  /** A parameter tree: its tensors, where the function captures them, become initializers named by their path (`1.w`). */
+  readonly params?: unknown;
+  /** The graph's name (default 'cotangent'). */
+  readonly graphName?: string;
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set(['opset', 'names', 'dynamicBatch', 'params', 'graphName']);
+
+/** The IR version that goes with each supported opset. */
+const IR_VERSION: Readonly<Record<number, number>> = { 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10 };
+
+/** The opset imported when none is given. */
+export const DEFAULT_OPSET = 17;
+
+/** Equations that have no ONNX rule, with what they are. */
+const CONTROL_FLOW: ReadonlySet<string> = new Set(['scan', 'cond', 'while']);
+
+const isOptions = (v: unknown): v is OnnxExportOptions =>
+  typeof v === 'object' &&
+  v !== null &&
+  !(v instanceof Tensor) &&
+  !Array.isArray(v) &&
+  Object.keys(v).length > 0 &&
+  Object.keys(v).every((k) => OPTION_KEYS.has(k));
+
+/**
+ * Trace `f` at example arguments (pytrees of tensors; only shapes and dtypes matter) and encode it as an ONNX model
+ * (ModelProto bytes, opset 17 by default): one graph input per tensor leaf of the arguments, one output per leaf of the
+ * result, the tensors `f` captures (a model's parameters) as initializers, and a symbolic `batch` leading dimension
+ * where `f` allows it. The last argument is taken as options when it is an object whose keys are all option names.
+ * Throws a `ValueError` naming the equations that cannot be exported (control flow: scan, cond, while; user
+ * primitives).
+ *
+ * @example
+ * const bytes = await exportOnnx((x: Tensor) => model.apply(params, x), ct.zeros([1, 64]), { params });
+ * writeFileSync('model.onnx', bytes);
+ */
+export async function exportOnnx<F extends Fn>(
+  f: F,
+  ...rest: [...Parameters<F>] | [...Parameters<F>, OnnxExportOptions]
+): Promise<Uint8Array> {
+  const last = rest[rest.length - 1];
+  const options: OnnxExportOptions = isOptions(last) ? last : {};
+  const args = isOptions(last) ? rest.slice(0, -1) : rest;
+  const opset = options.opset ?? DEFAULT_OPSET;
+  const ir = IR_VERSION[opset];
+  if (ir === undefined)
+    throw new ValueError('exportOnnx', `opset ${opset} is not supported (choose one of ${Object.keys(IR_VERSION).join(', ')})`);
+
+  const { leaves } = flatten(args);
+  const avals: Aval[] = leaves.map((l) => (typeof l === 'number' ? { shape: [], dtype: 'f32' } : { shape: [...l.shape], dtype: l.dtype }));
+  const g = traceAt(f, args, avals);
+  checkExportable(g);
+  const shapes = await batchShapes(f, args, avals, g, options.dynamicBatch);
+
+  const inputNames = graphNames('input', options.names?.inputs, g.inputs.length, 'inputs');
+  const outputNames = graphNames('output', options.names?.outputs, g.outputs.length, 'outputs');
+  const b = new Builder(opset, shapes.batchInput === undefined ? undefined : inputNames[shapes.batchInput]);
+  b.reserve([...inputNames, ...outputNames]);
+
+  const env = new Map<string, string>();
+  for (const [i, v] of g.inputs.entries()) env.set(v.name, inputNames[i]!);
+  const paramNames = namesOfParams(options.params);
+  for (const c of g.consts) {
+    const name = b.unique(paramNames.get(c.value) ?? `const_${c.var.name}`);
+    b.inits.push(tensorProto(name, c.var.shape, c.var.dtype, await c.value.data()));
+    env.set(c.var.name, name);
+  }
+  g.eqns.forEach((e, i) => {
+    const rule = onnxRules[e.prim as keyof typeof onnxRules] as OnnxRule<unknown>;
+    const dims = shapes.params.get(i) ?? {};
+    const out = rule(
+      b,
+      e.inputs.map((v) => env.get(v.name)!),
+      {
+        params: e.params,
+        inputs: e.inputs,
+        output: e.output,
+        dims: (key) => dims[key] ?? (e.params[key] as readonly number[]).map((n) => ({ a: 0, b: n })),
+      },
+    );
+    env.set(e.output.name, out);
+  });
+  g.outputs.forEach((v, i) => {
+    b.nodes.push({ input: [env.get(v.name)!], output: [outputNames[i]!], name: `output_${i}`, op_type: 'Identity' });
+  });
+
+  const valueInfo = (name: string, v: GraphVar): ValueInfoProto => ({
+    name,
+    type: {
+      tensor_type: {
+        elem_type: elemType(v.dtype),
+        shape: { dim: (shapes.vars.get(v.name) ?? v.shape.map((n) => ({ a: 0, b: n }))).map(dimProto) },
+      },
+    },
+  });
+  return encodeModel({
+    ir_version: ir,
+    opset_import: [{ domain: '', version: opset }],
+    producer_name: 'cotangent',
+    producer_version: '0.1.0',
+    doc_string: `exported by cotangent; batch dimension ${shapes.batchInput === undefined ? 'fixed' : "dynamic ('batch')"}`,
+    graph: {
+      name: options.graphName ?? 'cotangent',
+      node: b.nodes,
+      initializer: b.inits,
+      input: g.inputs.map((v, i) => valueInfo(inputNames[i]!, v)),
+      output: g.outputs.map((v, i) => valueInfo(outputNames[i]!, v)),
+    },
+  });
+}
+
+/** The graph of `f` at the given input avals (as `makeGraph`, without data). */
+function traceAt(f: Fn, args: readonly unknown[], avals: readonly Aval[]): Graph {
+  const trace = new GraphTrace();
+  try {
+    const { def } = flatten(args);
+    const inputs = avals.map((a) => trace.input(a));
+    const out = f(...unflatten<unknown[]>(def, inputs));
+    const outputs = flatten(out).leaves.map((y) => trace.varOf(typeof y === 'number' ? asTensor(y) : y));
+    return { inputs: inputs.map((i) => i.v), consts: [...trace.consts], eqns: [...trace.eqns], outputs };
+  } finally {
+    trace.active = false;
+  }
+}
+
+/** Throws, naming every equation that has no ONNX rule. */
+function checkExportable(g: Graph): void {
+  const bad = [...new Set(g.eqns.filter((e) => !Object.hasOwn(onnxRules, e.prim)).map((e) => e.prim))];
+  if (bad.length === 0) return;
+  const what = bad.map((p) =>
+    CONTROL_FLOW.has(p)
+      ? `the control-flow equation '${p}' (its body is a sub-graph; unroll the loop in JavaScript or use where instead)`
+      : `the user-defined primitive '${p}' (no ONNX rule; write it with built-in ops to export it)`,
+  );
+  throw new ValueError('exportOnnx', `cannot export ${what.join(', ')}: only the built-in primitives have ONNX rules`);
+}
+
+/** Sizes of variables and parameters as functions of the batch size, and the input the batch size is read from. */
+interface BatchShapes {
+  readonly batchInput: number | undefined;
+  readonly vars: ReadonlyMap<string, readonly Dim[]>;
+  readonly params: ReadonlyMap<number, Readonly<Record<string, readonly Dim[]>>>;
+}
+
+const STATIC: BatchShapes = { batchInput: undefined, vars: new Map(), params: new Map() };
+
+/** Decide whether the batch is dynamic (see the module notes) and, when it is, how every size depends on it. */
+async function batchShapes(
+  f: Fn,
+  args: readonly unknown[],
+  avals: readonly Aval[],
+  g: Graph,
+  want: boolean | undefined,
+): Promise<BatchShapes> {
+  if (want === false) return STATIC;
+  const first = avals.findIndex((a) => a.shape.length > 0);
+  const fail = (why: string): BatchShapes => {
+    if (want) throw new ValueError('exportOnnx', `the batch dimension cannot be dynamic: ${why}`);
+    return STATIC;
+  };
+  if (first < 0) return fail('no input has a leading axis');
+  const n0 = avals[first]!.shape[0]!;
+  const batched = avals.map((a) => a.shape.length > 0 && a.shape[0] === n0);
+  const ns = [n0, n0 + 3, n0 + 8];
+  const graphs: Graph[] = [g];
+  for (const n of ns.slice(1)) {
+    try {
+      graphs.push(
+        traceAt(
+          f,
+          args,
+          avals.map((a, i) => (batched[i] ? { ...a, shape: [n, ...a.shape.slice(1)] } : a)),
+        ),
+      );
+    } catch (e) {
+      return fail(`tracing at batch size ${n} failed: ${(e as Error).message}`);
+    }
+  }
+  const why = await compareGraphs(graphs, ns);
+  if (typeof why === 'string') return fail(why);
+  return { batchInput: first, ...why };
+}
+
+/** `a·n + b` fitting the sizes `vs` at the batch sizes `ns`, or undefined when no integer `a` fits them all. */
+function fit(vs: readonly number[], ns: readonly number[]): Dim | undefined {
+  const a = (vs[1]! - vs[0]!) / (ns[1]! - ns[0]!);
+  if (!Number.isInteger(a)) return undefined;
+  const b = vs[0]! - a * ns[0]!;
+  return vs.every((v, i) => v === a * ns[i]! + b) ? { a, b } : undefined;
+}
+
+const fitShape = (shapes: readonly (readonly number[])[], ns: readonly number[]): Dim[] | undefined => {
+  const rank = shapes[0]!.length;
+  if (shapes.some((s) => s.length !== rank)) return undefined;
+  const dims: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const d = fit(
+      shapes.map((s) => s[i]!),
+      ns,
+    );
+    if (!d) return undefined;
+    dims.push(d);
+  }
+  return dims;
+};
+
+const isNumberList = (v: unknown): v is readonly number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
+
+/** How the graphs traced at the batch sizes `ns` differ, or why they are not one graph with a dynamic batch. */
+async function compareGraphs(gs: readonly Graph[], ns: readonly number[]): Promise<Omit<BatchShapes, 'batchInput'> | string> {
+  const [g] = gs as [Graph];
+  const vars = new Map<string, readonly Dim[]>();
+  const params = new Map<number, Record<string, readonly Dim[]>>();
+  const sameShape = (what: string, vs: readonly GraphVar[]): string | undefined => {
+    if (vs.some((v) => v.name !== vs[0]!.name || v.dtype !== vs[0]!.dtype)) return `${what} differs between batch sizes`;
+    const dims = fitShape(
+      vs.map((v) => v.shape),
+      ns,
+    );
+    if (!dims) return `the shape of ${what} is not an affine function of the batch size (${vs.map((v) => `[${v.shape}]`).join(', ')})`;
+    vars.set(vs[0]!.name, dims);
+    return undefined;
+  };
+  if (gs.some((h) => h.eqns.length !== g.eqns.length || h.consts.length !== g.consts.length || h.outputs.length !== g.outputs.length))
+    return 'the function records a different computation at another batch size';
+  for (const [i, v] of g.inputs.entries()) {
+    const why = sameShape(`input ${i}`, [v, ...gs.slice(1).map((h) => h.inputs[i]!)]);
+    if (why) return why;
+  }
+  for (const [i, c] of g.consts.entries()) {
+    const others = gs.slice(1).map((h) => h.consts[i]!);
+    if (others.some((o) => o.var.name !== c.var.name || o.var.shape.join() !== c.var.shape.join() || o.var.dtype !== c.var.dtype))
+      return `the constant ${c.var.name} has another shape at another batch size`;
+    for (const o of others) {
+      if (o.value === c.value) continue;
+      const [x, y] = await Promise.all([c.value.data(), o.value.data()]);
+      if (x.some((v, k) => !Object.is(v, y[k]))) return `the constant ${c.var.name} depends on the batch size`;
+    }
+  }
+  for (const [i, e] of g.eqns.entries()) {
+    const es = gs.map((h) => h.eqns[i]!);
+    if (es.some((o) => o.prim !== e.prim || o.inputs.map((v) => v.name).join() !== e.inputs.map((v) => v.name).join()))
+      return `equation ${i} (${e.prim}) differs between batch sizes`;
+    const why = sameShape(
+      `the output of ${e.prim} (${e.output.name})`,
+      es.map((o) => o.output),
+    );
+    if (why) return why;
+    for (const key of Object.keys(e.params)) {
+      const vs = es.map((o) => o.params[key]);
+      if (vs.every((v) => JSON.stringify(v) === JSON.stringify(vs[0]))) continue;
+      const dims = vs.every(isNumberList) ? fitShape(vs, ns) : undefined;
+      if (!dims) return `the parameter ${key} of ${e.prim} (${e.output.name}) is not an affine function of the batch size`;
+      params.set(i, { ...params.get(i), [key]: dims });
+    }
+  }
+  for (const [i, v] of g.outputs.entries()) {
+    if (gs.some((h) => h.outputs[i]!.name !== v.name)) return `output ${i} differs between batch sizes`;
+  }
+  return { vars, params };
+}
+
+/** The graph's input or output names: given (checked) or `input`, `input_0`, `input_1`, … */
+function graphNames(prefix: string, given: readonly string[] | undefined, n: number, what: string): string[] {
+  if (given) {
+    if (given.length !== n) throw new ValueError('exportOnnx', `names.${what} has ${given.length} names for ${n} ${what}`);
+    if (given.some((s) => typeof s !== 'string' || s.length === 0))
+      throw new ValueError('exportOnnx', `names.${what} must be non-empty strings`);
+    return [...given];
+  }
+  return n === 1 ? [prefix] : Array.from({ length: n }, (_, i) => `${prefix}_${i}`);
+}
+
+/** Every tensor of a parameter tree by its path (`0.w`, `layers.1.b`). */
+function namesOfParams(tree: unknown): Map<Tensor, string> {
+  const names = new Map<Tensor, string>();
+  const walk = (t: unknown, path: string[]): void => {
+    if (t instanceof Tensor) {
+      if (!names.has(t)) names.set(t, path.length ? path.join('.') : 'param');
+    } else if (Array.isArray(t)) {
+      for (const [i, x] of t.entries()) walk(x, [...path, String(i)]);
+    } else if (typeof t === 'object' && t !== null) for (const [k, v] of Object.entries(t)) walk(v, [...path, k]);
+  };
+  walk(tree, []);
+  return names;
+}
+
+/** The ONNX element type of a cotangent dtype. */
+function elemType(dtype: string): number {
+  switch (dtype) {
+    case 'f32':
+      return ONNX_DTYPE.FLOAT;
+    case 'f64':
+      return ONNX_DTYPE.DOUBLE;
+    case 'i32':
+      return ONNX_DTYPE.INT32;
+    default:
+      throw new ValueError('exportOnnx', `dtype '${dtype}' has no ONNX element type`);
+  }
+}
+
+const dimProto = (d: Dim): DimensionProto =>
+  d.a === 0
+    ? { dim_value: d.b }
+    : { dim_param: d.a === 1 && d.b === 0 ? 'batch' : `${d.a === 1 ? '' : `${d.a}*`}batch${d.b === 0 ? '' : d.b > 0 ? `+${d.b}` : d.b}` };
+
+const bytesOf = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+
+function tensorProto(name: string, dims: readonly number[], dtype: string, data: ArrayLike<number>): TensorProto {
+  const typed =
+    dtype === 'f32'
+      ? Float32Array.from(data)
+      : dtype === 'f64'
+        ? Float64Array.from(data)
+        : dtype === 'i32'
+          ? Int32Array.from(data)
+          : BigInt64Array.from(Array.from(data, (v) => BigInt(v)));
+  return { name, dims: [...dims], data_type: dtype === 'i64' ? ONNX_DTYPE.INT64 : elemType(dtype), raw_data: bytesOf(typed) };
+}
+
+const attribute = (name: string, v: Attrs[string]): AttributeProto =>
+  typeof v === 'number'
+    ? { name, type: ONNX_ATTR.INT, i: v }
+    : typeof v === 'string'
+      ? { name, type: ONNX_ATTR.STRING, s: new TextEncoder().encode(v) }
+      : { name, type: ONNX_ATTR.INTS, ints: [...v] };
+
+/** The nodes and initializers of the model being written. */
+class Builder implements OnnxBuilder {
+  readonly nodes: NodeProto[] = [];
+  readonly inits: TensorProto[] = [];
+  private readonly used = new Set<string>();
+  private readonly constants = new Map<string, string>();
+  private batchSize: string | undefined;
+  private count = 0;
+
+  constructor(
+    readonly opset: number,
+    private readonly batchInput: string | undefined,
+  ) {}
+
+  /** A value name not used before (`base`, else `base_1`, …). */
+  unique(base: string): string {
+    let name = base;
+    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
+    this.used.add(name);
+    return name;
+  }
+
+  node(op: string, inputs: readonly string[], attrs: Attrs = {}): string {
+    return this.nodeOutputs(op, inputs, attrs, 1)[0]!;
+  }
+
+  nodeOutputs(op: string, inputs: readonly string[], attrs: Attrs, count: number): string[] {
+    const name = `${op}:${this.count++}`;
+    const outs = Array.from({ length: count }, (_, i) => this.unique(count === 1 ? name : `${name}:${i}`));
+    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    this.nodes.push({ input: [...inputs], output: outs, name, op_type: op, ...(attribute_.length ? { attribute: attribute_ } : {}) });
+    return outs;
+  }
+
+  private initializer(key: string, make: (name: string) => TensorProto): string {
+    let name = this.constants.get(key);
+    if (!name) {
+      name = this.unique(`const:${this.constants.size}`);
+      this.inits.push(make(name));
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
+  ints(values: readonly number[]): string {
+    return this.initializer(`i64[${values.join(',')}]`, (name) => tensorProto(name, [values.length], 'i64', values));
+  }
+
+  scalar(value: number, dtype: string): string {
+    return this.initializer(`${dtype}:${value}`, (name) => tensorProto(name, [], dtype, [value]));
+  }
+
+  constant(values: readonly number[], shape: readonly number[], dtype: string): string {
+    return this.initializer(`${dtype}[${shape}]:${values}`, (name) => tensorProto(name, shape, dtype, values));
+  }
+
+  shape(dims: readonly Dim[]): string {
+    if (dims.every((d) => d.a === 0)) return this.ints(dims.map((d) => d.b));
+    const key = `shape[${dims.map((d) => `${d.a}n+${d.b}`).join(',')}]`;
+    const known = this.constants.get(key);
+    if (known) return known;
+    const parts: string[] = [];
+    let fixed: number[] = [];
+    const flush = () => {
+      if (fixed.length) parts.push(this.ints(fixed));
+      fixed = [];
+    };
+    for (const d of dims) {
+      if (d.a === 0) {
+        fixed.push(d.b);
+        continue;
+      }
+      flush();
+      let v = this.batch();
+      if (d.a !== 1) v = this.node('Mul', [v, this.ints([d.a])]);
+      if (d.b !== 0) v = this.node('Add', [v, this.ints([d.b])]);
+      parts.push(v);
+    }
+    flush();
+    const shape = parts.length === 1 ? parts[0]! : this.node('Concat', parts, { axis: 0 });
+    this.constants.set(key, shape);
+    return shape;
+  }
+
+  elemType(dtype: string): number {
+    return elemType(dtype);
+  }
+
+  /** The batch size as a 1-D int64 tensor of one element, read from the batched input's shape once. */
+  private batch(): string {
+    if (this.batchInput === undefined) throw new ValueError('exportOnnx', 'a size depends on the batch but the batch is fixed');
+    this.batchSize ??= this.node('Shape', [this.batchInput], { start: 0, end: 1 });
+    return this.batchSize;
+  }
+
+  /** Keep the graph's input and output names for them (each given once). */
+  reserve(names: readonly string[]): void {
+    for (const n of names) {
+      if (this.used.has(n)) throw new ValueError('exportOnnx', `the name '${n}' is given to two inputs or outputs`);
+      this.used.add(n);
+    }
+  }
+}
