@@ -211,6 +211,18 @@ function paramMutants(p: ct.Primitive): BatchMutant[] {
         });
         return [ct.bind(self, ins, q), 0] as Out;
       });
+    case 'take':
+      return m('indexes the unshifted axis of a batched x (shared indices)', (xs, dims, q, n, self) => {
+        if (dims[1] !== null) return ruleOf(p)(xs, dims, q, n, self);
+        return [ct.bind(self, [front(xs[0]!, dims[0]!), xs[1]!], q), 0] as Out;
+      });
+    case 'scatterAdd':
+      return m('scatters along the unshifted axis (shared indices)', (xs, dims, q, n, self) => {
+        if (dims[1] !== null) return ruleOf(p)(xs, dims, q, n, self);
+        const at = (x: ct.Tensor, d: number | null | undefined) =>
+          d === null || d === undefined ? ct.broadcastTo(ct.reshape(x, [1, ...x.shape]), [n, ...x.shape]) : front(x, d);
+        return [ct.bind(self, [at(xs[0]!, dims[0]), xs[1]!, at(xs[2]!, dims[2])], q), 0] as Out;
+      });
     default:
       return [];
   }

@@ -277,6 +277,26 @@ function specificMutants(p: ct.Primitive): Mutant[] {
           return [ct.unbroadcast(ct.where(m, 0, c), a!.shape), ct.unbroadcast(ct.where(m, c, 0), b!.shape)];
         }),
       ];
+    // indexing mutants
+    case 'take':
+      return [
+        withVjp(p, 'scatters the cotangent to the mirrored positions (wrong index)', (c, [x, idx], q: ct.PrimParams['take']) => [
+          ct.bind(prims.scatterAdd, [ct.zerosLike(x!), ct.sub(-1, idx!), c], q),
+          ct.Zero,
+        ]),
+        withJvp(p, 'takes the tangent at the mirrored positions (wrong index)', ([, idx], [t], q: ct.PrimParams['take']) =>
+          lin(t!, (v) => ct.bind(prims.take, [v, ct.sub(-1, idx!)], q)),
+        ),
+      ];
+    case 'scatterAdd':
+      return [
+        withVjp(
+          p,
+          'takes the cotangent of the updates at the mirrored positions (wrong index)',
+          (c, [, idx], q: ct.PrimParams['scatterAdd']) => [c, ct.Zero, ct.bind(prims.take, [c, ct.sub(-1, idx!)], q)],
+        ),
+      ];
+    // end of indexing mutants
     default:
       return [];
   }
