@@ -21,6 +21,7 @@ import {
   type ValueDomain,
 } from './arbitraries.js';
 import type { PrimCase, TensorSpec } from './cases.js';
+import { conv2dCase, conv2dFilterGradCase, conv2dInputGradCase } from './convDomain.js';
 
 const NONE = {} as Record<string, never>;
 
@@ -175,6 +176,9 @@ export const builtinCases: { readonly [P in PrimName]: fc.Arbitrary<PrimCase> } 
     })),
   ),
   matmul: matmulCase,
+  conv2d: conv2dCase,
+  conv2dInputGrad: conv2dInputGradCase,
+  conv2dFilterGrad: conv2dFilterGradCase,
   stopGradient: unaryCase('real', { zeroDerivative: true, fdIsZero: false }),
   reshape: fc.tuple(shape(), fc.nat()).chain(([s, seed]) => tensorOf(s).map((x) => ({ inputs: [x], params: { shape: regroup(s, seed) } }))),
   broadcastTo: broadcastPair().chain(({ a, out }) => tensorOf(a).map((x) => ({ inputs: [x], params: { shape: out } }))),

@@ -151,6 +151,24 @@ function genericMutants(p: ct.Primitive, info: MutantInfo): Mutant[] {
 
 const inversePerm = ct.inversePermutation;
 
+/** Convolution mutants: the padding mirrored (top with bottom, left with right) in the VJP and in the JVP. */
+function convMutants(p: ct.Primitive): Mutant[] {
+  const mirrored = (q: unknown): unknown => {
+    const c = q as ct.ConvParams;
+    return {
+      ...c,
+      pads: [
+        [c.pads[0][1], c.pads[0][0]],
+        [c.pads[1][1], c.pads[1][0]],
+      ],
+    };
+  };
+  return [
+    withVjp(p, 'mirrors the padding (top/bottom, left/right swapped)', (c, xs, q, out, needed) => p.vjp(c, xs, mirrored(q), out, needed)),
+    withJvp(p, 'mirrors the padding (top/bottom, left/right swapped)', (xs, ts, q, out) => p.jvp(xs, ts, mirrored(q), out)),
+  ];
+}
+
 /** Mutants specific to one built-in: wrong axis, permutation, offset or branch. */
 function specificMutants(p: ct.Primitive): Mutant[] {
   const prims = ct.primitives;
@@ -249,6 +267,10 @@ function specificMutants(p: ct.Primitive): Mutant[] {
           p.jvp([a!, b!], [ct.isZero(ta!) ? ta : ct.matrixTranspose(ta!), tb!], pr, out),
         ),
       ];
+    case 'conv2d':
+    case 'conv2dInputGrad':
+    case 'conv2dFilterGrad':
+      return convMutants(p);
     case 'where':
       return [
         withVjp(p, 'routes the cotangent by the wrong branch', (c, [cond, a, b]) => [
@@ -436,6 +458,9 @@ export const MUTANT_INFO: { readonly [P in ct.PrimName]: MutantInfo } = {
   notEqual: comparison,
   where: { arity: 3, diffInputs: [1, 2], broadcasting: true },
   matmul: { arity: 2, broadcasting: true, mixed: true },
+  conv2d: { arity: 2, mixed: true },
+  conv2dInputGrad: { arity: 2, mixed: true },
+  conv2dFilterGrad: { arity: 2, mixed: true },
   stopGradient: { arity: 1, zeroDerivative: true },
   reshape: unaryFlat,
   broadcastTo: unaryFlat,

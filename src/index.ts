@@ -111,6 +111,15 @@ export {
 } from './ops/structural.js';
 export { sum, max, argmax, type ReduceOptions } from './ops/reduce.js';
 export { matmul } from './ops/matmul.js';
+export {
+  conv2dGeneral,
+  conv2dInputGrad,
+  conv2dFilterGrad,
+  convOutSize,
+  type ConvParams,
+  type ConvInputGradParams,
+  type ConvFilterGradParams,
+} from './ops/conv.js';
 export { take, scatterAdd, takeAlongAxis, type IndexAxisParams, type IndexLike, type IndexNested } from './ops/indexing.js';
 export { cumsum, cumprod, argsort, type CumulativeOptions, type CumsumParams, type ArgsortParams } from './ops/order.js';
 export { einsum, einsumPath, EINSUM_OPTIMAL_MAX, type EinsumPath, type EinsumStep } from './ops/einsum.js';

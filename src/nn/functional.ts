@@ -1,12 +1,26 @@
 /**
- * Functional forms of the layers that have one: `conv2d(x, w, opts)`,
+ * Functional forms of the layers that have one: `conv2d(x, w, opts)`, `conv1d`, `convTranspose2d`,
  * `maxPool2d(x, opts)`, `avgPool2d(x, opts)` (NHWC), plus `dense(x, W, b)`.
  */
 import type { Tensor } from '../tensor/Tensor.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { matrixTranspose } from '../ops/structural.js';
-export { conv2d, maxPool2d, avgPool2d, convAxis, type Conv2dOptions, type PoolOptions, type Padding } from './conv.js';
+export {
+  conv2d,
+  conv1d,
+  convTranspose2d,
+  maxPool2d,
+  avgPool2d,
+  convAxis,
+  type Conv2dOptions,
+  type Conv1dOptions,
+  type ConvTranspose2dOptions,
+  type PoolOptions,
+  type Padding,
+  type PoolPadding,
+  type ExplicitPadding,
+} from './conv.js';
 export {
   layerNorm,
   batchNorm,

@@ -7,7 +7,7 @@
  */
 import { ValueError } from '../tensor/ShapeError.js';
 import { fanInConcat, fanInSum, fanOut, identity, parallel, residual, serial } from './combinators.js';
-import { avgPool2dLayer, conv2dLayer, maxPool2dLayer, type Padding } from './conv.js';
+import { avgPool2dLayer, conv2dLayer, maxPool2dLayer, type PoolPadding } from './conv.js';
 import type { AnyLayer, LayerSpec } from './layer.js';
 import { dense, dropout, flatten, logSoftmax, relu, reshape, sigmoid, softmax, tanh } from './layers.js';
 import { initializers, type InitializerName } from './initializers.js';
@@ -93,14 +93,16 @@ function build(spec: LayerSpec): AnyLayer {
     case 'conv2d':
       return conv2dLayer(num(spec, 'filters'), pair(spec, 'kernel'), {
         stride: pair(spec, 'stride'),
-        padding: spec.padding as Padding,
+        padding: spec.padding as 'valid' | 'same',
+        ...(spec.dilation !== undefined ? { dilation: pair(spec, 'dilation') } : {}),
+        ...(spec.groups !== undefined ? { groups: num(spec, 'groups') } : {}),
         ...(spec.inputs !== undefined ? { inputs: num(spec, 'inputs') } : {}),
         ...(spec.kernelInit ? { kernelInit: spec.kernelInit as InitializerName } : {}),
       });
     case 'maxPool2d':
-      return maxPool2dLayer(pair(spec, 'window'), pair(spec, 'stride'));
+      return maxPool2dLayer(pair(spec, 'window'), pair(spec, 'stride'), spec.padding as PoolPadding | undefined);
     case 'avgPool2d':
-      return avgPool2dLayer(pair(spec, 'window'), pair(spec, 'stride'));
+      return avgPool2dLayer(pair(spec, 'window'), pair(spec, 'stride'), spec.padding as PoolPadding | undefined);
     case 'lambda':
       throw new ValueError('fromSpec', `lambda layer '${String(spec.name)}' wraps a function and cannot be rebuilt from its description`);
     default:
@@ -222,6 +224,8 @@ export function checkSpec(
         if (s.padding !== 'valid' && s.padding !== 'same')
           fail(f('padding'), `must be 'valid' or 'same', got ${JSON.stringify(s.padding)}`);
         if (s.inputs !== undefined) int(s.inputs, f('inputs'), 1, L.units, 'inputs');
+        if (s.dilation !== undefined) pairOf(s.dilation, f('dilation'), 'dilation');
+        if (s.groups !== undefined) int(s.groups, f('groups'), 1, L.units, 'groups');
         if (s.kernelInit !== undefined && !INITIALIZERS.includes(s.kernelInit as string))
           fail(f('kernelInit'), `unknown initializer ${JSON.stringify(s.kernelInit)}`);
         break;
@@ -229,6 +233,8 @@ export function checkSpec(
       case 'avgPool2d':
         pairOf(s.window, f('window'), 'window');
         pairOf(s.stride, f('stride'), 'stride');
+        if (s.padding !== undefined && s.padding !== 'valid' && s.padding !== 'same')
+          fail(f('padding'), `must be 'valid' or 'same', got ${JSON.stringify(s.padding)}`);
         break;
       case 'dropout':
         if (typeof s.rate !== 'number' || !(s.rate >= 0 && s.rate < 1))
@@ -312,9 +318,12 @@ export function checkSpec(
         const conv = node.type === 'conv2d';
         const [kh, kw] = (conv ? node.kernel : node.window) as [number, number];
         const [sh, sw] = node.stride as [number, number];
-        const same = conv && node.padding === 'same';
+        const same = node.padding === 'same';
+        const [dh, dw] = (conv && node.dilation !== undefined ? node.dilation : [1, 1]) as [number, number];
+        const groups = conv && typeof node.groups === 'number' ? node.groups : 1;
         const out = (size: number, k: number, st: number): number => (same ? Math.ceil(size / st) : Math.floor((size - k) / st) + 1);
-        if (conv) add(kh * kw * c * (node.filters as number) + (node.filters as number), f('filters'));
+        if (conv) add((kh * kw * c * (node.filters as number)) / groups + (node.filters as number), f('filters'));
+        if (conv) return [n, out(h, dh * (kh - 1) + 1, sh), out(w, dw * (kw - 1) + 1, sw), node.filters as number];
         return [n, out(h, kh, sh), out(w, kw, sw), conv ? (node.filters as number) : c];
       }
       default:

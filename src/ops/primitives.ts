@@ -9,6 +9,14 @@ import type { Primitive } from '../core/Primitive.js';
 import type { Builtin } from './rules.js';
 import { binaryPrims, unaryPrims, wherePrim } from './elementwise.js';
 import { matmulPrim } from './matmul.js';
+import {
+  conv2dFilterGradPrim,
+  conv2dInputGradPrim,
+  conv2dPrim,
+  type ConvFilterGradParams,
+  type ConvInputGradParams,
+  type ConvParams,
+} from './conv.js';
 import { scatterAddPrim, takePrim, type IndexAxisParams } from './indexing.js';
 import { argsortPrim, cumsumPrim, type ArgsortParams, type CumsumParams } from './order.js';
 import { argmaxPrim, maxPrim, type AxisParams } from './reduce.js';
@@ -47,6 +55,9 @@ export type PrimParams = { [K in UnaryName | BinaryName | 'where' | 'matmul' | '
   sum: AxesParams;
   max: AxesParams;
   argmax: AxisParams;
+  conv2d: ConvParams;
+  conv2dInputGrad: ConvInputGradParams;
+  conv2dFilterGrad: ConvFilterGradParams;
   take: IndexAxisParams;
   scatterAdd: IndexAxisParams;
   cumsum: CumsumParams;
@@ -73,6 +84,9 @@ export const primitives = {
   sum: sumPrim,
   max: maxPrim,
   argmax: argmaxPrim,
+  conv2d: conv2dPrim,
+  conv2dInputGrad: conv2dInputGradPrim,
+  conv2dFilterGrad: conv2dFilterGradPrim,
   take: takePrim,
   scatterAdd: scatterAddPrim,
   cumsum: cumsumPrim,
