@@ -261,8 +261,12 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
 
 /** A mask: `true` where the transformation applies; a boolean at an inner node covers its whole subtree. */
 export type MaskTree = boolean | readonly MaskTree[] | { readonly [key: string]: MaskTree };
-/** A mask tree, or a function of the parameters that returns one (e.g. `p => ct.treeMap(p, w => w.ndim > 1)`). */
-export type Mask = MaskTree | ((params: unknown) => MaskTree);
+/**
+ * A mask tree, or a function of the parameters that returns one (e.g. `p =>
+ * ct.treeMap(p, w => w.ndim > 1)`; what it returns is checked against the
+ * parameters when used, with an error naming the place that does not fit).
+ */
+export type Mask = MaskTree | ((params: unknown) => unknown);
 
 const isRecord = (x: unknown): x is Record<string, unknown> => {
   if (typeof x !== 'object' || x === null) return false;
@@ -324,7 +328,7 @@ export function masked(inner: GradientTransformation, mask: Mask): GradientTrans
   const impl = impls.get(inner);
   if (!impl) throw new ValueError('masked', `${inner.name} was not built by a transformation constructor (nn.transformation, ...)`);
   const name = `masked(${inner.name})`;
-  const resolve = (tree: unknown): boolean[] => maskLeaves(name, tree, typeof mask === 'function' ? mask(tree) : mask);
+  const resolve = (tree: unknown): boolean[] => maskLeaves(name, tree, (typeof mask === 'function' ? mask(tree) : mask) as MaskTree);
   const pick = <T>(xs: readonly T[], sel: readonly boolean[]): T[] => xs.filter((_, i) => sel[i]);
   const scatter = (def: TreeDef, base: readonly unknown[], sel: readonly boolean[], chosen: unknown): unknown => {
     const c = chosen as unknown[];

@@ -49,7 +49,7 @@ const runningMean = () =>
     },
   });
 
-const weightsOnly = (p: unknown) => ct.treeMap(p, (w) => (w as ct.Tensor).ndim > 1) as unknown as nn.MaskTree;
+const weightsOnly = (p: unknown) => ct.treeMap(p, (w) => (w as ct.Tensor).ndim > 1);
 
 const cases: [string, () => nn.Optimizer][] = [
   ['rmsprop (centred, momentum, warm-up schedule)', () => nn.rmsprop(nn.warmup(2, 0.01), { centered: true, momentum: 0.5 })],
