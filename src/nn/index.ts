@@ -55,6 +55,13 @@ export {
 } from './attention.js';
 export { embedding, positionEmbedding, type EmbeddingParams, type EmbeddingOptions } from './embedding.js';
 export { applyWithState, reportState, type WithState } from './state.js';
+export {
+  transformerBlock,
+  decoderTransformer,
+  geluTanh,
+  type TransformerBlockOptions,
+  type DecoderOptions,
+} from './transformer.js';
 export * as functional from './functional.js';
 export * as random from './random.js';
 export type { Key } from './random.js';
