@@ -1,7 +1,8 @@
 /**
- * Optimiser laws: lr = 0 is the identity; on a convex quadratic every
- * optimiser lowers the loss; sgd descends by exactly lr·∇; clipping bounds
- * the global norm; schedules give the documented rates.
+ * Optimiser laws (every optimiser, and a chain with clipping and a mask):
+ * lr = 0 is the identity; on a convex quadratic every optimiser lowers the
+ * loss; sgd descends by exactly lr·∇; clipping bounds the global norm;
+ * schedules give the documented rates.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,14 @@ const optimisers = (lr: number): [string, nn.Optimizer][] => [
   ['adam', nn.adam(lr)],
   ['adamw', nn.adamw(lr, { weightDecay: 0.01 })],
   ['sgd+clip', nn.sgd(lr, { clipNorm: 0.5 })],
+  ['rmsprop', nn.rmsprop(lr)],
+  ['rmsprop centred with momentum', nn.rmsprop(lr, { centered: true, momentum: 0.5 })],
+  ['adagrad', nn.adagrad(lr)],
+  ['lion', nn.lion(lr / 5)], // steps of ±lr per coordinate: a smaller rate, as recommended
+  [
+    'chain',
+    nn.asOptimizer(nn.chain(nn.clipByGlobalNorm(2), nn.masked(nn.scaleByAdam(), { w: true, layers: false }), nn.scaleByLearningRate(lr))),
+  ],
 ];
 
 const small = fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: 3, maxLength: 3 });
