@@ -189,8 +189,12 @@ function plan(inputs: readonly (readonly string[])[], output: ReadonlySet<string
   if (n === 1) return { tree: 0, optimizer: 'none' };
   if (n <= EINSUM_OPTIMAL_MAX) {
     const full = (1 << n) - 1;
-    const kept: Set<string>[] = [];
-    for (let m = 1; m <= full; m++) kept[m] = keptLabels(inputs, output, m);
+    // label sets as index lists; a stamp per label makes each union's size a pass without allocation
+    const names = [...new Set(inputs.flat())];
+    const dims = names.map((l) => sizes.get(l)!);
+    const kept: number[][] = [];
+    for (let m = 1; m <= full; m++) kept[m] = [...keptLabels(inputs, output, m)].map((l) => names.indexOf(l));
+    const stamp = new Int32Array(names.length).fill(-1);
     const best = new Float64Array(full + 1).fill(Infinity);
     const split = new Int32Array(full + 1);
     for (let i = 0; i < n; i++) best[1 << i] = 0;
@@ -201,7 +205,13 @@ function plan(inputs: readonly (readonly string[])[], output: ReadonlySet<string
       for (let a = (m - 1) & m; a > 0; a = (a - 1) & m) {
         if (!(a & low)) continue;
         const b = m & ~a;
-        const c = best[a]! + best[b]! + sizeOfLabels(new Set([...kept[a]!, ...kept[b]!]), sizes);
+        let cost = 1;
+        for (const l of kept[a]!) {
+          stamp[l] = a;
+          cost *= dims[l]!;
+        }
+        for (const l of kept[b]!) if (stamp[l] !== a) cost *= dims[l]!;
+        const c = best[a]! + best[b]! + cost;
         if (c < best[m]!) {
           best[m] = c;
           split[m] = a;
@@ -213,15 +223,7 @@ function plan(inputs: readonly (readonly string[])[], output: ReadonlySet<string
   }
   // greedy: repeatedly contract the pair that shrinks the data most (then the cheapest)
   let items: { tree: Tree; mask: number; labels: Set<string> }[] = inputs.map((ls, i) => ({ tree: i, mask: 1 << i, labels: new Set(ls) }));
-  const keptBig = (mask: number): Set<string> => {
-    const inside = new Set<string>();
-    const outside = new Set<string>();
-    inputs.forEach((ls, i) => {
-      const into = (mask & (1 << i)) !== 0 ? inside : outside;
-      for (const l of ls) into.add(l);
-    });
-    return new Set([...inside].filter((l) => output.has(l) || outside.has(l)));
-  };
+  const keptBig = (mask: number): Set<string> => keptLabels(inputs, output, mask);
   while (items.length > 1) {
     let bestKey: [number, number] = [Infinity, Infinity];
     let pick: [number, number] = [0, 1];
