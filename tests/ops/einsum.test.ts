@@ -507,6 +507,17 @@ describe('einsum under jit and vmap', () => {
     expectClose(jy.dataSync(), gy.dataSync(), 1e-5, 1e-5);
   });
 
+  it('vmap(grad(einsum)) gives per-example gradients equal to grad of each example', () => {
+    const bb = ct.slice(b, [0, 0], [3, 3]);
+    const loss = (x: ct.Tensor) => ct.sum(ct.square(ct.einsum('ij,jk,ik->k', x, bb, x)));
+    const per = ct.vmap(ct.grad(loss))(ct.slice(a, [0, 0, 0], [2, 3, 3]));
+    for (let e = 0; e < 2; e++) {
+      const x = ct.reshape(ct.slice(a, [e, 0, 0], [1, 3, 3]), [3, 3]);
+      const one = ct.grad(loss)(x);
+      expectClose(ct.reshape(ct.slice(per, [e, 0, 0], [1, 3, 3]), [3, 3]).dataSync(), one.dataSync(), 1e-5, 1e-5);
+    }
+  });
+
   it('vmap(einsum) equals einsum of each example (the ellipsis form too)', () => {
     const f = (x: ct.Tensor) => ct.einsum('ij,jk->ik', x, b);
     const batched = ct.vmap(f)(a);
