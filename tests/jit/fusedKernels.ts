@@ -18,9 +18,28 @@ import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { broadcastShapes, type Shape, sizeOf } from '../../src/tensor/shape.js';
 
 /** The fusible primitives by arity, and which of them take i32 operands. */
-export const FLOAT_UNARY = ['neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'sqrt', 'square', 'abs', 'reciprocal', 'sign'];
+export const FLOAT_UNARY = [
+  'neg',
+  'exp',
+  'log',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'sqrt',
+  'square',
+  'abs',
+  'reciprocal',
+  'sign',
+  'erf',
+  'erfc',
+  'log1p',
+  'expm1',
+  'softplus',
+];
 export const INT_UNARY = ['neg', 'relu', 'square', 'abs', 'sign'];
-export const FLOAT_BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'];
+export const FLOAT_BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'logaddexp'];
 export const INT_BINARY = ['add', 'sub', 'mul', 'maximum', 'minimum'];
 export const COMPARISONS = ['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'];
 
