@@ -18,6 +18,7 @@ import {
   addDecayedWeights,
   applyUpdates,
   chain,
+  checkState,
   clipByGlobalNorm,
   scaleByAdam,
   scaleByLearningRate,
@@ -145,6 +146,7 @@ export function asOptimizer(t: GradientTransformation, opts: AsOptimizerOptions 
     config: Object.freeze({ ...(opts.config ?? t.config), name }),
     init: <P>(params: P): OptState => t.init(params),
     update: <P>(grads: P, state: OptState, params: P, uo: UpdateOptions = {}) => {
+      if (impl) checkState(name, state, impl.slotNames); // named after the optimiser, not its chain
       // intermediates are freed; only the new params and state leave the scope
       const next = scope(() => {
         const [u, s] = t.update(grads, state, params);
@@ -163,7 +165,10 @@ export function asOptimizer(t: GradientTransformation, opts: AsOptimizerOptions 
   });
   if (impl)
     internals.set(opt, {
-      hyper: (state) => impl.hyper(state.step),
+      hyper: (state) => {
+        checkState(name, state, impl.slotNames);
+        return impl.hyper(state.step);
+      },
       apply: <P>(grads: P, slots: Readonly<Record<string, unknown>>, params: P, h: readonly (number | Tensor)[]): UpdateParts<P> => {
         const r = impl.apply(grads, slots, params, h);
         return { params: applyUpdates(params, r.updates as P), slots: Object.freeze({ ...r.slots }) };

@@ -99,7 +99,8 @@ export function transformInternals(t: GradientTransformation): Impl | undefined 
   return impls.get(t);
 }
 
-function checkState(op: string, state: OptState, names: readonly string[]): void {
+/** Throws a ValueError naming `op` unless `state` is `{ step, slots }` with exactly the slots `names`. */
+export function checkState(op: string, state: OptState, names: readonly string[]): void {
   if (state === null || typeof state !== 'object' || !Number.isInteger(state.step) || typeof state.slots !== 'object')
     throw new ValueError(op, 'the state must be { step, slots } as returned by init or update');
   const have = Object.keys(state.slots).sort();

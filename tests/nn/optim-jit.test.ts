@@ -97,6 +97,18 @@ describe('jitted steps of the composed optimisers', () => {
     }
   });
 
+  it('a state made by another optimiser is an error naming the optimiser and the slots, jitted or not', () => {
+    const model = nn.serial(nn.dense(4), nn.dense(10));
+    const { params } = model.init(nn.random.key(1), [-1, 64]);
+    const [x, y] = nn.batchTensors(small, 0, 8);
+    for (const jit of [true, false]) {
+      const step = nn.trainStep(model, nn.softmaxCrossEntropy, nn.lion(1e-3), { jit, donate: false });
+      expect(() => step(params, nn.adam(0.1).init(params), x, y)).toThrow(
+        /lion: the state has slots \[m, v\] but this transformation uses \[m\]/,
+      );
+    }
+  });
+
   it('on wasm (f32): rmsprop jitted equals op by op to f32 rounding', () => {
     const jitted = run(nn.rmsprop(0.01), true, 4, 'f32');
     const eager = run(nn.rmsprop(0.01), false, 4, 'f32');
