@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import * as ct from '../../src/index.js';
 import { closeMessage, values, type Domain, type Tol } from '../webgpu/gpu.js';
+import { convCases } from '../ops/convReference.js';
 
 export interface InputSpec {
   readonly shape: number[];
@@ -30,6 +31,28 @@ export interface Instance {
 }
 
 export const EXACT: Tol = { rtol: 0, atol: 0 };
+
+/**
+ * The convolution family (conv2d, conv2dInputGrad, conv2dFilterGrad) on the cases of tests/ops/convReference.ts
+ * (strides, dilations, groups, valid / same / asymmetric padding) with spatial sizes up to `maxSize`, values in
+ * [-1, 1]; f32 rounding allowed to grow with the terms of each sum.
+ */
+export const convInstances = (maxSize: number, maxCh: number): fc.Arbitrary<Instance> =>
+  fc.tuple(convCases({ maxSize, maxCh }), fc.constantFrom(0, 1, 2)).map(([c, which]) => {
+    const g = c.g;
+    const p = { stride: g.stride, dilation: g.dilation, pads: g.pads, groups: g.groups };
+    const x = [g.n, g.h, g.w, g.cin];
+    const w = [g.kh, g.kw, g.cin / g.groups, g.cout];
+    const y = [g.n, g.ho, g.wo, g.cout];
+    const spec = (shape: number[], k: number): InputSpec => ({ shape, domain: 'small', seed: c.seed + k });
+    const terms = [g.kh * g.kw * (g.cin / g.groups), g.kh * g.kw * (g.cout / g.groups), g.n * g.ho * g.wo][which]!;
+    const tol = { rtol: 1e-5, atol: 1e-6 * terms };
+    const note = `${['conv2d', 'conv2dInputGrad', 'conv2dFilterGrad'][which]} ${JSON.stringify(p)}`;
+    if (which === 0) return { inputs: [spec(x, 0), spec(w, 1)], run: ([a, b]) => ct.conv2dGeneral(a!, b!, p), tol, note };
+    if (which === 1)
+      return { inputs: [spec(y, 0), spec(w, 1)], run: ([a, b]) => ct.conv2dInputGrad(a!, b!, { ...p, inputSize: [g.h, g.w] }), tol, note };
+    return { inputs: [spec(x, 0), spec(y, 1)], run: ([a, b]) => ct.conv2dFilterGrad(a!, b!, { ...p, kernelSize: [g.kh, g.kw] }), tol, note };
+  });
 
 export const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
 

@@ -418,36 +418,31 @@ describe('under jit and vmap', () => {
       );
     // B = 3 examples: x [2, 4, 3] per example; indices [5] per example
     const cases: [string, (...xs: ct.Tensor[]) => ct.Tensor, ct.Tensor[], (number | null)[]][] = [
-      ['take, x batched', (x, i) => ct.take(x!, i!, 1), [f64([3, 2, 4, 3]), ints([5], 4)], [0, null]],
-      ['take, indices batched', (x, i) => ct.take(x!, i!, 1), [f64([2, 4, 3]), ints([5, 3], 4)], [null, 1]],
-      ['take, both batched', (x, i) => ct.take(x!, i!, 1), [f64([2, 4, 3, 3]), ints([3, 5], 4)], [3, 0]],
-      ['take, both batched, axis 0', (x, i) => ct.take(x!, i!, 0), [f64([2, 3, 4, 3]), ints([3, 5], 2)], [1, 0]],
-      [
-        'scatterAdd, x batched',
-        (x, i, u) => ct.scatterAdd(x!, i!, u!, 1),
-        [f64([3, 2, 4, 3]), ints([5], 4), f64([2, 5, 3])],
-        [0, null, null],
-      ],
+      ['take, x batched', (x, i) => ct.take(x, i, 1), [f64([3, 2, 4, 3]), ints([5], 4)], [0, null]],
+      ['take, indices batched', (x, i) => ct.take(x, i, 1), [f64([2, 4, 3]), ints([5, 3], 4)], [null, 1]],
+      ['take, both batched', (x, i) => ct.take(x, i, 1), [f64([2, 4, 3, 3]), ints([3, 5], 4)], [3, 0]],
+      ['take, both batched, axis 0', (x, i) => ct.take(x, i, 0), [f64([2, 3, 4, 3]), ints([3, 5], 2)], [1, 0]],
+      ['scatterAdd, x batched', (x, i, u) => ct.scatterAdd(x, i, u, 1), [f64([3, 2, 4, 3]), ints([5], 4), f64([2, 5, 3])], [0, null, null]],
       [
         'scatterAdd, updates batched',
-        (x, i, u) => ct.scatterAdd(x!, i!, u!, 1),
+        (x, i, u) => ct.scatterAdd(x, i, u, 1),
         [f64([2, 4, 3]), ints([5], 4), f64([2, 5, 3, 3])],
         [null, null, 3],
       ],
       [
         'scatterAdd, indices batched',
-        (x, i, u) => ct.scatterAdd(x!, i!, u!, 1),
+        (x, i, u) => ct.scatterAdd(x, i, u, 1),
         [f64([2, 4, 3]), ints([5, 3], 4), f64([2, 5, 3])],
         [null, 1, null],
       ],
       [
         'scatterAdd, all batched',
-        (x, i, u) => ct.scatterAdd(x!, i!, u!, 2),
+        (x, i, u) => ct.scatterAdd(x, i, u, 2),
         [f64([2, 4, 3, 3]), ints([3, 5], 3), f64([3, 2, 4, 5])],
         [3, 0, 0],
       ],
-      ['takeAlongAxis, both batched', (x, i) => ct.takeAlongAxis(x!, i!, 1), [f64([3, 2, 4]), ints([3, 1, 6], 4)], [0, 0]],
-      ['takeAlongAxis, indices batched', (x, i) => ct.takeAlongAxis(x!, i!, 0), [f64([2, 4]), ints([2, 4, 3], 2)], [null, 2]],
+      ['takeAlongAxis, both batched', (x, i) => ct.takeAlongAxis(x, i, 1), [f64([3, 2, 4]), ints([3, 1, 6], 4)], [0, 0]],
+      ['takeAlongAxis, indices batched', (x, i) => ct.takeAlongAxis(x, i, 0), [f64([2, 4]), ints([2, 4, 3], 2)], [null, 2]],
     ];
     for (const [name, f, args, inAxes] of cases) {
       const res = vmapLaw(f, args, inAxes, 0);

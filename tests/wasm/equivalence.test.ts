@@ -17,6 +17,7 @@ import * as ct from '../../src/index.js';
 import {
   binaryDomains,
   concatInstances,
+  convInstances,
   EXACT,
   entries,
   expectMatchesCpu,
@@ -123,6 +124,9 @@ const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   sum: 'sum and max over any set of axes (NaN through max)',
   max: 'sum and max over any set of axes (NaN through max)',
   argmax: 'argmax along any axis (first maximum, NaN counts as maximum)',
+  conv2d: 'conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)',
+  conv2dInputGrad: 'conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)',
+  conv2dFilterGrad: 'conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)',
   take: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
   scatterAdd: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
   cumsum: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
@@ -349,6 +353,12 @@ describe('wasm f32 = CPU f64 for every primitive', () => {
         }),
       40,
     );
+  });
+  covered.add('conv2d');
+  covered.add('conv2dInputGrad');
+  covered.add('conv2dFilterGrad');
+  it('conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)', () => {
+    prop(convInstances(9, 20), 30);
   });
   covered.add('argmax');
   it('argmax along any axis (first maximum, NaN counts as maximum)', () => {

@@ -15,6 +15,7 @@ import { forceMatmulVariant } from '../../src/backends/webgpu/kernels.js';
 import {
   binaryDomains,
   concatInstances,
+  convInstances,
   EXACT,
   entries,
   expectMatchesCpu,
@@ -94,6 +95,9 @@ const OTHER_CHECKS: { readonly [P in OtherPrim]: string } = {
   sum: 'sum over any set of axes',
   max: 'max over any set of axes',
   argmax: 'argmax along any axis (first maximum on ties)',
+  conv2d: 'conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)',
+  conv2dInputGrad: 'conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)',
+  conv2dFilterGrad: 'conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)',
   take: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
   scatterAdd: 'take and scatterAdd (any axis, index ranks 0-2, negatives and duplicates)',
   cumsum: 'cumsum and argsort along any axis (both directions; stable on ties, NaN last)',
@@ -392,6 +396,12 @@ describe.skipIf(!ok)('WebGPU f32 = CPU f64 for every primitive', () => {
     );
   });
 
+  covered.add('conv2d');
+  covered.add('conv2dInputGrad');
+  covered.add('conv2dFilterGrad');
+  it('conv2d, conv2dInputGrad and conv2dFilterGrad (strides, dilations, groups, paddings)', async () => {
+    await prop(convInstances(6, 4), 9);
+  });
   covered.add('argmax');
   it('argmax along any axis (first maximum on ties)', async () => {
     await prop(
