@@ -121,7 +121,7 @@ export {
   type ConvFilterGradParams,
 } from './ops/conv.js';
 export { take, scatterAdd, takeAlongAxis, type IndexAxisParams, type IndexLike, type IndexNested } from './ops/indexing.js';
-export { cumsum, cumprod, argsort, type CumulativeOptions, type CumsumParams, type ArgsortParams } from './ops/order.js';
+export { cumsum, cumprod, argsort, sort, topk, type CumulativeOptions, type CumsumParams, type ArgsortParams } from './ops/order.js';
 export { einsum, einsumPath, EINSUM_OPTIMAL_MAX, type EinsumPath, type EinsumStep } from './ops/einsum.js';
 export { mean, min, argmin, logsumexp, softmax, logSoftmax, softmaxCrossEntropy, oneHot, clip } from './ops/composite.js';
 export { silu, gelu, type GeluOptions } from './ops/activations.js';

@@ -15,10 +15,11 @@ import { argsortKernel, cumsumKernel } from '../backends/webgpu/orderKernels.js'
 import { bind } from '../core/trace.js';
 import { allocArray, type TypedArray } from '../tensor/dtype.js';
 import { fmt, normalizeAxis, sizeOf, type Shape } from '../tensor/shape.js';
-import { ShapeError } from '../tensor/ShapeError.js';
+import { ShapeError, ValueError } from '../tensor/ShapeError.js';
 import type { Tensor } from '../tensor/Tensor.js';
 import { asTensor, backendOf, ones, type TensorLike } from './creation.js';
-import { mul } from './elementwise.js';
+import { mul, neg, sub } from './elementwise.js';
+import { takeAlongAxis } from './indexing.js';
 import { frontBatchWith } from './batching.js';
 import { linear, zeroDerivative, type Builtin } from './rules.js';
 import { batchOps, concat, slice } from './structural.js';
@@ -189,4 +190,33 @@ export function cumprod(x: TensorLike, axis: number, opts: CumulativeOptions = {
 export function argsort(x: TensorLike, axis = -1): Tensor {
   const t = asTensor(x);
   return bind(argsortPrim, [t], { axis: axisOf('argsort', t, axis) });
+}
+
+/**
+ * `x` sorted ascending along `axis` (default the last; negative counts from the end): `takeAlongAxis(x, argsort(x, axis),
+ * axis)`, so the derivative follows the permutation (the cotangent of output j goes to the input it came from). Stable
+ * (ties keep their index order), NaN last.
+ */
+export function sort(x: TensorLike, axis = -1): Tensor {
+  const t = asTensor(x);
+  const a = axisOf('sort', t, axis);
+  return takeAlongAxis(t, argsort(t, a), a);
+}
+
+/**
+ * The `k` largest values along the last axis and their indices: `[values, indices]`, each of shape
+ * [...x.shape[:-1], k], values descending, indices i32; equal values (−0 and +0 among them) in index order (the lower
+ * index first); NaN ranks below every number. The derivative of the values follows the selected positions (a
+ * gather, as in `sort`); the indices have none. A composite: the stable ascending order of a decreasing key (−x, or
+ * −1 − x on i32, which does not overflow), its first k, and `takeAlongAxis`.
+ */
+export function topk(x: TensorLike, k: number): [Tensor, Tensor] {
+  const t = asTensor(x);
+  const a = axisOf('topk', t, -1);
+  const n = t.shape[a]!;
+  if (!Number.isInteger(k) || k < 0 || k > n)
+    throw new ValueError('topk', `k must be an integer in [0, ${n}] (the last axis of ${fmt(t.shape)}), got ${k}`);
+  const key = t.dtype === 'i32' ? sub(-1, t) : neg(t);
+  const indices = along(argsort(key, a), a, 0, k);
+  return [takeAlongAxis(t, indices, a), indices];
 }
