@@ -144,19 +144,31 @@ const ATANH_TERMS = Array.from({ length: 9 }, (_, k) => 2 / (2 * k + 1));
  * softplus_f, logaddexp_f, in f32.
  *  - erf/erfc: the Taylor and Chebyshev forms above with e^(−a²) = e^(−h²) · e^((h−a)(h+a)),
  *    h = a with 12 mantissa bits (h² exact);
+ *  - every e^y through exp_acc_f: 2^k · e^r with y = k ln 2 + r (Cody-Waite: ln 2 as a 9-bit and a small part),
+ *    since WGSL allows exp an error of 3 + 2|y| ulp;
  *  - log1p: 2 atanh(x / (2 + x)) by its series on [−0.5, 1] (WGSL's log has only an absolute error bound
  *    near 1), log(1 + x) elsewhere;
  *  - expm1: the Taylor series to x⁹/9! on |x| < 0.5, eˣ − 1 elsewhere;
  *  - softplus and logaddexp: max + log1p(e^−|d|), with the series (e^−|d| ≤ 1); logaddexp: a + ln 2 at ties.
  */
 export const SPECIAL_WGSL = `
+fn exp_acc_f(x: f32) -> f32 {
+  let xc = clamp(x, -104.0, 89.0);
+  let k = round(xc * 1.4426950408889634);
+  let r = (xc - k * 0.693359375) - k * -2.12194440054690583e-4;
+  let ki = i32(k);
+  let k1 = ki / 2;
+  let v = ldexp(ldexp(exp(r), k1), ki - k1);
+  let ranged = select(select(v, f32_inf(), x > 88.72284), 0.0, x < -103.98);
+  return select(ranged, x, is_nan(x));
+}
 fn erfc_large_f(a0: f32) -> f32 {
   let a = min(a0, 10.5);
   let t = 2.0 / (2.0 + a);
   let u = 2.5 * t - 1.0;
 ${clenshawWgsl(ERFC_CHEBYSHEV.slice(0, F32_CHEBYSHEV_TERMS))}
   let h = bitcast<f32>(bitcast<u32>(a) & 0xfffff000u);
-  let e = exp(-h * h) * exp((h - a) * (h + a));
+  let e = exp_acc_f(-(h * h)) * exp((h - a) * (h + a));
   return select(t * e * r, 0.0, a0 > 10.5);
 }
 fn erf_small_f(x: f32) -> f32 {
@@ -200,10 +212,10 @@ fn expm1_f(x: f32) -> f32 {
       'x',
     )});
   }
-  return exp(x) - 1.0;
+  return exp_acc_f(x) - 1.0;
 }
 fn softplus_f(x: f32) -> f32 {
-  let l = log1p_series_f(exp(-abs(x)));
+  let l = log1p_series_f(exp_acc_f(-abs(x)));
   return select(l, x + l, x > 0.0);
 }
 fn logaddexp_f(a: f32, b: f32) -> f32 {
@@ -213,7 +225,7 @@ fn logaddexp_f(a: f32, b: f32) -> f32 {
   if (is_nan(a) || is_nan(b)) {
     return f32_nan();
   }
-  return max(a, b) + log1p_series_f(exp(-abs(a - b)));
+  return max(a, b) + log1p_series_f(exp_acc_f(-abs(a - b)));
 }`;
 
 function factorial(n: number): number {
