@@ -32,6 +32,9 @@ import { trainStep } from '../nn/train.js';
 import { paramCount } from '../nn/tree.js';
 import { decoderTransformer } from '../nn/transformer.js';
 import type { AnyLayer } from '../nn/layer.js';
+import type { BackendName } from '../backends/Backend.js';
+import { init, shutdown } from '../core/init.js';
+import type { CliIO } from './io.js';
 
 /** Digits per operand. */
 export const DIGITS = 3;
@@ -159,7 +162,7 @@ export const accuracyLine = (correct: number, total: number): string =>
 
 /** Options of `trainAddition`. */
 export interface AdditionOptions {
-  /** Training steps (default 2500). */
+  /** Training steps (default 1200). */
   readonly steps?: number;
   /** Problems per step (default 128). */
   readonly batch?: number;
@@ -199,7 +202,7 @@ export interface AdditionResult {
 
 /** Build the model, train it on fresh random problems (never the held-out ones) and score it on the held-out set. */
 export async function trainAddition(opts: AdditionOptions = {}): Promise<AdditionResult> {
-  const steps = opts.steps ?? 2500;
+  const steps = opts.steps ?? 1200;
   const batch = opts.batch ?? 128;
   const lr = opts.lr ?? 3e-3;
   const warm = Math.min(opts.warmupSteps ?? 100, steps);
@@ -253,4 +256,41 @@ export async function trainAddition(opts: AdditionOptions = {}): Promise<Additio
   const answers = await greedyAnswers((ids) => forward(params, ids), held);
   forward.clearCache();
   return { model, params, steps, finalLoss, losses, correct: exactMatches(held, answers), total: held.length, trainSeconds, traces };
+}
+
+/** Flags `cotangent train --model transformer-addition` accepts (others are refused). */
+export interface AdditionFlags {
+  readonly steps?: number | undefined;
+  readonly batch?: number | undefined;
+  readonly lr?: number | undefined;
+  readonly seed?: number | undefined;
+  readonly backend?: BackendName | undefined;
+  readonly 'no-jit'?: boolean | undefined;
+}
+
+/**
+ * `cotangent train --model transformer-addition`: train on the wasm backend (or `--backend`), progress on stderr,
+ * then the model's description and, last, the exact-match accuracy line on stdout.
+ */
+export async function additionCommand(f: AdditionFlags, io: CliIO): Promise<number> {
+  const backend = f.backend ?? 'wasm';
+  await init({ backend });
+  try {
+    const r = await trainAddition({
+      ...(f.steps !== undefined ? { steps: f.steps } : {}),
+      ...(f.batch !== undefined ? { batch: f.batch } : {}),
+      ...(f.lr !== undefined ? { lr: f.lr } : {}),
+      ...(f.seed !== undefined ? { seed: f.seed } : {}),
+      ...(f['no-jit'] ? { jit: false } : {}),
+      log: (line) => io.err(`${line}\n`),
+    });
+    io.out(
+      `transformer-addition: ${r.steps} steps in ${r.trainSeconds.toFixed(1)} s on ${backend}${f['no-jit'] ? ' (no jit)' : ''}, ` +
+        `final loss ${r.finalLoss.toFixed(4)}\n`,
+    );
+    io.out(`${accuracyLine(r.correct, r.total)}\n`);
+    return 0;
+  } finally {
+    if (backend === 'webgpu') await shutdown();
+  }
 }

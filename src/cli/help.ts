@@ -28,7 +28,12 @@ export const TRAIN_HELP = `usage: cotangent train [flags]
                                     otherwise; cnn: 2 x (conv 3x3 'same' + relu + maxpool 2x2)
                                     + dense; gru / lstm: each image read row by row by a
                                     64-unit recurrent layer (scan), then dense; SIZES like
-                                    784-256-10 (relu between layers)
+                                    784-256-10 (relu between layers);
+                                    transformer-addition: a 2-block decoder transformer learns
+                                    3-digit + 3-digit addition (its own data; takes --steps,
+                                    --batch, --lr, --seed, --backend, --no-jit) and prints
+                                    its exact-match accuracy on 1,000 held-out problems
+  --steps N                         training steps of transformer-addition (default 1200)
   --epochs N                        passes over the training set (default 30 digits, 10 otherwise)
   --batch N                         mini-batch size (default 64)
   --lr X                            learning rate (default adam, adamw and rmsprop 0.004 on

@@ -77,5 +77,5 @@ export function buildModel(spec: string, data: DataChoice): ModelChoice {
       throw new UsageError(`--model ${spec}: the last size must be the number of classes of ${data.name}, ${classes}`);
     return { name: spec, model: mlp(sizes), inputShape };
   }
-  throw new UsageError(`--model must be mlp, cnn, gru, lstm or layer sizes like 784-256-10, got '${spec}'`);
+  throw new UsageError(`--model must be mlp, cnn, gru, lstm, transformer-addition or layer sizes like 784-256-10, got '${spec}'`);
 }

@@ -14,9 +14,10 @@ import { evaluate, fit } from '../nn/train.js';
 import { paramCount } from '../nn/tree.js';
 import { saveCheckpoint } from '../io/checkpoint.js';
 import { checkWritableDir } from '../io/atomic.js';
-import { BACKENDS, DEFAULT_BACKEND, decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag, switchFlag } from './args.js';
+import { BACKENDS, DEFAULT_BACKEND, decodeFlags, enumFlag, intFlag, positiveFlag, stringFlag, switchFlag, UsageError } from './args.js';
 import { loadData } from './data.js';
 import { buildModel } from './models.js';
+import { additionCommand } from './addition.js';
 import type { CliIO } from './io.js';
 import { ProgressBar, progressLine } from './progress.js';
 import { trainingPlot } from './plot.js';
@@ -32,6 +33,7 @@ export const trainFlags = {
   backend: enumFlag('backend', BACKENDS),
   'no-jit': switchFlag('no-jit'),
   seed: intFlag('seed', 0),
+  steps: intFlag('steps', 1),
   out: stringFlag('out'),
 };
 
@@ -39,6 +41,13 @@ const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 export async function trainCommand(flags: Readonly<Record<string, string | true>>, io: CliIO): Promise<number> {
   const f = decodeFlags('train', trainFlags, flags);
+  if (f.model === 'transformer-addition') {
+    const extra = (['data', 'header', 'epochs', 'optimizer', 'out'] as const).filter((k) => f[k] !== undefined);
+    if (extra.length)
+      throw new UsageError(`--model transformer-addition makes its own data and takes no ${extra.map((k) => `--${k}`).join(', ')}`);
+    return additionCommand(f, io);
+  }
+  if (f.steps !== undefined) throw new UsageError('--steps is for --model transformer-addition (other models train for --epochs)');
   const backend = f.backend ?? DEFAULT_BACKEND;
   const t0 = performance.now();
   const data = loadData(f.data ?? 'digits', f.header);

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
 import { checkLayer, type LayerLike } from '../../laws/layers.js';
+import { cli } from '../cli/harness.js';
 import {
   ANSWER,
   INPUT,
@@ -203,5 +204,20 @@ describe('the addition task', () => {
     expect(r.traces).toBe(1);
     expect(r.total).toBe(20);
     expect(r.correct).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('cotangent train --model transformer-addition', () => {
+  it('trains, prints the accuracy line last, and refuses flags it does not take', async () => {
+    const r = await cli('train', '--model', 'transformer-addition', '--steps', '2', '--batch', '4', '--seed', '3');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/step 2\/2: loss/);
+    const lines = r.out.trim().split('\n');
+    expect(lines[lines.length - 1]).toMatch(/^exact-match accuracy \d+\.\d% \(\d+\/1000\)$/);
+    const bad = await cli('train', '--model', 'transformer-addition', '--epochs', '3');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/transformer-addition makes its own data and takes no --epochs/);
+    const steps = await cli('train', '--model', 'mlp', '--steps', '3');
+    expect(steps.err).toMatch(/--steps is for --model transformer-addition/);
   });
 });
