@@ -167,6 +167,7 @@ export {
   type GraphEqn,
   type GraphConst,
 } from './transforms/graph.js';
+export { graphToSvg, dotToSvg } from './transforms/graphSvg.js';
 
 // networks (also importable as 'cotangent/nn'; data sets and checkpoints are in 'cotangent/io', Node only)
 export * as nn from './nn/index.js';

@@ -8,7 +8,8 @@ usage: cotangent <command> [flags]        (npm start = cotangent train)
 commands:
   train   train a model, save a checkpoint and a training plot
   eval    accuracy and confusion matrix of a checkpoint on a data set
-  graph   print or write the computation graph of a built-in example
+  graph   print or write the computation graph of a built-in example (DOT, text or SVG)
+  export  write a checkpoint's model as an ONNX file for ONNX Runtime
 
 Run 'cotangent <command> --help' for the flags of a command.
 `;
@@ -78,7 +79,22 @@ export const GRAPH_HELP = `usage: cotangent graph [flags]
   --example seed|mlp                seed (default): f(x1, x2) = ln(x1) + x1*x2 - sin(x2)
                                     at (2, 5); mlp: one dense + relu + dense layer with
                                     its softmax cross-entropy loss
-  --format dot|text                 what to print (default dot)
-  --out FILE                        write the DOT to FILE instead of printing it; when
-                                    Graphviz's 'dot' is installed, also FILE with .svg
+  --format dot|text|svg             what to write (default: svg when --out ends in .svg,
+                                    else dot); svg is drawn by Graphviz compiled to
+                                    WebAssembly (@viz-js/viz), no system Graphviz needed
+  --out FILE                        write to FILE instead of printing; a .dot FILE also
+                                    gets its drawing beside it as FILE with .svg
+`;
+
+export const EXPORT_HELP = `usage: cotangent export --checkpoint PATH --out FILE [flags]
+
+  --checkpoint PATH                 a checkpoint folder (with model.safetensors) or file
+  --format onnx                     the file format (default onnx)
+  --out FILE                        where to write the model, e.g. model.onnx
+  --opset N                         the ONNX opset imported (17 to 22, default 17)
+
+Writes the model's forward pass (input 'input' [batch, features...], output 'output'
+[batch, classes], the batch dimension dynamic, parameters as initializers) and prints
+its inputs, outputs and size. Run it with ONNX Runtime (onnxruntime-node, -web, or any
+other runtime).
 `;

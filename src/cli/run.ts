@@ -6,8 +6,9 @@
  */
 import { splitArgs, UsageError } from './args.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { graphCommand } from './graph.js';
-import { EVAL_HELP, GRAPH_HELP, MAIN_HELP, TRAIN_HELP } from './help.js';
+import { EVAL_HELP, EXPORT_HELP, GRAPH_HELP, MAIN_HELP, TRAIN_HELP } from './help.js';
 import type { CliIO } from './io.js';
 import { trainCommand } from './train.js';
 
@@ -15,6 +16,7 @@ const commands = {
   train: { run: trainCommand, help: TRAIN_HELP },
   eval: { run: evalCommand, help: EVAL_HELP },
   graph: { run: graphCommand, help: GRAPH_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
 } as const;
 
 export async function run(argv: readonly string[], io: CliIO): Promise<number> {
@@ -26,7 +28,7 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
       return args.command === undefined && !args.flags.help ? 2 : 0;
     }
     if (!(args.command in commands))
-      throw new UsageError(`unknown command '${args.command}' (expected train, eval or graph; see cotangent --help)`);
+      throw new UsageError(`unknown command '${args.command}' (expected train, eval, graph or export; see cotangent --help)`);
     const cmd = commands[args.command as keyof typeof commands];
     if (args.flags.help) {
       io.out(cmd.help);
