@@ -16,6 +16,7 @@ import type { CpuInput } from '../backends/Backend.js';
 import { indexOutOfRange } from '../backends/indexErrors.js';
 import { scatterAddKernel as wasmScatterAdd, takeKernel as wasmTake } from '../backends/wasm/indexingKernels.js';
 import { scatterAddKernel as gpuScatterAdd, takeKernel as gpuTake } from '../backends/webgpu/indexingKernels.js';
+import { ConcreteTensor } from '../core/ConcreteTensor.js';
 import { bind } from '../core/trace.js';
 import { Zero } from '../core/Zero.js';
 import { allocArray, type TypedArray } from '../tensor/dtype.js';
@@ -114,7 +115,9 @@ const frontIota = (size: number, rank: number, like: Tensor): Tensor =>
  * negatives are made non-negative first, and an index outside [-n, n) becomes one outside [-B·n, B·n), so the kernel
  * still refuses it (cpu, wasm) or ignores it (WebGPU).
  */
-function foldIndices(idx: Tensor, n: number, size: number): Tensor {
+function foldIndices(op: string, axis: number, idx: Tensor, n: number, size: number): Tensor {
+  // concrete indices on the host are checked here, so that the error names the example's index and axis
+  if (idx instanceof ConcreteTensor && idx.backendName !== 'webgpu') normalizedIndices(op, idx.dataSync(), n, axis);
   const nn = tensorI32(n, idx);
   const norm = where(greater(tensorI32(0, idx), idx), add(idx, nn), idx);
   const inRange = mul(greater(norm, tensorI32(-1, idx)), greater(nn, norm));
@@ -163,7 +166,7 @@ export const takePrim: Builtin<IndexAxisParams> = {
     const i = toFront(batchOps, idx!, di!);
     if (dx === null) return [bind(self, [x!, i], { axis }), axis];
     const xb = toFront(batchOps, x!, dx!);
-    return [bind(self, [foldInto(xb, axis), foldIndices(i, xb.shape[axis + 1]!, size)], { axis }), axis];
+    return [bind(self, [foldInto(xb, axis), foldIndices('take', axis, i, xb.shape[axis + 1]!, size)], { axis }), axis];
   },
   webgpu: gpuTake,
   wasm: wasmTake,
@@ -203,7 +206,7 @@ export const scatterAddPrim: Builtin<IndexAxisParams> = {
     const i = toFront(batchOps, idx!, di!);
     const n = xb.shape[axis + 1]!;
     const xf = foldInto(xb, axis);
-    const r = bind(self, [xf, foldIndices(i, n, size), batchToAxis(ub, axis)], { axis });
+    const r = bind(self, [xf, foldIndices('scatterAdd', axis, i, n, size), batchToAxis(ub, axis)], { axis });
     const s = xb.shape;
     return [reshape(r, [...s.slice(1, axis + 1), size, n, ...s.slice(axis + 2)]), axis];
   },
