@@ -75,7 +75,7 @@ describe('optimisers follow their update rules', () => {
         reference(STEPS, (p, g) => {
           p.forEach((_, i) => {
             v[i] = 0.8 * v[i]! + g[i]!;
-            p[i]! -= 0.05 * (nesterov ? g[i]! + 0.8 * v[i]! : v[i]!);
+            p[i]! -= 0.05 * (nesterov ? g[i]! + 0.8 * v[i] : v[i]);
           });
         }),
       );
@@ -89,8 +89,8 @@ describe('optimisers follow their update rules', () => {
       p.forEach((_, i) => {
         m[i] = 0.8 * m[i]! + 0.2 * g[i]!;
         v[i] = 0.9 * v[i]! + 0.1 * g[i]! ** 2;
-        const mh = m[i]! / (1 - 0.8 ** t);
-        const vh = v[i]! / (1 - 0.9 ** t);
+        const mh = m[i] / (1 - 0.8 ** t);
+        const vh = v[i] / (1 - 0.9 ** t);
         p[i]! -= lr * (mh / (Math.sqrt(vh) + 0.05) + (decays(i) ? wd * p[i]! : 0));
       });
     });
@@ -116,7 +116,7 @@ describe('optimisers follow their update rules', () => {
       reference(STEPS, (p, g) => {
         p.forEach((_, i) => {
           nu[i] = 0.7 * nu[i]! + 0.3 * g[i]! ** 2;
-          p[i]! -= (0.01 * g[i]!) / (Math.sqrt(nu[i]!) + 0.05);
+          p[i]! -= (0.01 * g[i]!) / (Math.sqrt(nu[i]) + 0.05);
         });
       }),
     );
@@ -130,8 +130,8 @@ describe('optimisers follow their update rules', () => {
         p.forEach((_, i) => {
           mu[i] = 0.7 * mu[i]! + 0.3 * g[i]!;
           nu[i] = 0.7 * nu[i]! + 0.3 * g[i]! ** 2;
-          b[i] = 0.6 * b[i]! + g[i]! / (Math.sqrt(nu[i]! - mu[i]! ** 2) + 0.05);
-          p[i]! -= 0.01 * b[i]!;
+          b[i] = 0.6 * b[i]! + g[i]! / (Math.sqrt(nu[i] - mu[i] ** 2) + 0.05);
+          p[i]! -= 0.01 * b[i];
         });
       }),
     );
