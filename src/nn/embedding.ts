@@ -8,9 +8,8 @@ import type { DType } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { ShapeError } from '../tensor/ShapeError.js';
 import { add } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
-import { oneHot } from '../ops/composite.js';
-import { reshape, slice } from '../ops/structural.js';
+import { take } from '../ops/indexing.js';
+import { slice } from '../ops/structural.js';
 import { isMultiShape, makeLayer, type Layer, type RShape, type Same, type ShapeT } from './layer.js';
 import { fmtShape } from './combinators.js';
 import { normal } from './random.js';
@@ -29,16 +28,14 @@ export interface EmbeddingOptions {
 }
 
 /**
- * Rows `indices` (i32, any shape [...]) of `table` [rows, dim]: [..., dim]. The derivative with respect to the table
- * adds each cotangent row into the row it was read from; ids outside [0, rows) read a zero row.
+ * Rows `indices` (i32, any shape [...]) of `table` [rows, dim]: [..., dim] (`take` along axis 0). The derivative with
+ * respect to the table adds each cotangent row into the row it was read from (`scatterAdd`). Negative ids count from
+ * the end; ids outside [−rows, rows) are an error on the cpu and wasm backends and read a zero row on WebGPU.
  */
 export function lookup(table: Tensor, indices: Tensor): Tensor {
   if (indices.dtype !== 'i32') throw new ShapeError('embedding', `token ids must be i32, got ${indices.dtype}${fmt(indices.shape)}`);
   if (table.ndim !== 2) throw new ShapeError('embedding', `the table must be [rows, dim], got ${fmt(table.shape)}`);
-  const [rows, dim] = table.shape as [number, number];
-  const flat = reshape(indices, [-1]);
-  const y = matmul(oneHot(flat, rows, { dtype: table.dtype }), table);
-  return reshape(y, [...indices.shape, dim]);
+  return take(table, indices, 0);
 }
 
 function one(name: string, s: RShape): readonly number[] {

@@ -58,7 +58,6 @@ export { applyWithState, reportState, type WithState } from './state.js';
 export {
   transformerBlock,
   decoderTransformer,
-  geluTanh,
   type TransformerBlockOptions,
   type DecoderOptions,
 } from './transformer.js';

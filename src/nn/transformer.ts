@@ -2,25 +2,18 @@
  * A decoder-only (GPT-style) transformer built from the layers: token
  * embedding + learned position embedding, `layers` pre-norm blocks
  * (x + attention(layerNorm(x)), then x + mlp(layerNorm(x)) with a GELU
- * between two dense layers), a final layer norm and a projection to the
+ * (exact, x·Φ(x)) between two dense layers), a final layer norm and a projection to the
  * vocabulary. Input i32 token ids [batch, seq] (seq ≤ maxLength), output
  * logits [batch, seq, vocab]; attention is causal.
  */
-import type { Tensor } from '../tensor/Tensor.js';
 import { ShapeError } from '../tensor/ShapeError.js';
-import { add, mul, tanh } from '../ops/elementwise.js';
+import { gelu } from '../ops/activations.js';
 import { residual, lambda, serial } from './combinators.js';
 import { dense } from './layers.js';
 import type { AnyLayer } from './layer.js';
 import { layerNormLayer } from './normalization.js';
 import { multiHeadAttention } from './attention.js';
 import { embedding, positionEmbedding } from './embedding.js';
-
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** GELU, tanh form: x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))). */
-export const geluTanh = (x: Tensor): Tensor =>
-  mul(mul(x, 0.5), add(tanh(mul(add(x, mul(mul(mul(x, x), x), 0.044715)), SQRT_2_OVER_PI)), 1));
 
 const seq = (...ls: AnyLayer[]): AnyLayer => (serial as (...l: AnyLayer[]) => AnyLayer)(...ls);
 
@@ -46,7 +39,14 @@ export function transformerBlock(dim: number, heads: number, opts: TransformerBl
     throw new ShapeError('transformerBlock', `mlpDim must be a positive integer, got ${mlpDim}`);
   return seq(
     residual(seq(layerNormLayer(), multiHeadAttention(heads, dim, { causal: opts.causal ?? true }))),
-    residual(seq(layerNormLayer(), dense(mlpDim), lambda('gelu', geluTanh), dense(dim))),
+    residual(
+      seq(
+        layerNormLayer(),
+        dense(mlpDim),
+        lambda('gelu', (x) => gelu(x)),
+        dense(dim),
+      ),
+    ),
   );
 }
 

@@ -37,12 +37,13 @@ const values = (t: ct.Tensor) => Array.from(t.dataSync());
 
 describe('embedding', () => {
   const table = Array.from({ length: 5 * 3 }, (_, i) => i * 0.5 - 3);
-  it('reads row i of the table for id i (out-of-range ids read zeros)', () => {
-    const idv = [4, 0, 2, 2, 7, -1];
+  it('reads row i of the table for id i (negative ids count from the end; ids out of range are an error)', () => {
+    const idv = [4, 0, 2, 2, -1, 1];
     const y = nn.functional.embeddingLookup(f64(table, [5, 3]), ids(idv, [2, 3]));
     expect(y.shape).toEqual([2, 3, 3]);
-    const ref = idv.flatMap((i) => (i >= 0 && i < 5 ? table.slice(i * 3, i * 3 + 3) : [0, 0, 0]));
+    const ref = idv.flatMap((i) => table.slice(((i + 5) % 5) * 3, ((i + 5) % 5) * 3 + 3));
     expect(values(y)).toEqual(ref);
+    expect(() => nn.functional.embeddingLookup(f64(table, [5, 3]), ids([5], [1]))).toThrow(/take/);
   });
 
   it('sends each cotangent row back to the row it read (summed over repeats)', () => {
