@@ -8,10 +8,15 @@
  *   f32 ulp over wide sweeps with their tails, plus the exact special values;
  * - clear errors for integer inputs.
  */
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { ShapeError } from '../../src/tensor/ShapeError.js';
 import { erfRef } from './highPrecision.js';
+
+beforeAll(async () => {
+  await ct.init({ backend: 'wasm' });
+});
 
 const f64 = (xs: readonly number[]): ct.Tensor => ct.tensor(xs, { dtype: 'f64', backend: 'cpu' });
 const read = (t: ct.Tensor): number[] => Array.from(t.dataSync());
@@ -191,6 +196,26 @@ describe('the f32 kernels equal the f64 kernel rounded to f32, within a stated n
       });
     });
   }
+
+  it('over random f32 bit patterns (all magnitudes, subnormals, infinities, NaN) wasm is within 1 ulp of the f64 kernel', () => {
+    const f32s = fc.array(fc.float(), { minLength: 1, maxLength: 64 });
+    fc.assert(
+      fc.property(f32s, f32s, (xs, ys) => {
+        const n = Math.min(xs.length, ys.length);
+        const [a, b] = [xs.slice(0, n), ys.slice(0, n)];
+        const check = (got: readonly number[], want: readonly number[], what: string) =>
+          got.forEach((g, i) => {
+            expect(ulps(g, Math.fround(want[i]!)), `${what} at ${a[i]}, ${b[i]}`).toBeLessThanOrEqual(1);
+          });
+        for (const [name] of UNARY) {
+          check(read(ct.unaryOps[name](ct.tensor(a, { backend: 'wasm' }))), read(ct.unaryOps[name](f64(a))), name);
+        }
+        const l = read(ct.logaddexp(ct.tensor(a, { backend: 'wasm' }), ct.tensor(b, { backend: 'wasm' })));
+        check(l, read(ct.logaddexp(f64(a), f64(b))), 'logaddexp');
+      }),
+      { numRuns: 60 },
+    );
+  });
 
   it('the wasm kernels keep the special values', () => {
     const w = (op: (x: ct.Tensor) => ct.Tensor, xs: number[]) => read(op(ct.tensor(xs, { backend: 'wasm' })));
