@@ -12,7 +12,7 @@
  * - filter grad: w̄[a,b,c,o] = Σ_{n,i,j} x[n,row(i,a),col(j,b),g·Cg+c] · gr[n,i,j,o]
  * Reads outside the input are zeros (skipped).
  */
-import { allocArray, type TypedArray } from '../../tensor/dtype.js';
+import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import type { Aval, CpuInput } from '../Backend.js';
 
 /** Sizes and parameters of one convolution: the input [n, h, w, cin], output [n, ho, wo, cout], filter [kh, kw, cin/groups, cout]. */
@@ -52,8 +52,8 @@ export function outRange(a: number, s: number, d: number, pad: number, out: numb
   return [lo, Math.max(lo, hi)];
 }
 
-/** y = conv(x, w): for each output pixel and block of 4 output channels, the sum over its taps. */
-export function convCpu(x: CpuInput, w: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
+/** y = conv(x, w) on the unpadded input: for each output pixel and block of 4 output channels, the sum over its taps. */
+export function convDirectCpu(x: CpuInput, w: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
   const { n, h, w: wd, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, top, left, groups } = g;
   const cg = cin / groups;
   const og = cout / groups;
@@ -138,7 +138,7 @@ function tapsReaching(p: number, s: number, d: number, pad: number, k: number, o
 }
 
 /** x̄ = the input gradient of conv for output gradient `gr` and filters `w`: per input pixel, the taps that reach it. */
-export function convInputGradCpu(gr: CpuInput, w: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
+export function convInputGradDirectCpu(gr: CpuInput, w: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
   const { n, h, w: wd, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, top, left, groups } = g;
   const cg = cin / groups;
   const og = cout / groups;
@@ -213,7 +213,7 @@ export function convInputGradCpu(gr: CpuInput, w: CpuInput, g: ConvGeometry, out
  * w̄ = the filter gradient of conv for input `x` and output gradient `gr`: for each row of outputs and each tap,
  * blocks of 4 input × 2 output channels summed along the row, added into a double-precision accumulator.
  */
-export function convFilterGradCpu(x: CpuInput, gr: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
+export function convFilterGradDirectCpu(x: CpuInput, gr: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
   const { n, h, w: wd, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, top, left, groups } = g;
   const cg = cin / groups;
   const og = cout / groups;
@@ -313,5 +313,232 @@ export function convFilterGradCpu(x: CpuInput, gr: CpuInput, g: ConvGeometry, ou
   }
   const r = allocArray(out.dtype, acc.length);
   r.set(acc);
+  return r;
+}
+
+/**
+ * The rows and columns of x a convolution reads, from the first padded row and column: x zero-padded to
+ * [n, hp, wp, cin] (only as far as the taps reach), so that every output pixel has all its taps.
+ */
+function padInput(x: TypedArray, g: ConvGeometry, dtype: DType): { xp: TypedArray; hp: number; wp: number } {
+  const { n, h, w, cin, ho, wo, kh, kw, sh, sw, dh, dw, top, left } = g;
+  const hp = (ho - 1) * sh + (kh - 1) * dh + 1;
+  const wp = (wo - 1) * sw + (kw - 1) * dw + 1;
+  if (top === 0 && left === 0 && hp === h && wp === w) return { xp: x, hp, wp };
+  const xp = allocArray(dtype, n * hp * wp * cin);
+  const q0 = Math.max(0, left);
+  const q1 = Math.min(wp, w + left);
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < hp; r++) {
+      const src = r - top;
+      if (src < 0 || src >= h || q1 <= q0) continue;
+      const from = ((b * h + src) * w + (q0 - left)) * cin;
+      xp.set(x.subarray(from, from + (q1 - q0) * cin), ((b * hp + r) * wp + q0) * cin);
+    }
+  return { xp, hp, wp };
+}
+
+/**
+ * y = conv(x, w) for x and w given as arrays (x [n, h, w, cin], w [kh, kw, cin / groups, cout]): the input
+ * zero-padded once, the filters transposed to [cout][kh][kw][cg], then for each pair of neighbouring output pixels
+ * and block of 4 output channels, 8 running sums over the taps. With one group and no column dilation, the taps of
+ * one kernel row are one contiguous run of x and of the filters.
+ */
+export function convForward(x: TypedArray, w: TypedArray, g: ConvGeometry, dtype: DType): TypedArray {
+  const { n, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, groups } = g;
+  const cg = cin / groups;
+  const og = cout / groups;
+  const r = allocArray(dtype, n * ho * wo * cout);
+  const { xp, hp, wp } = padInput(x, g, dtype);
+  const ks = kh * kw * cg;
+  const wt = allocArray(dtype, ks * cout);
+  for (let t = 0; t < ks; t++) for (let o = 0; o < cout; o++) wt[o * ks + t] = w[t * cout + o]!;
+  const merge = groups === 1 && dw === 1;
+  const runs = merge ? 1 : kw;
+  const len = merge ? kw * cg : cg;
+  const rowStride = wp * cin;
+  const colStep = sw * cin;
+  for (let b0 = 0; b0 < n; b0++) {
+    for (let i = 0; i < ho; i++) {
+      const xrow = (b0 * hp + i * sh) * rowStride;
+      for (let j = 0; j < wo; j += 2) {
+        const pair = j + 1 < wo;
+        const p0 = xrow + j * colStep;
+        const p1 = pair ? p0 + colStep : p0;
+        const ro = ((b0 * ho + i) * wo + j) * cout;
+        for (let gi = 0; gi < groups; gi++) {
+          const oEnd = (gi + 1) * og;
+          let o = gi * og;
+          for (; o + 4 <= oEnd; o += 4) {
+            let s00 = 0;
+            let s01 = 0;
+            let s02 = 0;
+            let s03 = 0;
+            let s10 = 0;
+            let s11 = 0;
+            let s12 = 0;
+            let s13 = 0;
+            for (let a = 0; a < kh; a++) {
+              const xa = a * dh * rowStride + gi * cg;
+              for (let q = 0; q < runs; q++) {
+                const xo0 = p0 + xa + q * dw * cin;
+                const xo1 = p1 + xa + q * dw * cin;
+                const w0 = o * ks + (a * kw + q) * cg;
+                const w1 = w0 + ks;
+                const w2 = w1 + ks;
+                const w3 = w2 + ks;
+                for (let c = 0; c < len; c++) {
+                  const v0 = xp[xo0 + c]!;
+                  const v1 = xp[xo1 + c]!;
+                  const u0 = wt[w0 + c]!;
+                  const u1 = wt[w1 + c]!;
+                  const u2 = wt[w2 + c]!;
+                  const u3 = wt[w3 + c]!;
+                  s00 += v0 * u0;
+                  s01 += v0 * u1;
+                  s02 += v0 * u2;
+                  s03 += v0 * u3;
+                  s10 += v1 * u0;
+                  s11 += v1 * u1;
+                  s12 += v1 * u2;
+                  s13 += v1 * u3;
+                }
+              }
+            }
+            r[ro + o] = s00;
+            r[ro + o + 1] = s01;
+            r[ro + o + 2] = s02;
+            r[ro + o + 3] = s03;
+            if (pair) {
+              r[ro + cout + o] = s10;
+              r[ro + cout + o + 1] = s11;
+              r[ro + cout + o + 2] = s12;
+              r[ro + cout + o + 3] = s13;
+            }
+          }
+          for (; o < oEnd; o++) {
+            let s0 = 0;
+            let s1 = 0;
+            for (let a = 0; a < kh; a++) {
+              const xa = a * dh * rowStride + gi * cg;
+              for (let q = 0; q < runs; q++) {
+                const xo0 = p0 + xa + q * dw * cin;
+                const xo1 = p1 + xa + q * dw * cin;
+                const w0 = o * ks + (a * kw + q) * cg;
+                for (let c = 0; c < len; c++) {
+                  const u = wt[w0 + c]!;
+                  s0 += xp[xo0 + c]! * u;
+                  s1 += xp[xo1 + c]! * u;
+                }
+              }
+            }
+            r[ro + o] = s0;
+            if (pair) r[ro + cout + o] = s1;
+          }
+        }
+      }
+    }
+  }
+  return r;
+}
+
+/** y = conv(x, w) (see convForward). */
+export function convCpu(x: CpuInput, w: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
+  return convForward(x.data, w.data, g, out.dtype);
+}
+
+/**
+ * x̄ = the input gradient of conv. With unit strides it is itself a convolution of the output gradient by the
+ * filters flipped in space with their channel axes swapped within each group, padded by dilation·(k − 1) minus the
+ * original padding (convForward); otherwise (or where that padding would be negative) the direct kernel.
+ */
+export function convInputGradCpu(gr: CpuInput, w: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
+  const { n, h, w: wd, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, top, left, groups } = g;
+  const ext = [dh * (kh - 1), dw * (kw - 1)];
+  const lo = [ext[0]! - top, ext[1]! - left];
+  const hi = [h - ho + top, wd - wo + left];
+  if (sh !== 1 || sw !== 1 || [...lo, ...hi].some((v) => v < 0)) return convInputGradDirectCpu(gr, w, g, out);
+  const cg = cin / groups;
+  const og = cout / groups;
+  // flipped[a', b', o', g·Cg + c] = w[kh − 1 − a', kw − 1 − b', c, g·Og + o']: filters [kh, kw, og, cin]
+  const flipped = allocArray(w.dtype, kh * kw * og * cin);
+  const wdat = w.data;
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let c = 0; c < cg; c++)
+        for (let o = 0; o < cout; o++) {
+          const gi = Math.floor(o / og);
+          const dst = (((kh - 1 - a) * kw + (kw - 1 - b)) * og + (o - gi * og)) * cin + gi * cg + c;
+          flipped[dst] = wdat[((a * kw + b) * cg + c) * cout + o]!;
+        }
+  const geo: ConvGeometry = {
+    n,
+    h: ho,
+    w: wo,
+    cin: cout,
+    ho: h,
+    wo: wd,
+    cout: cin,
+    kh,
+    kw,
+    sh: 1,
+    sw: 1,
+    dh,
+    dw,
+    top: lo[0]!,
+    left: lo[1]!,
+    groups,
+  };
+  return convForward(gr.data, flipped, geo, out.dtype);
+}
+
+/**
+ * w̄ = the filter gradient of conv. With one group it is itself a convolution (convForward) of x with its batch as
+ * channels and its channels as batch ([cin, h, w, n]) by the output gradient as filters ([ho, wo, n, cout]), the
+ * roles of stride and dilation swapped; the result [cin, kh, kw, cout] is transposed back. With groups, the direct
+ * kernel.
+ */
+export function convFilterGradCpu(x: CpuInput, gr: CpuInput, g: ConvGeometry, out: Aval): TypedArray {
+  const { n, h, w: wd, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, top, left, groups } = g;
+  if (groups !== 1) return convFilterGradDirectCpu(x, gr, g, out);
+  const dtype = out.dtype;
+  const xs = allocArray(dtype, x.data.length);
+  const xd = x.data;
+  // xs[c, r, q, b] = x[b, r, q, c]
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < h; r++)
+      for (let q = 0; q < wd; q++) {
+        const src = ((b * h + r) * wd + q) * cin;
+        const dst = (r * wd + q) * n + b;
+        for (let c = 0; c < cin; c++) xs[c * h * wd * n + dst] = xd[src + c]!;
+      }
+  // gs[i, j, b, o] = gr[b, i, j, o]
+  const gs = allocArray(dtype, gr.data.length);
+  const gd = gr.data;
+  for (let b = 0; b < n; b++)
+    for (let p = 0; p < ho * wo; p++) gs.set(gd.subarray((b * ho * wo + p) * cout, (b * ho * wo + p + 1) * cout), (p * n + b) * cout);
+  const geo: ConvGeometry = {
+    n: cin,
+    h,
+    w: wd,
+    cin: n,
+    ho: kh,
+    wo: kw,
+    cout,
+    kh: ho,
+    kw: wo,
+    sh: dh,
+    sw: dw,
+    dh: sh,
+    dw: sw,
+    top,
+    left,
+    groups: 1,
+  };
+  const y = convForward(xs, gs, geo, dtype);
+  // y [cin, kh, kw, cout] -> [kh, kw, cin, cout]
+  const r = allocArray(dtype, y.length);
+  for (let c = 0; c < cin; c++)
+    for (let t = 0; t < kh * kw; t++) r.set(y.subarray((c * kh * kw + t) * cout, (c * kh * kw + t + 1) * cout), (t * cin + c) * cout);
   return r;
 }
