@@ -36,9 +36,11 @@ export const primitiveSubjects = (anyUnary: readonly ct.UnaryName[]): Subject[] 
   u('log', 'pos'),
   u('sqrt', 'pos'),
   u('reciprocal', 'nonzero'),
+  u('log1p', 'pos'),
   ...(['add', 'sub', 'mul', 'maximum', 'minimum'] as const).map((n) => b(n)),
   b('div', 'any', 'nonzero'),
   b('pow', 'pos', 'small'),
+  b('logaddexp'),
   {
     name: 'where',
     f: (x, y) => ct.where(ct.greater(x, 0), x, y),

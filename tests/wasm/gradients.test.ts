@@ -23,7 +23,7 @@ import {
 import { closeMessage, values } from '../webgpu/gpu.js';
 
 const subjects: Subject[] = [
-  ...primitiveSubjects(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs']),
+  ...primitiveSubjects(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'erf', 'erfc', 'expm1', 'softplus']),
   { name: 'stopGradient', f: (x) => ct.mul(x, ct.stopGradient(x)), args: [[[5], 'any']] },
   logSoftmaxSubject,
   mlpSubject,

@@ -24,7 +24,22 @@ import { acquireGpu, closeMessage, onCpu, values } from './gpu.js';
 const ok = await acquireGpu();
 
 const subjects: Subject[] = [
-  ...primitiveSubjects(['neg', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'square', 'abs', 'sign']),
+  ...primitiveSubjects([
+    'neg',
+    'exp',
+    'sin',
+    'cos',
+    'tanh',
+    'sigmoid',
+    'relu',
+    'square',
+    'abs',
+    'sign',
+    'erf',
+    'erfc',
+    'expm1',
+    'softplus',
+  ]),
   logSoftmaxSubject,
   { name: 'softmax', f: (x) => ct.softmax(x, 0), args: [[[4, 3], 'any']] },
   mlpSubject,
