@@ -95,6 +95,16 @@ describe('derivative conventions', () => {
     expect(read(ct.logaddexp(f64([-Infinity, Infinity]), f64([-Infinity, Infinity])))).toEqual([-Infinity, Infinity]);
   });
 
+  it("the same conventions on wasm (f32): softplus'(0) = 1/2, logaddexp's 1/2 at ties and infinities", () => {
+    const w = (v: number[]) => ct.tensor(v, { backend: 'wasm' });
+    expect(read(ct.grad((x: ct.Tensor) => ct.sum(ct.softplus(x)))(w([0, -0])))).toEqual([0.5, 0.5]);
+    const as = [1, -Infinity, Infinity, Infinity, -Infinity];
+    const bs = [1, -Infinity, Infinity, 3, 3];
+    const [ga, gb] = ct.grad((a: ct.Tensor, b: ct.Tensor) => ct.sum(ct.logaddexp(a, b)), { argnums: [0, 1] })(w(as), w(bs));
+    expect(read(ga)).toEqual([0.5, 0.5, 0.5, 1, 0]);
+    expect(read(gb)).toEqual([0.5, 0.5, 0.5, 0, 1]);
+  });
+
   it('logaddexp broadcasts and its cotangents are summed back to each input shape', () => {
     const a = ct.tensor([0.5, -1, 2], { dtype: 'f64', shape: [3] });
     const b = ct.tensor([0, 1, 2, 3, 4, 5], { dtype: 'f64', shape: [2, 3] });

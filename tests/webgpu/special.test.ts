@@ -78,6 +78,22 @@ describe.skipIf(!ok)('WGSL special functions = the f64 kernels, to f32 accuracy'
     expect(Array.from(l)).toEqual([-Infinity, Infinity, Infinity, Number.NaN, Math.fround(2 + Math.LN2)]);
   });
 
+  it("derivative conventions on WebGPU: softplus'(0) = 1/2, logaddexp's 1/2 at ties and infinities", async () => {
+    const g = (v: number[]) => ct.tensor(v, { backend: 'webgpu' });
+    expect(
+      Array.from(
+        await ct
+          .grad((x: ct.Tensor) => ct.sum(ct.softplus(x)))(g([0, -0]))
+          .data(),
+      ),
+    ).toEqual([0.5, 0.5]);
+    const as = [1, -Infinity, Infinity, Infinity, -Infinity];
+    const bs = [1, -Infinity, Infinity, 3, 3];
+    const [ga, gb] = ct.grad((a: ct.Tensor, b: ct.Tensor) => ct.sum(ct.logaddexp(a, b)), { argnums: [0, 1] })(g(as), g(bs));
+    expect(Array.from(await ga.data())).toEqual([0.5, 0.5, 0.5, 1, 0]);
+    expect(Array.from(await gb.data())).toEqual([0.5, 0.5, 0.5, 0, 1]);
+  });
+
   it('jit fuses the special functions (one shared WGSL prelude) and matches the cpu', async () => {
     const f = (x: ct.Tensor, y: ct.Tensor) =>
       // a sum of non-negative terms (no cancellation: its relative error is at most the terms')
