@@ -7,6 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
+import { scatterSorts } from '../../src/backends/webgpu/indexingKernels.js';
 import { acquireGpu, onCpu, rng } from './gpu.js';
 
 const ok = await acquireGpu();
@@ -92,6 +93,39 @@ describe.skipIf(!ok)('indexing on WebGPU', () => {
     );
     expect(g0).toEqual(w0);
     expect(g0).toEqual([2, 5]);
+  });
+
+  it('scatterAdd with many indices into a larger output (the sorted kernel): equals the CPU, duplicates in index order', async () => {
+    const r = rng(23);
+    // 24 indices into [40, 8] take the sorted kernel; the 300 above and the examples below take the direct one
+    expect(scatterSorts(40 * 8, 24)).toBe(true);
+    expect(scatterSorts(12, 300)).toBe(false);
+    const idx = [3, -1, 3, 0, 39, -40, 7, 3, 3, 12, -28, 39, 0, 5, 5, 5, 3, -37, 20, 21, 22, -1, 0, 3];
+    for (const dtype of [undefined, 'i32' as const]) {
+      const u = Array.from({ length: 24 * 8 }, () => (dtype ? Math.round(r() * 100 - 50) : r() - 0.5));
+      const x = Array.from({ length: 40 * 8 }, () => (dtype ? Math.round(r() * 100 - 50) : r() - 0.5));
+      const [got, want] = await both(
+        ([a, i, b]) => ct.scatterAdd(a!, i!, b!, 0),
+        [
+          { values: x, shape: [40, 8], ...(dtype ? { dtype } : {}) },
+          { values: idx, shape: [24], dtype: 'i32' },
+          { values: u, shape: [24, 8], ...(dtype ? { dtype } : {}) },
+        ],
+      );
+      if (dtype) expect(got).toEqual(want);
+      else close(got, want, 1e-5);
+    }
+    // out of range in the sorted kernel: dropped (index 40 and -41 along an axis of 40)
+    const bad = ct.scatterAdd(
+      ct.zeros([40, 2], { backend: 'webgpu' }),
+      ct.tensor([40, 1, -41, 1, 2, 2, 2, 2, 2, 2, 2, 2], { dtype: 'i32', backend: 'webgpu' }),
+      ct.ones([12, 2], { backend: 'webgpu' }),
+      0,
+    );
+    expect(scatterSorts(80, 12)).toBe(true);
+    const v = Array.from(await bad.data());
+    expect(v.slice(0, 6)).toEqual([0, 0, 2, 2, 8, 8]);
+    expect(v.slice(6).every((e) => e === 0)).toBe(true);
   });
 
   it('out of range: take reads 0, scatterAdd drops the update, takeAlongAxis reads 0 (no error on WebGPU)', async () => {
