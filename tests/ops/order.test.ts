@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { checkGrads } from '../../laws/checkers.js';
 import { prng } from '../../laws/numeric.js';
+import { forceCumsumVariant } from '../../src/backends/webgpu/orderKernels.js';
 import { acquireGpuKeepCpuDefault } from '../webgpu/gpu.js';
 
 // ---------- references: loops over the lines ----------
@@ -492,5 +493,41 @@ describe.skipIf(!gpu)('WebGPU against the loop references', () => {
       await ct.cumsum(ct.tensor(ints, { shape, dtype: 'i32', backend: 'webgpu' }), 1).data(),
       refScan(ints, shape, 1, false, '+', 'i32'),
     );
+  });
+
+  it('both cumsum kernels (a thread per line; a workgroup per line, chunk sums scanned): directions, axes, lengths around the chunking', async () => {
+    const cases: [number[], number][] = [
+      [[3, 5], 1],
+      [[2, 256], 1],
+      [[3, 257], 1],
+      [[1000, 3], 0],
+      [[2, 3000], 1],
+    ];
+    for (const variant of ['threads', 'lines'] as const) {
+      forceCumsumVariant(variant);
+      try {
+        for (const [shape, axis] of cases) {
+          const n = shape[0]! * shape[1]!;
+          const r = prng(n);
+          const x = Array.from({ length: n }, () => Math.fround(2 * r() - 1));
+          const ints = x.map((v) => Math.round(1000 * v));
+          for (const reverse of [false, true]) {
+            const got = await ct.cumsum(ct.tensor(x, { shape, backend: 'webgpu' }), axis, { reverse }).data();
+            // f32 sums grouped by chunk ('lines'): within the accumulated rounding of the sequential sum
+            if (variant === 'threads') same(got, refScan(x, shape, axis, reverse, '+', 'f32'));
+            else same(got, refScan(x, shape, axis, reverse, '+', 'f64'), 2e-7 * shape[axis]!);
+            const gi = await ct.cumsum(ct.tensor(ints, { shape, dtype: 'i32', backend: 'webgpu' }), axis, { reverse }).data();
+            same(gi, refScan(ints, shape, axis, reverse, '+', 'i32'));
+          }
+        }
+        // -0 at the start of a line stays -0; i32 wraps
+        const z = await ct.cumsum(ct.tensor([-0, ...new Array<number>(299).fill(0)], { backend: 'webgpu' }), 0).data();
+        expect(Object.is(z[0], -0), variant).toBe(true);
+        const big = new Array<number>(300).fill(2 ** 30);
+        same(await ct.cumsum(ct.tensor(big, { dtype: 'i32', backend: 'webgpu' }), 0).data(), refScan(big, [300], 0, false, '+', 'i32'));
+      } finally {
+        forceCumsumVariant(null);
+      }
+    }
   });
 });
