@@ -41,11 +41,21 @@ export async function runOnnx(bytes: Uint8Array, feeds: Readonly<Record<string, 
   }
 }
 
-/** Tolerances: |got − want| ≤ atol · max(1, max |want|) + rtol · |want| (per dtype). */
-export const TOL = { f32: { rtol: 2e-5, atol: 2e-6 }, f64: { rtol: 1e-12, atol: 1e-13 }, i32: { rtol: 0, atol: 0 } } as const;
+/** A tolerance: |got − want| ≤ atol · max(1, max |want|) + rtol · |want|. */
+export interface Tol {
+  readonly rtol: number;
+  readonly atol: number;
+}
+
+/** The tolerance of each dtype. */
+export const TOL: Readonly<Record<ct.DType, Tol>> = {
+  f32: { rtol: 2e-5, atol: 2e-6 },
+  f64: { rtol: 1e-12, atol: 1e-13 },
+  i32: { rtol: 0, atol: 0 },
+};
 
 /** ONNX Runtime's output equals cotangent's tensor: shape, element type and values within the dtype's tolerance. */
-export function expectSame(got: OrtOutput | undefined, want: ct.Tensor, label: string, tol = TOL[want.dtype]): void {
+export function expectSame(got: OrtOutput | undefined, want: ct.Tensor, label: string, tol: Tol = TOL[want.dtype]): void {
   expect(got, `${label}: no output`).toBeDefined();
   const g = got!;
   expect(g.dims, `${label}: shape`).toEqual([...want.shape]);
