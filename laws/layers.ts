@@ -39,16 +39,23 @@ const toF64 = (tree: unknown): unknown =>
 
 const layerName = (l: LayerLike) => `layer '${l.name ?? 'anonymous'}'`;
 
-function randomInput(shape: readonly number[], rand: () => number): ct.Tensor {
-  return randomLike({ shape, dtype: 'f64' }, rand);
-}
+/** Makes a layer's input of a shape (e.g. i32 token ids for an embedding); the default draws f64 values. */
+export type InputMaker = (shape: readonly number[], rand: () => number) => ct.Tensor;
+
+const randomInput: InputMaker = (shape, rand) => randomLike({ shape, dtype: 'f64' }, rand);
 
 /** Law: the output shape declared by init is the shape apply computes. */
-export function layerShapeLaw(layer: LayerLike, key: unknown, inputShape: readonly number[], rand: () => number): LawResult {
+export function layerShapeLaw(
+  layer: LayerLike,
+  key: unknown,
+  inputShape: readonly number[],
+  rand: () => number,
+  input: InputMaker = randomInput,
+): LawResult {
   const law = 'layer output shape = declared shape';
   return guard(law, 'layer', () => {
     const { params, outputShape } = layer.init(key, inputShape);
-    const y = layer.apply(toF64(params), randomInput(inputShape, rand)) as ct.Tensor;
+    const y = layer.apply(toF64(params), input(inputShape, rand)) as ct.Tensor;
     if (JSON.stringify(y.shape) === JSON.stringify(outputShape)) return pass(law);
     return {
       ok: false,
@@ -61,20 +68,29 @@ export function layerShapeLaw(layer: LayerLike, key: unknown, inputShape: readon
   });
 }
 
-/** Law: derivatives w.r.t. the input and every parameter leaf match finite differences and the transpose law. */
+/**
+ * Law: derivatives w.r.t. the input and every parameter leaf match finite differences and the transpose law (w.r.t.
+ * the parameters only when the input is not a float tensor, e.g. token ids).
+ */
 export function layerGradLaw(
   layer: LayerLike,
   key: unknown,
   inputShape: readonly number[],
   rand: () => number,
-  opts: LawOptions = {},
+  opts: LawOptions & { readonly input?: InputMaker } = {},
 ): LawResult {
   const law = 'layer derivatives';
   return guard(law, 'layer', () => {
     const params = toF64(layer.init(key, inputShape).params);
     const { leaves, def } = ct.treeFlatten(params);
     const tensors = leaves.map((l) => (typeof l === 'number' ? ct.scalar(l, { dtype: 'f64' }) : l));
-    const x = randomInput(inputShape, rand);
+    const x = (opts.input ?? randomInput)(inputShape, rand);
+    if (x.dtype !== 'f64' && x.dtype !== 'f32') {
+      const g = (...ps: ct.Tensor[]) => layer.apply(ct.treeUnflatten(def, ps), x) as ct.Tensor;
+      const tp = tensors.map((a) => randomLike(a, rand));
+      const cp = randomLike(g(...tensors), rand);
+      return firstFailure([jvpMatchesFiniteDifferences(g, tensors, tp, opts), transposeLaw(g, tensors, tp, cp, opts)], law);
+    }
     const f = (xi: ct.Tensor, ...ps: ct.Tensor[]) => layer.apply(ct.treeUnflatten(def, ps), xi) as ct.Tensor;
     const args = [x, ...tensors];
     const t = args.map((a) => randomLike(a, rand));
@@ -85,11 +101,17 @@ export function layerGradLaw(
 }
 
 /** Law: applying the layer and differentiating it inside a scope leaves no live tensor behind. */
-export function layerNoLeakLaw(layer: LayerLike, key: unknown, inputShape: readonly number[], rand: () => number): LawResult {
+export function layerNoLeakLaw(
+  layer: LayerLike,
+  key: unknown,
+  inputShape: readonly number[],
+  rand: () => number,
+  input: InputMaker = randomInput,
+): LawResult {
   const law = 'no leaks';
   return guard(law, 'layer', () => {
     const params = toF64(layer.init(key, inputShape).params);
-    const x = randomInput(inputShape, rand);
+    const x = input(inputShape, rand);
     const before = ct.memoryStats().liveTensors;
     ct.scope(() => {
       ct.grad((p: unknown) => ct.sum(layer.apply(p, x) as ct.Tensor))(params);
@@ -118,12 +140,13 @@ export function serialIdentityLaw(
   key: unknown,
   inputShape: readonly number[],
   rand: () => number,
+  input: InputMaker = randomInput,
 ): LawResult {
   const law = 'serial(identity, f) ≡ f ≡ serial(f, identity)';
   return guard(law, 'layer', () => {
     const pf = toF64(f.init(key, inputShape).params);
     const pi = toF64(c.identity.init(key, inputShape).params);
-    const x = randomInput(inputShape, rand);
+    const x = input(inputShape, rand);
     const y = f.apply(pf, x) as ct.Tensor;
     const left = c.serial(c.identity, f).apply([pi, pf], x) as ct.Tensor;
     const right = c.serial(f, c.identity).apply([pf, pi], x) as ct.Tensor;
@@ -164,6 +187,8 @@ export interface CheckLayerOptions extends LawOptions {
   readonly laws?: readonly ('shape' | 'grads' | 'no-leaks' | 'combinators')[];
   /** serial/identity of the layer library: enables the combinator laws. */
   readonly combinators?: Combinators;
+  /** Makes the input (default f64 values); e.g. i32 token ids for an embedding, whose laws then differentiate w.r.t. the parameters. */
+  readonly input?: InputMaker;
 }
 
 /**
@@ -177,10 +202,12 @@ export function checkLayer(layer: LayerLike, inputShape: readonly number[], opts
     const rand = prng(seed);
     const key = prngKey(seed);
     const results: LawResult[] = [];
-    if (laws.includes('shape')) results.push(layerShapeLaw(layer, key, inputShape, rand));
+    const input = opts.input ?? randomInput;
+    if (laws.includes('shape')) results.push(layerShapeLaw(layer, key, inputShape, rand, input));
     if (laws.includes('grads')) results.push(layerGradLaw(layer, key, inputShape, rand, opts));
-    if (laws.includes('no-leaks')) results.push(layerNoLeakLaw(layer, key, inputShape, rand));
-    if (laws.includes('combinators') && opts.combinators) results.push(serialIdentityLaw(opts.combinators, layer, key, inputShape, rand));
+    if (laws.includes('no-leaks')) results.push(layerNoLeakLaw(layer, key, inputShape, rand, input));
+    if (laws.includes('combinators') && opts.combinators)
+      results.push(serialIdentityLaw(opts.combinators, layer, key, inputShape, rand, input));
     const r = firstFailure(results, 'checkLayer');
     if (!r.ok) throw new LawViolation(r, layerName(layer), `input shape [${inputShape.join(',')}], seed ${seed}`);
     return true;
