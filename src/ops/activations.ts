@@ -8,7 +8,10 @@ import { asTensor, type TensorLike } from './creation.js';
 import { add, erfc, mul, sigmoid, tanh } from './elementwise.js';
 import { requireFloat } from './util.js';
 
-/** silu(x) = x · σ(x) (also called swish). d silu x = σ(x) · (1 + x · (1 − σ(x))) · dx */
+/**
+ * silu(x) = x · σ(x) (also called swish; silu(−∞) is NaN, −∞ · 0, as in PyTorch).
+ * d silu x = σ(x) · (1 + x · (1 − σ(x))) · dx
+ */
 export function silu(x: TensorLike): Tensor {
   const t = asTensor(x);
   requireFloat('silu', t);
@@ -29,7 +32,8 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 /**
  * The Gaussian error linear unit gelu(x) = x · Φ(x) = 0.5 · x · (1 + erf(x/√2)), Φ the standard normal
  * distribution function, computed as 0.5 · x · erfc(−x/√2) so that the left tail keeps its relative
- * accuracy; with `{ approximate: true }`, PyTorch's tanh form 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+ * accuracy (gelu(−∞) is NaN, −∞ · 0, as in PyTorch); with `{ approximate: true }`, PyTorch's tanh form
+ * 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
  * d gelu x = (Φ(x) + x · φ(x)) · dx (exact form), φ the standard normal density.
  */
 export function gelu(x: TensorLike, opts: GeluOptions = {}): Tensor {
