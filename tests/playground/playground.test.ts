@@ -1,0 +1,227 @@
+/**
+ * The playground page in headless Chromium (Debian's `chromium`, driven by
+ * playwright-core, with the flags of tests/webgpu/browser.test.ts): builds the
+ * page with the playground's own build script, serves it, opens it, types a
+ * function into the CodeMirror editor and checks the rendered value and
+ * gradient against cotangent in Node (f64 on the CPU), that a shape error is
+ * shown naming the op and the shapes, that the graph was drawn as SVG; then
+ * trains a few steps (WebGPU on SwiftShader) and checks that the chart received
+ * a point per step and that the loss fell. Writes the screenshot
+ * docs/playground.png shown in the README. Skips loudly without Chromium; fails
+ * under CI=true.
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlayground, servePlayground } from '../../playground/build.js';
+import type { PlaygroundState } from '../../playground/main.js';
+import * as ct from '../../src/index.js';
+import { closeMessage } from '../webgpu/gpu.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--headless',
+  '--no-sandbox',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+];
+
+const have = existsSync(CHROMIUM);
+if (!have) {
+  const msg = `playground test: no Chromium at ${CHROMIUM} (run as root: bash scripts/setup-software-gpu.sh, or set CHROMIUM_PATH)`;
+  if (process.env.CI === 'true') throw new Error(msg);
+  console.warn(`\n!!!!!! ${msg} — SKIPPED\n`);
+}
+
+const SCREENSHOT = new URL('../../docs/playground.png', import.meta.url).pathname;
+
+/** The inputs in the page's default inputs editor. */
+const X = [
+  [0.5, -1.0, 2.0],
+  [1.5, 0.25, -0.75],
+];
+const W = [
+  [0.2, -0.4],
+  [0.1, 0.3],
+  [-0.5, 0.6],
+];
+
+/** The function typed into the editor, as text and as the same function in Node. */
+const TYPED = '(x, w) => ct.mean(ct.square(ct.sin(ct.mul(ct.matmul(x, w), 3))))';
+const typedFn = (x: ct.Tensor, w: ct.Tensor) => ct.mean(ct.square(ct.sin(ct.mul(ct.matmul(x, w), 3))));
+const DEFAULT_FN = (x: ct.Tensor, w: ct.Tensor) => ct.sum(ct.mul(ct.tanh(ct.matmul(x, w)), ct.softmax(ct.matmul(x, w), -1)));
+
+/**
+ * Value and gradients (with respect to x and w) of `f` at the default inputs, on the CPU in f64; with `f32Inputs` at
+ * the inputs rounded to f32 (what a page computing in f32 starts from).
+ */
+function reference(f: (x: ct.Tensor, w: ct.Tensor) => ct.Tensor, f32Inputs = false): { value: number; grads: Float64Array[] } {
+  const round = (m: number[][]) => (f32Inputs ? m.map((r) => r.map(Math.fround)) : m);
+  const x = ct.tensor(round(X), { dtype: 'f64', backend: 'cpu' });
+  const w = ct.tensor(round(W), { dtype: 'f64', backend: 'cpu' });
+  const [v, gs] = ct.valueAndGrad(f, { argnums: [0, 1] })(x, w) as [ct.Tensor, ct.Tensor[]];
+  return { value: (v.dataSync() as Float64Array)[0]!, grads: gs.map((g) => g.dataSync() as Float64Array) };
+}
+
+type Win = { playground: PlaygroundState };
+
+describe.skipIf(!have)('the playground page in headless Chromium', () => {
+  let server: Server | undefined;
+  let url = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    const dir = await buildPlayground(mkdtempSync(join(tmpdir(), 'cotangent-playground-')));
+    ({ server, url } = await servePlayground(dir));
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  /** Wait for the function panel to finish a run of `code`; its result. */
+  async function runOf(code: string): Promise<NonNullable<PlaygroundState['lastRun']>> {
+    try {
+      await page.waitForFunction((c) => (window as unknown as Win).playground?.lastRun?.code.trim() === c, code.trim(), {
+        timeout: 30_000,
+      });
+    } catch (e) {
+      const last = await page.evaluate(() => (window as unknown as Win).playground?.lastRun);
+      throw new Error(`no run of ${code}: ${String(e)}\nlast run: ${JSON.stringify(last)}\nconsole:\n${logs.join('\n')}`);
+    }
+    return (await page.evaluate(() => (window as unknown as Win).playground.lastRun))!;
+  }
+
+  /** Replace the function editor's text by typing it, key by key. */
+  async function typeFunction(code: string): Promise<void> {
+    await page.click('#fn-editor .cm-content');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.type(code);
+  }
+
+  /** The gradient blocks as the page rendered them: their data attributes and text. */
+  const renderedGrads = () =>
+    page.$$eval('#gradient > div', (els) =>
+      els.map((el) => ({
+        id: el.id,
+        name: (el as HTMLElement).dataset['name'],
+        shape: JSON.parse((el as HTMLElement).dataset['shape'] ?? 'null') as number[],
+        values: JSON.parse((el as HTMLElement).dataset['values'] ?? 'null') as number[],
+        text: el.textContent ?? '',
+      })),
+    );
+
+  it('shows the value, gradient and graph of the default function (f64: equal to cotangent in Node)', async () => {
+    await page.waitForFunction(() => ((window as unknown as Win).playground?.runs ?? 0) >= 1, undefined, { timeout: 60_000 });
+    const run = (await page.evaluate(() => (window as unknown as Win).playground.lastRun))!;
+    expect(run.status, run.error).toBe('ok');
+    const want = reference(DEFAULT_FN);
+    expect(closeMessage('value', [run.value!], [want.value], { rtol: 1e-12, atol: 1e-14 })).toBeNull();
+    const grads = await renderedGrads();
+    expect(grads.map((g) => [g.id, g.name, g.shape])).toEqual([
+      ['grad-0', 'x', [2, 3]],
+      ['grad-1', 'w', [3, 2]],
+    ]);
+    for (const [i, g] of grads.entries())
+      expect(closeMessage(`∂f/∂${g.name}`, g.values, want.grads[i]!, { rtol: 1e-12, atol: 1e-14 })).toBeNull();
+    expect(await page.locator('#graph svg').count()).toBe(1);
+  });
+
+  it('shows an error naming the op and the shapes when the typed function does not fit its inputs', async () => {
+    const bad = '(x, w) => ct.sum(ct.matmul(w, w))';
+    await typeFunction(bad);
+    const run = await runOf(bad);
+    expect(run.status).toBe('error');
+    const shown = await page.textContent('#error');
+    expect(shown).toBe(run.error);
+    expect(shown).toMatch(/matmul/);
+    expect(shown).toMatch(/\[3,\s*2\]/);
+  });
+
+  it('recomputes on an edit typed into the editor: the gradient numbers equal cotangent in Node, the graph is redrawn', async () => {
+    await typeFunction(TYPED);
+    const run = await runOf(TYPED);
+    expect(run.status, run.error).toBe('ok');
+    expect(await page.textContent('#error')).toBe('');
+    const want = reference(typedFn);
+    expect(
+      closeMessage('value', [Number(await page.getAttribute('#value', 'data-value'))], [want.value], { rtol: 1e-12, atol: 1e-14 }),
+    ).toBeNull();
+    const grads = await renderedGrads();
+    expect(grads).toHaveLength(2);
+    for (const [i, g] of grads.entries()) {
+      expect(closeMessage(`∂f/∂${g.name}`, g.values, want.grads[i]!, { rtol: 1e-12, atol: 1e-14 })).toBeNull();
+      // the text shows each number to 6 significant digits
+      const first = Number(want.grads[i]![0]!.toPrecision(6)).toString();
+      expect(g.text).toContain(first);
+    }
+    const svg = await page.locator('#graph svg').innerHTML();
+    for (const op of ['matmul', 'sin', 'mul']) expect(svg).toContain(op);
+
+    // f32 on the page's backend (WebGPU here) agrees within f32 rounding and WGSL's sin/cos bound (absolute error 2^-11,
+    // scaled here by 3/2 · |w| summed over two terms: under 2e-3)
+    await page.selectOption('#precision', 'f32');
+    await page.waitForFunction(() => (window as unknown as Win).playground.lastRun?.precision === 'f32', undefined, { timeout: 30_000 });
+    const r32 = (await page.evaluate(() => (window as unknown as Win).playground.lastRun))!;
+    expect(r32.status, r32.error).toBe('ok');
+    const want32 = reference(typedFn, true);
+    for (const [i, g] of r32.grads!.entries())
+      expect(closeMessage(`f32 ∂f/∂${g.name}`, g.values, want32.grads[i]!, { rtol: 1e-4, atol: 2e-3 })).toBeNull();
+    await page.selectOption('#precision', 'f64');
+    await page.waitForFunction(() => (window as unknown as Win).playground.lastRun?.precision === 'f64', undefined, { timeout: 30_000 });
+  });
+
+  it('trains the MLP on the digits: a chart point per step, the loss falls; writes the screenshot', async () => {
+    const STEPS = 40;
+    await page.fill('#steps', String(STEPS));
+    await page.click('#train');
+    try {
+      await page.waitForFunction(
+        () => ['done', 'stopped', 'error'].includes((window as unknown as Win).playground.trainStatus),
+        undefined,
+        {
+          timeout: 90_000,
+        },
+      );
+    } catch (e) {
+      throw new Error(`training did not finish: ${String(e)}\nconsole:\n${logs.join('\n')}`);
+    }
+    const s = await page.evaluate(() => {
+      const p = (window as unknown as Win).playground;
+      return { status: p.trainStatus, error: p.trainError, backend: p.trainBackend, history: p.history, points: p.chartPoints() };
+    });
+    expect(s.status, `${s.error}\n${logs.join('\n')}`).toBe('done');
+    console.log(`[playground test] trained ${s.history.length} steps on ${s.backend}: ${await page.textContent('#train-status')}`);
+    expect(s.backend).toBe('webgpu'); // the browser has WebGPU (SwiftShader)
+    expect(await page.textContent('#train-backend-used')).toBe('webgpu');
+    expect(s.history.map((h) => h.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+    expect(s.points).toBe(STEPS);
+    for (const h of s.history) expect(Number.isFinite(h.loss) && h.accuracy >= 0 && h.accuracy <= 1).toBe(true);
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    const head = mean(s.history.slice(0, 5).map((h) => h.loss));
+    const tail = mean(s.history.slice(-5).map((h) => h.loss));
+    console.log(`[playground test] loss: first 5 steps ${head.toFixed(3)}, last 5 ${tail.toFixed(3)}`);
+    expect(head).toBeGreaterThan(1.5); // ln 10 ≈ 2.3 at the start
+    expect(tail).toBeLessThan(0.7 * head);
+    const tested = s.history.filter((h) => h.testAccuracy !== undefined);
+    expect(tested.length).toBeGreaterThanOrEqual(1);
+    expect(tested[tested.length - 1]!.testAccuracy!).toBeGreaterThan(0.5);
+    expect(await page.getAttribute('#train-progress', 'value')).toBe(String(STEPS));
+    expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+});
