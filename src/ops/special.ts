@@ -159,7 +159,7 @@ fn exp_acc_f(x: f32) -> f32 {
   let ki = i32(k);
   let k1 = ki / 2;
   let v = ldexp(ldexp(exp(r), k1), ki - k1);
-  let ranged = select(select(v, f32_inf(), x > 88.72284), 0.0, x < -103.98);
+  let ranged = select(select(v, f32_inf(), x >= 88.72284), 0.0, x < -103.98);
   return select(ranged, x, is_nan(x));
 }
 fn erfc_large_f(a0: f32) -> f32 {
