@@ -97,6 +97,21 @@ describe('jitted steps of the composed optimisers', () => {
     }
   });
 
+  it('asOptimizer of a transformation written by hand (not by a constructor) runs op by op, like sgd', () => {
+    const inner = nn.scaleByLearningRate(0.1);
+    const byHand: nn.GradientTransformation = {
+      name: 'byHand',
+      config: {},
+      slotNames: [],
+      init: (p) => inner.init(p),
+      update: (u, s, p) => inner.update(u, s, p),
+    };
+    const before = ct.debugCounters().traces;
+    const a = run(nn.asOptimizer(byHand), true, 3, 'f32');
+    expect(ct.debugCounters().traces - before).toBe(0);
+    expect(a.losses).toEqual(run(nn.sgd(0.1), false, 3, 'f32').losses);
+  });
+
   it('a state made by another optimiser is an error naming the optimiser and the slots, jitted or not', () => {
     const model = nn.serial(nn.dense(4), nn.dense(10));
     const { params } = model.init(nn.random.key(1), [-1, 64]);
