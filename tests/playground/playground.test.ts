@@ -224,4 +224,36 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
+
+  it('trains on wasm in a browser without WebGPU (the fallback), in a cross-origin-isolated page (threads allowed)', async () => {
+    const { chromium } = await import('playwright-core');
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'], headless: true });
+    try {
+      const p = await plain.newPage();
+      const plainLogs: string[] = [];
+      p.on('pageerror', (e) => plainLogs.push(`pageerror: ${e.message}`));
+      await p.goto(url);
+      await p.fill('#steps', '25');
+      await p.click('#train');
+      await p.waitForFunction(() => ['done', 'stopped', 'error'].includes((window as unknown as Win).playground.trainStatus), undefined, {
+        timeout: 60_000,
+      });
+      const r = await p.evaluate(() => {
+        const w = (window as unknown as Win).playground;
+        return { status: w.trainStatus, error: w.trainError, backend: w.trainBackend, history: w.history, points: w.chartPoints() };
+      });
+      expect(r.status, `${r.error}\n${plainLogs.join('\n')}`).toBe('done');
+      const badge = (await p.textContent('#backend')) ?? '';
+      console.log(`[playground test] without WebGPU: ${badge} | ${await p.textContent('#train-status')}`);
+      expect(r.backend).toBe('wasm');
+      expect(badge).toMatch(/^wasm — .*\((WebGPU unavailable|this browser has no WebGPU)/);
+      expect(await p.evaluate(() => self.crossOriginIsolated)).toBe(true);
+      expect(r.points).toBe(25);
+      const first = r.history.slice(0, 5).reduce((a, h) => a + h.loss, 0) / 5;
+      const last = r.history.slice(-5).reduce((a, h) => a + h.loss, 0) / 5;
+      expect(last).toBeLessThan(0.8 * first);
+    } finally {
+      await plain.close();
+    }
+  });
 });
