@@ -54,7 +54,8 @@ export interface TrainStepOptions {
    * optimiser update run as one optimised, fused program, traced once per
    * batch shape. `false` runs op by op. A model that reads its PRNG key while
    * training (dropout) runs op by op with a key, and so does an optimiser not
-   * built by this library's constructors (sgd, momentum, adam, adamw).
+   * built by this library's constructors or by `asOptimizer` over its
+   * gradient transformations (a hand-written transformation runs op by op).
    */
   readonly jit?: boolean;
 }
