@@ -37,6 +37,8 @@ export interface StepRecord {
   readonly accuracy: number;
   /** Test-set accuracy, measured at the end of each epoch and of the run. */
   readonly testAccuracy?: number;
+  /** Milliseconds since the run's first step began, when this step's numbers were read. */
+  readonly ms: number;
 }
 
 /** The page's state on `window.playground`. */
@@ -51,6 +53,8 @@ export interface PlaygroundState {
   history: StepRecord[];
   /** The number of points in the chart's data (its x series). */
   chartPoints(): number;
+  /** Live tensors on every backend (`ct.memoryStats().liveTensors`): the same before and after a training run. */
+  liveTensors(): number;
 }
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -71,6 +75,7 @@ const state: PlaygroundState = {
   trainStatus: 'idle',
   history: [],
   chartPoints: () => (chart ? chart.data[0].length : 0),
+  liveTensors: () => ct.memoryStats().liveTensors,
 };
 (window as unknown as { playground: PlaygroundState }).playground = state;
 
@@ -361,6 +366,7 @@ async function train(): Promise<void> {
     state.trainStatus = 'training';
     progress.max = steps;
     progress.value = 0;
+    status.textContent = `tracing and compiling the training step on ${backend}…`;
     const t0 = performance.now();
     for (let s = 0; s < steps && !stopRequested; s++) {
       const i = s % perEpoch;
@@ -379,6 +385,7 @@ async function train(): Promise<void> {
       if (i === perEpoch - 1 || s === steps - 1)
         testAccuracy = (await nn.evaluate(model as nn.Model<unknown>, params, test, { loss: nn.softmaxCrossEntropy })).accuracy;
       const rec: StepRecord = {
+        ms: performance.now() - t0,
         step: s + 1,
         loss: lv[0]!,
         accuracy: cv[0]! / count,
@@ -423,6 +430,7 @@ $('train').addEventListener('click', () => void train());
 $('stop').addEventListener('click', () => {
   stopRequested = true;
 });
+window.addEventListener('resize', () => chart?.setSize({ width: Math.max(320, $('chart').clientWidth - 8), height: 300 }));
 backendReady = useBackend('auto');
 backendReady.catch((e) => ($('backend').textContent = `none: ${e instanceof Error ? e.message : String(e)}`));
 void run();

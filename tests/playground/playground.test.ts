@@ -187,6 +187,7 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
 
   it('trains the MLP on the digits: a chart point per step, the loss falls; writes the screenshot', async () => {
     const STEPS = 40;
+    const liveBefore = await page.evaluate(() => (window as unknown as Win).playground.liveTensors());
     await page.fill('#steps', String(STEPS));
     await page.click('#train');
     try {
@@ -214,7 +215,12 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     const head = mean(s.history.slice(0, 5).map((h) => h.loss));
     const tail = mean(s.history.slice(-5).map((h) => h.loss));
-    console.log(`[playground test] loss: first 5 steps ${head.toFixed(3)}, last 5 ${tail.toFixed(3)}`);
+    const h = s.history;
+    const later = (h[STEPS - 1]!.ms - h[0]!.ms) / (STEPS - 1);
+    console.log(
+      `[playground test] loss: first 5 steps ${head.toFixed(3)}, last 5 ${tail.toFixed(3)}; first step ${h[0]!.ms.toFixed(0)} ms ` +
+        `(tracing, compiling), later ${later.toFixed(0)} ms/step (two test evaluations included)`,
+    );
     expect(head).toBeGreaterThan(1.5); // ln 10 ≈ 2.3 at the start
     expect(tail).toBeLessThan(0.7 * head);
     const tested = s.history.filter((h) => h.testAccuracy !== undefined);
@@ -222,6 +228,8 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     expect(tested[tested.length - 1]!.testAccuracy!).toBeGreaterThan(0.5);
     expect(await page.getAttribute('#train-progress', 'value')).toBe(String(STEPS));
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    // the run frees what it made: parameters, optimiser state, batches, metrics, the compiled step's constants
+    expect(await page.evaluate(() => (window as unknown as Win).playground.liveTensors())).toBe(liveBefore);
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
@@ -252,6 +260,21 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
       const first = r.history.slice(0, 5).reduce((a, h) => a + h.loss, 0) / 5;
       const last = r.history.slice(-5).reduce((a, h) => a + h.loss, 0) / 5;
       expect(last).toBeLessThan(0.8 * first);
+
+      // Stop ends a long run after the step under way, with the steps so far in the chart
+      await p.fill('#steps', '100000');
+      await p.click('#train');
+      await p.waitForFunction(() => (window as unknown as Win).playground.history.length >= 3, undefined, { timeout: 30_000 });
+      await p.click('#stop');
+      await p.waitForFunction(() => (window as unknown as Win).playground.trainStatus === 'stopped', undefined, { timeout: 30_000 });
+      const stopped = await p.evaluate(() => ({
+        n: (window as unknown as Win).playground.history.length,
+        pts: (window as unknown as Win).playground.chartPoints(),
+      }));
+      expect(stopped.n).toBeLessThan(100_000);
+      expect(stopped.pts).toBe(stopped.n);
+      expect(await p.isEnabled('#train')).toBe(true);
+      expect(await p.isDisabled('#stop')).toBe(true);
     } finally {
       await plain.close();
     }
