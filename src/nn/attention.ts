@@ -21,7 +21,7 @@ import { matmul } from '../ops/matmul.js';
 import { max, sum } from '../ops/reduce.js';
 import { matrixTranspose, reshape, stopGradient, transpose } from '../ops/structural.js';
 import { initializers } from './initializers.js';
-import { isMultiShape, makeLayer, type Layer, type RShape } from './layer.js';
+import { isMultiShape, makeLayer, type Layer, type RShape, type ShapeT } from './layer.js';
 import { fmtShape } from './combinators.js';
 import { split } from './random.js';
 import type { DenseParams } from './layers.js';
@@ -135,11 +135,11 @@ const project = (x: Tensor, p: DenseParams): Tensor => {
  * const attn = nn.multiHeadAttention(4, 64, { causal: true }); // input [batch, seq, 64]
  * ```
  */
-export function multiHeadAttention(
+export function multiHeadAttention<const D extends number>(
   heads: number,
-  dim: number,
+  dim: D,
   opts: MultiHeadAttentionOptions = {},
-): Layer<readonly [number, number, number], readonly [number, number, number], MultiHeadAttentionParams> {
+): Layer<ShapeT, readonly [number, number, D], MultiHeadAttentionParams> {
   const op = 'multiHeadAttention';
   if (!Number.isInteger(heads) || heads <= 0) throw new ShapeError(op, `heads must be a positive integer, got ${heads}`);
   if (!Number.isInteger(dim) || dim <= 0 || dim % heads !== 0)
@@ -150,7 +150,9 @@ export function multiHeadAttention(
   if (causal) spec.causal = true;
   if (opts.dtype) spec.dtype = opts.dtype;
   const hd = dim / heads;
-  return makeLayer({
+  // ValueOf of a generic shape type stays unresolved inside the body; the declared return type carries the shapes
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  return makeLayer<any, any, MultiHeadAttentionParams>({
     name,
     spec: spec as { type: string },
     init: (key, s: RShape) => {
@@ -177,5 +179,5 @@ export function multiHeadAttention(
       const y = dotProductAttention(split4(project(x, p.q)), split4(project(x, p.k)), split4(project(x, p.v)), { causal });
       return project(reshape(y, [b, s, dim]), p.o);
     },
-  }) as Layer<readonly [number, number, number], readonly [number, number, number], MultiHeadAttentionParams>;
+  }) as Layer<ShapeT, readonly [number, number, D], MultiHeadAttentionParams>;
 }

@@ -58,6 +58,7 @@ export { applyWithState, reportState, type WithState } from './state.js';
 export {
   transformerBlock,
   decoderTransformer,
+  geluLayer as gelu,
   type TransformerBlockOptions,
   type DecoderOptions,
 } from './transformer.js';

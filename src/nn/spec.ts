@@ -12,6 +12,10 @@ import type { AnyLayer, LayerSpec } from './layer.js';
 import { dense, dropout, flatten, logSoftmax, relu, reshape, sigmoid, softmax, tanh } from './layers.js';
 import { initializers, type InitializerName } from './initializers.js';
 import { gru, lstm } from './recurrent.js';
+import { batchNormLayer, layerNormLayer } from './normalization.js';
+import { multiHeadAttention } from './attention.js';
+import { embedding, positionEmbedding } from './embedding.js';
+import { geluLayer } from './transformer.js';
 import type { DType } from '../tensor/dtype.js';
 
 const num = (spec: LayerSpec, k: string): number => {
@@ -103,6 +107,34 @@ function build(spec: LayerSpec): AnyLayer {
       return maxPool2dLayer(pair(spec, 'window'), pair(spec, 'stride'), spec.padding as PoolPadding | undefined);
     case 'avgPool2d':
       return avgPool2dLayer(pair(spec, 'window'), pair(spec, 'stride'), spec.padding as PoolPadding | undefined);
+    case 'gelu':
+      return geluLayer;
+    case 'layerNorm':
+      return layerNormLayer({
+        ...(spec.axis !== undefined ? { axis: spec.axis as number | number[] } : {}),
+        ...(spec.eps !== undefined ? { eps: num(spec, 'eps') } : {}),
+        ...(spec.dtype ? { dtype: spec.dtype as DType } : {}),
+      });
+    case 'batchNorm':
+      return batchNormLayer({
+        ...(spec.momentum !== undefined ? { momentum: num(spec, 'momentum') } : {}),
+        ...(spec.eps !== undefined ? { eps: num(spec, 'eps') } : {}),
+        ...(spec.axis !== undefined ? { axis: num(spec, 'axis') } : {}),
+        ...(spec.dtype ? { dtype: spec.dtype as DType } : {}),
+      });
+    case 'multiHeadAttention':
+      return multiHeadAttention(num(spec, 'heads'), num(spec, 'dim'), {
+        ...(spec.causal === true ? { causal: true } : {}),
+        ...(spec.dtype ? { dtype: spec.dtype as DType } : {}),
+      });
+    case 'embedding':
+    case 'positionEmbedding': {
+      const o = {
+        ...(spec.std !== undefined ? { std: num(spec, 'std') } : {}),
+        ...(spec.dtype ? { dtype: spec.dtype as DType } : {}),
+      };
+      return spec.type === 'embedding' ? embedding(num(spec, 'vocab'), num(spec, 'dim'), o) : positionEmbedding(num(spec, 'maxLength'), o);
+    }
     case 'lambda':
       throw new ValueError('fromSpec', `lambda layer '${String(spec.name)}' wraps a function and cannot be rebuilt from its description`);
     default:
@@ -135,7 +167,7 @@ export const SPEC_LIMITS = Object.freeze({
 });
 
 const INITIALIZERS: readonly string[] = Object.keys(initializers);
-const LEAF_TYPES = ['identity', 'fanInSum', 'fanInConcat', 'relu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'flatten'];
+const LEAF_TYPES = ['identity', 'fanInSum', 'fanInConcat', 'relu', 'sigmoid', 'tanh', 'softmax', 'logSoftmax', 'flatten', 'gelu'];
 
 type Shapes = number[] | number[][];
 const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
@@ -251,6 +283,37 @@ export function checkSpec(
           fail(f('shape'), `${prod(sh as number[])} values per example is above the limit of ${L.exampleSize}`);
         break;
       }
+      case 'layerNorm': {
+        const axes = s.axis === undefined ? [-1] : Array.isArray(s.axis) ? (s.axis as unknown[]) : [s.axis];
+        if (axes.length < 1 || axes.length > L.rank)
+          fail(f('axis'), `must be an axis or 1 to ${L.rank} axes, got ${JSON.stringify(s.axis)}`);
+        axes.forEach((a, i) => {
+          int(a, Array.isArray(s.axis) ? at(f('axis'), i) : f('axis'), -L.rank, L.rank - 1, 'axis');
+        });
+        if (s.eps !== undefined && !(typeof s.eps === 'number' && s.eps >= 0))
+          fail(f('eps'), `must be a number ≥ 0, got ${JSON.stringify(s.eps)}`);
+        break;
+      }
+      case 'batchNorm':
+        if (s.axis !== undefined) int(s.axis, f('axis'), -L.rank, L.rank - 1, 'axis');
+        if (s.momentum !== undefined && !(typeof s.momentum === 'number' && s.momentum >= 0 && s.momentum <= 1))
+          fail(f('momentum'), `must be a number in [0, 1], got ${JSON.stringify(s.momentum)}`);
+        if (s.eps !== undefined && !(typeof s.eps === 'number' && s.eps >= 0))
+          fail(f('eps'), `must be a number ≥ 0, got ${JSON.stringify(s.eps)}`);
+        break;
+      case 'multiHeadAttention':
+        int(s.heads, f('heads'), 1, L.units, 'heads');
+        int(s.dim, f('dim'), 1, L.units, 'dim');
+        if (typeof s.dim === 'number' && typeof s.heads === 'number' && s.dim % s.heads !== 0)
+          fail(f('dim'), `dim ${s.dim} must be a multiple of heads ${s.heads}`);
+        break;
+      case 'embedding':
+        int(s.vocab, f('vocab'), 1, L.exampleSize, 'vocab');
+        int(s.dim, f('dim'), 1, L.units, 'dim');
+        break;
+      case 'positionEmbedding':
+        int(s.maxLength, f('maxLength'), 1, L.exampleSize, 'maxLength');
+        break;
       case 'lambda':
         if (!opts.allowLambda) fail(path, `lambda layer '${String(s.name)}' wraps a function and cannot be rebuilt from its description`);
         break;
@@ -326,6 +389,32 @@ export function checkSpec(
         if (conv) return [n, out(h, dh * (kh - 1) + 1, sh), out(w, dw * (kw - 1) + 1, sw), node.filters as number];
         return [n, out(h, kh, sh), out(w, kw, sw), conv ? (node.filters as number) : c];
       }
+      case 'layerNorm': {
+        if (!s1) return undefined;
+        const axes = node.axis === undefined ? [-1] : Array.isArray(node.axis) ? (node.axis as number[]) : [node.axis as number];
+        add(2 * prod(axes.map((a) => s1[a < 0 ? a + s1.length : a] ?? 0)), f('axis'));
+        return x;
+      }
+      case 'batchNorm': {
+        if (!s1) return undefined;
+        const a = typeof node.axis === 'number' ? node.axis : -1;
+        add(4 * (s1[a < 0 ? a + s1.length : a] ?? 0), f('axis'));
+        return x;
+      }
+      case 'multiHeadAttention': {
+        if (s1?.length !== 3) return undefined;
+        const d = node.dim as number;
+        add(3 * d * (s1[2]! + 1) + d * (d + 1), f('dim'));
+        return [s1[0]!, s1[1]!, d];
+      }
+      case 'embedding':
+        if (!s1) return undefined;
+        add((node.vocab as number) * (node.dim as number), f('vocab'));
+        return [...s1, node.dim as number];
+      case 'positionEmbedding':
+        if (s1?.length !== 3) return undefined;
+        add((node.maxLength as number) * s1[2]!, f('maxLength'));
+        return x;
       default:
         return x; // shape-preserving layers
     }

@@ -8,12 +8,20 @@
  */
 import { ShapeError } from '../tensor/ShapeError.js';
 import { gelu } from '../ops/activations.js';
-import { residual, lambda, serial } from './combinators.js';
+import { residual, serial } from './combinators.js';
 import { dense } from './layers.js';
-import type { AnyLayer } from './layer.js';
+import { makeLayer, noParams, type AnyLayer, type Layer, type NoParams, type Same } from './layer.js';
 import { layerNormLayer } from './normalization.js';
 import { multiHeadAttention } from './attention.js';
 import { embedding, positionEmbedding } from './embedding.js';
+
+/** GELU layer, x·Φ(x) elementwise (exact; `ct.gelu`). */
+export const geluLayer: Layer<Same, Same, NoParams> = makeLayer<Same, Same, NoParams>({
+  name: 'gelu',
+  spec: { type: 'gelu' },
+  init: (_k, s) => ({ params: noParams, outputShape: s }),
+  apply: (_p, x) => gelu(x),
+});
 
 const seq = (...ls: AnyLayer[]): AnyLayer => (serial as (...l: AnyLayer[]) => AnyLayer)(...ls);
 
@@ -39,14 +47,7 @@ export function transformerBlock(dim: number, heads: number, opts: TransformerBl
     throw new ShapeError('transformerBlock', `mlpDim must be a positive integer, got ${mlpDim}`);
   return seq(
     residual(seq(layerNormLayer(), multiHeadAttention(heads, dim, { causal: opts.causal ?? true }))),
-    residual(
-      seq(
-        layerNormLayer(),
-        dense(mlpDim),
-        lambda('gelu', (x) => gelu(x)),
-        dense(dim),
-      ),
-    ),
+    residual(seq(layerNormLayer(), dense(mlpDim), geluLayer, dense(dim))),
   );
 }
 

@@ -222,3 +222,48 @@ describe('cotangent train --model transformer-addition', () => {
     expect(steps.err).toMatch(/--steps is for --model transformer-addition/);
   });
 });
+
+describe('specs of the new layers', () => {
+  it('fromSpec rebuilds the transformer and the normalisation layers (same outputs with the same parameters)', () => {
+    const model = nn.decoderTransformer({ vocab: 7, maxLength: 6, dim: 8, heads: 2, layers: 1 });
+    const rebuilt = nn.fromSpec(JSON.parse(JSON.stringify(model.spec)));
+    expect(rebuilt.spec).toEqual(model.spec);
+    const { params } = model.init(nn.random.key(5), [-1, 4]);
+    const x = ids([1, 2, 3, 4, 0, 6, 5, 1], [2, 4], 'wasm');
+    expect(values(rebuilt.apply(params, x) as ct.Tensor)).toEqual(values(model.apply(params, x) as ct.Tensor));
+    const norms = nn.serial(nn.batchNorm({ momentum: 0.2, axis: 1 }), nn.layerNorm({ axis: [1, 2], eps: 1e-3 }));
+    const again = nn.fromSpec(JSON.parse(JSON.stringify(norms.spec)));
+    expect(again.spec).toEqual(norms.spec);
+    const p = norms.init(nn.random.key(0), [-1, 3, 2]).params;
+    const y = ct.tensor(
+      Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+      { shape: [2, 3, 2] },
+    );
+    expect(values(again.apply(p, y, { training: true }) as ct.Tensor)).toEqual(values(norms.apply(p, y, { training: true })));
+  });
+
+  it('checkSpec counts the parameters of the new layers and refuses bad fields', () => {
+    const model = nn.serial(
+      nn.embedding(7, 8),
+      nn.positionEmbedding(6),
+      nn.multiHeadAttention(2, 8, { causal: true }),
+      nn.batchNorm(),
+      nn.layerNorm(),
+      nn.gelu,
+      nn.dense(7),
+    );
+    const n = nn.paramCount(model.init(nn.random.key(0), [-1, 5]).params);
+    expect(() => nn.checkSpec(model.spec, { inputShape: [-1, 5] })).not.toThrow();
+    const limit = nn.SPEC_LIMITS.params;
+    expect(n).toBe(7 * 8 + 6 * 8 + 3 * 8 * 9 + 8 * 9 + 4 * 8 + 2 * 8 + 7 * 9);
+    expect(n).toBeLessThan(limit);
+    // 2^20 × 2^9 table entries are above the limit of 2^28 parameters
+    expect(() => nn.checkSpec(nn.embedding(2 ** 20, 512).spec, { inputShape: [-1, 4] })).toThrow(/more than 268435456 parameters/);
+    expect(() => nn.checkSpec(nn.serial(nn.dense(8), nn.multiHeadAttention(1, 16384)).spec, { inputShape: [-1, 4, 8] })).toThrow(
+      /more than 268435456 parameters/,
+    );
+    expect(() => nn.checkSpec({ type: 'multiHeadAttention', heads: 3, dim: 8 })).toThrow(/dim 8 must be a multiple of heads 3/);
+    expect(() => nn.checkSpec({ type: 'batchNorm', momentum: 2 })).toThrow(/momentum: must be a number in \[0, 1\]/);
+    expect(() => nn.checkSpec({ type: 'embedding', vocab: 0, dim: 2 })).toThrow(/vocab 0 is below 1/);
+  });
+});
