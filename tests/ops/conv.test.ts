@@ -11,6 +11,7 @@ import * as ct from '../../src/index.js';
 import * as nn from '../../src/nn/index.js';
 import { functional as F } from '../../src/nn/index.js';
 import { checkGrads } from '../../laws/checkers.js';
+import { checkLayer, type Combinators, type LayerLike } from '../../laws/layers.js';
 import {
   compare,
   convCases,
@@ -401,6 +402,17 @@ describe('errors and layers', () => {
     expect(() => F.conv2d(z([1, 4, 4, 1]), z([3, 3, 1, 1]), { padding: 'full' as never })).toThrow(
       /conv2d: padding must be 'valid' or 'same'/,
     );
+  });
+
+  it('law: the conv2d layer with dilation and groups and the same pools pass the layer laws', () => {
+    const combinators: Combinators = { serial: nn.serial as unknown as Combinators['serial'], identity: nn.identity };
+    const cases: [LayerLike, number[]][] = [
+      [nn.conv2d(4, [2, 3], { padding: 'same', dilation: [2, 1], groups: 2 }), [1, 5, 4, 4]],
+      [nn.conv2d(3, 2, { stride: 2, groups: 3 }), [2, 5, 5, 3]],
+      [nn.maxPool2d(2, 2, 'same'), [1, 5, 3, 2]],
+      [nn.avgPool2d(3, 2, 'same'), [1, 5, 4, 1]],
+    ];
+    for (const [layer, shape] of cases) fc.assert(checkLayer(layer, shape, { combinators }), { numRuns: 1 });
   });
 
   it('the conv2d layer with dilation and groups: declared output shape, parameter shapes, spec round trip', () => {
