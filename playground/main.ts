@@ -22,6 +22,8 @@ export interface RunResult {
   readonly status: 'ok' | 'error';
   readonly error?: string;
   readonly code: string;
+  /** The inputs editor's text. */
+  readonly inputs: string;
   readonly precision: 'f32' | 'f64';
   readonly value?: number;
   /** Per argument: name, shape and the gradient's values, row-major. */
@@ -236,14 +238,15 @@ async function run(): Promise<void> {
     );
     $('graph').innerHTML = r.svg;
     $('graph-info').textContent = `${graphOf === 'grad' ? '∇f' : 'f'}: ${r.eqns} equations`;
-    result = { status: 'ok', code, precision, value: r.value, grads: r.grads, graph: $('graph').querySelector('svg') !== null };
+    const graph = $('graph').querySelector('svg') !== null;
+    result = { status: 'ok', code, inputs: inputsText, precision, value: r.value, grads: r.grads, graph };
     status.textContent = `ok in ${(performance.now() - t0).toFixed(0)} ms`;
   } catch (e) {
     if (id !== runCounter) return;
     const msg = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
     $('error').textContent = msg;
     status.textContent = 'error';
-    result = { status: 'error', error: msg, code, precision };
+    result = { status: 'error', error: msg, code, inputs: inputsText, precision };
   }
   state.lastRun = result;
   state.runs++;

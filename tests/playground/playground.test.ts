@@ -93,11 +93,16 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
   });
 
   /** Wait for the function panel to finish a run of `code`; its result. */
-  async function runOf(code: string): Promise<NonNullable<PlaygroundState['lastRun']>> {
+  async function runOf(code: string, inputs?: string): Promise<NonNullable<PlaygroundState['lastRun']>> {
     try {
-      await page.waitForFunction((c) => (window as unknown as Win).playground?.lastRun?.code.trim() === c, code.trim(), {
-        timeout: 30_000,
-      });
+      await page.waitForFunction(
+        ([c, i]) => {
+          const last = (window as unknown as Win).playground?.lastRun;
+          return last?.code.trim() === c && (i === undefined || last.inputs.trim() === i);
+        },
+        [code.trim(), inputs?.trim()] as const,
+        { timeout: 30_000 },
+      );
     } catch (e) {
       const last = await page.evaluate(() => (window as unknown as Win).playground?.lastRun);
       throw new Error(`no run of ${code}: ${String(e)}\nlast run: ${JSON.stringify(last)}\nconsole:\n${logs.join('\n')}`);
@@ -105,9 +110,9 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     return (await page.evaluate(() => (window as unknown as Win).playground.lastRun))!;
   }
 
-  /** Replace the function editor's text by typing it, key by key. */
-  async function typeFunction(code: string): Promise<void> {
-    await page.click('#fn-editor .cm-content');
+  /** Replace the text of an editor (the function's by default) by typing it, key by key. */
+  async function typeFunction(code: string, editor = '#fn-editor'): Promise<void> {
+    await page.click(`${editor} .cm-content`);
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('Delete');
     await page.keyboard.type(code);
@@ -141,6 +146,25 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     expect(await page.locator('#graph svg').count()).toBe(1);
   });
 
+  it('takes new inputs typed into the inputs editor: a scalar x and the function (x) => ct.sum(ct.tanh(ct.mul(x, x)))', async () => {
+    const fn = '(x) => ct.sum(ct.tanh(ct.mul(x, x)))';
+    const inputs = 'x = 1.25';
+    await typeFunction(fn);
+    await typeFunction(inputs, '#inputs-editor');
+    const run = await runOf(fn, inputs);
+    expect(run.status, run.error).toBe('ok');
+    // d/dx tanh(x²) = 2x (1 − tanh²(x²))
+    const t = Math.tanh(1.25 * 1.25);
+    expect(closeMessage('value', [run.value!], [t], { rtol: 1e-14, atol: 0 })).toBeNull();
+    const grads = await renderedGrads();
+    expect(grads.map((g) => [g.name, g.shape])).toEqual([['x', []]]);
+    expect(closeMessage('dx', grads[0]!.values, [2 * 1.25 * (1 - t * t)], { rtol: 1e-13, atol: 1e-15 })).toBeNull();
+    // back to x and w for what follows (f takes one argument: an error until the function is typed again)
+    const xw = `x = ${JSON.stringify(X)}\nw = ${JSON.stringify(W)}`;
+    await typeFunction(xw, '#inputs-editor');
+    expect((await runOf(fn, xw)).error).toBe('f takes 1 argument but 2 inputs are given');
+  });
+
   it('shows an error naming the op and the shapes when the typed function does not fit its inputs', async () => {
     const bad = '(x, w) => ct.sum(ct.matmul(w, w))';
     await typeFunction(bad);
@@ -171,6 +195,14 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     }
     const svg = await page.locator('#graph svg').innerHTML();
     for (const op of ['matmul', 'sin', 'mul']) expect(svg).toContain(op);
+
+    // the graph of the gradient: the backward pass's equations (cos from sin's derivative, a transposed matmul)
+    await page.selectOption('#graph-of', 'grad');
+    await page.waitForFunction(() => document.getElementById('graph-info')?.textContent?.startsWith('∇f'), undefined, { timeout: 30_000 });
+    const gradSvg = await page.locator('#graph svg').innerHTML();
+    expect(gradSvg).toContain('cos');
+    expect(Number(/(\d+) equations/.exec((await page.textContent('#graph-info')) ?? '')?.[1])).toBeGreaterThan(6);
+    await page.selectOption('#graph-of', 'f');
 
     // f32 on the page's backend (WebGPU here) agrees within f32 rounding and WGSL's sin/cos bound (absolute error 2^-11,
     // scaled here by 3/2 · |w| summed over two terms: under 2e-3)
