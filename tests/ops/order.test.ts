@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { checkGrads } from '../../laws/checkers.js';
 import { prng } from '../../laws/numeric.js';
-import { forceCumsumVariant } from '../../src/backends/webgpu/orderKernels.js';
+import { forceArgsortVariant, forceCumsumVariant } from '../../src/backends/webgpu/orderKernels.js';
 import { acquireGpuKeepCpuDefault } from '../webgpu/gpu.js';
 
 // ---------- references: loops over the lines ----------
@@ -501,7 +501,7 @@ describe.skipIf(!gpu)('WebGPU against the loop references', () => {
     );
   });
 
-  it('a long line (one thread scans it; every element ranks it)', async () => {
+  it('a long line (one thread scans it; merge passes sort it)', async () => {
     const shape = [2, 700];
     const x = tiedValues(1400, 11, 'f32', true).map(Math.fround);
     const t = ct.tensor(x, { shape, backend: 'webgpu' });
@@ -511,6 +511,38 @@ describe.skipIf(!gpu)('WebGPU against the loop references', () => {
       await ct.cumsum(ct.tensor(ints, { shape, dtype: 'i32', backend: 'webgpu' }), 1).data(),
       refScan(ints, shape, 1, false, '+', 'i32'),
     );
+  });
+
+  it('both argsort kernels (rank counting; merge passes with binary searches): stable, NaN last, any axis, odd lengths', async () => {
+    const arb = fc.record({
+      shape: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 2 }),
+      len: fc.integer({ min: 1, max: 70 }),
+      at: fc.nat(2),
+      seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      int: fc.boolean(),
+    });
+    for (const variant of ['rank', 'merge'] as const) {
+      forceArgsortVariant(variant);
+      try {
+        await fc.assert(
+          fc.asyncProperty(arb, async ({ shape: s, len, at, seed, int }) => {
+            const axis = Math.min(at, s.length);
+            const shape = [...s.slice(0, axis), len, ...s.slice(axis)];
+            const dtype: Dt = int ? 'i32' : 'f32';
+            const x = tiedValues(
+              shape.reduce((a, b) => a * b, 1),
+              seed,
+              dtype,
+              true,
+            ).map((v) => roundTo(dtype, v));
+            same(await ct.argsort(ct.tensor(x, { shape, dtype, backend: 'webgpu' }), axis).data(), refArgsort(x, shape, axis));
+          }),
+          { numRuns: 6 },
+        );
+      } finally {
+        forceArgsortVariant(null);
+      }
+    }
   });
 
   it('both cumsum kernels (a thread per line; a workgroup per line, chunk sums scanned): directions, axes, lengths around the chunking', async () => {

@@ -2,7 +2,8 @@
  * The WebGPU kernels of the scans and orderings along one axis (src/ops/order.ts):
  * `cumsum` (shaders/cumsum.wgsl, one thread per line, or cumsum_lines.wgsl, one
  * workgroup per line for few long lines on hardware adapters) and `argsort`
- * (shaders/argsort.wgsl, one thread per element computing its stable rank).
+ * (shaders/argsort.wgsl, one thread per element computing its stable rank, or
+ * argsort_merge.wgsl, a stable merge sort of ⌈log₂ len⌉ passes, for long lines).
  * Both see the input as [outer, len, inner] around the axis.
  */
 import { sizeOf } from '../../tensor/shape.js';
@@ -56,21 +57,45 @@ export const cumsumKernel: WebGpuKernel<{ readonly axis: number; readonly revers
   return out;
 };
 
-/** The stable ascending order (i32 indices) along one axis, NaN last; one thread per element. */
+/** Lines up to this long are ranked by counting (argsort.wgsl); longer ones are merge-sorted (argsort_merge.wgsl). */
+export const ARGSORT_RANK_MAX = 64;
+
+/**
+ * The argsort kernels: 'rank' (argsort.wgsl: one thread per element counts the elements before it, O(len) each,
+ * one dispatch) and 'merge' (argsort_merge.wgsl: ⌈log₂ len⌉ merge passes, each element placed by a binary search of
+ * the sibling run, O(log² len) per element in all). Both are stable, NaN last.
+ */
+export type ArgsortVariant = 'rank' | 'merge';
+let forcedArgsort: ArgsortVariant | null = null;
+
+/** Pins the argsort kernel whatever the line length (null: choose); for tests that check both kernels. */
+export function forceArgsortVariant(v: ArgsortVariant | null): void {
+  forcedArgsort = v;
+}
+
+/** The stable ascending order (i32 indices) along one axis, NaN last, by the kernel ArgsortVariant describes. */
 export const argsortKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call) => {
   const x = call.inputs[0]!;
   const n = sizeOf(x.shape);
-  const out = ctx.alloc(n * 4);
+  const { len, inner } = around(x.shape, call.params.axis);
+  const merge = forcedArgsort === null ? len > ARGSORT_RANK_MAX : forcedArgsort === 'merge';
+  // the merge passes ping-pong between the output and a second half of the same buffer
+  const out = ctx.alloc(n * 4 * (merge ? 2 : 1));
   if (n === 0) return out;
   const t = wgslType('argsort', x.dtype);
-  const pipeline = ctx.pipeline(
-    `argsort|${t}`,
-    () => instantiate('argsort', { T: t, NAN_CHECK: t === 'f32' ? 'is_nan(v)' : 'false' }),
-    'main',
-    1,
-    'argsort',
-  );
-  const { len, inner } = around(x.shape, call.params.axis);
-  ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, [n, len, inner], threadsGrid(n));
+  const nan = t === 'f32' ? 'is_nan(v)' : 'false';
+  if (!merge) {
+    const pipeline = ctx.pipeline(`argsort|${t}`, () => instantiate('argsort', { T: t, NAN_CHECK: nan }), 'main', 1, 'argsort');
+    ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, [n, len, inner], threadsGrid(n));
+    return out;
+  }
+  const pipeline = ctx.pipeline(`argsort_merge|${t}`, () => instantiate('argsort_merge', { T: t, NAN_CHECK: nan }), 'main', 1, 'argsort');
+  const passes = Math.max(1, Math.ceil(Math.log2(len)));
+  for (let p = 0; p < passes; p++) {
+    // the last pass writes the first half (the output)
+    const dst = (passes - 1 - p) % 2;
+    const meta = [n, len, inner, 2 ** p, (1 - dst) * n, dst * n];
+    ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, meta, threadsGrid(n));
+  }
   return out;
 };
