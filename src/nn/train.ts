@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor/Tensor.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { ValueError } from '../tensor/ShapeError.js';
 import { donate, keep, releaseUnkept, scope } from '../core/memory.js';
-import { treeLeaves } from '../core/pytree.js';
+import { flatten, treeLeaves, unflatten } from '../core/pytree.js';
 import { valueAndGrad } from '../transforms/vjp.js';
 import { jit } from '../jit/jit.js';
 import { backendOf, full } from '../ops/creation.js';
@@ -18,6 +18,7 @@ import { equal } from '../ops/elementwise.js';
 import { argmax, sum } from '../ops/reduce.js';
 import { cast } from '../ops/structural.js';
 import type { Layer } from './layer.js';
+import { applyWithState } from './state.js';
 import type { Loss } from './losses.js';
 import { optimizerInternals, type Optimizer, type OptState } from './optim.js';
 import { foldIn, KeyDrawn, permutationArray, probeKey, type Key } from './random.js';
@@ -72,7 +73,9 @@ const DONATED =
 /**
  * A pure training step: loss and gradients of the mini-batch at `params`, then
  * one optimiser update. Runs in a scope: everything but the returned tensors
- * is freed. `key` drives dropout (training mode).
+ * is freed. `key` drives dropout (training mode). Layer state that the model
+ * reports in training mode (batchNorm's running statistics, see
+ * `applyWithState`) is carried into the returned parameters, not descended.
  *
  * Ownership (donation, as in JAX): the step takes the `params` and `state`
  * passed in and frees them once the new ones exist, so a plain synchronous
@@ -90,30 +93,45 @@ export function trainStep<P>(model: Model<P>, loss: Loss, optimizer: Optimizer, 
   const donating = opts.donate !== false;
   const inner = optimizerInternals(optimizer);
   /** Loss, metrics and gradients of the batch. */
-  const gradients = (params: P, x: Tensor, y: Tensor, key: Key | undefined): [[Tensor, Tensor], P] => {
+  // layer state (batchNorm's running statistics) reported in training mode replaces those leaves after the update
+  const gradients = (params: P, x: Tensor, y: Tensor, key: Key | undefined): [[Tensor, Tensor], P, (updated: P) => P] => {
     const ctx = key ? { key, training: true } : { training: true };
-    const objective = (p: P): [Tensor, Tensor] => {
-      const logits = model.apply(p, x as never, ctx) as Tensor;
-      return [loss(logits, y), countCorrect(logits, y)];
+    let changed: number[] = [];
+    const objective = (p: P): [Tensor, [Tensor, Tensor[]]] => {
+      const { output, params: next } = applyWithState(model, p, x as never, ctx);
+      const logits = output as Tensor;
+      const before = treeLeaves(p);
+      const after = treeLeaves(next);
+      changed = next === p ? [] : after.flatMap((l, i) => (l !== before[i] ? [i] : []));
+      return [loss(logits, y), [countCorrect(logits, y), changed.map((i) => after[i] as Tensor)]];
     };
-    return valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, Tensor], P];
+    const [[value, [correct, states]], grads] = valueAndGrad(objective, { hasAux: true })(params) as [[Tensor, [Tensor, Tensor[]]], P];
+    const withState = (updated: P): P => {
+      if (changed.length === 0) return updated;
+      const { leaves, def } = flatten(updated);
+      changed.forEach((i, k) => {
+        leaves[i] = states[k]!;
+      });
+      return unflatten(def, leaves) as P;
+    };
+    return [[value, correct], grads, withState];
   };
   // the whole step as one program; the key is a static probe key: drawing bits from it (see KeyDrawn) means op by op
   let compiled =
     opts.jit !== false && inner
       ? jit(
           (params: P, slots: OptState['slots'], x: Tensor, y: Tensor, h: Tensor[], key: Key | undefined) => {
-            const [[value, correct], grads] = gradients(params, x, y, key);
+            const [[value, correct], grads, withState] = gradients(params, x, y, key);
             const u = inner.apply(grads, slots, params, h);
-            return { params: u.params, slots: u.slots, loss: value, correct };
+            return { params: withState(u.params), slots: u.slots, loss: value, correct };
           },
           { staticArgnums: [5] },
         )
       : null;
   const eager = (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key) => {
-    const [[value, correct], grads] = gradients(params, x, y, key);
+    const [[value, correct], grads, withState] = gradients(params, x, y, key);
     const u = optimizer.update(grads, state, params, { donate: false });
-    return { params: u.params, state: u.state, loss: value, correct };
+    return { params: withState(u.params), state: u.state, loss: value, correct };
   };
   const jitted = (params: P, state: OptState, x: Tensor, y: Tensor, key?: Key) => {
     const like = treeLeaves(params).find((l): l is Tensor => typeof l !== 'number');

@@ -222,3 +222,62 @@ describe('batchNorm layer state', () => {
     expect(() => layer.apply(p, ct.ones([1, 3]), { training: true })).toThrow(/at least 2 values per feature/);
   });
 });
+
+describe('batchNorm under trainStep and fit', () => {
+  it('each step carries the running statistics (jitted and op by op); the optimiser does not move them', () => {
+    const xv = rand([8, 2], 61, 3).map((v, i) => v + 2 * (i % 2));
+    const labels = ct.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'i32' });
+    const x = ct.tensor(xv, { shape: [8, 2] });
+    const col = (j: number) => xv.filter((_, i) => i % 2 === j);
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    const uvar = (a: number[]) => a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1);
+    for (const jit of [true, false]) {
+      const model = nn.serial(nn.batchNorm(), nn.dense(3));
+      const params = model.init(nn.random.key(1), [-1, 2]).params;
+      const opt = nn.adamw(0.1, { weightDecay: 0.5 });
+      const step = nn.trainStep(model, nn.softmaxCrossEntropy, opt, { jit, donate: false });
+      const r = step(params, opt.init(params), x, labels);
+      const bn = r.params[0];
+      expect(
+        Array.from(bn.runningMean.dataSync())
+          .map((v, j) => v - 0.1 * mean(col(j)))
+          .every((d) => Math.abs(d) < 1e-5),
+      ).toBe(true);
+      expect(
+        Array.from(bn.runningVar.dataSync())
+          .map((v, j) => v - (0.9 + 0.1 * uvar(col(j))))
+          .every((d) => Math.abs(d) < 1e-4),
+      ).toBe(true);
+      // gamma is trained (it moved), the dense layer too
+      expect(Array.from(bn.gamma.dataSync()).some((v) => Math.abs(v - 1) > 1e-3)).toBe(true);
+      step.release();
+    }
+  });
+
+  it('fit trains a batch-normalised model whose inference uses the running statistics it learned', async () => {
+    // two classes: points around (10, 10) and around (14, 6) (far from 0 mean / 1 variance: the statistics matter)
+    const r = prng(71);
+    const n = 64;
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = i % 2;
+      xs.push(c ? 14 + r() : 10 + r(), c ? 6 + r() : 10 + r());
+      ys.push(c);
+    }
+    const data: nn.Dataset = { name: 'blobs', x: new Float32Array(xs), y: new Int32Array(ys), exampleShape: [2], numClasses: 2 };
+    const model = nn.serial(nn.dense(8), nn.batchNorm(), nn.relu, nn.dense(2));
+    const params = model.init(nn.random.key(2), [-1, 2]).params;
+    const result = await nn.fit(model, params, data, {
+      loss: nn.softmaxCrossEntropy,
+      optimizer: nn.adam(0.05),
+      epochs: 8,
+      batchSize: 16,
+      key: nn.random.key(3),
+    });
+    const bn = result.params[1];
+    expect(Array.from(bn.runningMean.dataSync()).some((v) => Math.abs(v) > 0.5)).toBe(true); // moved from 0
+    const ev = await nn.evaluate(model, result.params, data, { loss: nn.softmaxCrossEntropy });
+    expect(ev.accuracy).toBe(1);
+  });
+});
