@@ -2,15 +2,15 @@
  * Whole models exported to ONNX and run in ONNX Runtime against cotangent on
  * the same inputs: the digits MLP (`cotangent train`'s default model) and CNN
  * on the digits test images, the decoder transformer of the addition example
- * on token ids (i32 input, embedding lookups, attention, layer norm), each at
- * several batch sizes through one exported file; a recurrent model is refused
- * with an error naming its scan.
+ * on token ids (i32 input, embedding lookups, attention, layer norm), and the
+ * GRU and LSTM models (a scan over the rows of each image: ONNX Scan), each
+ * at several batch sizes through one exported file.
  */
 import { describe, expect, it } from 'vitest';
 import * as ct from '../../src/index.js';
 import { cnn, mlp } from '../../src/cli/models.js';
 import { decoderTransformer } from '../../src/nn/transformer.js';
-import { gru } from '../../src/nn/recurrent.js';
+import { gru, lstm } from '../../src/nn/recurrent.js';
 import type { AnyLayer } from '../../src/nn/layer.js';
 import { decodeOnnx, digitsSplit, exportOnnx } from '../../src/io/index.js';
 import { runOnnx, expectSame, TOL, type Tol } from './onnxRuntime.js';
@@ -63,11 +63,13 @@ describe('exported models in ONNX Runtime', () => {
     }
   });
 
-  it('a recurrent model is refused with an error naming its scan', async () => {
-    const model = ct.nn.serial(ct.nn.reshape([8, 8]), gru(4), ct.nn.dense(10));
-    const { params } = model.init(ct.nn.random.key(0), [-1, 64]);
-    await expect(exportOnnx((x: ct.Tensor) => model.apply(params, x) as ct.Tensor, images(2))).rejects.toThrow(
-      /exportOnnx: cannot export the control-flow equation 'scan'/,
-    );
+  it.each([
+    ['gru', gru(16)],
+    ['lstm', lstm(16)],
+  ] as const)('the %s model of cotangent train (each image read row by row: an ONNX Scan)', async (_name, cell) => {
+    await checkModel(ct.nn.serial(ct.nn.reshape([8, 8]), cell, ct.nn.dense(10)), [-1, 64], [images(8), images(3)], {
+      rtol: 1e-4,
+      atol: 1e-5,
+    });
   });
 });

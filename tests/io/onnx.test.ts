@@ -182,12 +182,76 @@ describe('exportOnnx: the model file', () => {
   });
 });
 
+describe('exportOnnx: control flow as ONNX Scan and If', () => {
+  const cases: [string, (a: ct.Tensor) => ct.Tensor, number[]][] = [
+    [
+      'scan: running sums and products',
+      (xs) => ct.scan((c: ct.Tensor, v: ct.Tensor) => [ct.add(c, v), ct.mul(c, v)] as const, ct.scalar(0), xs)[1],
+      [3],
+    ],
+    [
+      'reverse scan over rows, a carried vector and captured weights',
+      (xs) => {
+        const w = ct.tensor([0.5, -1.5]);
+        const [c, ys] = ct.scan((h: ct.Tensor, v: ct.Tensor) => [ct.tanh(ct.add(ct.mul(h, w), v)), ct.sin(h)] as const, ct.zeros([2]), xs, {
+          reverse: true,
+        });
+        return ct.concat([c, ct.reshape(ys, [-1])], 0);
+      },
+      [4, 2],
+    ],
+    [
+      'cond: both branches taken (the predicate depends on the input)',
+      (a) =>
+        ct.cond(
+          ct.greater(ct.sum(a), 0),
+          (v: ct.Tensor) => ct.exp(v),
+          (v: ct.Tensor) => ct.neg(ct.square(v)),
+          a,
+        ),
+      [3],
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, f, shape) => {
+    const bytes = await exportOnnx(f, ct.zeros(shape), { dynamicBatch: false });
+    for (const seed of [1, 2, 3]) {
+      const a = ct.nn.random.normal(ct.nn.random.key(seed), shape);
+      expectSame((await runOnnx(bytes, { input: a })).output, f(a), `seed ${seed}`);
+    }
+  });
+
+  it('a scan over time with a batch: the initial state of zeros follows the batch size at run time', async () => {
+    const w = ct.nn.random.normal(ct.nn.random.key(4), [3, 3]);
+    // xs [batch, time, 3] read step by step along time
+    const f = (xs: ct.Tensor) => {
+      const steps = ct.transpose(xs, [1, 0, 2]);
+      const [h] = ct.scan(
+        (c: ct.Tensor, v: ct.Tensor) => [ct.tanh(ct.add(ct.matmul(c, w), v)), c] as const,
+        ct.zeros([xs.shape[0]!, 3]),
+        steps,
+      );
+      return h;
+    };
+    const bytes = await exportOnnx(f, ct.zeros([2, 5, 3]), { dynamicBatch: true });
+    for (const n of [1, 4]) {
+      const a = ct.nn.random.normal(ct.nn.random.key(n), [n, 5, 3]);
+      expectSame((await runOnnx(bytes, { input: a })).output, f(a), `batch ${n}`);
+    }
+  });
+});
+
 describe('exportOnnx: clear errors', () => {
   const x = ct.tensor([1, 2, 3]);
 
-  it('names a control-flow equation', async () => {
-    const cumulative = (xs: ct.Tensor) => ct.scan((c: ct.Tensor, v: ct.Tensor) => [ct.add(c, v), c] as const, ct.scalar(0), xs)[1];
-    await expect(exportOnnx(cumulative, x)).rejects.toThrow(/exportOnnx: cannot export the control-flow equation 'scan'/);
+  it('names a while loop (its trip count depends on values)', async () => {
+    const halve = (a: ct.Tensor) =>
+      ct.whileLoop(
+        (v: ct.Tensor) => ct.greater(ct.sum(v), 1),
+        (v: ct.Tensor) => ct.mul(v, 0.5),
+        a,
+      );
+    await expect(exportOnnx(halve, x)).rejects.toThrow(/exportOnnx: cannot export the control-flow equation 'while'/);
   });
 
   it('names a user-defined primitive', async () => {

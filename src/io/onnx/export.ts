@@ -16,7 +16,7 @@
  * time. Otherwise (a constant that depends on the batch, a different graph,
  * a shape error at another size) the model has the example's fixed shapes.
  */
-import { GraphTrace, type Graph, type GraphVar } from '../../core/graphTrace.js';
+import { GraphTrace, type Graph, type GraphEqn, type GraphVar } from '../../core/graphTrace.js';
 import { flatten, unflatten } from '../../core/pytree.js';
 import { asTensor } from '../../ops/creation.js';
 import type { Aval } from '../../tensor/Aval.js';
@@ -31,7 +31,9 @@ import {
   type AttributeProto,
   type DimensionProto,
   type NodeProto,
+  type SubGraphProto,
   type TensorProto,
+  type TypedValueProto,
   type ValueInfoProto,
 } from './schema.js';
 
@@ -59,9 +61,6 @@ const IR_VERSION: Readonly<Record<number, number>> = { 17: 8, 18: 8, 19: 9, 20: 
 
 /** The opset imported when none is given. */
 export const DEFAULT_OPSET = 17;
-
-/** Equations that have no ONNX rule, with what they are. */
-const CONTROL_FLOW: ReadonlySet<string> = new Set(['scan', 'cond', 'while']);
 
 const isOptions = (v: unknown): v is OnnxExportOptions =>
   typeof v === 'object' &&
@@ -103,42 +102,23 @@ export async function exportOnnx<F extends Fn>(
 
   const inputNames = graphNames('input', options.names?.inputs, g.inputs.length, 'inputs');
   const outputNames = graphNames('output', options.names?.outputs, g.outputs.length, 'outputs');
-  const b = new Builder(opset, shapes.batchInput === undefined ? undefined : inputNames[shapes.batchInput]);
+  const b = Builder.root(opset, shapes.batchInput === undefined ? undefined : inputNames[shapes.batchInput]);
   b.reserve([...inputNames, ...outputNames]);
 
   const env = new Map<string, string>();
   for (const [i, v] of g.inputs.entries()) env.set(v.name, inputNames[i]!);
-  const paramNames = namesOfParams(options.params);
-  for (const c of g.consts) {
-    const name = b.unique(paramNames.get(c.value) ?? `const_${c.var.name}`);
-    b.inits.push(tensorProto(name, c.var.shape, c.var.dtype, await c.value.data()));
-    env.set(c.var.name, name);
-  }
-  g.eqns.forEach((e, i) => {
-    const rule = onnxRules[e.prim as keyof typeof onnxRules] as OnnxRule<unknown>;
-    const dims = shapes.params.get(i) ?? {};
-    const out = rule(
-      b,
-      e.inputs.map((v) => env.get(v.name)!),
-      {
-        params: e.params,
-        inputs: e.inputs,
-        output: e.output,
-        dims: (key) => dims[key] ?? (e.params[key] as readonly number[]).map((n) => ({ a: 0, b: n })),
-      },
-    );
-    env.set(e.output.name, out);
-  });
+  await emitGraph(b, g, env, shapes, namesOfParams(options.params));
   g.outputs.forEach((v, i) => {
     b.nodes.push({ input: [env.get(v.name)!], output: [outputNames[i]!], name: `output_${i}`, op_type: 'Identity' });
   });
 
+  const top = shapes.graphs.get(g);
   const valueInfo = (name: string, v: GraphVar): ValueInfoProto => ({
     name,
     type: {
       tensor_type: {
         elem_type: elemType(v.dtype),
-        shape: { dim: (shapes.vars.get(v.name) ?? v.shape.map((n) => ({ a: 0, b: n }))).map(dimProto) },
+        shape: { dim: (top?.vars.get(v.name) ?? v.shape.map((n) => ({ a: 0, b: n }))).map(dimProto) },
       },
     },
   });
@@ -158,6 +138,146 @@ export async function exportOnnx<F extends Fn>(
   });
 }
 
+/**
+ * Add the nodes of `g` to `b`: its constants as initializers, then each equation through its rule. `env` maps the
+ * graph's input names to ONNX value names and receives every other variable's.
+ */
+async function emitGraph(
+  b: Builder,
+  g: Graph,
+  env: Map<string, string>,
+  shapes: BatchShapes,
+  paramNames: ReadonlyMap<Tensor, string>,
+): Promise<void> {
+  const fills = shapes.graphs.get(g)?.fills;
+  for (const c of g.consts) {
+    const fill = fills?.get(c.var.name);
+    if (fill) {
+      env.set(c.var.name, b.node('Expand', [b.scalar(fill.value, c.var.dtype), b.shape(fill.dims)]));
+      continue;
+    }
+    const name = b.unique(paramNames.get(c.value) ?? `const_${c.var.name}`);
+    b.inits.push(tensorProto(name, c.var.shape, c.var.dtype, await c.value.data()));
+    env.set(c.var.name, name);
+  }
+  const dimsOf = shapes.graphs.get(g)?.params;
+  for (const [i, e] of g.eqns.entries()) {
+    const ins = e.inputs.map((v) => env.get(v.name)!);
+    const control = CONTROL_RULES[e.prim];
+    if (control) {
+      env.set(e.output.name, await control(b, ins, e, (h, hEnv, into) => emitGraph(into, h, hEnv, shapes, paramNames)));
+      continue;
+    }
+    const rule = onnxRules[e.prim as keyof typeof onnxRules] as OnnxRule<unknown>;
+    const dims = dimsOf?.get(i) ?? {};
+    const out = rule(b, ins, {
+      params: e.params,
+      inputs: e.inputs,
+      output: e.output,
+      dims: (key) => dims[key] ?? (e.params[key] as readonly number[]).map((n) => ({ a: 0, b: n })),
+    });
+    env.set(e.output.name, out);
+  }
+}
+
+/** Emits a sub-graph's equations into `into` (a child builder: its own nodes, the names and initializers of the model). */
+type EmitSub = (g: Graph, env: Map<string, string>, into: Builder) => Promise<void>;
+
+/** The translation of a control-flow equation: its sub-graphs become the bodies of ONNX control-flow nodes. */
+type ControlRule = (b: Builder, inputs: readonly string[], e: GraphEqn, emit: EmitSub) => Promise<string>;
+
+/** The scan parameters the exporter reads (see ScanParams in transforms/control). */
+interface ScanLike {
+  readonly body: Graph;
+  readonly reverse: boolean;
+  readonly numConsts: number;
+  readonly numCarry: number;
+  readonly packDtype: string;
+}
+
+/** The cond parameters the exporter reads (see CondParams in transforms/control). */
+interface CondLike {
+  readonly trueBranch: Graph;
+  readonly falseBranch: Graph;
+  readonly packDtype: string;
+}
+
+const typed = (name: string, v: GraphVar): TypedValueProto => ({ name, type: { tensor_type: { elem_type: elemType(v.dtype) } } });
+
+/** A sub-graph of a control-flow node: `g`'s equations, its inputs bound to `bound` (outer names) or new body inputs. */
+async function subGraph(b: Builder, g: Graph, bound: readonly (string | undefined)[], emit: EmitSub, name: string): Promise<SubGraphProto> {
+  const env = new Map<string, string>();
+  const input: TypedValueProto[] = [];
+  g.inputs.forEach((v, k) => {
+    const outer = bound[k];
+    if (outer !== undefined) env.set(v.name, outer);
+    else {
+      const inner = b.unique(`${name}:in:${k}`);
+      env.set(v.name, inner);
+      input.push(typed(inner, v));
+    }
+  });
+  const child = b.child();
+  await emit(g, env, child);
+  // fresh names for the outputs (a body output may be one of its inputs)
+  const output = g.outputs.map((v) => typed(child.node('Identity', [env.get(v.name)!]), v));
+  return { name, node: child.nodes, input, output };
+}
+
+/** The outputs packed as cotangent packs a control-flow equation's: each flattened, cast to `dtype`, concatenated. */
+function pack(b: Builder, outs: readonly string[], vars: readonly { shape: readonly number[]; dtype: string }[], dtype: string): string {
+  const parts = outs.flatMap((o, k) => {
+    const v = vars[k]!;
+    if (v.shape.reduce((x, y) => x * y, 1) === 0) return [];
+    const c = v.dtype === dtype ? o : b.node('Cast', [o], { to: elemType(dtype) });
+    return [b.node('Reshape', [c, b.ints([-1])])];
+  });
+  if (parts.length === 0) return b.constant([], [0], dtype);
+  return parts.length === 1 ? parts[0]! : b.node('Concat', parts, { axis: 0 });
+}
+
+/** scan and cond as ONNX Scan and If (their outputs packed as cotangent packs them); while has no rule yet. */
+const CONTROL_RULES: Readonly<Record<string, ControlRule>> = {
+  // Scan: carries are its state, xs its scan inputs (read from the end when reversed), ys stacked in index order
+  // (prepended when reversed); the body reads the scan's constants from the enclosing graph
+  scan: async (b, ins, e, emit) => {
+    const p = e.params as unknown as ScanLike;
+    const nc = p.numConsts;
+    const carry = ins.slice(nc, nc + p.numCarry);
+    const xs = ins.slice(nc + p.numCarry);
+    if (xs.length === 0)
+      throw new ValueError('exportOnnx', `the scan ${e.output.name} has no sequence input (only a length): ONNX Scan needs one`);
+    const bound = p.body.inputs.map((_, k) => (k < nc ? ins[k] : undefined));
+    const graph = await subGraph(b, p.body, bound, emit, `${e.output.name}_body`);
+    const ny = p.body.outputs.length - p.numCarry;
+    const dir = p.reverse ? 1 : 0;
+    const outs = b.nodeOutputs(
+      'Scan',
+      [...carry, ...xs],
+      {
+        body: { graph },
+        num_scan_inputs: xs.length,
+        scan_input_directions: xs.map(() => dir),
+        ...(ny > 0 ? { scan_output_directions: Array.from({ length: ny }, () => dir) } : {}),
+      },
+      p.body.outputs.length,
+    );
+    const length = e.inputs[nc + p.numCarry]!.shape[0]!;
+    const vars = p.body.outputs.map((v, k) => (k < p.numCarry ? v : { shape: [length, ...v.shape], dtype: v.dtype }));
+    return pack(b, outs, vars, p.packDtype);
+  },
+  // If on the predicate ≠ 0; the branches read the captured values and operands from the enclosing graph
+  cond: async (b, ins, e, emit) => {
+    const p = e.params as unknown as CondLike;
+    const [pred, ...rest] = ins;
+    const t = await subGraph(b, p.trueBranch, rest, emit, `${e.output.name}_then`);
+    const f = await subGraph(b, p.falseBranch, rest, emit, `${e.output.name}_else`);
+    const cond = b.node('Cast', [pred!], { to: ONNX_DTYPE.BOOL });
+    const outs = b.nodeOutputs('If', [cond], { then_branch: { graph: t }, else_branch: { graph: f } }, p.trueBranch.outputs.length);
+    return pack(b, outs, p.trueBranch.outputs, p.packDtype);
+  },
+};
+
 /** The graph of `f` at the given input avals (as `makeGraph`, without data). */
 function traceAt(f: Fn, args: readonly unknown[], avals: readonly Aval[]): Graph {
   const trace = new GraphTrace();
@@ -172,26 +292,45 @@ function traceAt(f: Fn, args: readonly unknown[], avals: readonly Aval[]): Graph
   }
 }
 
-/** Throws, naming every equation that has no ONNX rule. */
+/** Throws, naming every equation (in the graph or its sub-graphs) that has no ONNX rule. */
 function checkExportable(g: Graph): void {
-  const bad = [...new Set(g.eqns.filter((e) => !Object.hasOwn(onnxRules, e.prim)).map((e) => e.prim))];
-  if (bad.length === 0) return;
-  const what = bad.map((p) =>
-    CONTROL_FLOW.has(p)
-      ? `the control-flow equation '${p}' (its body is a sub-graph; unroll the loop in JavaScript or use where instead)`
+  const bad = new Set<string>();
+  const walk = (h: Graph): void => {
+    for (const e of h.eqns) {
+      if (!Object.hasOwn(onnxRules, e.prim) && !Object.hasOwn(CONTROL_RULES, e.prim)) bad.add(e.prim);
+      for (const v of Object.values(e.params)) if (isGraph(v)) walk(v);
+    }
+  };
+  walk(g);
+  if (bad.size === 0) return;
+  const what = [...bad].map((p) =>
+    p === 'while'
+      ? `the control-flow equation 'while' (its trip count depends on values; ONNX Loop is not written yet: use foriLoop ` +
+        'with a fixed count, which is a scan, or a loop in JavaScript)'
       : `the user-defined primitive '${p}' (no ONNX rule; write it with built-in ops to export it)`,
   );
-  throw new ValueError('exportOnnx', `cannot export ${what.join(', ')}: only the built-in primitives have ONNX rules`);
+  throw new ValueError('exportOnnx', `cannot export ${what.join(', ')}: only the built-in primitives, scan and cond have ONNX rules`);
 }
 
-/** Sizes of variables and parameters as functions of the batch size, and the input the batch size is read from. */
+/** Whether a parameter is a sub-graph (the body of scan, the branches of cond). */
+const isGraph = (v: unknown): v is Graph =>
+  typeof v === 'object' && v !== null && Array.isArray((v as Graph).inputs) && Array.isArray((v as Graph).eqns);
+
+/** Sizes of a graph's variables and of its equations' parameters (by equation index) as functions of the batch size. */
+interface GraphShapes {
+  readonly vars: Map<string, readonly Dim[]>;
+  readonly params: Map<number, Record<string, readonly Dim[]>>;
+  /** Constants filled with one value whose shape depends on the batch size (made with Expand at run time). */
+  readonly fills: Map<string, { readonly value: number; readonly dims: readonly Dim[] }>;
+}
+
+/** The sizes of the graph and of each of its sub-graphs (keyed by the example trace's graphs), and the batched input. */
 interface BatchShapes {
   readonly batchInput: number | undefined;
-  readonly vars: ReadonlyMap<string, readonly Dim[]>;
-  readonly params: ReadonlyMap<number, Readonly<Record<string, readonly Dim[]>>>;
+  readonly graphs: ReadonlyMap<Graph, GraphShapes>;
 }
 
-const STATIC: BatchShapes = { batchInput: undefined, vars: new Map(), params: new Map() };
+const STATIC: BatchShapes = { batchInput: undefined, graphs: new Map() };
 
 /** Decide whether the batch is dynamic (see the module notes) and, when it is, how every size depends on it. */
 async function batchShapes(
@@ -225,9 +364,10 @@ async function batchShapes(
       return fail(`tracing at batch size ${n} failed: ${(e as Error).message}`);
     }
   }
-  const why = await compareGraphs(graphs, ns);
-  if (typeof why === 'string') return fail(why);
-  return { batchInput: first, ...why };
+  const shapes = new Map<Graph, GraphShapes>();
+  const why = await compareGraphs(graphs, ns, shapes);
+  if (why) return fail(why);
+  return { batchInput: first, graphs: shapes };
 }
 
 /** `a·n + b` fitting the sizes `vs` at the batch sizes `ns`, or undefined when no integer `a` fits them all. */
@@ -255,11 +395,16 @@ const fitShape = (shapes: readonly (readonly number[])[], ns: readonly number[])
 
 const isNumberList = (v: unknown): v is readonly number[] => Array.isArray(v) && v.every((x) => typeof x === 'number');
 
-/** How the graphs traced at the batch sizes `ns` differ, or why they are not one graph with a dynamic batch. */
-async function compareGraphs(gs: readonly Graph[], ns: readonly number[]): Promise<Omit<BatchShapes, 'batchInput'> | string> {
+/**
+ * How the graphs traced at the batch sizes `ns` differ (recorded in `out` for the graph and its sub-graphs), or why they
+ * are not one graph with a dynamic batch.
+ */
+async function compareGraphs(gs: readonly Graph[], ns: readonly number[], out: Map<Graph, GraphShapes>): Promise<string | undefined> {
   const [g] = gs as [Graph];
   const vars = new Map<string, readonly Dim[]>();
   const params = new Map<number, Record<string, readonly Dim[]>>();
+  const fills = new Map<string, { readonly value: number; readonly dims: readonly Dim[] }>();
+  out.set(g, { vars, params, fills });
   const sameShape = (what: string, vs: readonly GraphVar[]): string | undefined => {
     if (vs.some((v) => v.name !== vs[0]!.name || v.dtype !== vs[0]!.dtype)) return `${what} differs between batch sizes`;
     const dims = fitShape(
@@ -278,8 +423,22 @@ async function compareGraphs(gs: readonly Graph[], ns: readonly number[]): Promi
   }
   for (const [i, c] of g.consts.entries()) {
     const others = gs.slice(1).map((h) => h.consts[i]!);
-    if (others.some((o) => o.var.name !== c.var.name || o.var.shape.join() !== c.var.shape.join() || o.var.dtype !== c.var.dtype))
-      return `the constant ${c.var.name} has another shape at another batch size`;
+    if (others.some((o) => o.var.name !== c.var.name || o.var.dtype !== c.var.dtype))
+      return `the constant ${c.var.name} differs between batch sizes`;
+    if (others.some((o) => o.var.shape.join() !== c.var.shape.join())) {
+      // a constant filled with one value (an initial state of zeros) whose shape follows the batch: made at run time
+      const dims = fitShape(
+        [c, ...others].map((o) => o.var.shape),
+        ns,
+      );
+      const datas = await Promise.all([c, ...others].map((o) => o.value.data()));
+      const v = datas[0]![0];
+      if (!dims || v === undefined || datas.some((d) => d.some((x) => !Object.is(x, v))))
+        return `the constant ${c.var.name} has a shape that depends on the batch size and is not filled with one value`;
+      fills.set(c.var.name, { value: v, dims });
+      vars.set(c.var.name, dims);
+      continue;
+    }
     for (const o of others) {
       if (o.value === c.value) continue;
       const [x, y] = await Promise.all([c.value.data(), o.value.data()]);
@@ -297,6 +456,11 @@ async function compareGraphs(gs: readonly Graph[], ns: readonly number[]): Promi
     if (why) return why;
     for (const key of Object.keys(e.params)) {
       const vs = es.map((o) => o.params[key]);
+      if (vs.every(isGraph)) {
+        const inner = await compareGraphs(vs, ns, out);
+        if (inner) return `in the ${key} of ${e.prim} (${e.output.name}): ${inner}`;
+        continue;
+      }
       if (vs.every((v) => JSON.stringify(v) === JSON.stringify(vs[0]))) continue;
       const dims = vs.every(isNumberList) ? fitShape(vs, ns) : undefined;
       if (!dims) return `the parameter ${key} of ${e.prim} (${e.output.name}) is not an affine function of the batch size`;
@@ -306,7 +470,7 @@ async function compareGraphs(gs: readonly Graph[], ns: readonly number[]): Promi
   for (const [i, v] of g.outputs.entries()) {
     if (gs.some((h) => h.outputs[i]!.name !== v.name)) return `output ${i} differs between batch sizes`;
   }
-  return { vars, params };
+  return undefined;
 }
 
 /** The graph's input or output names: given (checked) or `input`, `input_0`, `input_1`, … */
@@ -372,28 +536,67 @@ const attribute = (name: string, v: Attrs[string]): AttributeProto =>
     ? { name, type: ONNX_ATTR.INT, i: v }
     : typeof v === 'string'
       ? { name, type: ONNX_ATTR.STRING, s: new TextEncoder().encode(v) }
-      : { name, type: ONNX_ATTR.INTS, ints: [...v] };
+      : 'graph' in v
+        ? { name, type: ONNX_ATTR.GRAPH, g: v.graph }
+        : { name, type: ONNX_ATTR.INTS, ints: [...v] };
 
-/** The nodes and initializers of the model being written. */
+/** What the builders of one model share: value names, initializers, constants, the root graph's nodes. */
+interface Shared {
+  readonly used: Set<string>;
+  readonly constants: Map<string, string>;
+  readonly inits: TensorProto[];
+  readonly root: NodeProto[];
+  count: number;
+  batchSize: string | undefined;
+}
+
+/**
+ * The nodes of one graph of the model being written (the main graph, or the body of a control-flow node: a child).
+ * Initializers, and the run-time sizes computed from the batch, always go to the main graph, where every body can
+ * read them.
+ */
 class Builder implements OnnxBuilder {
-  readonly nodes: NodeProto[] = [];
-  readonly inits: TensorProto[] = [];
-  private readonly used = new Set<string>();
-  private readonly constants = new Map<string, string>();
-  private batchSize: string | undefined;
-  private count = 0;
+  readonly nodes: NodeProto[];
 
-  constructor(
+  private constructor(
     readonly opset: number,
     private readonly batchInput: string | undefined,
-  ) {}
+    private readonly shared: Shared,
+    nodes: NodeProto[],
+  ) {
+    this.nodes = nodes;
+  }
+
+  /** The builder of a model's main graph. */
+  static root(opset: number, batchInput: string | undefined): Builder {
+    const root: NodeProto[] = [];
+    return new Builder(opset, batchInput, { used: new Set(), constants: new Map(), inits: [], root, count: 0, batchSize: undefined }, root);
+  }
+
+  /** A builder for a sub-graph: its own nodes, the same names, initializers and batch size. */
+  child(): Builder {
+    return new Builder(this.opset, this.batchInput, this.shared, []);
+  }
+
+  /** The model's initializers. */
+  get inits(): TensorProto[] {
+    return this.shared.inits;
+  }
 
   /** A value name not used before (`base`, else `base_1`, …). */
   unique(base: string): string {
     let name = base;
-    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
-    this.used.add(name);
+    for (let k = 1; this.shared.used.has(name); k++) name = `${base}_${k}`;
+    this.shared.used.add(name);
     return name;
+  }
+
+  /** Keep the graph's input and output names for them (each given once). */
+  reserve(names: readonly string[]): void {
+    for (const n of names) {
+      if (this.shared.used.has(n)) throw new ValueError('exportOnnx', `the name '${n}' is given to two inputs or outputs`);
+      this.shared.used.add(n);
+    }
   }
 
   node(op: string, inputs: readonly string[], attrs: Attrs = {}): string {
@@ -401,19 +604,28 @@ class Builder implements OnnxBuilder {
   }
 
   nodeOutputs(op: string, inputs: readonly string[], attrs: Attrs, count: number): string[] {
-    const name = `${op}:${this.count++}`;
+    return this.push(this.nodes, op, inputs, attrs, count);
+  }
+
+  private push(into: NodeProto[], op: string, inputs: readonly string[], attrs: Attrs, count: number): string[] {
+    const name = `${op}:${this.shared.count++}`;
     const outs = Array.from({ length: count }, (_, i) => this.unique(count === 1 ? name : `${name}:${i}`));
     const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
-    this.nodes.push({ input: [...inputs], output: outs, name, op_type: op, ...(attribute_.length ? { attribute: attribute_ } : {}) });
+    into.push({ input: [...inputs], output: outs, name, op_type: op, ...(attribute_.length ? { attribute: attribute_ } : {}) });
     return outs;
   }
 
+  /** A node of the main graph (run-time sizes: readable from every body). */
+  private rootNode(op: string, inputs: readonly string[], attrs: Attrs = {}): string {
+    return this.push(this.shared.root, op, inputs, attrs, 1)[0]!;
+  }
+
   private initializer(key: string, make: (name: string) => TensorProto): string {
-    let name = this.constants.get(key);
+    let name = this.shared.constants.get(key);
     if (!name) {
-      name = this.unique(`const:${this.constants.size}`);
-      this.inits.push(make(name));
-      this.constants.set(key, name);
+      name = this.unique(`const:${this.shared.constants.size}`);
+      this.shared.inits.push(make(name));
+      this.shared.constants.set(key, name);
     }
     return name;
   }
@@ -433,7 +645,7 @@ class Builder implements OnnxBuilder {
   shape(dims: readonly Dim[]): string {
     if (dims.every((d) => d.a === 0)) return this.ints(dims.map((d) => d.b));
     const key = `shape[${dims.map((d) => `${d.a}n+${d.b}`).join(',')}]`;
-    const known = this.constants.get(key);
+    const known = this.shared.constants.get(key);
     if (known) return known;
     const parts: string[] = [];
     let fixed: number[] = [];
@@ -448,13 +660,13 @@ class Builder implements OnnxBuilder {
       }
       flush();
       let v = this.batch();
-      if (d.a !== 1) v = this.node('Mul', [v, this.ints([d.a])]);
-      if (d.b !== 0) v = this.node('Add', [v, this.ints([d.b])]);
+      if (d.a !== 1) v = this.rootNode('Mul', [v, this.ints([d.a])]);
+      if (d.b !== 0) v = this.rootNode('Add', [v, this.ints([d.b])]);
       parts.push(v);
     }
     flush();
-    const shape = parts.length === 1 ? parts[0]! : this.node('Concat', parts, { axis: 0 });
-    this.constants.set(key, shape);
+    const shape = parts.length === 1 ? parts[0]! : this.rootNode('Concat', parts, { axis: 0 });
+    this.shared.constants.set(key, shape);
     return shape;
   }
 
@@ -465,15 +677,7 @@ class Builder implements OnnxBuilder {
   /** The batch size as a 1-D int64 tensor of one element, read from the batched input's shape once. */
   private batch(): string {
     if (this.batchInput === undefined) throw new ValueError('exportOnnx', 'a size depends on the batch but the batch is fixed');
-    this.batchSize ??= this.node('Shape', [this.batchInput], { start: 0, end: 1 });
-    return this.batchSize;
-  }
-
-  /** Keep the graph's input and output names for them (each given once). */
-  reserve(names: readonly string[]): void {
-    for (const n of names) {
-      if (this.used.has(n)) throw new ValueError('exportOnnx', `the name '${n}' is given to two inputs or outputs`);
-      this.used.add(n);
-    }
+    this.shared.batchSize ??= this.rootNode('Shape', [this.batchInput], { start: 0, end: 1 });
+    return this.shared.batchSize;
   }
 }

@@ -13,7 +13,7 @@
  */
 import type { GraphVar } from '../../core/graphTrace.js';
 import type { PrimName, PrimParams } from '../../ops/primitives.js';
-import { ONNX_DTYPE } from './schema.js';
+import { ONNX_DTYPE, type SubGraphProto } from './schema.js';
 
 /** A size that is an affine function of the batch size: `a · batch + b` (a = 0: a fixed size). */
 export interface Dim {
@@ -21,8 +21,8 @@ export interface Dim {
   readonly b: number;
 }
 
-/** Attribute values by name: integers (INT), integer lists (INTS) or strings (STRING). */
-export type Attrs = Readonly<Record<string, number | readonly number[] | string>>;
+/** Attribute values by name: integers (INT), integer lists (INTS), strings (STRING) or sub-graphs (GRAPH). */
+export type Attrs = Readonly<Record<string, number | readonly number[] | string | { readonly graph: SubGraphProto }>>;
 
 /** What a rule may do while it translates an equation: add nodes and constants. */
 export interface OnnxBuilder {
@@ -38,7 +38,8 @@ export interface OnnxBuilder {
   scalar(value: number, dtype: string): string;
   /** A constant tensor of a cotangent dtype (row-major values; an initializer); returns its name. */
   constant(values: readonly number[], shape: readonly number[], dtype: string): string;
-  /** A 1-D int64 shape: a constant when every size is fixed, else computed from the batch size at run time. */
+  /** A 1-D int64 tensor of sizes (a shape, slice bounds): a constant when every size is fixed, else computed from the batch
+   * size at run time. */
   shape(dims: readonly Dim[]): string;
   /** The ONNX element type of a cotangent dtype. */
   elemType(dtype: string): number;
@@ -115,8 +116,6 @@ function log1p(b: OnnxBuilder, x: string, dtype: string): string {
   return b.node('Where', [b.node('IsInf', [x], { detect_negative: 0 }), x, near]);
 }
 
-const sizes = (dims: readonly Dim[], plus: readonly number[]): Dim[] => dims.map((d, i) => ({ a: d.a, b: d.b + plus[i]! }));
-
 /** The ONNX translation of every built-in primitive, by name. */
 export const onnxRules: { readonly [P in PrimName]: OnnxRule<PrimParams[P]> } = {
   neg: op('Neg'),
@@ -176,10 +175,10 @@ export const onnxRules: { readonly [P in PrimName]: OnnxRule<PrimParams[P]> } = 
   broadcastTo: (b, [x], e) => b.node('Expand', [x!, b.shape(e.dims('shape'))]),
   transpose: (b, [x], e) => b.node('Transpose', [x!], { perm: e.params.perm }),
   slice: (b, [x], e) => {
-    const { starts } = e.params;
+    const starts = e.dims('starts');
     if (starts.length === 0) return b.node('Identity', [x!]);
-    const ends = sizes(e.dims('sizes'), starts);
-    return b.node('Slice', [x!, b.ints(starts), b.shape(ends), b.ints(starts.map((_, i) => i))]);
+    const ends = e.dims('sizes').map((d, i) => ({ a: d.a + starts[i]!.a, b: d.b + starts[i]!.b }));
+    return b.node('Slice', [x!, b.shape(starts), b.shape(ends), b.ints(starts.map((_, i) => i))]);
   },
   pad: (b, [x], e) => {
     const { lo, hi } = e.params;

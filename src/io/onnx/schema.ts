@@ -149,7 +149,7 @@ message OperatorSetIdProto {
 export const ONNX_DTYPE = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 
 /** ONNX attribute types (AttributeProto.AttributeType) used by the exporter. */
-export const ONNX_ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, INTS: 7 } as const;
+export const ONNX_ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, INTS: 7 } as const;
 
 /** An attribute of a node, as the plain object protobufjs encodes (snake_case field names of the schema). */
 export interface AttributeProto {
@@ -158,6 +158,7 @@ export interface AttributeProto {
   readonly f?: number;
   readonly i?: number;
   readonly s?: Uint8Array;
+  readonly g?: SubGraphProto;
   readonly ints?: readonly number[];
 }
 
@@ -181,10 +182,16 @@ export interface TensorProto {
 /** One dimension of a value's shape: a number, or a symbolic name such as `batch`. */
 export type DimensionProto = { readonly dim_value: number } | { readonly dim_param: string };
 
-/** The name and tensor type (element type, shape) of a graph input or output. */
+/** The name and tensor type (element type, and shape where known) of a graph input or output. */
 export interface ValueInfoProto {
   readonly name: string;
   readonly type: { readonly tensor_type: { readonly elem_type: number; readonly shape: { readonly dim: readonly DimensionProto[] } } };
+}
+
+/** The name and element type of a sub-graph's input or output (its shape left to the runtime). */
+export interface TypedValueProto {
+  readonly name: string;
+  readonly type: { readonly tensor_type: { readonly elem_type: number } };
 }
 
 /** A graph: nodes in topological order, initializers, inputs and outputs. */
@@ -195,6 +202,14 @@ export interface GraphProto {
   readonly input: readonly ValueInfoProto[];
   readonly output: readonly ValueInfoProto[];
   readonly doc_string?: string;
+}
+
+/** The body of a control-flow node (Scan's body, If's branches): values typed by element type only. */
+export interface SubGraphProto {
+  readonly name: string;
+  readonly node: readonly NodeProto[];
+  readonly input: readonly TypedValueProto[];
+  readonly output: readonly TypedValueProto[];
 }
 
 /** A model file: IR version, operator sets, producer and the graph. */
