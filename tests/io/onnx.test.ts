@@ -201,6 +201,11 @@ describe('exportOnnx: control flow as ONNX Scan and If', () => {
       [4, 2],
     ],
     [
+      'foriLoop with fixed bounds (a scan over the indices)',
+      (a) => ct.foriLoop(0, 4, (i: ct.Tensor, c: ct.Tensor) => ct.add(ct.mul(c, 0.5), ct.cast(i, 'f32')), a),
+      [2],
+    ],
+    [
       'cond: both branches taken (the predicate depends on the input)',
       (a) =>
         ct.cond(
