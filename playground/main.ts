@@ -15,6 +15,7 @@ import uPlot from 'uplot';
 import * as ct from '../src/index.js';
 import { parseCsv } from '../src/io/csv.js';
 import * as nn from '../src/nn/index.js';
+import { EXAMPLES, type Example } from './examples.js';
 
 /** What the function panel computed last (read by the browser test). */
 export interface RunResult {
@@ -65,12 +66,8 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
-const DEFAULT_FN = `// f(x, w): a scalar function of tensors; ct is cotangent
-(x, w) => ct.sum(ct.mul(ct.tanh(ct.matmul(x, w)), ct.softmax(ct.matmul(x, w), -1)))
-`;
-const DEFAULT_INPUTS = `x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]
-w = [[0.2, -0.4], [0.1, 0.3], [-0.5, 0.6]]
-`;
+const DEFAULT_FN = EXAMPLES.tanhSoftmax.fn;
+const DEFAULT_INPUTS = EXAMPLES.tanhSoftmax.inputs;
 
 const state: PlaygroundState = {
   runs: 0,
@@ -427,6 +424,29 @@ async function train(): Promise<void> {
 fnEditor = makeEditor($('fn-editor'), DEFAULT_FN);
 inputsEditor = makeEditor($('inputs-editor'), DEFAULT_INPUTS);
 $('run').addEventListener('click', () => void run());
+const exampleMenu = $('example') as HTMLSelectElement;
+const placeholder = document.createElement('option');
+placeholder.value = '';
+placeholder.textContent = 'examples…';
+exampleMenu.append(
+  placeholder,
+  ...Object.entries(EXAMPLES).map(([id, ex]) => {
+    const o = document.createElement('option');
+    o.value = id;
+    o.textContent = ex.label;
+    return o;
+  }),
+);
+exampleMenu.addEventListener('change', () => {
+  const ex = (EXAMPLES as Record<string, Example>)[exampleMenu.value];
+  if (!ex) return;
+  // both editors at once, then one run (the edits' own debounced run is superseded)
+  fnEditor.dispatch({ changes: { from: 0, to: fnEditor.state.doc.length, insert: ex.fn } });
+  inputsEditor.dispatch({ changes: { from: 0, to: inputsEditor.state.doc.length, insert: ex.inputs } });
+  clearTimeout(debounce);
+  exampleMenu.value = ''; // the menu shows 'examples…' again, so that choosing the same example reloads it
+  void run();
+});
 $('precision').addEventListener('change', () => void run());
 $('graph-of').addEventListener('change', () => void run());
 $('train').addEventListener('click', () => void train());

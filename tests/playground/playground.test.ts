@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlayground, servePlayground } from '../../playground/build.js';
+import { EXAMPLES, type ExampleId } from '../../playground/examples.js';
 import type { PlaygroundState } from '../../playground/main.js';
 import * as ct from '../../src/index.js';
 import { closeMessage } from '../webgpu/gpu.js';
@@ -69,6 +70,37 @@ function reference(f: (x: ct.Tensor, w: ct.Tensor) => ct.Tensor, f32Inputs = fal
 }
 
 type Win = { playground: PlaygroundState };
+
+type Nested = number | Nested[];
+/** Every example of the menu written out in Node: the function and its inputs (a new example without one does not compile). */
+const EXAMPLE_REFS: { [K in ExampleId]: { f: (...a: ct.Tensor[]) => ct.Tensor; inputs: Nested[] } } = {
+  tanhSoftmax: { f: (x, w) => DEFAULT_FN(x, w), inputs: [X, W] },
+  seed: { f: (x1, x2) => ct.sub(ct.add(ct.log(x1), ct.mul(x1, x2)), ct.sin(x2)), inputs: [2, 5] },
+  sumTanhSquare: { f: (x) => ct.sum(ct.tanh(ct.mul(x, x))), inputs: [[0.5, -1, 1.5, 2]] },
+  reluLayer: {
+    f: (w, b, x) => ct.mean(ct.square(ct.sub(ct.relu(ct.add(ct.matmul(x, w), b)), 1))),
+    inputs: [
+      [
+        [0.3, -0.2, 0.5],
+        [0.1, 0.4, -0.3],
+      ],
+      [0.1, 0.0, -0.1],
+      [
+        [1, 2],
+        [-1, 0.5],
+        [0.25, -2],
+        [3, 1],
+      ],
+    ],
+  },
+  logsumexp: {
+    f: (x, y) => ct.add(ct.logsumexp(ct.mul(x, y), -1), ct.sum(ct.softplus(ct.sub(x, y)))),
+    inputs: [
+      [1.5, -0.5, 2, 0.25],
+      [0.5, 1, -1, 3],
+    ],
+  },
+};
 
 describe.skipIf(!have)('the playground page in headless Chromium', () => {
   let server: Server | undefined;
@@ -163,6 +195,39 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
     const xw = `x = ${JSON.stringify(X)}\nw = ${JSON.stringify(W)}`;
     await typeFunction(xw, '#inputs-editor');
     expect((await runOf(fn, xw)).error).toBe('f takes 1 argument but 2 inputs are given');
+  });
+
+  it('runs every example of the menu: value and gradient equal cotangent in Node (f64)', async () => {
+    for (const [id, ex] of Object.entries(EXAMPLES) as [ExampleId, (typeof EXAMPLES)[ExampleId]][]) {
+      await page.selectOption('#example', id);
+      const run = await runOf(ex.fn, ex.inputs);
+      expect(run.status, `${id}: ${run.error}`).toBe('ok');
+      const ref = EXAMPLE_REFS[id];
+      const args = ref.inputs.map((v) => ct.tensor(v as number[], { dtype: 'f64', backend: 'cpu' }));
+      const argnums = args.map((_, i) => i);
+      const [v, gs] = ct.valueAndGrad(ref.f, { argnums })(...args) as [ct.Tensor, ct.Tensor[]];
+      expect(closeMessage(`${id} value`, [run.value!], v.dataSync(), { rtol: 1e-12, atol: 1e-14 })).toBeNull();
+      expect(run.grads!.length).toBe(args.length);
+      for (const [i, g] of run.grads!.entries()) {
+        expect(g.shape, `${id} ∂f/∂${g.name}`).toEqual(args[i]!.shape);
+        expect(closeMessage(`${id} ∂f/∂${g.name}`, g.values, gs[i]!.dataSync(), { rtol: 1e-12, atol: 1e-14 })).toBeNull();
+      }
+      expect(run.graph).toBe(true);
+    }
+    // the seed function's gradient in closed form: [1/2 + 5, 2 − cos 5]
+    await page.selectOption('#example', 'seed');
+    const seed = await runOf(EXAMPLES.seed.fn, EXAMPLES.seed.inputs);
+    expect(
+      closeMessage(
+        'seed',
+        seed.grads!.flatMap((g) => g.values),
+        [5.5, 2 - Math.cos(5)],
+        { rtol: 1e-15, atol: 0 },
+      ),
+    ).toBeNull();
+    // back to the default, for what follows
+    await page.selectOption('#example', 'tanhSoftmax');
+    await runOf(EXAMPLES.tanhSoftmax.fn, EXAMPLES.tanhSoftmax.inputs);
   });
 
   it('shows an error naming the op and the shapes when the typed function does not fit its inputs', async () => {
