@@ -256,7 +256,8 @@ function windows(
   const [n, , , c] = x.shape as [number, number, number, number];
   if (sh === kh && sw === kw && x.shape[1]! >= oh * kh && x.shape[2]! >= ow * kw) {
     // non-overlapping windows: crop, split each spatial axis in two, reduce the window axes
-    const cropped = slice(x, [0, 0, 0, 0], [n, oh * kh, ow * kw, c]);
+    const whole = x.shape[1] === oh * kh && x.shape[2] === ow * kw;
+    const cropped = whole ? x : slice(x, [0, 0, 0, 0], [n, oh * kh, ow * kw, c]);
     return reduceWindows(reshape(cropped, [n, oh, kh, ow, kw, c]), [2, 4]);
   }
   const wins: Tensor[] = [];
