@@ -236,7 +236,26 @@ function pack(b: Builder, outs: readonly string[], vars: readonly { shape: reado
   return parts.length === 1 ? parts[0]! : b.node('Concat', parts, { axis: 0 });
 }
 
-/** scan and cond as ONNX Scan and If (their outputs packed as cotangent packs them); while has no rule yet. */
+/** The while parameters the exporter reads (see WhileParams in transforms/control). */
+interface WhileLike {
+  readonly cond: Graph;
+  readonly body: Graph;
+  readonly numCondConsts: number;
+  readonly numBodyConsts: number;
+  readonly packDtype: string;
+}
+
+/** The value of a graph's single output (a predicate) as an ONNX bool: `g` emitted into `into` with its inputs bound. */
+async function predicate(into: Builder, g: Graph, bound: readonly string[], emit: EmitSub): Promise<string> {
+  const env = new Map<string, string>();
+  g.inputs.forEach((v, k) => {
+    env.set(v.name, bound[k]!);
+  });
+  await emit(g, env, into);
+  return into.node('Cast', [env.get(g.outputs[0]!.name)!], { to: ONNX_DTYPE.BOOL });
+}
+
+/** scan, cond and while as ONNX Scan, If and Loop (their outputs packed as cotangent packs them). */
 const CONTROL_RULES: Readonly<Record<string, ControlRule>> = {
   // Scan: carries are its state, xs its scan inputs (read from the end when reversed), ys stacked in index order
   // (prepended when reversed); the body reads the scan's constants from the enclosing graph
@@ -276,6 +295,42 @@ const CONTROL_RULES: Readonly<Record<string, ControlRule>> = {
     const outs = b.nodeOutputs('If', [cond], { then_branch: { graph: t }, else_branch: { graph: f } }, p.trueBranch.outputs.length);
     return pack(b, outs, p.trueBranch.outputs, p.packDtype);
   },
+  // Loop with no trip count: the condition on the initial carry decides the first step; the body runs the loop's body,
+  // then the condition on the new carry
+  while: async (b, ins, e, emit) => {
+    const p = e.params as unknown as WhileLike;
+    const cc = ins.slice(0, p.numCondConsts);
+    const bc = ins.slice(p.numCondConsts, p.numCondConsts + p.numBodyConsts);
+    const carry = ins.slice(p.numCondConsts + p.numBodyConsts);
+    const first = await predicate(b, p.cond, [...cc, ...carry], emit);
+    const child = b.child();
+    const name = `${e.output.name}_body`;
+    const iter = b.unique(`${name}:iter`);
+    const condIn = b.unique(`${name}:cond`);
+    const carryIn = carry.map((_, k) => b.unique(`${name}:in:${k}`));
+    const env = new Map<string, string>();
+    p.body.inputs.forEach((v, k) => {
+      env.set(v.name, k < bc.length ? bc[k]! : carryIn[k - bc.length]!);
+    });
+    await emit(p.body, env, child);
+    const next = p.body.outputs.map((v) => env.get(v.name)!);
+    const again = await predicate(child, p.cond, [...cc, ...next], emit);
+    const body: SubGraphProto = {
+      name,
+      node: child.nodes,
+      input: [
+        { name: iter, type: { tensor_type: { elem_type: ONNX_DTYPE.INT64, shape: { dim: [] } } } },
+        { name: condIn, type: { tensor_type: { elem_type: ONNX_DTYPE.BOOL, shape: { dim: [] } } } },
+        ...carryIn.map((n, k) => typed(n, p.body.outputs[k]!)),
+      ],
+      output: [
+        { name: child.node('Identity', [again]), type: { tensor_type: { elem_type: ONNX_DTYPE.BOOL, shape: { dim: [] } } } },
+        ...next.map((n, k) => typed(child.node('Identity', [n]), p.body.outputs[k]!)),
+      ],
+    };
+    const outs = b.nodeOutputs('Loop', ['', first, ...carry], { body: { graph: body } }, carry.length);
+    return pack(b, outs, p.body.outputs, p.packDtype);
+  },
 };
 
 /** The graph of `f` at the given input avals (as `makeGraph`, without data). */
@@ -303,13 +358,11 @@ function checkExportable(g: Graph): void {
   };
   walk(g);
   if (bad.size === 0) return;
-  const what = [...bad].map((p) =>
-    p === 'while'
-      ? `the control-flow equation 'while' (its trip count depends on values; ONNX Loop is not written yet: use foriLoop ` +
-        'with a fixed count, which is a scan, or a loop in JavaScript)'
-      : `the user-defined primitive '${p}' (no ONNX rule; write it with built-in ops to export it)`,
+  const what = [...bad].map((p) => `the user-defined primitive '${p}' (no ONNX rule; write it with built-in ops to export it)`);
+  throw new ValueError(
+    'exportOnnx',
+    `cannot export ${what.join(', ')}: only the built-in primitives and the control flow (scan, cond, while) have ONNX rules`,
   );
-  throw new ValueError('exportOnnx', `cannot export ${what.join(', ')}: only the built-in primitives, scan and cond have ONNX rules`);
 }
 
 /** Whether a parameter is a sub-graph (the body of scan, the branches of cond). */

@@ -208,8 +208,8 @@ export interface GraphProto {
 export interface SubGraphProto {
   readonly name: string;
   readonly node: readonly NodeProto[];
-  readonly input: readonly TypedValueProto[];
-  readonly output: readonly TypedValueProto[];
+  readonly input: readonly (TypedValueProto | ValueInfoProto)[];
+  readonly output: readonly (TypedValueProto | ValueInfoProto)[];
 }
 
 /** A model file: IR version, operator sets, producer and the graph. */
