@@ -1,9 +1,11 @@
 /**
  * `exportOnnx(f, ...exampleArgs, options?)`: trace a function into cotangent's
  * graph IR and write it as an ONNX ModelProto computing the same outputs.
- * Every equation goes through the rule table of `rules.ts`; tensors the
- * function captures (a model's parameters) become initializers; the
- * function's arguments become the graph's inputs.
+ * Every equation goes through the rule table of `rules.ts`; the control-flow
+ * equations become ONNX Scan (scan), If (cond) and Loop (while) nodes with
+ * their sub-graphs as bodies; tensors the function captures (a model's
+ * parameters) become initializers; the function's arguments become the
+ * graph's inputs.
  *
  * The batch dimension. The leading axis of the inputs is exported as a
  * symbolic dimension `batch` when the function is polymorphic in it: the
@@ -13,8 +15,10 @@
  * (in a shape or in a parameter such as a reshape's target) is the same
  * affine function `a·batch + b` at the three sizes, the batch is dynamic and
  * the sizes that depend on it are computed from the input's shape at run
- * time. Otherwise (a constant that depends on the batch, a different graph,
- * a shape error at another size) the model has the example's fixed shapes.
+ * time, as are constants filled with one value whose shape follows the batch
+ * (initial states). Sub-graphs are compared the same way. Otherwise (a
+ * constant whose values depend on the batch, a different graph, a shape error
+ * at another size) the model has the example's fixed shapes.
  */
 import { GraphTrace, type Graph, type GraphEqn, type GraphVar } from '../../core/graphTrace.js';
 import { flatten, unflatten } from '../../core/pytree.js';
@@ -75,8 +79,7 @@ const isOptions = (v: unknown): v is OnnxExportOptions =>
  * (ModelProto bytes, opset 17 by default): one graph input per tensor leaf of the arguments, one output per leaf of the
  * result, the tensors `f` captures (a model's parameters) as initializers, and a symbolic `batch` leading dimension
  * where `f` allows it. The last argument is taken as options when it is an object whose keys are all option names.
- * Throws a `ValueError` naming the equations that cannot be exported (control flow: scan, cond, while; user
- * primitives).
+ * Throws a `ValueError` naming what cannot be exported (user-defined primitives, a scan with no sequence input).
  *
  * @example
  * const bytes = await exportOnnx((x: Tensor) => model.apply(params, x), ct.zeros([1, 64]), { params });
