@@ -203,6 +203,19 @@ function paramMutants(p: ct.Primitive): BatchMutant[] {
         'the batch appended to the shape instead of prefixed',
         frontWith((q: ct.PrimParams['reshape'], _x, n) => ({ shape: [...q.shape, n] })),
       );
+    case 'conv2d':
+      return m('groups not multiplied by the batch when input and filters are both batched', (xs, dims, q, n, self) => {
+        if (dims[0] === null || dims[1] === null) return ruleOf(p)(xs, dims, q, n, self);
+        const x = front(xs[0]!, dims[0]!);
+        const w = front(xs[1]!, dims[1]!);
+        const [b, bn, h, wd, c] = x.shape as [number, number, number, number, number];
+        const [, kh, kw, cg, co] = w.shape as [number, number, number, number, number];
+        const xf = ct.reshape(ct.transpose(x, [1, 2, 3, 0, 4]), [bn, h, wd, b * c]);
+        const wf = ct.reshape(ct.transpose(w, [1, 2, 3, 0, 4]), [kh, kw, cg, b * co]);
+        const y = ct.bind(self, [xf, wf], q);
+        const [, ho, wo] = y.shape as [number, number, number, number];
+        return [ct.transpose(ct.reshape(y, [bn, ho, wo, b, co]), [3, 0, 1, 2, 4]), 0] as Out;
+      });
     case 'concat':
       return m('concatenates along the unshifted axis', (xs, dims, q, n, self) => {
         const ins = xs.map((x, i) => {
