@@ -12,5 +12,7 @@ import { accuracyLine, trainAddition } from '../src/cli/addition.js';
 
 await ct.init({ backend: 'wasm' });
 const result = await trainAddition({ seed: 0, log: (line) => console.log(line) });
-console.log(`trained ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s (jit traces: ${result.traces})`);
+console.log(
+  `trained ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s (jit traces: ${result.traces}, fused kernels: ${result.fusedKernels})`,
+);
 console.log(accuracyLine(result.correct, result.total));

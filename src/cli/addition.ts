@@ -198,6 +198,8 @@ export interface AdditionResult {
   readonly trainSeconds: number;
   /** Programs traced by jit during training (1 when every step ran the one compiled program). */
   readonly traces: number;
+  /** Fused kernels launched by compiled programs during training (0 when the steps ran op by op). */
+  readonly fusedKernels: number;
 }
 
 /** Build the model, train it on fresh random problems (never the held-out ones) and score it on the held-out set. */
@@ -223,7 +225,7 @@ export async function trainAddition(opts: AdditionOptions = {}): Promise<Additio
   );
   const rand = randomStream(seed + 1);
   const backend = defaultBackend();
-  const traces0 = debugCounters().traces;
+  const c0 = debugCounters();
   const t0 = performance.now();
   let window = 0;
   let windowN = 0;
@@ -250,12 +252,25 @@ export async function trainAddition(opts: AdditionOptions = {}): Promise<Additio
     }
   }
   const trainSeconds = (performance.now() - t0) / 1000;
-  const traces = debugCounters().traces - traces0;
+  const c1 = debugCounters();
+  const traces = c1.traces - c0.traces;
+  const fusedKernels = c1.dispatches - c1.kernelCalls - (c0.dispatches - c0.kernelCalls);
   step.release();
   const forward = jit((p: unknown, ids: Tensor) => model.apply(p, ids as never) as Tensor);
   const answers = await greedyAnswers((ids) => forward(params, ids), held);
   forward.clearCache();
-  return { model, params, steps, finalLoss, losses, correct: exactMatches(held, answers), total: held.length, trainSeconds, traces };
+  return {
+    model,
+    params,
+    steps,
+    finalLoss,
+    losses,
+    correct: exactMatches(held, answers),
+    total: held.length,
+    trainSeconds,
+    traces,
+    fusedKernels,
+  };
 }
 
 /** Flags `cotangent train --model transformer-addition` accepts (others are refused). */

@@ -203,6 +203,7 @@ describe('the addition task', () => {
     expect(r.losses.length).toBe(3);
     expect(r.losses[2]!).toBeLessThan(r.losses[0]! - 0.2);
     expect(r.traces).toBe(1);
+    expect(r.fusedKernels).toBeGreaterThan(60); // the compiled program's fused kernels ran at every step
     expect(r.total).toBe(20);
     expect(r.correct).toBeGreaterThanOrEqual(0);
   });
