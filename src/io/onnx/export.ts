@@ -427,7 +427,7 @@ async function batchShapes(
 }
 
 /** `a·n + b` fitting the sizes `vs` at the batch sizes `ns`, or undefined when no integer `a` fits them all. */
-function fit(vs: readonly number[], ns: readonly number[]): Dim | undefined {
+function affineFit(vs: readonly number[], ns: readonly number[]): Dim | undefined {
   const a = (vs[1]! - vs[0]!) / (ns[1]! - ns[0]!);
   if (!Number.isInteger(a)) return undefined;
   const b = vs[0]! - a * ns[0]!;
@@ -439,7 +439,7 @@ const fitShape = (shapes: readonly (readonly number[])[], ns: readonly number[])
   if (shapes.some((s) => s.length !== rank)) return undefined;
   const dims: Dim[] = [];
   for (let i = 0; i < rank; i++) {
-    const d = fit(
+    const d = affineFit(
       shapes.map((s) => s[i]!),
       ns,
     );
