@@ -12,7 +12,6 @@ import { accuracyLine, trainAddition } from '../src/cli/addition.js';
 
 await ct.init({ backend: 'wasm' });
 const result = await trainAddition({ seed: 0, log: (line) => console.log(line) });
-console.log(
-  `trained ${result.steps} steps in ${result.trainSeconds.toFixed(1)} s (jit traces: ${result.traces}, fused kernels: ${result.fusedKernels})`,
-);
+const { steps, trainSeconds, traces, fusedKernels } = result;
+console.log(`trained ${steps} steps in ${trainSeconds.toFixed(1)} s (jit traces: ${traces}, fused kernels run: ${fusedKernels})`);
 console.log(accuracyLine(result.correct, result.total));
