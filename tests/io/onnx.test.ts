@@ -256,6 +256,24 @@ describe('exportOnnx: control flow as ONNX Scan, If and Loop', () => {
   });
 });
 
+describe('exportOnnx: transformed functions (their graphs are built-in primitives too)', () => {
+  const f = (x: ct.Tensor) => ct.sum(ct.mul(ct.sin(x), ct.exp(x)));
+  const cases: [string, (x: ct.Tensor) => ct.Tensor][] = [
+    ['jit', ct.jit((x: ct.Tensor) => ct.tanh(ct.matmul(x, ct.transpose(x, [1, 0]))))],
+    ['grad', ct.grad(f) as (x: ct.Tensor) => ct.Tensor],
+    ['vmap of softmax', ct.vmap((r: ct.Tensor) => ct.softmax(r, -1)) as (x: ct.Tensor) => ct.Tensor],
+    [
+      'jvp of grad (a Hessian-vector product)',
+      (x) => ct.jvp(ct.grad(f) as (x: ct.Tensor) => ct.Tensor, [x], [ct.onesLike(x)])[1] as ct.Tensor,
+    ],
+  ];
+  it.each(cases)('%s', async (_name, g) => {
+    const bytes = await exportOnnx(g, ct.nn.random.normal(ct.nn.random.key(1), [3, 4]));
+    const xn = ct.nn.random.normal(ct.nn.random.key(2), [3, 4]);
+    expectSame((await runOnnx(bytes, { input: xn })).output, g(xn), 'at another input', { rtol: 1e-4, atol: 1e-5 });
+  });
+});
+
 describe('exportOnnx: clear errors', () => {
   const x = ct.tensor([1, 2, 3]);
 

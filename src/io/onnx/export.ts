@@ -21,6 +21,7 @@
  * at another size) the model has the example's fixed shapes.
  */
 import { GraphTrace, type Graph, type GraphEqn, type GraphVar } from '../../core/graphTrace.js';
+import { retaining } from '../../core/memory.js';
 import { flatten, unflatten } from '../../core/pytree.js';
 import { asTensor } from '../../ops/creation.js';
 import type { Aval } from '../../tensor/Aval.js';
@@ -342,7 +343,8 @@ function traceAt(f: Fn, args: readonly unknown[], avals: readonly Aval[]): Graph
   try {
     const { def } = flatten(args);
     const inputs = avals.map((a) => trace.input(a));
-    const out = f(...unflatten<unknown[]>(def, inputs));
+    // constants made while tracing (a transformation's seeds, a vmap's axis sizes) are captured: inner scopes keep them
+    const out = retaining(() => f(...unflatten<unknown[]>(def, inputs)));
     const outputs = flatten(out).leaves.map((y) => trace.varOf(typeof y === 'number' ? asTensor(y) : y));
     return { inputs: inputs.map((i) => i.v), consts: [...trace.consts], eqns: [...trace.eqns], outputs };
   } finally {
