@@ -23,6 +23,7 @@ import { argmax, sum } from '../ops/reduce.js';
 import { cast } from '../ops/structural.js';
 import { greaterEqual } from '../ops/elementwise.js';
 import { scope } from '../core/memory.js';
+import { treeLeaves } from '../core/pytree.js';
 import { jit } from '../jit/jit.js';
 import { debugCounters } from '../core/debug.js';
 import { adam } from '../nn/optim.js';
@@ -83,6 +84,8 @@ export type Problem = readonly [number, number];
 
 /** `n` distinct problems drawn with `seed` (the held-out set). */
 export function heldOutProblems(n: number, seed: number): Problem[] {
+  if (!(Number.isInteger(n) && n >= 1 && n <= POW * POW))
+    throw new ValueError('heldOutProblems', `the held-out set must hold 1 to ${POW * POW} problems, got ${n}`);
   const rand = randomStream(seed ^ 0x5eed);
   const seen = new Set<number>();
   const out: Problem[] = [];
@@ -256,6 +259,7 @@ export async function trainAddition(opts: AdditionOptions = {}): Promise<Additio
   const traces = c1.traces - c0.traces;
   const fusedKernels = c1.dispatches - c1.kernelCalls - (c0.dispatches - c0.kernelCalls);
   step.release();
+  for (const l of treeLeaves(state.slots)) if (typeof l !== 'number') l.dispose();
   const forward = jit((p: unknown, ids: Tensor) => model.apply(p, ids as never) as Tensor);
   const answers = await greedyAnswers((ids) => forward(params, ids), held);
   forward.clearCache();
