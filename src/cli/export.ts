@@ -44,8 +44,7 @@ export async function exportCommand(flags: Readonly<Record<string, string | true
   const opset = f.opset ?? DEFAULT_OPSET;
   const bytes = await exportOnnx((x: Tensor) => model.apply(params, x) as Tensor, example, {
     opset,
-    params,
-    names: { inputs: ['input'], outputs: ['output'] },
+    names: { inputs: ['input'], outputs: ['output'], params },
   });
   writeFileAtomic(f.out, bytes);
   const m = decodeModel(bytes);

@@ -40,7 +40,7 @@ try {
   const x = ct.tensor(Float32Array.from({ length: 4 * 5 }, (_, i) => Math.sin(i)), { shape: [4, 5] });
   const apply = (v) => model.apply(params, v);
   result.svg = await ct.graphToSvg(ct.makeGraph(apply, x), 'mlp');
-  const bytes = await exportOnnx(apply, x, { params });
+  const bytes = await exportOnnx(apply, x, { names: { params } });
   result.bytes = bytes.length;
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.wasmPaths = '/ort/';

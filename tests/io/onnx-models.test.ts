@@ -22,7 +22,7 @@ const images = (n: number): ct.Tensor => ct.tensor(test.x.subarray(0, n * 64), {
 async function checkModel(model: AnyLayer, inputShape: number[], inputs: readonly ct.Tensor[], tol: Tol): Promise<void> {
   const { params } = model.init(ct.nn.random.key(0), inputShape);
   const apply = (x: ct.Tensor) => model.apply(params, x) as ct.Tensor;
-  const bytes = await exportOnnx(apply, inputs[0]!, { params });
+  const bytes = await exportOnnx(apply, inputs[0]!, { names: { params } });
   const m = decodeOnnx(bytes);
   expect(m.graph.input[0]!.type.tensor_type.shape.dim[0]).toEqual({ dim_param: 'batch' });
   for (const x of inputs) {
@@ -57,7 +57,7 @@ describe('exported models in ONNX Runtime', () => {
         Array.from({ length: n * 11 }, (_, i) => (i * 7 + seed * 5 + Math.floor(i / 3)) % 12),
         { shape: [n, 11], dtype: 'i32' },
       );
-    const bytes = await exportOnnx(apply, tokens(4, 1), { params });
+    const bytes = await exportOnnx(apply, tokens(4, 1), { names: { params } });
     for (const t of [tokens(4, 1), tokens(9, 2)]) {
       expectSame((await runOnnx(bytes, { input: t })).output, apply(t), `batch ${t.shape[0]}`, { rtol: 1e-4, atol: 1e-5 });
     }

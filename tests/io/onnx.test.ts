@@ -101,7 +101,7 @@ describe('exportOnnx: the model file', () => {
   const x = ct.nn.random.normal(ct.nn.random.key(1), [2, 4]);
 
   it('is a ModelProto of opset 17 (IR 8) by cotangent: inputs, outputs, parameters as initializers named by their path', async () => {
-    const bytes = await exportOnnx(apply, x, { params });
+    const bytes = await exportOnnx(apply, x, { names: { params } });
     const m = decodeOnnx(bytes);
     expect(m.ir_version).toBe(8);
     expect(m.opset_import).toEqual([expect.objectContaining({ version: 17 })]);
@@ -145,6 +145,9 @@ describe('exportOnnx: the model file', () => {
     const [p, t] = f(a, { w });
     expectSame(got.prod, p, 'prod');
     expectSame(got.total, t, 'total');
+    // a last argument whose keys are not all option names is an argument
+    const plain = decodeOnnx(await exportOnnx(f, a, { w }));
+    expect(plain.graph.input.map((v) => v.name)).toEqual(['input_0', 'input_1']);
   });
 
   it('sizes that depend on the batch are computed at run time (reshape, broadcastTo, slice)', async () => {

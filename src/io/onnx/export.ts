@@ -46,20 +46,22 @@ import {
 export interface OnnxExportOptions {
   /** The ONNX opset imported (17 to 22; default 17). */
   readonly opset?: number;
-  /** Names of the graph's inputs (one per tensor leaf of the arguments) and outputs (one per leaf of the result). */
-  readonly names?: { readonly inputs?: readonly string[]; readonly outputs?: readonly string[] };
+  /**
+   * Names of the graph's inputs (one per tensor leaf of the arguments) and outputs (one per leaf of the result), and a
+   * parameter tree (`params`) whose tensors, where the function captures them, become initializers named by their path
+   * (`1.w`).
+   */
+  readonly names?: { readonly inputs?: readonly string[]; readonly outputs?: readonly string[]; readonly params?: unknown };
   /**
    * The batch dimension: true requires it to be dynamic (an error says why it cannot be), false fixes the example's
    * sizes; by default it is dynamic where the function allows it (see the module notes).
    */
   readonly dynamicBatch?: boolean;
-  /** A parameter tree: its tensors, where the function captures them, become initializers named by their path (`1.w`). */
-  readonly params?: unknown;
   /** The graph's name (default 'cotangent'). */
   readonly graphName?: string;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(['opset', 'names', 'dynamicBatch', 'params', 'graphName']);
+const OPTION_KEYS: ReadonlySet<string> = new Set(['opset', 'names', 'dynamicBatch', 'graphName']);
 
 /** The IR version that goes with each supported opset. */
 const IR_VERSION: Readonly<Record<number, number>> = { 17: 8, 18: 8, 19: 9, 20: 9, 21: 10, 22: 10 };
@@ -83,7 +85,7 @@ const isOptions = (v: unknown): v is OnnxExportOptions =>
  * Throws a `ValueError` naming what cannot be exported (user-defined primitives, a scan with no sequence input).
  *
  * @example
- * const bytes = await exportOnnx((x: Tensor) => model.apply(params, x), ct.zeros([1, 64]), { params });
+ * const bytes = await exportOnnx((x: Tensor) => model.apply(params, x), ct.zeros([1, 64]), { names: { params } });
  * writeFileSync('model.onnx', bytes);
  */
 export async function exportOnnx<F extends Fn>(
@@ -111,7 +113,7 @@ export async function exportOnnx<F extends Fn>(
 
   const env = new Map<string, string>();
   for (const [i, v] of g.inputs.entries()) env.set(v.name, inputNames[i]!);
-  await emitGraph(b, g, env, shapes, namesOfParams(options.params));
+  await emitGraph(b, g, env, shapes, namesOfParams(options.names?.params));
   g.outputs.forEach((v, i) => {
     b.nodes.push({ input: [env.get(v.name)!], output: [outputNames[i]!], name: `output_${i}`, op_type: 'Identity' });
   });
