@@ -96,6 +96,8 @@ export function dotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: Atten
     const c = causalMask(sq, sk, q);
     keep = keep ? where(keep, c, 0) : c;
   }
+  // batched matmuls on transposed operands: the same products as einsum('bqhd,bkhd->bhqk') and ('bhqk,bkhd->bqhd'),
+  // which measured about 30% slower (jitted forward and backward on wasm, batch 128, 11 positions, 4 heads of 16)
   const qh = transpose(q, [0, 2, 1, 3]); // [b, h, sq, d]
   const kh = transpose(k, [0, 2, 3, 1]); // [b, h, d, sk]
   const vh = transpose(v, [0, 2, 1, 3]); // [b, h, sk, dv]
