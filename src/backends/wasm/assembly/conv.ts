@@ -338,3 +338,20 @@ export function conv_filter_grad_f32(x: usize, gr: usize, wb: usize, geo: usize,
     }
   }
 }
+
+/**
+ * The filters of an input gradient computed as a convolution: out[a', b', o', g·Cg + c] = w[kh − 1 − a', kw − 1 − b',
+ * c, g·Og + o'] (flipped in space, channel axes swapped within each group), w [kh, kw, Cg, Cout], out [kh, kw, Og, Cin].
+ */
+export function conv_flip_f32(w: usize, out: usize, kh: i32, kw: i32, cg: i32, cout: i32, groups: i32): void {
+  const og = cout / groups;
+  const cin = cg * groups;
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let c = 0; c < cg; c++)
+        for (let o = 0; o < cout; o++) {
+          const g = o / og;
+          const dst = (((kh - 1 - a) * kw + (kw - 1 - b)) * og + (o - g * og)) * cin + g * cg + c;
+          store<f32>(at(out, dst), load<f32>(at(w, ((a * kw + b) * cg + c) * cout + o)));
+        }
+}

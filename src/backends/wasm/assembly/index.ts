@@ -24,7 +24,7 @@ export {
 export * from './elementwise';
 export { fused_32 } from './fused';
 export * from './structural';
-export { conv_f32, conv_input_grad_f32, conv_filter_grad_f32 } from './conv';
+export { conv_f32, conv_input_grad_f32, conv_filter_grad_f32, conv_flip_f32 } from './conv';
 export { index_first_bad, index_at, take_32, scatter_add_f32, scatter_add_i32 } from './indexing';
 export { cumsum_f32, cumsum_i32, argsort_f32, argsort_i32 } from './order';
 
