@@ -3,22 +3,15 @@
  * of them compute the same thing: square matmuls, and one SGD step of an MLP
  * 784-256-128-10 (ReLU, softmax cross-entropy, batch 128, learning rate 0.1).
  */
+import { mulberry32 } from '../src/core/seededRandom.js';
+
 export const MATMUL_SIZES = (process.env['BENCH_SIZES'] ?? '256,512,1024').split(',').map(Number);
 /** Matmuls per timed repetition (then one wait): amortises the read-back on fast GPUs. */
 export const MM_BATCH = Number(process.env['BENCH_MM_BATCH'] ?? 1);
 export const MLP = { sizes: [784, 256, 128, 10], batch: 128, lr: 0.1 } as const;
 
-/** mulberry32: a small deterministic PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small deterministic PRNG (the library's; a module without imports, so a peer loads no cotangent). */
+export const rng: (seed: number) => () => number = mulberry32;
 
 export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const r = rng(seed);

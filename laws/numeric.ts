@@ -4,6 +4,7 @@
  * seeded PRNG for tangents and cotangents (so a failure replays from a seed).
  */
 import * as ct from '../src/index.js';
+import { mulberry32 } from '../src/core/seededRandom.js';
 import type { Worst } from './result.js';
 
 /** Tolerances: |a - e| ≤ atol + rtol · max(|a|, |e|, scale). */
@@ -82,17 +83,8 @@ export function compare(
   return worst;
 }
 
-/** mulberry32: a tiny deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a tiny deterministic PRNG (the library's, so that data drawn here and in the library agree). */
+export const prng: (seed: number) => () => number = mulberry32;
 
 /**
  * The backend of a law's new tensor made like `like`: the backend `like` lives on when it is a

@@ -35,6 +35,7 @@ import { decoderTransformer } from '../nn/transformer.js';
 import type { AnyLayer } from '../nn/layer.js';
 import type { BackendName } from '../backends/Backend.js';
 import { init, shutdown } from '../core/init.js';
+import { mulberry32 } from '../core/seededRandom.js';
 import type { CliIO } from './io.js';
 
 /** Digits per operand. */
@@ -68,16 +69,7 @@ export function encodeProblem(a: number, b: number): number[] {
 export const decodeAnswer = (ds: ArrayLike<number>): number => Array.from(ds).reduce((acc, d, i) => acc + d * 10 ** i, 0);
 
 /** A seeded generator of uniform numbers in [0, 1) (mulberry32). */
-export function randomStream(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const randomStream: (seed: number) => () => number = mulberry32;
 
 /** A problem: the two operands. */
 export type Problem = readonly [number, number];

@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ref from '../kernels/reference.js';
 import { instantiateMatmulKernel, type MatmulExports } from './matmul-kernel.js';
+import { mulberry32 as rng } from '../../src/core/seededRandom.js';
 
 let memory: WebAssembly.Memory;
 let wasm: MatmulExports;
@@ -39,18 +40,6 @@ interface Case {
 const describeCase = (c: Case) =>
   `${c.dtype} batch ${c.batch} m ${c.m} k ${c.k} n ${c.n} A${c.aBroadcast ? ' broadcast' : ''} ` +
   `B${c.bBroadcast ? ' broadcast' : ''} seed ${c.seed}`;
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Operand values: f32 in [-1, 1), or small integers in [-8, 8] (no overflow). */
 function values(dtype: DType, count: number, seed: number): number[] {

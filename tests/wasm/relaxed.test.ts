@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from '../../src/backends/wasm/kernelsBinary.js';
 import { relaxedSimdSupported, WasmBackend } from '../../src/backends/wasm/WasmBackend.js';
 import * as ref from '../kernels/reference.js';
+import { mulberry32 as rng } from '../../src/core/seededRandom.js';
 
 interface Exports {
   heap_base(): number;
@@ -27,18 +28,6 @@ function instantiate(base64: string): { memory: WebAssembly.Memory; wasm: Export
   const module = new WebAssembly.Module(new Uint8Array(Buffer.from(base64, 'base64')));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return { memory, wasm: instance.exports as unknown as Exports };
-}
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const values = (count: number, seed: number): number[] => {
