@@ -477,12 +477,18 @@ export interface ScaleByRmsOptions {
   readonly eps?: number;
 }
 
-/** RMSprop's scaling: slot `nu`, ν ← ρν + (1−ρ)u², update u/(√ν + ε). */
-export function scaleByRms(opts: ScaleByRmsOptions = {}): GradientTransformation {
+/** The decay ρ and ε of `scaleByRms` / `scaleByStddev` (`name`), defaulted and checked. */
+function rmsOptions(name: string, opts: ScaleByRmsOptions): { rho: number; eps: number } {
   const rho = opts.decay ?? 0.9;
   const eps = opts.eps ?? 1e-8;
-  checkRate('scaleByRms', 'decay', rho);
-  checkEps('scaleByRms', eps);
+  checkRate(name, 'decay', rho);
+  checkEps(name, eps);
+  return { rho, eps };
+}
+
+/** RMSprop's scaling: slot `nu`, ν ← ρν + (1−ρ)u², update u/(√ν + ε). */
+export function scaleByRms(opts: ScaleByRmsOptions = {}): GradientTransformation {
+  const { rho, eps } = rmsOptions('scaleByRms', opts);
   return leafwise('scaleByRms', { decay: rho, eps }, { slots: ['nu'] }, (_h, g, _p, [nu]) => {
     const nu2 = add(mul(nu!, rho), mul(square(g), 1 - rho));
     return [div(g, add(sqrt(nu2), eps)), nu2];
@@ -495,10 +501,7 @@ export function scaleByRms(opts: ScaleByRmsOptions = {}): GradientTransformation
  * 0 against rounding).
  */
 export function scaleByStddev(opts: ScaleByRmsOptions = {}): GradientTransformation {
-  const rho = opts.decay ?? 0.9;
-  const eps = opts.eps ?? 1e-8;
-  checkRate('scaleByStddev', 'decay', rho);
-  checkEps('scaleByStddev', eps);
+  const { rho, eps } = rmsOptions('scaleByStddev', opts);
   return leafwise('scaleByStddev', { decay: rho, eps }, { slots: ['mu', 'nu'] }, (_h, g, _p, [mu, nu]) => {
     const mu2 = add(mul(mu!, rho), mul(g, 1 - rho));
     const nu2 = add(mul(nu!, rho), mul(square(g), 1 - rho));
