@@ -77,32 +77,43 @@ const TYPES: Record<string, string> = {
   '.gz': 'application/gzip',
 };
 
-/** Serve the files of `dir` (GET only, nothing outside it) on `host:port` (port 0: any free one); the server and its URL. */
-export async function servePlayground(dir: string, port = 0, host = '127.0.0.1'): Promise<{ server: Server; url: string }> {
+/**
+ * Serve the files of `dir` (GET only, nothing outside it) on `host:port` (port 0: any free one); the server and its
+ * URL. Responses carry the cross-origin isolation headers, or with `isolated` only those to the requests it accepts.
+ */
+export async function servePlayground(
+  dir: string,
+  port = 0,
+  host = '127.0.0.1',
+  isolated: (url: URL) => boolean = () => true,
+): Promise<{ server: Server; url: string }> {
   const root = resolve(dir);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
       return;
     }
+    let url: URL;
     let path: string;
     try {
-      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+      url = new URL(req.url ?? '/', 'http://localhost');
+      path = decodeURIComponent(url.pathname);
     } catch {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request');
       return;
     }
     const file = normalize(join(root, path === '/' ? 'index.html' : path));
     if (!(file === root || file.startsWith(root + sep)) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      // no icon: an empty answer, not an error in the page's console
+      if (path === '/favicon.ico') res.writeHead(204).end();
+      else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
       // cross-origin isolated: SharedArrayBuffer, so the wasm backend may use worker threads
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
+      ...(isolated(url) ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}),
     });
     res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
   });

@@ -10,7 +10,7 @@
  * docs/playground.png shown in the README. Skips loudly without Chromium; fails
  * under CI=true.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,24 +20,10 @@ import { buildPlayground, servePlayground } from '../../playground/build.js';
 import { EXAMPLES, type ExampleId } from '../../playground/examples.js';
 import type { PlaygroundState } from '../../playground/main.js';
 import * as ct from '../../src/index.js';
+import { collectLogs, haveChromium, launchChromium, PLAIN_FLAGS } from '../browser/chromium.js';
 import { closeMessage } from '../webgpu/gpu.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--headless',
-  '--no-sandbox',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-];
-
-const have = existsSync(CHROMIUM);
-if (!have) {
-  const msg = `playground test: no Chromium at ${CHROMIUM} (run as root: bash scripts/setup-software-gpu.sh, or set CHROMIUM_PATH)`;
-  if (process.env.CI === 'true') throw new Error(msg);
-  console.warn(`\n!!!!!! ${msg} — SKIPPED\n`);
-}
+const have = haveChromium('playground test');
 
 const SCREENSHOT = new URL('../../docs/playground.png', import.meta.url).pathname;
 
@@ -107,16 +93,14 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
   let url = '';
   let browser: Browser | undefined;
   let page: Page;
-  const logs: string[] = [];
+  let logs: string[] = [];
 
   beforeAll(async () => {
     const dir = await buildPlayground(mkdtempSync(join(tmpdir(), 'cotangent-playground-')));
     ({ server, url } = await servePlayground(dir));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
-    page.on('console', (m) => logs.push(m.text()));
-    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    logs = collectLogs(page);
     await page.goto(url);
   });
   afterAll(async () => {
@@ -331,8 +315,7 @@ describe.skipIf(!have)('the playground page in headless Chromium', () => {
   });
 
   it('trains on wasm in a browser without WebGPU (the fallback), in a cross-origin-isolated page (threads allowed)', async () => {
-    const { chromium } = await import('playwright-core');
-    const plain = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox'], headless: true });
+    const plain = await launchChromium(PLAIN_FLAGS);
     try {
       const p = await plain.newPage();
       // a browser without WebGPU whatever the machine's GPU (no navigator.gpu): the page must fall back to wasm

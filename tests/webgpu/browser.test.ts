@@ -11,31 +11,18 @@
  * the headers; `&threads=2` asks for a worker). Skips loudly without
  * Chromium; fails under CI=true.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servePlayground } from '../../playground/build.js';
 import * as ct from '../../src/index.js';
+import { collectLogs, haveChromium, launchChromium, pageResult } from '../browser/chromium.js';
 import { closeMessage } from './gpu.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--headless',
-  '--no-sandbox',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-];
-
-const have = existsSync(CHROMIUM);
-if (!have) {
-  const msg = `browser test: no Chromium at ${CHROMIUM} (run as root: bash scripts/setup-software-gpu.sh, or set CHROMIUM_PATH)`;
-  if (process.env.CI === 'true') throw new Error(msg);
-  console.warn(`\n!!!!!! ${msg} — SKIPPED\n`);
-}
+const have = haveChromium('browser test');
 
 /** The shape of the page's wasm matmul: [m, k, n], odd sizes (SIMD tails, partial tiles), large enough to split. */
 const MM = [97, 131, 83] as const;
@@ -119,8 +106,8 @@ function referenceMatmul(): Float64Array {
 }
 
 describe.skipIf(!have)('cotangent in headless Chromium on WebGPU', () => {
-  let server: Server;
-  let port = 0;
+  let server: Server | undefined;
+  let url = '';
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cotangent-browser-'));
     await build({
@@ -134,47 +121,19 @@ describe.skipIf(!have)('cotangent in headless Chromium on WebGPU', () => {
       logLevel: 'silent',
     });
     writeFileSync(join(dir, 'index.html'), PAGE);
-    const { readFileSync } = await import('node:fs');
-    server = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      if (url.pathname === '/favicon.ico') {
-        res.writeHead(204);
-        res.end();
-        return;
-      }
-      const file = url.pathname === '/' ? 'index.html' : url.pathname.replace(/^\//, '');
-      // ?coi=1: the document is served cross-origin isolated (SharedArrayBuffer, workers sharing memory)
-      const isolation =
-        url.searchParams.get('coi') === '1'
-          ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
-          : {};
-      try {
-        const body = readFileSync(join(dir, file));
-        res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/html', ...isolation });
-        res.end(body);
-      } catch {
-        res.writeHead(404);
-        res.end();
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as { port: number }).port;
+    // ?coi=1: the document is served cross-origin isolated (SharedArrayBuffer, workers sharing memory)
+    ({ server, url } = await servePlayground(dir, 0, '127.0.0.1', (u) => u.searchParams.get('coi') === '1'));
   });
   afterAll(() => server?.close());
 
   /** Load the page with `query` in a fresh headless Chromium; its result and console lines. */
   async function loadPage(query: string): Promise<{ r: PageResult; logs: string[] }> {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
-      const logs: string[] = [];
-      page.on('console', (m) => logs.push(m.text()));
-      page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-      await page.goto(`http://127.0.0.1:${port}/${query}`);
-      await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 90_000 });
-      const r = (await page.evaluate(() => (window as unknown as { result: unknown }).result)) as PageResult;
-      return { r, logs };
+      const logs = collectLogs(page);
+      await page.goto(`${url}${query}`);
+      return { r: await pageResult<PageResult>(page), logs };
     } finally {
       await browser.close();
     }
