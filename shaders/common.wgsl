@@ -39,3 +39,17 @@ fn matmul_batch_bases(batch: u32, br: u32) -> vec2<u32> {
   }
   return bases;
 }
+
+// Indexing kernels (take.wgsl, scatter_add.wgsl, scatter_add_sorted.wgsl): the index `k` into an axis of
+// `n` made non-negative (a negative one counts from the end), or `n` when it is outside [-n, n) (an index
+// the host could not check: it matches no element).
+fn axis_index(k: i32, n: u32) -> u32 {
+  var q = k;
+  if (q < 0) {
+    q += i32(n);
+  }
+  if (q < 0 || q >= i32(n)) {
+    return n;
+  }
+  return u32(q);
+}

@@ -21,15 +21,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r = e / inner;
   let i = e - r * inner;
   let o = r / n;
-  let k = i32(r - o * n);
+  let k = r - o * n;
   var acc = x[e];
   let base = o * cnt * inner + i;
   for (var j = 0u; j < cnt; j++) {
-    var q = idx[j];
-    if (q < 0) {
-      q += i32(n);
-    }
-    if (q == k) {
+    if (axis_index(idx[j], n) == k) {
       acc += upd[base + j * inner];
     }
   }

@@ -14,17 +14,6 @@
 @group(0) @binding(3) var<storage, read> idx: array<i32>;
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;
 
-fn key_of(j: u32, n: u32) -> u32 {
-  var k = idx[j];
-  if (k < 0) {
-    k += i32(n);
-  }
-  if (k < 0 || k >= i32(n)) {
-    return n;
-  }
-  return u32(k);
-}
-
 @compute @workgroup_size(256)
 fn rank(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let j = (wid.y * nwg.x + wid.x) * 256u + lid;
@@ -33,10 +22,10 @@ fn rank(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     return;
   }
   let n = m(1u);
-  let k = key_of(j, n);
+  let k = axis_index(idx[j], n);
   var r = 0u;
   for (var q = 0u; q < cnt; q++) {
-    let kq = key_of(q, n);
+    let kq = axis_index(idx[q], n);
     if (kq < k || (kq == k && q < j)) {
       r++;
     }

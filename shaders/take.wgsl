@@ -19,13 +19,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = e - r * inner;
   let o = r / cnt;
   let j = r - o * cnt;
-  var k = idx[j];
-  if (k < 0) {
-    k += i32(n);
-  }
-  if (k < 0 || k >= i32(n)) {
+  let k = axis_index(idx[j], n);
+  if (k == n) {
     out[e] = {{T}}(0);
     return;
   }
-  out[e] = x[(o * n + u32(k)) * inner + i];
+  out[e] = x[(o * n + k) * inner + i];
 }

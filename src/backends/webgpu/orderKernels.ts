@@ -2,8 +2,8 @@
  * The WebGPU kernels of the scans and orderings along one axis (src/ops/order.ts):
  * `cumsum` (shaders/cumsum.wgsl, one thread per line, or cumsum_lines.wgsl, one
  * workgroup per line for few long lines on hardware adapters) and `argsort`
- * (shaders/argsort.wgsl, one thread per element computing its stable rank, or
- * argsort_merge.wgsl, a stable merge sort of ⌈log₂ len⌉ passes, for long lines).
+ * (shaders/argsort.wgsl: entry `rank`, one thread per element computing its stable
+ * rank, or entry `merge`, a stable merge sort of ⌈log₂ len⌉ passes, for long lines).
  * Both see the input as [outer, len, inner] around the axis.
  */
 import { sizeOf } from '../../tensor/shape.js';
@@ -57,12 +57,12 @@ export const cumsumKernel: WebGpuKernel<{ readonly axis: number; readonly revers
   return out;
 };
 
-/** Lines up to this long are ranked by counting (argsort.wgsl); longer ones are merge-sorted (argsort_merge.wgsl). */
+/** Lines up to this long are ranked by counting (argsort.wgsl `rank`); longer ones are merge-sorted (`merge`). */
 export const ARGSORT_RANK_MAX = 64;
 
 /**
- * The argsort kernels: 'rank' (argsort.wgsl: one thread per element counts the elements before it, O(len) each,
- * one dispatch) and 'merge' (argsort_merge.wgsl: ⌈log₂ len⌉ merge passes, each element placed by a binary search of
+ * The argsort kernels (entry points of argsort.wgsl): 'rank' (one thread per element counts the elements before it,
+ * O(len) each, one dispatch) and 'merge' (⌈log₂ len⌉ merge passes, each element placed by a binary search of
  * the sibling run, O(log² len) per element in all). Both are stable, NaN last.
  */
 export type ArgsortVariant = 'rank' | 'merge';
@@ -85,11 +85,11 @@ export const argsortKernel: WebGpuKernel<{ readonly axis: number }> = (ctx, call
   const t = wgslType('argsort', x.dtype);
   const nan = t === 'f32' ? 'is_nan(v)' : 'false';
   if (!merge) {
-    const pipeline = ctx.pipeline(`argsort|${t}`, () => instantiate('argsort', { T: t, NAN_CHECK: nan }), 'main', 1, 'argsort');
+    const pipeline = ctx.pipeline(`argsort|${t}`, () => instantiate('argsort', { T: t, NAN_CHECK: nan }), 'rank', 1, 'argsort');
     ctx.dispatch(pipeline, [ctx.bufferOf(x.storage)], out.buffer, [n, len, inner], threadsGrid(n));
     return out;
   }
-  const pipeline = ctx.pipeline(`argsort_merge|${t}`, () => instantiate('argsort_merge', { T: t, NAN_CHECK: nan }), 'main', 1, 'argsort');
+  const pipeline = ctx.pipeline(`argsort|${t}`, () => instantiate('argsort', { T: t, NAN_CHECK: nan }), 'merge', 1, 'argsort');
   const passes = Math.max(1, Math.ceil(Math.log2(len)));
   for (let p = 0; p < passes; p++) {
     // the last pass writes the first half (the output)
