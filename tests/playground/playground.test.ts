@@ -1,6 +1,6 @@
 /**
  * The playground page in headless Chromium (Debian's `chromium`, driven by
- * playwright-core, with the flags of tests/webgpu/browser.test.ts): builds the
+ * playwright-core, set up by tests/browser/chromium.ts): builds the
  * page with the playground's own build script, serves it, opens it, types a
  * function into the CodeMirror editor and checks the rendered value and
  * gradient against cotangent in Node (f64 on the CPU), that a shape error is
