@@ -545,7 +545,7 @@ describe.skipIf(!gpu)('WebGPU against the loop references', () => {
     }
   });
 
-  it('both cumsum kernels (a thread per line; a workgroup per line, chunk sums scanned): directions, axes, lengths around the chunking', async () => {
+  it('both cumsum kernels (a thread per line; a workgroup per line, chunk sums scanned): directions, axes, chunk edges', async () => {
     const cases: [number[], number][] = [
       [[3, 5], 1],
       [[2, 256], 1],

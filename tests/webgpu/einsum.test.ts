@@ -72,7 +72,9 @@ describe.skipIf(!ok)('einsum on WebGPU (f32)', () => {
         for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want[i]!)));
       };
       close(y, wantY);
-      gs.forEach((g, k) => close(g, wantGs[k]!));
+      gs.forEach((g, k) => {
+        close(g, wantGs[k]!);
+      });
     });
   }
 });
