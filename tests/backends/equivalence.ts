@@ -51,7 +51,12 @@ export const convInstances = (maxSize: number, maxCh: number): fc.Arbitrary<Inst
     if (which === 0) return { inputs: [spec(x, 0), spec(w, 1)], run: ([a, b]) => ct.conv2dGeneral(a!, b!, p), tol, note };
     if (which === 1)
       return { inputs: [spec(y, 0), spec(w, 1)], run: ([a, b]) => ct.conv2dInputGrad(a!, b!, { ...p, inputSize: [g.h, g.w] }), tol, note };
-    return { inputs: [spec(x, 0), spec(y, 1)], run: ([a, b]) => ct.conv2dFilterGrad(a!, b!, { ...p, kernelSize: [g.kh, g.kw] }), tol, note };
+    return {
+      inputs: [spec(x, 0), spec(y, 1)],
+      run: ([a, b]) => ct.conv2dFilterGrad(a!, b!, { ...p, kernelSize: [g.kh, g.kw] }),
+      tol,
+      note,
+    };
   });
 
 export const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
