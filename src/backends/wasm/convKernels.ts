@@ -6,36 +6,7 @@
 import type { KernelCall, KernelInput } from '../Backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import type { WasmContext, WasmKernel } from './kernels.js';
-
-/** The convolution parameters as the kernels read them. */
-interface ConvCallParams {
-  readonly stride: readonly [number, number];
-  readonly dilation: readonly [number, number];
-  readonly pads: readonly [readonly [number, number], readonly [number, number]];
-  readonly groups: number;
-}
-
-/** [n, h, w, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, top, left, groups] of x shape, y shape and kernel. */
-function geometryWords(xs: readonly number[], ys: readonly number[], kernel: readonly [number, number], p: ConvCallParams): number[] {
-  return [
-    xs[0]!,
-    xs[1]!,
-    xs[2]!,
-    xs[3]!,
-    ys[1]!,
-    ys[2]!,
-    ys[3]!,
-    kernel[0],
-    kernel[1],
-    p.stride[0],
-    p.stride[1],
-    p.dilation[0],
-    p.dilation[1],
-    p.pads[0][0],
-    p.pads[1][0],
-    p.groups,
-  ];
-}
+import { convGeometryWords as geometryWords, type ConvCallParams } from '../convGeometry.js';
 
 function f32Only(op: string, x: KernelInput): void {
   if (x.dtype !== 'f32') throw new Error(`${op}: the wasm backend has no ${x.dtype} kernels (f64 lives on the cpu backend)`);

@@ -7,14 +7,7 @@ import { sizeOf } from '../../tensor/shape.js';
 import { threadsGrid, wgslType, type SharedBuffer, type KernelContext } from './context.js';
 import { instantiate } from './shaderTemplate.js';
 import type { WebGpuKernel } from './kernels.js';
-
-/** The convolution parameters as the kernels read them. */
-interface ConvCallParams {
-  readonly stride: readonly [number, number];
-  readonly dilation: readonly [number, number];
-  readonly pads: readonly [readonly [number, number], readonly [number, number]];
-  readonly groups: number;
-}
+import { convGeometryWords, type ConvCallParams } from '../convGeometry.js';
 
 type Entry = 'conv_forward' | 'conv_input_grad' | 'conv_filter_grad';
 
@@ -36,25 +29,7 @@ function runConv(
   if (total === 0) return out;
   const t = wgslType(call.name, a.dtype);
   const p = call.params;
-  const meta = [
-    total,
-    xs[0]!,
-    xs[1]!,
-    xs[2]!,
-    xs[3]!,
-    ys[1]!,
-    ys[2]!,
-    ys[3]!,
-    kernel[0],
-    kernel[1],
-    p.stride[0],
-    p.stride[1],
-    p.dilation[0],
-    p.dilation[1],
-    p.pads[0][0],
-    p.pads[1][0],
-    p.groups,
-  ];
+  const meta = [total, ...convGeometryWords(xs, ys, kernel, p)];
   const pipeline = ctx.pipeline(`conv|${t}|${entry}`, () => instantiate('conv', { T: t }), entry, 2, call.name);
   ctx.dispatch(pipeline, [ctx.bufferOf(a.storage), ctx.bufferOf(b.storage)], out.buffer, meta, threadsGrid(total));
   return out;
