@@ -31,7 +31,7 @@ function expectVmapIsLoop(f: (xi: ct.Tensor) => ct.Tensor): void {
       .dataSync(),
   );
   expect(batched.length).toBe(loop.length);
-  batched.forEach((v, i) => expect(Math.abs(v - loop[i]!)).toBeLessThan(1e-12 * (1 + Math.abs(loop[i]!))));
+  for (let i = 0; i < loop.length; i++) expect(Math.abs(batched[i]! - loop[i]!)).toBeLessThan(1e-12 * (1 + Math.abs(loop[i]!)));
 }
 
 describe('normalisation under vmap', () => {
