@@ -66,13 +66,17 @@ export const convOutSize = (size: number, k: number, s: number, d: number, lo: n
 const isPosInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1;
 const isNat = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
 
+/** A spatial size parameter (stride, dilation, inputSize, kernelSize): two positive integers. */
+function checkSizePair(op: string, name: string, v: unknown): void {
+  if (!Array.isArray(v) || v.length !== 2 || !v.every(isPosInt))
+    throw new ShapeError(op, `${name} must be two positive integers, got ${JSON.stringify(v)}`);
+}
+
 /** Throws a ShapeError naming `op` unless the parameters are well formed. */
 export function checkConvParams(op: string, p: ConvParams): void {
   const two = (v: unknown): v is readonly unknown[] => Array.isArray(v) && v.length === 2;
-  if (!two(p.stride) || !p.stride.every(isPosInt))
-    throw new ShapeError(op, `stride must be two positive integers, got ${JSON.stringify(p.stride)}`);
-  if (!two(p.dilation) || !p.dilation.every(isPosInt))
-    throw new ShapeError(op, `dilation must be two positive integers, got ${JSON.stringify(p.dilation)}`);
+  checkSizePair(op, 'stride', p.stride);
+  checkSizePair(op, 'dilation', p.dilation);
   if (!two(p.pads) || !p.pads.every((q) => two(q) && q.every(isNat)))
     throw new ShapeError(op, `pads must be [[top, bottom], [left, right]] of non-negative integers, got ${JSON.stringify(p.pads)}`);
   if (!isPosInt(p.groups)) throw new ShapeError(op, `groups must be a positive integer, got ${JSON.stringify(p.groups)}`);
@@ -135,8 +139,7 @@ function inputGradShape([g, w]: readonly Aval[], p: ConvInputGradParams): Aval {
   rank4(op, 'weights', w!, '[kh, kw, cin/groups, cout]');
   sameDtype(op, g!, w!);
   requireFloat(op, g!);
-  if (!Array.isArray(p.inputSize) || p.inputSize.length !== 2 || !p.inputSize.every(isPosInt))
-    throw new ShapeError(op, `inputSize must be two positive integers, got ${JSON.stringify(p.inputSize)}`);
+  checkSizePair(op, 'inputSize', p.inputSize);
   const [n, ho, wo, cout] = g!.shape as [number, number, number, number];
   const [kh, kw, cg, wout] = w!.shape as [number, number, number, number];
   const [h, wd] = p.inputSize;
@@ -157,8 +160,7 @@ function filterGradShape([x, g]: readonly Aval[], p: ConvFilterGradParams): Aval
   rank4(op, 'output gradient', g!, 'NHWC');
   sameDtype(op, x!, g!);
   requireFloat(op, x!);
-  if (!Array.isArray(p.kernelSize) || p.kernelSize.length !== 2 || !p.kernelSize.every(isPosInt))
-    throw new ShapeError(op, `kernelSize must be two positive integers, got ${JSON.stringify(p.kernelSize)}`);
+  checkSizePair(op, 'kernelSize', p.kernelSize);
   const [n, h, wd, cin] = x!.shape as [number, number, number, number];
   const [gn, ho, wo, cout] = g!.shape as [number, number, number, number];
   const [kh, kw] = p.kernelSize;
